@@ -1,0 +1,27 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../core/config.js';
+import { buildApp, type ApiDeps } from './app.js';
+
+export type { ApiDeps } from './app.js';
+
+export interface Api {
+  /** The port listened on; the real one when the configuration asked for 0. */
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting, finishes requests in flight, and closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP API on `config.host` and `config.http.port`; resolves once it is listening. */
+export async function start(config: Config, deps: ApiDeps): Promise<Api> {
+  const app = await buildApp(deps);
+  try {
+    await app.listen({ host: config.host, port: config.http.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { port, url: `http://${host}:${port}`, stop: () => app.close() };
+}

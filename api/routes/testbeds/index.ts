@@ -1,0 +1,16 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { RouteOptions } from '../../deps.js';
+import { testbedsResponseSchema } from '../../schemas/catalogue.js';
+import { errorResponses, json } from '../../schemas/responses.js';
+
+/** `GET /v1/testbeds`: the cities pilots can run in; the same for every key. */
+export const testbedRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.get(
+    '/testbeds',
+    {
+      config: { access: 'key' },
+      schema: { tags: ['catalogue'], summary: 'List the testbeds', response: { 200: json('The testbeds', testbedsResponseSchema), ...errorResponses } },
+    },
+    async () => ({ testbeds: deps.registry.listTestbeds() }),
+  );
+};

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { testbedSchema } from '../../core/model.js';
+import { measurementSchema, profileSchema } from '../../device-profiles/format.js';
+import { component } from './components.js';
+
+export const testbedsResponseSchema = z.object({ testbeds: z.array(component('Testbed', testbedSchema, 'A testbed city')) });
+
+/** A device profile as the API shows it: the profile file without its test vectors. */
+export const profileViewSchema = component(
+  'Profile',
+  z.object({
+    id: profileSchema.shape.id,
+    name: profileSchema.shape.name,
+    description: profileSchema.shape.description,
+    formats: profileSchema.shape.formats,
+    reportingIntervalSeconds: profileSchema.shape.reportingIntervalSeconds,
+    measurements: z.array(component('Measurement', measurementSchema, 'A measurement: its unit and physical range')),
+  }),
+  'A device profile',
+);
+export type ProfileView = z.infer<typeof profileViewSchema>;
+
+export const profilesResponseSchema = z.object({ profiles: z.array(profileViewSchema) });
+
+export const healthResponseSchema = z.looseObject({ status: z.string().meta({ example: 'ok' }) });

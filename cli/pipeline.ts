@@ -1,0 +1,68 @@
+import { start as startApi } from '../api/index.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { resolveAdminToken, type AdminToken } from '../core/registry/admin-token.js';
+import { Registry } from '../core/registry/registry.js';
+import { openStores, type Stores } from '../core/store/index.js';
+import { loadProfiles, type ProfileCatalogue } from '../device-profiles/load.js';
+import { start as startGateway, type Gateway } from '../gateway/index.js';
+import { start as startIngest, type Ingest } from '../ingest/index.js';
+
+export interface RunningPipeline {
+  readonly config: Config;
+  readonly profiles: ProfileCatalogue;
+  readonly registry: Registry;
+  readonly stores: Stores;
+  readonly ingest: Ingest;
+  readonly gateway: Gateway;
+  readonly admin: AdminToken;
+  readonly mqttUrl: string;
+  readonly apiUrl: string;
+  /** Stops accepting, writes what is queued, and closes everything, in reverse order of start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: opens the registry and stores, then starts ingest, the
+ * gateway and the API, wiring each stage to the others through its `deps`.
+ */
+export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  const stopAll = async () => {
+    for (const { name, stop } of stops.splice(0).reverse()) {
+      log.debug({ stage: name }, 'stopping');
+      await stop();
+    }
+  };
+  try {
+    const profiles = loadProfiles(config.profilesDir);
+    const admin = resolveAdminToken(config.dataDir, config.adminToken);
+    const registry = Registry.open(config.dataDir, admin.token);
+    stops.push({ name: 'registry', stop: () => registry.close() });
+    const stores = await openStores(config, log);
+    stops.push({ name: 'store', stop: () => stores.close() });
+    const ingest = await startIngest(config, { profiles, store: stores.readings, rejections: stores.rejections, log });
+    stops.push({ name: 'ingest', stop: () => ingest.stop() });
+    const gateway = await startGateway(config, { devices: registry, ingest, log });
+    stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const api = await startApi(config, {
+      registry,
+      readings: stores.readings,
+      rejections: stores.rejections,
+      profiles,
+      log,
+      health: () => ({
+        gateway: { connectedDevices: gateway.connectedDevices() },
+        ingest: ingest.stats(),
+        store: { kind: stores.readings.kind },
+      }),
+    });
+    stops.push({ name: 'api', stop: () => api.stop() });
+    const mqttUrl = `mqtt://${config.host}:${gateway.port}`;
+    log.info({ mqtt: mqttUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
+    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, apiUrl: api.url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The one catalogue of error codes. HTTP responses, MQTT rejection notices,
+ * rejection records and log lines all use these codes. A code is never reused
+ * for another meaning; add a new one instead. `test/errors.test.ts` checks that
+ * every code is documented in the README.
+ */
+export const ErrorCodes = {
+  // Configuration and start-up
+  TESTBED_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
+  TESTBED_PROFILE_INVALID: { status: 500, message: 'A device profile is invalid' },
+
+  // HTTP API
+  TESTBED_UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
+  TESTBED_FORBIDDEN: { status: 403, message: 'This key may not do that' },
+  TESTBED_NOT_FOUND: { status: 404, message: 'Not found' },
+  TESTBED_BAD_REQUEST: { status: 400, message: 'The request is invalid' },
+  TESTBED_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
+  TESTBED_LIMIT_EXCEEDED: { status: 400, message: 'The request is beyond a query limit' },
+  TESTBED_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  TESTBED_STORE_UNAVAILABLE: { status: 503, message: 'The reading store is unavailable; try again shortly' },
+  TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
+
+  // Reading rejections (ingest)
+  TESTBED_READING_TOO_LARGE: { status: 413, message: 'The payload is larger than the gateway accepts' },
+  TESTBED_READING_NOT_JSON: { status: 400, message: 'The payload is not valid JSON' },
+  TESTBED_READING_NOT_OBJECT: { status: 400, message: 'The payload is not a JSON object' },
+  TESTBED_READING_UNKNOWN_PROFILE: { status: 400, message: 'The device has a profile the gateway does not know' },
+  TESTBED_READING_EMPTY: { status: 400, message: 'The reading has no measurements' },
+  TESTBED_READING_UNKNOWN_MEASUREMENT: { status: 400, message: 'The reading names a measurement its profile does not have' },
+  TESTBED_READING_WRONG_TYPE: { status: 400, message: 'A value has the wrong type' },
+  TESTBED_READING_OUT_OF_RANGE: { status: 400, message: 'A value is outside its physical range' },
+  TESTBED_READING_BAD_TIME: { status: 400, message: 'The reading time is not a valid ISO 8601 string or epoch milliseconds' },
+  TESTBED_READING_TIME_IN_FUTURE: { status: 400, message: 'The reading time is too far in the future' },
+  TESTBED_READING_TIME_TOO_OLD: { status: 400, message: 'The reading time is older than the gateway accepts' },
+  TESTBED_READING_STORE_REFUSED: { status: 400, message: 'The store refused the reading' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An error with a stable code from the catalogue and an optional detail for the caller. */
+export class TestbedError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ErrorCodes[code].message);
+    this.name = 'TestbedError';
+    this.code = code;
+    this.status = ErrorCodes[code].status;
+    this.details = details;
+  }
+}
+
+/** True when `value` names a code in the catalogue. */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ErrorCodes, value);
+}

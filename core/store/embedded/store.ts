@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { Scope } from '../../model.js';
+import {
+  StoreWriteError,
+  type DeviceQuery,
+  type Reading,
+  type ReadingRow,
+  type ReadingStore,
+  type Rejection,
+  type RejectionLog,
+  type RejectionRow,
+  type WriteResult,
+} from '../types.js';
+import { SCHEMA, configure } from './schema.js';
+
+interface Reply { id: number; ok: boolean; message?: string; code?: string }
+
+const scopeCompany = (scope: Scope): string | null => (scope.kind === 'company' ? scope.companyId : null);
+const MAX_TIME = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The embedded store: `readings.db` in the data folder. Writes go to a worker
+ * thread that owns the writing connection; reads use a read-only connection
+ * here, which WAL mode lets run beside the writer.
+ */
+export class EmbeddedStore implements ReadingStore, RejectionLog {
+  readonly kind = 'embedded' as const;
+  readonly #worker: Worker;
+  readonly #reader: Database;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly #readings: Statement;
+  readonly #rejections: Statement;
+  readonly #exited: Promise<void>;
+  #nextId = 1;
+  #closed = false;
+
+  private constructor(worker: Worker, reader: Database) {
+    this.#worker = worker;
+    this.#reader = reader;
+    worker.on('message', (reply: Reply) => this.#settle(reply));
+    worker.on('error', (err) => this.#failAll(err));
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', () => {
+        this.#failAll(new Error('the embedded store writer stopped'));
+        resolve();
+      });
+    });
+    this.#readings = reader.prepare(
+      `SELECT time, vals FROM readings
+       WHERE device_id = ? AND (? IS NULL OR company_id = ?) AND time >= ? AND time < ?
+       ORDER BY time LIMIT ?`,
+    );
+    this.#rejections = reader.prepare(
+      `SELECT time, code, reason, payload, payload_encoding AS payloadEncoding, payload_bytes AS payloadBytes FROM rejections
+       WHERE device_id = ? AND (? IS NULL OR company_id = ?) AND time >= ? AND time < ?
+       ORDER BY time, id LIMIT ?`,
+    );
+  }
+
+  /** Opens `readings.db` in `dataDir`, starting the writer and waiting until it is ready. */
+  static async open(dataDir: string): Promise<EmbeddedStore> {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const file = path.join(dataDir, 'readings.db');
+    // Create the schema here first so the reader can prepare its statements at once.
+    const setup = new BetterSqlite3(file);
+    configure(setup);
+    setup.exec(SCHEMA);
+    setup.close();
+
+    const worker = new Worker(new URL('./writer.worker.js', import.meta.url), { workerData: { file } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    const reader = new BetterSqlite3(file, { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+    return new EmbeddedStore(worker, reader);
+  }
+
+  async write(readings: readonly Reading[]): Promise<WriteResult> {
+    if (readings.length > 0) await this.#send('readings', readings);
+    return { refused: [] };
+  }
+
+  async writeRejections(rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length > 0) await this.#send('rejections', rejections);
+  }
+
+  async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
+    const c = scopeCompany(scope);
+    const rows = this.#readings.all(q.deviceId, c, c, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as { time: number; vals: string }[];
+    return rows.map((r) => ({ time: r.time, values: JSON.parse(r.vals) as Record<string, number> }));
+  }
+
+  async queryRejections(scope: Scope, q: DeviceQuery): Promise<RejectionRow[]> {
+    const c = scopeCompany(scope);
+    return this.#rejections.all(q.deviceId, c, c, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as RejectionRow[];
+  }
+
+  async ping(): Promise<boolean> {
+    return !this.#closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // The reply and the exit can arrive in either order, in one tick; wait for the exit.
+    await Promise.all([this.#send('close').catch(() => undefined), this.#exited]);
+    this.#closed = true;
+    this.#reader.close();
+  }
+
+  #send(op: string, rows?: readonly unknown[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreWriteError('the embedded store is closed', false));
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, op, rows });
+    });
+  }
+
+  #settle(reply: Reply): void {
+    const waiter = this.#pending.get(reply.id);
+    if (!waiter) return;
+    this.#pending.delete(reply.id);
+    if (reply.ok) waiter.resolve();
+    // A failed transaction stored nothing; disk full or a busy file may clear, so retry.
+    else waiter.reject(new StoreWriteError(`embedded store: ${reply.message ?? 'write failed'}`, true));
+  }
+
+  #failAll(err: Error): void {
+    for (const waiter of this.#pending.values()) waiter.reject(new StoreWriteError(err.message, false, undefined, { cause: err }));
+    this.#pending.clear();
+  }
+}

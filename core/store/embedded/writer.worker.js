@@ -1,0 +1,54 @@
+// @ts-check
+/**
+ * The embedded store's writer: a worker thread that owns the only writing
+ * connection, so SQLite's synchronous disk work never runs on the event loop
+ * that serves MQTT and HTTP. Each message is one batch, written in one
+ * transaction; the reply says whether it committed.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { SCHEMA, configure } from './schema.js';
+
+const db = new BetterSqlite3(workerData.file);
+configure(db);
+db.exec(SCHEMA);
+
+// INSERT OR REPLACE: a reading of the same device and time is the same reading,
+// so a retried batch stores it once.
+const insertReading = db.prepare(
+  'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
+);
+const insertRejection = db.prepare(
+  `INSERT INTO rejections (device_id, pilot_id, company_id, testbed_id, time, code, reason, payload, payload_encoding, payload_bytes)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+);
+
+const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
+  for (const r of rows) insertReading.run(r.deviceId, r.time, r.pilotId, r.companyId, r.testbedId, r.profile, JSON.stringify(r.values));
+});
+const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
+  for (const r of rows) {
+    insertRejection.run(r.deviceId, r.pilotId, r.companyId, r.testbedId, r.time, r.code, r.reason, r.payload, r.payloadEncoding, r.payloadBytes);
+  }
+});
+
+const port = parentPort;
+if (!port) throw new Error('writer.worker.js must run as a worker thread');
+
+port.on('message', (/** @type {{ id: number, op: string, rows?: any[] }} */ msg) => {
+  try {
+    if (msg.op === 'readings') writeReadings(msg.rows ?? []);
+    else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
+    else if (msg.op === 'close') {
+      db.close();
+      port.postMessage({ id: msg.id, ok: true });
+      port.close();
+      return;
+    }
+    port.postMessage({ id: msg.id, ok: true });
+  } catch (err) {
+    const e = /** @type {{ message?: string, code?: string }} */ (err);
+    port.postMessage({ id: msg.id, ok: false, message: e.message ?? String(err), code: e.code });
+  }
+});
+port.postMessage({ id: 0, ok: true });

@@ -1,0 +1,145 @@
+import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
+import type { InfluxConfig } from '../../config.js';
+import { TestbedError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Scope } from '../../model.js';
+import { StoreWriteError, type DeviceQuery, type Reading, type ReadingRow, type ReadingStore, type RefusedReading, type WriteResult } from '../types.js';
+import { influxIdent, readingsQuery, toReadingRows, firstResult } from './influxql.js';
+import { toLine } from './line-protocol.js';
+import { InfluxQueryError, REQUEST_TIMEOUT_MS, describeServer, errorText, majorVersion, ping, query, type InfluxServer } from './server.js';
+import { v1Transport } from './transport-v1.js';
+import { LineWriter, WRITE_OPTIONS } from './writer.js';
+
+/**
+ * Readings in InfluxDB: measurement `readings`, tagged by company, device, pilot,
+ * profile and testbed, one float field per value, millisecond timestamps.
+ *
+ * Writes go through the official client's WriteApi, one request per attempt
+ * (retrying is the ingest writer's job). InfluxDB 1.x is reached through a
+ * transport that sends those writes to its `/write` endpoint; 2.x and 3.x take
+ * `/api/v2/write` natively. Reads use InfluxQL over `/query`, which all three share.
+ */
+export class InfluxStore implements ReadingStore {
+  readonly kind = 'influx' as const;
+  /** What the server reported in `X-Influxdb-Version` at open, if it did. */
+  readonly serverVersion: string | undefined;
+  readonly #server: InfluxServer;
+  readonly #api: WriteApi;
+  readonly #writer: LineWriter;
+  readonly #log: Logger;
+  #closed = false;
+
+  private constructor(server: InfluxServer, api: WriteApi, version: string | undefined, log: Logger) {
+    this.#server = server;
+    this.#api = api;
+    this.#writer = new LineWriter(api);
+    this.serverVersion = version;
+    this.#log = log;
+  }
+
+  /**
+   * Connects: asks `/ping` for the server version, and on InfluxDB 1.x creates
+   * the database (idempotent there) so a fresh server works. A retention policy
+   * named in the bucket must already exist.
+   */
+  static async open(config: InfluxConfig, log: Logger): Promise<InfluxStore> {
+    const server = describeServer(config);
+    let version: string | null;
+    try {
+      version = (await ping(server)).headers.get('x-influxdb-version');
+    } catch (err) {
+      throw new Error(`InfluxDB at ${server.url} did not answer /ping: ${errorText(err)}`, { cause: err });
+    }
+    // No version header: not 1.x as we know it, so the native write API.
+    const major = majorVersion(version);
+    // The client logs through its own global logger; route it to ours. (Global: the last store opened wins.)
+    setLogger({ error: (message, err) => log.error({ err }, message), warn: (message, err) => log.warn({ err }, message) });
+
+    let api: WriteApi;
+    if (major === 1) {
+      await createDatabase(server, log);
+      // Without a token the client's node transport sends no Authorization header; u/p go in the path.
+      const inner = new InfluxDB({ url: server.url, token: server.token, timeout: REQUEST_TIMEOUT_MS }).transport;
+      const client = new InfluxDB({ url: server.url, timeout: REQUEST_TIMEOUT_MS, transport: v1Transport(inner, server) });
+      api = client.getWriteApi('', server.bucket, 'ms', WRITE_OPTIONS);
+    } else {
+      if (major === 2 && !server.org) throw new Error('InfluxDB 2.x needs an organisation to write to (TESTBED_INFLUX_ORG)');
+      const token = server.token ?? (server.user ? `${server.user.username}:${server.user.password}` : undefined);
+      const client = new InfluxDB({ url: server.url, token, timeout: REQUEST_TIMEOUT_MS });
+      api = client.getWriteApi(server.org ?? '', server.bucket, 'ms', WRITE_OPTIONS);
+    }
+    log.info({ url: server.url, version, bucket: server.bucket }, 'InfluxDB reading store open');
+    return new InfluxStore(server, api, version ?? undefined, log);
+  }
+
+  async write(readings: readonly Reading[]): Promise<WriteResult> {
+    if (this.#closed) throw new StoreWriteError('the InfluxDB store is closed', false);
+    const refused: RefusedReading[] = [];
+    const lines: string[] = [];
+    // Batch index of each line; only needed once a reading was left out.
+    let positions: number[] | undefined;
+    for (let i = 0; i < readings.length; i++) {
+      const line = toLine(readings[i] as Reading);
+      if (typeof line === 'string') {
+        lines.push(line);
+        positions?.push(i);
+      } else {
+        refused.push({ index: i, reason: line.reason });
+        positions ??= Array.from({ length: lines.length }, (_, j) => j);
+      }
+    }
+    if (lines.length > 0) {
+      const result = await this.#writer.write(lines);
+      for (const r of result.refused) refused.push({ index: positions ? (positions[r.index] as number) : r.index, reason: r.reason });
+      if (result.requests > 1) this.#log.debug({ lines: lines.length, requests: result.requests }, 'InfluxDB refused lines; bisected the batch');
+    }
+    if (refused.length > 0) {
+      refused.sort((a, b) => a.index - b.index);
+      this.#log.warn({ readings: readings.length, refused: refused.length, first: refused[0]?.reason }, 'InfluxDB refused readings');
+    }
+    return { refused };
+  }
+
+  async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
+    // InfluxQL reads LIMIT 0 as "no limit".
+    if (q.limit < 1) return [];
+    try {
+      return toReadingRows(await query(this.#server, readingsQuery(scope, q)));
+    } catch (err) {
+      this.#log.warn({ err }, 'InfluxDB query failed');
+      throw new TestbedError('TESTBED_STORE_UNAVAILABLE', `InfluxDB query failed: ${errorText(err)}`);
+    }
+  }
+
+  /** True when `/ping` answers 2xx (204 on 1.x and 2.x). */
+  async ping(): Promise<boolean> {
+    try {
+      return (await ping(this.#server, 2_000)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#api.close();
+  }
+}
+
+/**
+ * `CREATE DATABASE` is idempotent on 1.x. A user who may write but is not an
+ * admin is refused it (403); the database then has to exist already, which the
+ * first write will show.
+ */
+async function createDatabase(server: InfluxServer, log: Logger): Promise<void> {
+  try {
+    firstResult(await query(server, `CREATE DATABASE ${influxIdent(server.db)}`, { method: 'POST', db: false }));
+  } catch (err) {
+    if (err instanceof InfluxQueryError && err.status === 403) {
+      log.warn({ db: server.db, err }, 'may not create the InfluxDB database; assuming it exists');
+      return;
+    }
+    throw new Error(`could not create InfluxDB database ${server.db}: ${errorText(err)}`, { cause: err });
+  }
+}

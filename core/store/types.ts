@@ -1,0 +1,115 @@
+import type { ErrorCode } from '../errors.js';
+import type { Scope } from '../model.js';
+
+/** Where a reading belongs; stored as tags so a pilot's, company's or testbed's data can be selected. */
+export interface ReadingTags {
+  readonly deviceId: string;
+  readonly pilotId: string;
+  readonly companyId: string;
+  readonly testbedId: string;
+  readonly profile: string;
+}
+
+/** One validated, normalised reading: a device's values at one instant. */
+export interface Reading extends ReadingTags {
+  /** Epoch milliseconds. Two readings of one device at the same time are the same reading. */
+  readonly time: number;
+  /** Measurement name -> value in the profile's canonical unit. */
+  readonly values: Readonly<Record<string, number>>;
+}
+
+/** A reading that was not stored, with why. */
+export interface Rejection {
+  readonly deviceId: string;
+  readonly pilotId: string;
+  readonly companyId: string;
+  readonly testbedId: string;
+  /** Epoch ms of receipt. */
+  readonly time: number;
+  readonly code: ErrorCode;
+  readonly reason: string;
+  /** The raw payload, capped; UTF-8 text, or base64 when it is not valid UTF-8. */
+  readonly payload: string;
+  readonly payloadEncoding: 'utf8' | 'base64';
+  /** The size of the whole payload in bytes, before capping. */
+  readonly payloadBytes: number;
+}
+
+export interface TimeRange {
+  /** Inclusive, epoch ms. */
+  readonly from?: number | undefined;
+  /** Exclusive, epoch ms. */
+  readonly to?: number | undefined;
+  readonly limit: number;
+}
+
+export interface DeviceQuery extends TimeRange {
+  readonly deviceId: string;
+}
+
+export interface ReadingRow {
+  readonly time: number;
+  readonly values: Record<string, number>;
+}
+
+export interface RejectionRow {
+  readonly time: number;
+  readonly code: string;
+  readonly reason: string;
+  readonly payload: string;
+  readonly payloadEncoding: 'utf8' | 'base64';
+  readonly payloadBytes: number;
+}
+
+/** A reading the store refused for itself (not a validation failure), by index in the batch. */
+export interface RefusedReading {
+  readonly index: number;
+  readonly reason: string;
+}
+
+export interface WriteResult {
+  /** Readings the store would not take; the rest of the batch was stored. */
+  readonly refused: readonly RefusedReading[];
+}
+
+/**
+ * Thrown by a store write that failed as a whole. `retryable` tells the writer
+ * whether the same batch may succeed later (outage, 5xx, 429) or never will.
+ */
+export class StoreWriteError extends Error {
+  readonly retryable: boolean;
+  /** Milliseconds the store asked us to wait (Retry-After), if it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, retryable: boolean, retryAfterMs?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreWriteError';
+    this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The one interface every reading store implements. `test/store-contract.ts`
+ * holds the suite that each implementation passes against the real thing.
+ *
+ * Writes are idempotent: writing a reading of the same device and time again
+ * replaces it, so a batch retried after a partial failure stores each reading
+ * once.
+ */
+export interface ReadingStore {
+  readonly kind: 'embedded' | 'influx';
+  write(readings: readonly Reading[]): Promise<WriteResult>;
+  /** Readings of one device, oldest first. Only readings the scope may see are returned. */
+  queryReadings(scope: Scope, query: DeviceQuery): Promise<ReadingRow[]>;
+  /** True when the store answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Where rejections are kept; always the embedded database. */
+export interface RejectionLog {
+  writeRejections(rejections: readonly Rejection[]): Promise<void>;
+  /** Rejections of one device, oldest first, limited to the scope. */
+  queryRejections(scope: Scope, query: DeviceQuery): Promise<RejectionRow[]>;
+}

@@ -1,0 +1,31 @@
+import type { DeviceContext } from '../core/model.js';
+import { deviceTopic, parseDeviceTopic } from '../core/topics.js';
+
+/**
+ * Topic access policy, as pure functions over plain data. The Aedes hooks in
+ * broker.ts only translate their answers into MQTT.
+ */
+
+/** A device may publish only its own readings. */
+export function mayPublish(device: DeviceContext, topic: string): boolean {
+  return topic === deviceTopic(device.deviceId, 'readings');
+}
+
+/**
+ * A device may subscribe only to filters that cannot match another device's
+ * topics: the filter must name its own id in the device segment (a `+` or `#`
+ * there would match every device).
+ */
+export function maySubscribe(device: DeviceContext, filter: string): boolean {
+  const parsed = parseDeviceTopic(filter);
+  return parsed !== undefined && parsed.deviceId === device.deviceId && parsed.rest.length > 0;
+}
+
+export type PilotWindow = 'active' | 'not-started' | 'ended';
+
+/** Whether the device's pilot is running at `now` (epoch ms). */
+export function pilotWindow(device: DeviceContext, now: number): PilotWindow {
+  if (device.pilotStartsAt !== null && now < device.pilotStartsAt) return 'not-started';
+  if (device.pilotEndsAt !== null && now >= device.pilotEndsAt) return 'ended';
+  return 'active';
+}

@@ -1,0 +1,135 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { DeviceContext } from '../core/model.js';
+import { deviceTopic } from '../core/topics.js';
+import type { Ingest } from '../ingest/index.js';
+import { mayPublish, maySubscribe, pilotWindow } from './acl.js';
+
+/** What the gateway needs from the registry: one credential check at CONNECT. */
+export interface DeviceAuthenticator {
+  authenticateDevice(username: string, password: Buffer): DeviceContext | undefined;
+}
+
+export interface GatewayDeps {
+  readonly devices: DeviceAuthenticator;
+  readonly ingest: Pick<Ingest, 'accept' | 'forget'>;
+  readonly log: Logger;
+}
+
+export interface Gateway {
+  /** The TCP port the broker listens on (useful when configured as 0). */
+  readonly port: number;
+  connectedDevices(): number;
+  stop(): Promise<void>;
+}
+
+// CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+/** Aedes keeps its connected clients by client id; its type declarations omit the field. */
+function connectedClients(broker: Aedes): Record<string, Client | undefined> {
+  return (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+}
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * Starts the MQTT gateway: an Aedes broker on TCP whose hooks authenticate each
+ * device, enforce the topic policy and hand readings to ingest. Resolves once
+ * it is listening.
+ */
+export async function start(config: Config, deps: GatewayDeps): Promise<Gateway> {
+  const log = deps.log.child({ stage: 'gateway' });
+  const devices = new WeakMap<Client, DeviceContext>();
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const device = username && password ? deps.devices.authenticateDevice(username, password) : undefined;
+      if (!device) {
+        log.info({ username, clientId: client.id }, 'refused CONNECT: bad username or password');
+        return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+      }
+      const window = pilotWindow(device, Date.now());
+      if (window !== 'active') {
+        log.info({ deviceId: device.deviceId, pilotId: device.pilotId, window }, 'refused CONNECT: pilot not running');
+        return done(authError(`pilot ${window}`, NOT_AUTHORIZED), false);
+      }
+      // A new connection with a connected client's id takes over its session [MQTT-3.1.4-2];
+      // only the same device may do that, or one device could cut another off.
+      const holder = connectedClients(broker)[client.id];
+      if (holder && holder !== client && devices.get(holder)?.deviceId !== device.deviceId) {
+        log.warn({ deviceId: device.deviceId, clientId: client.id }, 'refused CONNECT: client id held by another device');
+        return done(authError('client id in use', IDENTIFIER_REJECTED), false);
+      }
+      devices.set(client, device);
+      done(null, true);
+    },
+
+    authorizePublish(client, packet, done) {
+      if (client === null) return done(null); // the broker's own notices
+      const device = devices.get(client);
+      if (!device || !mayPublish(device, packet.topic)) {
+        // [MQTT-3.3.5-2] An unauthorised PUBLISH cannot be refused in 3.1.1; the connection is closed.
+        log.warn({ deviceId: device?.deviceId, topic: packet.topic }, 'closed connection: publish outside its own topics');
+        return done(new Error(`not authorised to publish to ${packet.topic}`));
+      }
+      if (pilotWindow(device, Date.now()) !== 'active') {
+        log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
+        return done(new Error('pilot has ended'));
+      }
+      // Readings are not retained messages; the store keeps them.
+      packet.retain = false;
+      const outcome = deps.ingest.accept(device, packet.payload as Buffer, done);
+      if (outcome.kind === 'rejection') {
+        const { code, reason } = outcome.rejection;
+        broker.publish(
+          { cmd: 'publish', topic: deviceTopic(device.deviceId, 'errors'), payload: JSON.stringify({ code, reason }), qos: 0, retain: false, dup: false },
+          () => {},
+        );
+      }
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const device = devices.get(client);
+      if (!device || !maySubscribe(device, subscription.topic)) {
+        log.info({ deviceId: device?.deviceId, topic: subscription.topic }, 'refused SUBSCRIBE outside its own topics');
+        return done(null, null); // SUBACK return code 0x80 [MQTT-3.9.3]
+      }
+      done(null, subscription);
+    },
+  });
+
+  broker.on('clientDisconnect', (client) => {
+    const device = devices.get(client);
+    if (device) deps.ingest.forget(device.deviceId);
+  });
+  broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
+  broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
+
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.mqtt.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host: config.host, port }, 'MQTT gateway listening');
+
+  return {
+    port,
+    connectedDevices: () => broker.connectedClients,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await closed;
+    },
+  };
+}

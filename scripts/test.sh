@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs everything the tests need (InfluxDB 1.x and the
+# Mosquitto command-line clients from Debian's packages, the npm dependencies),
+# builds, type-checks the whole project and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing ${need[*]} from Debian's packages..." >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # --no-install-recommends keeps the install small; the tests start their own influxd.
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+bash scripts/deps.sh
+npm run build --silent
+npx tsc --noEmit
+npx vitest run "$@"

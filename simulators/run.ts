@@ -1,0 +1,180 @@
+import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Profile } from '../device-profiles/format.js';
+import type { DeviceCredentials } from './credentials.js';
+import { VirtualDevice } from './device.js';
+import { SimulatorError } from './errors.js';
+import { deriveSeed, randomSeed } from './random.js';
+import { createReadingGenerator, type ReadingGenerator } from './signals.js';
+
+/** One device to simulate: who it is and what it measures. */
+export interface SimulatedDevice {
+  readonly credentials: DeviceCredentials;
+  readonly profile: Pick<Profile, 'id' | 'measurements'>;
+}
+
+export interface SimulationOptions {
+  /** The MQTT broker, e.g. `mqtt://127.0.0.1:1883`. */
+  readonly url: string;
+  readonly devices: readonly SimulatedDevice[];
+  /** Readings per second per device. */
+  readonly rate: number;
+  /** Stop after this long; with `count` too, whichever comes first; with neither, run until aborted. */
+  readonly durationMs?: number;
+  /** Readings per device. */
+  readonly count?: number;
+  /** Default 1. */
+  readonly qos?: 0 | 1;
+  /** Seeds the signals; device i gets its own stream derived from it. */
+  readonly seed?: number;
+  /** Put the reading's own time (ISO 8601) in each payload (default true). */
+  readonly includeTime?: boolean;
+  /** Count rejection notices from the gateway (default true). */
+  readonly listenForRejections?: boolean;
+  /** Stops publishing; the run still drains, disconnects and resolves with its summary. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (snapshot: SimulationSnapshot) => void;
+  /** Default 1 s. */
+  readonly progressIntervalMs?: number;
+  /** How long to wait for outstanding PUBACKs at the end (default 5 s). */
+  readonly drainMs?: number;
+  /** How long to keep listening for rejection notices after the last reading (default 300 ms). */
+  readonly settleMs?: number;
+  /** Connections opened at once (default 20). */
+  readonly connectConcurrency?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/** The counters of a run, summed over its devices. */
+export interface SimulationSnapshot {
+  readonly devices: number;
+  readonly connected: number;
+  readonly sent: number;
+  readonly acknowledged: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly errors: number;
+  /** Time since the first reading was due. */
+  readonly elapsedMs: number;
+  /** Readings sent per second, all devices together. */
+  readonly ratePerSecond: number;
+}
+
+export interface SimulationSummary extends SimulationSnapshot {
+  readonly qos: 0 | 1;
+  readonly seed: number;
+  readonly stopped: 'completed' | 'aborted';
+}
+
+/**
+ * Connects every device, publishes readings at the given rate (device i's
+ * first reading staggered by i/N of a period, so N devices do not fire at the
+ * same instant), then drains and disconnects. Rejects only when devices cannot
+ * connect; everything after that ends in the summary.
+ */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationSummary> {
+  checkOptions(options);
+  const qos = options.qos ?? 1;
+  const seed = options.seed ?? randomSeed();
+  const listen = options.listenForRejections ?? true;
+  const devices = options.devices.map(
+    (d) => new VirtualDevice({ url: options.url, credentials: d.credentials, qos, listenForRejections: listen, connectTimeoutMs: options.connectTimeoutMs }),
+  );
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every device waits on it
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+
+  let start = Date.now();
+  let end: number | undefined;
+  let connectedAtEnd: number | undefined;
+  const snapshot = (): SimulationSnapshot => total(devices, (end ?? Date.now()) - start, connectedAtEnd);
+  try {
+    await connectAll(devices, options.connectConcurrency ?? 20, stop.signal);
+    start = Date.now();
+    const timer = options.onProgress ? setInterval(() => options.onProgress!(snapshot()), options.progressIntervalMs ?? 1_000) : undefined;
+    try {
+      await Promise.all(
+        options.devices.map((d, i) => drive(devices[i]!, createReadingGenerator(d.profile, deriveSeed(seed, `device:${i}`)), i, start, options, stop.signal)),
+      );
+    } finally {
+      end = Date.now();
+      clearInterval(timer);
+    }
+    if (listen && snapshot().sent > 0) await sleep(options.settleMs ?? 300);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    end ??= Date.now();
+    connectedAtEnd = snapshot().connected;
+    await Promise.all(devices.map((d) => d.close(options.drainMs ?? 5_000)));
+  }
+  return { ...snapshot(), qos, seed, stopped: stop.signal.aborted ? 'aborted' : 'completed' };
+}
+
+function checkOptions(o: SimulationOptions): void {
+  if (o.devices.length === 0) throw new RangeError('no devices to simulate');
+  if (!(Number.isFinite(o.rate) && o.rate > 0)) throw new RangeError(`rate must be a positive number of readings per second, not ${o.rate}`);
+  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new RangeError(`durationMs must be positive, not ${o.durationMs}`);
+  if (o.count !== undefined && !(Number.isInteger(o.count) && o.count > 0)) throw new RangeError(`count must be a positive whole number, not ${o.count}`);
+}
+
+/** Connects up to `concurrency` devices at a time; the first failure stops the rest and is thrown. */
+async function connectAll(devices: readonly VirtualDevice[], concurrency: number, signal: AbortSignal): Promise<void> {
+  const failures: SimulatorError[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < devices.length && failures.length === 0 && !signal.aborted) {
+      const device = devices[next++]!;
+      await device.connect().catch((err: unknown) => {
+        failures.push(err instanceof SimulatorError ? err : new SimulatorError('refused', String(err), { cause: err }));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), devices.length) }, worker));
+  const first = failures[0];
+  if (!first) return;
+  const message = failures.length === 1 ? first.message : `${failures.length} devices could not connect; the first: ${first.message}`;
+  throw new SimulatorError(first.kind, message, { cause: first });
+}
+
+async function drive(device: VirtualDevice, generator: ReadingGenerator, index: number, start: number, o: SimulationOptions, signal: AbortSignal): Promise<void> {
+  const period = 1_000 / o.rate;
+  const offset = (index / o.devices.length) * period;
+  const end = o.durationMs === undefined ? Infinity : start + o.durationMs;
+  for (let k = 0; o.count === undefined || k < o.count; k++) {
+    const due = start + offset + k * period;
+    if (due >= end) return;
+    const wait = due - Date.now();
+    if (wait > 0) {
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        return; // aborted
+      }
+    }
+    if (signal.aborted) return;
+    const now = Date.now();
+    const reading: Record<string, number | string> = generator.next(now);
+    if (o.includeTime ?? true) reading.time = new Date(now).toISOString();
+    device.publish(reading);
+  }
+}
+
+/** Sums the devices' counters; `connected` is given once the devices have been closed. */
+function total(devices: readonly VirtualDevice[], elapsedMs: number, connectedNow?: number): SimulationSnapshot {
+  let connected = 0;
+  let sent = 0;
+  let acknowledged = 0;
+  let errors = 0;
+  const rejected: Record<string, number> = {};
+  for (const device of devices) {
+    const s = device.stats();
+    if (s.connected) connected++;
+    sent += s.sent;
+    acknowledged += s.acknowledged;
+    errors += s.errors;
+    for (const [code, n] of Object.entries(s.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
+  }
+  const ratePerSecond = elapsedMs > 0 ? Math.round((sent / elapsedMs) * 10_000) / 10 : 0;
+  return { devices: devices.length, connected: connectedNow ?? connected, sent, acknowledged, rejected, errors, elapsedMs, ratePerSecond };
+}

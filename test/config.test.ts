@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
+import { TestbedError } from '../core/errors.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.mqtt.port).toBe(1883);
+    expect(config.http.port).toBe(8080);
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.influx).toBeUndefined();
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it('is frozen, all the way down', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.ingest)).toBe(true);
+    expect(() => {
+      (config.mqtt as { port: number }).port = 1;
+    }).toThrow();
+  });
+
+  it('selects InfluxDB when TESTBED_INFLUX_URL is set', () => {
+    const config = loadConfig({ TESTBED_INFLUX_URL: 'http://127.0.0.1:8086', TESTBED_INFLUX_TOKEN: 'u:p', TESTBED_INFLUX_BUCKET: 'db/rp' });
+    expect(config.influx).toEqual({ url: 'http://127.0.0.1:8086', token: 'u:p', bucket: 'db/rp', org: undefined });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ TESTBED_INFLUX_URL: '', TESTBED_ADMIN_TOKEN: '' }).influx).toBeUndefined();
+  });
+
+  it('lists every problem in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ TESTBED_MQTT_PORT: 'abc', TESTBED_HTTP_PORT: '70000', TESTBED_INFLUX_URL: 'ftp://x', TESTBED_ADMIN_TOKEN: 'short', TESTBED_LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TestbedError);
+    const e = error as TestbedError;
+    expect(e.code).toBe('TESTBED_CONFIG_INVALID');
+    for (const name of ['TESTBED_MQTT_PORT', 'TESTBED_HTTP_PORT', 'TESTBED_INFLUX_URL', 'TESTBED_ADMIN_TOKEN', 'TESTBED_LOG_LEVEL']) {
+      expect(e.message).toContain(name);
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { DeviceContext } from '../core/model.js';
+import { loadProfiles } from '../device-profiles/load.js';
+import { ReceiptClock } from '../ingest/normalise.js';
+import { createPipeline, REJECTION_PAYLOAD_CAP } from '../ingest/pipeline.js';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const ctx: DeviceContext = {
+  deviceId: 'dev_x', pilotId: 'pi_x', companyId: 'co_x', testbedId: 'oulu', profile: 'weather', pilotStartsAt: null, pilotEndsAt: null,
+};
+const pipeline = createPipeline(loadProfiles(), { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 7 * 86_400_000 });
+const run = (payload: unknown, context = ctx, at = NOW) =>
+  pipeline.process(context, Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), at);
+const codeOf = (payload: unknown, context = ctx) => {
+  const outcome = run(payload, context);
+  return outcome.kind === 'rejection' ? outcome.rejection.code : 'stored';
+};
+
+describe('ingest pipeline', () => {
+  it('normalises a valid reading with its tags', () => {
+    const outcome = run({ temperature: 21.5, time: '2026-06-01T11:59:00+03:00' });
+    expect(outcome).toEqual({
+      kind: 'reading',
+      reading: {
+        deviceId: 'dev_x', pilotId: 'pi_x', companyId: 'co_x', testbedId: 'oulu', profile: 'weather',
+        time: Date.parse('2026-06-01T08:59:00Z'), values: { temperature: 21.5 },
+      },
+    });
+  });
+
+  it('accepts times inside the window and rejects those outside, saying which way', () => {
+    expect(codeOf({ temperature: 1, time: NOW + 59_000 })).toBe('stored');
+    expect(codeOf({ temperature: 1, time: NOW + 61_000 })).toBe('TESTBED_READING_TIME_IN_FUTURE');
+    expect(codeOf({ temperature: 1, time: NOW - 6 * 86_400_000 })).toBe('stored');
+    expect(codeOf({ temperature: 1, time: NOW - 8 * 86_400_000 })).toBe('TESTBED_READING_TIME_TOO_OLD');
+    expect(codeOf({ temperature: 1, time: -5 })).toBe('TESTBED_READING_BAD_TIME');
+    expect(codeOf({ temperature: 1, time: 'yesterday' })).toBe('TESTBED_READING_BAD_TIME');
+    expect(codeOf({ temperature: 1, time: '2026-02-30T00:00:00Z' })).toBe('TESTBED_READING_BAD_TIME');
+  });
+
+  it('hints at epoch seconds sent instead of milliseconds', () => {
+    const outcome = run({ temperature: 1, time: Math.floor(NOW / 1000) });
+    expect(outcome.kind === 'rejection' && outcome.rejection.reason).toContain('epoch seconds');
+  });
+
+  it('rejects payloads over the size limit before decoding them', () => {
+    const outcome = run({ temperature: 1, pad: 'x'.repeat(2000) });
+    expect(outcome.kind === 'rejection' && outcome.rejection.code).toBe('TESTBED_READING_TOO_LARGE');
+  });
+
+  it('keeps a capped copy of the payload, as base64 when it is not UTF-8', () => {
+    const big = createPipeline(loadProfiles(), { maxPayloadBytes: 100_000, maxFutureMs: 1, maxAgeMs: 1 });
+    const text = big.process(ctx, Buffer.from('x'.repeat(10_000)), NOW);
+    expect(text.kind === 'rejection' && text.rejection).toMatchObject({
+      code: 'TESTBED_READING_NOT_JSON', payloadEncoding: 'utf8', payloadBytes: 10_000, payload: 'x'.repeat(REJECTION_PAYLOAD_CAP),
+    });
+    const binary = run(Buffer.from([0xff, 0x00, 0xfe]));
+    expect(binary.kind === 'rejection' && binary.rejection).toMatchObject({ payloadEncoding: 'base64', payload: '/wD+', payloadBytes: 3 });
+  });
+
+  it('reports every problem of a payload, coded by the most telling one', () => {
+    const outcome = run({ temperature: 99, humidity: 'wet', colour: 'blue' });
+    expect(outcome.kind).toBe('rejection');
+    if (outcome.kind !== 'rejection') return;
+    expect(outcome.rejection.code).toBe('TESTBED_READING_UNKNOWN_MEASUREMENT');
+    expect(outcome.rejection.reason).toContain('"colour"');
+    expect(outcome.rejection.reason).toContain('temperature must be at most 60');
+    expect(outcome.rejection.reason).toContain('humidity must be a number');
+  });
+
+  it('rejects a device whose profile is not loaded', () => {
+    expect(codeOf({ temperature: 1 }, { ...ctx, profile: 'gone' })).toBe('TESTBED_READING_UNKNOWN_PROFILE');
+  });
+});
+
+describe('receipt clock', () => {
+  it('gives readings of one device in one millisecond consecutive times', () => {
+    const clock = new ReceiptClock();
+    expect([clock.stamp('a', 10), clock.stamp('a', 10), clock.stamp('a', 10), clock.stamp('a', 12)]).toEqual([10, 11, 12, 13]);
+    expect(clock.stamp('b', 10)).toBe(10);
+    clock.forget('a');
+    expect(clock.stamp('a', 10)).toBe(10);
+  });
+});

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestbedError } from '../core/errors.js';
+import { Registry } from '../core/registry/registry.js';
+import { resolveAdminToken } from '../core/registry/admin-token.js';
+import { tempDir } from './helpers/tmp.js';
+
+const ADMIN = 'admin-token-for-registry-tests';
+const ALL = { kind: 'all' } as const;
+
+describe('registry', () => {
+  const tmp = tempDir();
+  let registry: Registry;
+  beforeAll(() => {
+    registry = Registry.open(tmp.dir, ADMIN);
+  });
+  afterAll(() => {
+    registry.close();
+    tmp.remove();
+  });
+
+  it("has the six cities' testbeds from the first start, and once only after a restart", () => {
+    expect(registry.listTestbeds().map((t) => t.id)).toEqual(['helsinki', 'espoo', 'vantaa', 'tampere', 'turku', 'oulu']);
+    const again = Registry.open(tmp.dir, ADMIN);
+    expect(again.listTestbeds()).toHaveLength(6);
+    again.close();
+  });
+
+  it('authenticates a device by its generated secret and refuses anything else', () => {
+    const company = registry.createCompany('Sensoria Oy');
+    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'tampere', name: 'Tram stop air' });
+    const { device, password } = registry.createDevice(ALL, pilot.id, { profile: 'air-quality', name: 'stop 4' });
+    expect(password).toMatch(/^[a-z2-7]{32}$/); // 160 random bits
+    expect(device.username).toBe(device.id);
+    expect(registry.authenticateDevice(device.username, Buffer.from(password))).toMatchObject({
+      deviceId: device.id, pilotId: pilot.id, companyId: company.id, testbedId: 'tampere', profile: 'air-quality',
+    });
+    expect(registry.authenticateDevice(device.username, Buffer.from(password.slice(1)))).toBeUndefined();
+    expect(registry.authenticateDevice('nobody', Buffer.from(password))).toBeUndefined();
+  });
+
+  it('stores secrets and keys only as digests', () => {
+    const company = registry.createCompany('Digest Oy');
+    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'oulu', name: 'p' });
+    const { password } = registry.createDevice(ALL, pilot.id, { profile: 'noise' });
+    const { key } = registry.createCompanyKey(company.id);
+    registry.close();
+    const files = fs.readdirSync(tmp.dir).filter((f) => f.startsWith('registry.db'));
+    const bytes = Buffer.concat(files.map((f) => fs.readFileSync(path.join(tmp.dir, f))));
+    registry = Registry.open(tmp.dir, ADMIN);
+    expect(bytes.includes(password)).toBe(false);
+    expect(bytes.includes(key.split('.')[1]!)).toBe(false);
+  });
+
+  it('gives a device the username it was given, once', () => {
+    const company = registry.createCompany('Named Oy');
+    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'espoo', name: 'p' });
+    const { device } = registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'espoo-noise-1' });
+    expect(device.username).toBe('espoo-noise-1');
+    expect(() => registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'espoo-noise-1' })).toThrow(/taken/);
+    expect(() => registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'a/b' })).toThrow(TestbedError);
+  });
+
+  it('resolves keys to callers with their scope', () => {
+    const company = registry.createCompany('Keyed Oy');
+    const { key, apiKey } = registry.createCompanyKey(company.id, 'ci');
+    expect(registry.authenticateKey(key)).toEqual({ keyId: apiKey.id, role: 'company', scope: { kind: 'company', companyId: company.id } });
+    expect(registry.authenticateKey(ADMIN)).toEqual({ keyId: 'admin', role: 'admin', scope: ALL });
+    expect(registry.authenticateKey(`${key}x`)).toBeUndefined();
+    expect(registry.authenticateKey(`${apiKey.id}.`)).toBeUndefined();
+    expect(registry.authenticateKey('nonsense')).toBeUndefined();
+    expect(registry.authenticateKey('')).toBeUndefined();
+    expect(() => registry.createCompanyKey('co_missing')).toThrow(TestbedError);
+  });
+
+  it("never shows one company another company's pilots or devices", () => {
+    const a = registry.createCompany('A Oy');
+    const b = registry.createCompany('B Oy');
+    const pilot = registry.createPilot({ companyId: a.id, testbedId: 'vantaa', name: 'p' });
+    const { device } = registry.createDevice(ALL, pilot.id, { profile: 'weather' });
+    const scopeA = { kind: 'company', companyId: a.id } as const;
+    const scopeB = { kind: 'company', companyId: b.id } as const;
+    expect(registry.getPilot(scopeA, pilot.id)?.id).toBe(pilot.id);
+    expect(registry.getPilot(scopeB, pilot.id)).toBeUndefined();
+    expect(registry.getDevice(scopeA, device.id)?.id).toBe(device.id);
+    expect(registry.getDevice(scopeB, device.id)).toBeUndefined();
+    expect(registry.getCompany(scopeB, a.id)).toBeUndefined();
+    expect(() => registry.createDevice(scopeB, pilot.id, { profile: 'weather' })).toThrow(/No pilot/);
+  });
+
+  it('checks pilots: known company and testbed, end after start', () => {
+    const c = registry.createCompany('Dated Oy');
+    expect(() => registry.createPilot({ companyId: c.id, testbedId: 'stockholm', name: 'p' })).toThrow(/No testbed/);
+    expect(() => registry.createPilot({ companyId: 'co_none', testbedId: 'turku', name: 'p' })).toThrow(/No company/);
+    expect(() => registry.createPilot({ companyId: c.id, testbedId: 'turku', name: 'p', startsAt: 2000, endsAt: 1000 })).toThrow(/later/);
+    const p = registry.createPilot({ companyId: c.id, testbedId: 'turku', name: 'p', startsAt: Date.parse('2026-01-01T00:00:00Z') });
+    expect(p.startsAt).toBe('2026-01-01T00:00:00.000Z');
+    expect(p.endsAt).toBeNull();
+  });
+});
+
+describe('admin token', () => {
+  it('is generated once, kept private in the data folder, and reused', () => {
+    const tmp = tempDir();
+    const first = resolveAdminToken(tmp.dir, undefined);
+    expect(first.generated).toBe(true);
+    expect(first.token.length).toBeGreaterThanOrEqual(32);
+    expect(fs.statSync(first.file!).mode & 0o777).toBe(0o600);
+    const second = resolveAdminToken(tmp.dir, undefined);
+    expect(second).toMatchObject({ token: first.token, generated: false });
+    expect(resolveAdminToken(tmp.dir, 'configured-token-123456')).toMatchObject({ token: 'configured-token-123456', generated: false });
+    tmp.remove();
+  });
+});
