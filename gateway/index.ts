@@ -86,8 +86,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       // Readings are not retained messages; the store keeps them.
       packet.retain = false;
       const outcome = deps.ingest.accept(device, packet.payload as Buffer, done);
-      if (outcome.kind === 'rejection') {
-        const { code, reason } = outcome.rejection;
+      for (const { code, reason } of outcome.rejections) {
         broker.publish(
           { cmd: 'publish', topic: deviceTopic(device.deviceId, 'errors'), payload: JSON.stringify({ code, reason }), qos: 0, retain: false, dup: false },
           () => {},

@@ -4,7 +4,7 @@ import type { DeviceContext } from '../core/model.js';
 import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
 import { BatchWriter } from './batch-writer.js';
-import { createPipeline, rejectionOf, type Outcome } from './pipeline.js';
+import { createPipeline, rejectionOf, type MessageOutcome } from './pipeline.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -27,7 +27,7 @@ export interface Ingest {
    * `done` is called once the message may be acknowledged to the device: at
    * once, or when the write backlog has room again (backpressure).
    */
-  accept(ctx: DeviceContext, payload: Buffer, done: (error?: Error | null) => void): Outcome;
+  accept(ctx: DeviceContext, payload: Buffer, done: (error?: Error | null) => void): MessageOutcome;
   /** A device disconnected: drop per-device state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
@@ -74,15 +74,13 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   return {
     accept(ctx, payload, done) {
       const outcome = pipeline.process(ctx, payload, Date.now());
-      if (outcome.kind === 'reading') {
-        counts.readings++;
-        if (readingWriter.push(outcome.reading)) done();
-        else readingWriter.whenRoom(() => done());
-      } else {
-        counts.rejections++;
-        rejectionWriter.push(outcome.rejection);
-        done();
-      }
+      counts.readings += outcome.readings.length;
+      counts.rejections += outcome.rejections.length;
+      for (const rejection of outcome.rejections) rejectionWriter.push(rejection);
+      let room = true;
+      for (const reading of outcome.readings) room = readingWriter.push(reading);
+      if (room) done();
+      else readingWriter.whenRoom(() => done());
       return outcome;
     },
     forget: (deviceId) => pipeline.forget(deviceId),

@@ -9,7 +9,17 @@ import { ReceiptClock, readingTime, type TimePolicy } from './normalise.js';
 /** The raw payload kept with a rejection is capped at this many bytes. */
 export const REJECTION_PAYLOAD_CAP = 4096;
 
-export type Outcome = { readonly kind: 'reading'; readonly reading: Reading } | { readonly kind: 'rejection'; readonly rejection: Rejection };
+/**
+ * What one message became: the readings to store and the rejections to record.
+ * A message may carry several readings (a SenML pack, a backlog), so either
+ * list may hold more than one; a message that fails as a whole is one rejection.
+ */
+export interface MessageOutcome {
+  readonly readings: readonly Reading[];
+  readonly rejections: readonly Rejection[];
+}
+
+const NONE: readonly never[] = Object.freeze([]);
 
 export interface PipelineOptions extends TimePolicy {
   readonly maxPayloadBytes: number;
@@ -42,8 +52,8 @@ export function rejectionOf(ctx: Pick<DeviceContext, 'deviceId' | 'pilotId' | 'c
 export function createPipeline(profiles: ProfileCatalogue, options: PipelineOptions) {
   const clock = new ReceiptClock();
 
-  function process(ctx: DeviceContext, payload: Buffer, receivedAt: number): Outcome {
-    const reject = (code: ErrorCode, reason: string): Outcome => ({ kind: 'rejection', rejection: rejectionOf(ctx, payload, receivedAt, code, reason) });
+  function process(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
+    const reject = (code: ErrorCode, reason: string): MessageOutcome => ({ readings: NONE, rejections: [rejectionOf(ctx, payload, receivedAt, code, reason)] });
 
     if (payload.length > options.maxPayloadBytes) {
       return reject('TESTBED_READING_TOO_LARGE', `the payload is ${payload.length} bytes; the gateway accepts at most ${options.maxPayloadBytes}`);
@@ -64,18 +74,16 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
       if (!timed.ok) return reject(timed.code, timed.reason);
       time = timed.time;
     }
-    return {
-      kind: 'reading',
-      reading: {
-        deviceId: ctx.deviceId,
-        pilotId: ctx.pilotId,
-        companyId: ctx.companyId,
-        testbedId: ctx.testbedId,
-        profile: ctx.profile,
-        time,
-        values: valid.values,
-      },
+    const reading: Reading = {
+      deviceId: ctx.deviceId,
+      pilotId: ctx.pilotId,
+      companyId: ctx.companyId,
+      testbedId: ctx.testbedId,
+      profile: ctx.profile,
+      time,
+      values: valid.values,
     };
+    return { readings: [reading], rejections: NONE };
   }
 
   return { process, forget: (deviceId: string) => clock.forget(deviceId) };

@@ -11,20 +11,18 @@ const ctx: DeviceContext = {
 const pipeline = createPipeline(loadProfiles(), { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 7 * 86_400_000 });
 const run = (payload: unknown, context = ctx, at = NOW) =>
   pipeline.process(context, Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), at);
-const codeOf = (payload: unknown, context = ctx) => {
-  const outcome = run(payload, context);
-  return outcome.kind === 'rejection' ? outcome.rejection.code : 'stored';
-};
+const codeOf = (payload: unknown, context = ctx) => run(payload, context).rejections[0]?.code ?? 'stored';
+const rejectionOf = (payload: unknown) => run(payload).rejections[0];
 
 describe('ingest pipeline', () => {
   it('normalises a valid reading with its tags', () => {
     const outcome = run({ temperature: 21.5, time: '2026-06-01T11:59:00+03:00' });
     expect(outcome).toEqual({
-      kind: 'reading',
-      reading: {
+      rejections: [],
+      readings: [{
         deviceId: 'dev_x', pilotId: 'pi_x', companyId: 'co_x', testbedId: 'oulu', profile: 'weather',
         time: Date.parse('2026-06-01T08:59:00Z'), values: { temperature: 21.5 },
-      },
+      }],
     });
   });
 
@@ -39,33 +37,28 @@ describe('ingest pipeline', () => {
   });
 
   it('hints at epoch seconds sent instead of milliseconds', () => {
-    const outcome = run({ temperature: 1, time: Math.floor(NOW / 1000) });
-    expect(outcome.kind === 'rejection' && outcome.rejection.reason).toContain('epoch seconds');
+    expect(rejectionOf({ temperature: 1, time: Math.floor(NOW / 1000) })?.reason).toContain('epoch seconds');
   });
 
   it('rejects payloads over the size limit before decoding them', () => {
-    const outcome = run({ temperature: 1, pad: 'x'.repeat(2000) });
-    expect(outcome.kind === 'rejection' && outcome.rejection.code).toBe('TESTBED_READING_TOO_LARGE');
+    expect(codeOf({ temperature: 1, pad: 'x'.repeat(2000) })).toBe('TESTBED_READING_TOO_LARGE');
   });
 
   it('keeps a capped copy of the payload, as base64 when it is not UTF-8', () => {
     const big = createPipeline(loadProfiles(), { maxPayloadBytes: 100_000, maxFutureMs: 1, maxAgeMs: 1 });
     const text = big.process(ctx, Buffer.from('x'.repeat(10_000)), NOW);
-    expect(text.kind === 'rejection' && text.rejection).toMatchObject({
+    expect(text.rejections[0]).toMatchObject({
       code: 'TESTBED_READING_NOT_JSON', payloadEncoding: 'utf8', payloadBytes: 10_000, payload: 'x'.repeat(REJECTION_PAYLOAD_CAP),
     });
-    const binary = run(Buffer.from([0xff, 0x00, 0xfe]));
-    expect(binary.kind === 'rejection' && binary.rejection).toMatchObject({ payloadEncoding: 'base64', payload: '/wD+', payloadBytes: 3 });
+    expect(rejectionOf(Buffer.from([0xff, 0x00, 0xfe]))).toMatchObject({ payloadEncoding: 'base64', payload: '/wD+', payloadBytes: 3 });
   });
 
   it('reports every problem of a payload, coded by the most telling one', () => {
-    const outcome = run({ temperature: 99, humidity: 'wet', colour: 'blue' });
-    expect(outcome.kind).toBe('rejection');
-    if (outcome.kind !== 'rejection') return;
-    expect(outcome.rejection.code).toBe('TESTBED_READING_UNKNOWN_MEASUREMENT');
-    expect(outcome.rejection.reason).toContain('"colour"');
-    expect(outcome.rejection.reason).toContain('temperature must be at most 60');
-    expect(outcome.rejection.reason).toContain('humidity must be a number');
+    const rejection = rejectionOf({ temperature: 99, humidity: 'wet', colour: 'blue' });
+    expect(rejection?.code).toBe('TESTBED_READING_UNKNOWN_MEASUREMENT');
+    expect(rejection?.reason).toContain('"colour"');
+    expect(rejection?.reason).toContain('temperature must be at most 60');
+    expect(rejection?.reason).toContain('humidity must be a number');
   });
 
   it('rejects a device whose profile is not loaded', () => {

@@ -33,14 +33,14 @@ describe('device profiles', () => {
           const payload = Buffer.from(vector.payloadText ?? JSON.stringify(vector.payload));
           const outcome = pipeline.process(contextOf(id), payload, RECEIVED_AT);
           if (vector.reject) {
-            expect(outcome.kind).toBe('rejection');
-            if (outcome.kind === 'rejection') expect(outcome.rejection.code).toBe(vector.reject);
+            expect(outcome.readings).toEqual([]);
+            expect(outcome.rejections.map((r) => r.code)).toEqual([vector.reject]);
             return;
           }
-          expect(outcome.kind, outcome.kind === 'rejection' ? outcome.rejection.reason : '').toBe('reading');
-          if (outcome.kind !== 'reading') return;
-          expect(outcome.reading.values).toEqual(vector.expect);
-          if (vector.expectTime) expect(new Date(outcome.reading.time).toISOString()).toBe(vector.expectTime);
+          expect(outcome.rejections.map((r) => r.reason)).toEqual([]);
+          expect(outcome.readings).toHaveLength(1);
+          expect(outcome.readings[0]!.values).toEqual(vector.expect);
+          if (vector.expectTime) expect(new Date(outcome.readings[0]!.time).toISOString()).toBe(vector.expectTime);
         });
       }
     });
