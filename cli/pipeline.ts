@@ -51,13 +51,15 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       rejections: stores.rejections,
       profiles,
       log,
-      health: () => ({
-        gateway: { connectedDevices: gateway.connectedDevices() },
-        ingest: ingest.stats(),
-        store: { kind: stores.readings.kind },
-      }),
+      health: () => {
+        const { queue, store, ...counts } = ingest.stats();
+        // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.
+        const status = queue.failed || queue.full ? 'failing' : store.reachable ? 'ok' : 'degraded';
+        return { status, gateway: { connectedDevices: gateway.connectedDevices() }, ingest: counts, queue, store };
+      },
     });
-    stops.push({ name: 'api', stop: () => api.stop() });
+    // Stop order: no new messages first, then deliver the queue, then the API and the stores.
+    stops.splice(stops.findIndex((s) => s.name === 'ingest'), 0, { name: 'api', stop: () => api.stop() });
     const mqttUrl = `mqtt://${config.host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
     return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, apiUrl: api.url, stop: stopAll };

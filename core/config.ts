@@ -34,6 +34,9 @@ export const envSchema = z.object({
   TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
   TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
   TESTBED_FLUSH_MS: positiveInt.max(60_000).default(100),
+  TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
+  TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
+  TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
 });
 
 export interface InfluxConfig {
@@ -60,6 +63,12 @@ export interface Config {
     readonly maxAgeMs: number;
     readonly batchSize: number;
     readonly flushIntervalMs: number;
+    /** Undelivered bytes the queue on disk may hold; past it the gateway stops acknowledging. */
+    readonly queueMaxBytes: number;
+    /** How long a stop may spend delivering the queue before it exits. */
+    readonly shutdownMs: number;
+    /** The longest wait between two attempts of a failed store write. */
+    readonly retryMaxMs: number;
   };
 }
 
@@ -100,6 +109,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxAgeMs: e.TESTBED_MAX_AGE_DAYS * 86_400_000,
       batchSize: e.TESTBED_BATCH_SIZE,
       flushIntervalMs: e.TESTBED_FLUSH_MS,
+      queueMaxBytes: e.TESTBED_QUEUE_MAX_BYTES,
+      shutdownMs: e.TESTBED_SHUTDOWN_SECONDS * 1000,
+      retryMaxMs: e.TESTBED_RETRY_MAX_SECONDS * 1000,
     },
   });
 }

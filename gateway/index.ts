@@ -48,6 +48,9 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export async function start(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child({ stage: 'gateway' });
   const devices = new WeakMap<Client, DeviceContext>();
+  /** A number per accepted connection: ingest tells a resend on a new connection from a repeat on the same one. */
+  const connections = new WeakMap<Client, number>();
+  let connectionCount = 0;
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const device = username && password ? deps.devices.authenticateDevice(username, password) : undefined;
@@ -68,6 +71,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         return done(authError('client id in use', IDENTIFIER_REJECTED), false);
       }
       devices.set(client, device);
+      connections.set(client, ++connectionCount);
       done(null, true);
     },
 
@@ -85,7 +89,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       }
       // Readings are not retained messages; the store keeps them.
       packet.retain = false;
-      const outcome = deps.ingest.accept(device, packet.payload as Buffer, done);
+      const message = {
+        payload: packet.payload as Buffer,
+        qos: packet.qos,
+        messageId: packet.messageId,
+        dup: packet.dup,
+        connection: connections.get(client) ?? 0,
+      };
+      const outcome = deps.ingest.accept(device, message, done);
       for (const { code, reason } of outcome.rejections) {
         broker.publish(
           { cmd: 'publish', topic: deviceTopic(device.deviceId, 'errors'), payload: JSON.stringify({ code, reason }), qos: 0, retain: false, dup: false },

@@ -1,99 +1,145 @@
+import path from 'node:path';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceContext } from '../core/model.js';
-import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
+import type { Reading, ReadingStore, RejectionLog } from '../core/store/types.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
-import { BatchWriter } from './batch-writer.js';
-import { createPipeline, rejectionOf, type MessageOutcome } from './pipeline.js';
+import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
+import { Drainer } from './drain.js';
+import { createPipeline, type MessageOutcome } from './pipeline.js';
+import { DurableQueue, type MessageKey } from './queue.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
   readonly store: ReadingStore;
   readonly rejections: RejectionLog;
   readonly log: Logger;
+  /** Called with each batch of readings once stored. */
+  readonly onStored?: (readings: readonly Reading[]) => void;
+}
+
+/** One PUBLISH as the gateway hands it over. */
+export interface InboundMessage {
+  readonly payload: Buffer;
+  readonly qos: number;
+  readonly messageId: number | undefined;
+  /** The DUP flag: the device may have sent this message before [MQTT-3.3.1-1]. */
+  readonly dup: boolean;
+  /** Identifies the connection it came on (unique for the life of the process, never 0). */
+  readonly connection: number;
 }
 
 export interface IngestStats {
   readings: number;
   rejections: number;
+  duplicates: number;
   stored: number;
-  backlog: number;
-  storeFailures: number;
+  queue: { depthBytes: number; maxBytes: number; full: boolean; oldestAgeMs: number | null; failed: string | null };
+  store: { kind: string; reachable: boolean; consecutiveFailures: number; lastError: string | null };
 }
 
 export interface Ingest {
   /**
-   * Runs one message through the pipeline and queues the outcome for writing.
-   * `done` is called once the message may be acknowledged to the device: at
-   * once, or when the write backlog has room again (backpressure).
+   * Runs one message through the pipeline and queues its outcome on disk.
+   * `done` is called once the message may be acknowledged: for QoS 1 and 2,
+   * when the outcome is on disk; for QoS 0, at once. While the queue is full,
+   * `done` waits for room, so the gateway stops reading from the device.
    */
-  accept(ctx: DeviceContext, payload: Buffer, done: (error?: Error | null) => void): MessageOutcome;
-  /** A device disconnected: drop per-device state. */
+  accept(ctx: DeviceContext, message: InboundMessage, done: (error?: Error | null) => void): MessageOutcome;
+  /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
-  /** Writes what is queued, for at most `deadlineMs`, then closes. */
-  stop(deadlineMs?: number): Promise<void>;
+  /** Delivers what it can within the configured shutdown time, then closes. */
+  stop(): Promise<void>;
 }
 
-/** Starts the ingest stage: decode -> resolve profile -> validate -> normalise -> batched write. */
+const NOTHING: MessageOutcome = { readings: [], rejections: [] };
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+const MEMORY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts the ingest stage: pipeline (decode -> resolve profile -> validate ->
+ * normalise) -> durable queue on local disk -> batched delivery to the stores.
+ */
 export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   const log = deps.log.child({ stage: 'ingest' });
   const pipeline = createPipeline(deps.profiles, config.ingest);
-  const counts = { readings: 0, rejections: 0, stored: 0 };
-
-  const rejectionWriter: BatchWriter<Rejection> = new BatchWriter<Rejection>({
-    name: 'rejections',
-    batchSize: config.ingest.batchSize,
-    flushIntervalMs: config.ingest.flushIntervalMs,
-    maxBacklog: 100_000,
+  const queue = await DurableQueue.open(
+    path.join(config.dataDir, 'queue'),
+    { maxBytes: config.ingest.queueMaxBytes, segmentBytes: SEGMENT_BYTES, memoryBytes: Math.min(MEMORY_BYTES, config.ingest.queueMaxBytes) },
     log,
-    write: (batch) => deps.rejections.writeRejections(batch),
-    onFailed: (batch, error) => log.error({ err: error, lost: batch.length }, 'rejection records could not be written'),
-  });
-
-  const readingWriter = new BatchWriter<Reading>({
-    name: 'readings',
+  );
+  const duplicates = new DuplicateFilter();
+  await queue.recentKeys(([deviceId, messageId, hash], at, end) => duplicates.remember(deviceId, messageId, hash, 0, at, end));
+  const sweeper = setInterval(() => duplicates.sweep(Date.now()), 60_000).unref();
+  const drainer = new Drainer(queue, deps.store, deps.rejections, {
     batchSize: config.ingest.batchSize,
-    flushIntervalMs: config.ingest.flushIntervalMs,
-    maxBacklog: Math.max(config.ingest.batchSize * 100, 100_000),
+    lingerMs: config.ingest.flushIntervalMs,
+    backoff: { minMs: 100, maxMs: config.ingest.retryMaxMs },
     log,
-    async write(batch) {
-      const { refused } = await deps.store.write(batch);
-      counts.stored += batch.length - refused.length;
-      // A reading the store refuses becomes a rejection with the store's reason.
-      for (const r of refused) {
-        const reading = batch[r.index];
-        if (reading) rejectionWriter.push(storeRefusal(reading, r.reason));
-      }
-    },
-    onFailed(batch, error) {
-      for (const reading of batch) rejectionWriter.push(storeRefusal(reading, error.message));
-    },
+    onStored: deps.onStored,
   });
+  drainer.start();
+  const counts = { readings: 0, rejections: 0, duplicates: 0 };
+  let warnedFull = false;
 
   return {
-    accept(ctx, payload, done) {
-      const outcome = pipeline.process(ctx, payload, Date.now());
+    accept(ctx, message, done) {
+      const failed = queue.failed;
+      if (failed) {
+        // Nothing can be made durable: refuse rather than acknowledge (the device keeps it).
+        done(new Error(`the queue on disk failed: ${failed.message}`));
+        return NOTHING;
+      }
+      const acknowledged = message.qos > 0 && message.messageId !== undefined;
+      let key: MessageKey | undefined;
+      if (acknowledged) {
+        key = [ctx.deviceId, message.messageId!, payloadHash(message.payload)];
+        const original = duplicates.original(key[0], key[1], key[2], message.connection, message.dup);
+        if (original) {
+          counts.duplicates++;
+          whenAppended(original, (end) => queue.whenDurable(end, (error) => done(error)));
+          return NOTHING;
+        }
+      }
+      const at = Date.now();
+      const outcome = pipeline.process(ctx, message.payload, at);
       counts.readings += outcome.readings.length;
       counts.rejections += outcome.rejections.length;
-      for (const rejection of outcome.rejections) rejectionWriter.push(rejection);
-      let room = true;
-      for (const reading of outcome.readings) room = readingWriter.push(reading);
-      if (room) done();
-      else readingWriter.whenRoom(() => done());
+      const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
+      const append = () => {
+        const end = queue.enqueue(at, outcome, key, acknowledged ? (error) => done(error) : undefined);
+        if (original) appended(original, end);
+        if (!acknowledged) done();
+      };
+      if (!queue.full) append();
+      else {
+        if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
+        warnedFull = true;
+        queue.whenRoom(() => {
+          if (warnedFull) log.info('the queue has room again');
+          warnedFull = false;
+          append();
+        });
+      }
       return outcome;
     },
     forget: (deviceId) => pipeline.forget(deviceId),
-    stats: () => ({ ...counts, backlog: readingWriter.backlog, storeFailures: readingWriter.failures }),
-    async stop(deadlineMs = 10_000) {
-      const left = await readingWriter.close(deadlineMs);
-      const leftRejections = await rejectionWriter.close(Math.max(1000, deadlineMs / 4));
-      if (left + leftRejections > 0) log.error({ readings: left, rejections: leftRejections }, 'stopped with unwritten items');
+    stats() {
+      const d = drainer.state;
+      const age = queue.oldestAgeMs(Date.now());
+      return {
+        ...counts,
+        stored: d.stored,
+        queue: { depthBytes: queue.depthBytes, maxBytes: config.ingest.queueMaxBytes, full: queue.full, oldestAgeMs: age ?? null, failed: queue.failed?.message ?? null },
+        store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
+      };
+    },
+    async stop() {
+      clearInterval(sweeper);
+      const { left } = await drainer.stop(config.ingest.shutdownMs);
+      if (left > 0) log.warn({ backlogBytes: left }, 'stopped with readings still queued on disk; they are delivered after the next start');
+      else log.info('queue delivered');
     },
   };
-}
-
-function storeRefusal(reading: Reading, reason: string): Rejection {
-  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: reading.time }));
-  return rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason);
 }

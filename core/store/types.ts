@@ -33,6 +33,11 @@ export interface Rejection {
   readonly payloadEncoding: 'utf8' | 'base64';
   /** The size of the whole payload in bytes, before capping. */
   readonly payloadBytes: number;
+  /**
+   * Identifies the rejection where it came from (its queue position), so that
+   * recording it again after a crash keeps one record.
+   */
+  readonly key?: string | undefined;
 }
 
 export interface TimeRange {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from './ports.js';
 import { tempDir } from './tmp.js';
 
 /** A real `influxd` (InfluxDB 1.x) owned by one test file. */
@@ -54,20 +54,6 @@ function findInfluxd(): string {
     'influxd is not on PATH. The InfluxDB store tests run against a real InfluxDB 1.x server; ' +
       'install it (Debian/Ubuntu: `apt-get install influxdb`) or put the influxd binary on PATH.',
   );
-}
-
-/** `count` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }
 
 /** Every listener on 127.0.0.1, everything that phones home or writes on its own turned off. */

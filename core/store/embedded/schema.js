@@ -33,6 +33,30 @@ export const SCHEMA = `
   CREATE INDEX IF NOT EXISTS rejections_device_time ON rejections(device_id, time);
 `;
 
+/**
+ * Changes after the first schema, applied in order; `PRAGMA user_version`
+ * counts those applied. Append; never edit one that has shipped.
+ * @type {string[]}
+ */
+const MIGRATIONS = [
+  // Rejections carry the key of where they came from, so recording one again keeps one record.
+  `ALTER TABLE rejections ADD COLUMN source TEXT;
+   CREATE UNIQUE INDEX IF NOT EXISTS rejections_source ON rejections(source);`,
+];
+
+/**
+ * Creates the schema and applies pending migrations, in one transaction.
+ * @param {import('better-sqlite3').Database} db
+ */
+export function migrate(db) {
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    const applied = /** @type {number} */ (db.pragma('user_version', { simple: true }));
+    for (let i = applied; i < MIGRATIONS.length; i++) db.exec(/** @type {string} */ (MIGRATIONS[i]));
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
 /** @param {import('better-sqlite3').Database} db */
 export function configure(db) {
   db.pragma('journal_mode = WAL');

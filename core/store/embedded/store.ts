@@ -14,7 +14,7 @@ import {
   type RejectionRow,
   type WriteResult,
 } from '../types.js';
-import { SCHEMA, configure } from './schema.js';
+import { configure, migrate } from './schema.js';
 
 interface Reply { id: number; ok: boolean; message?: string; code?: string }
 
@@ -67,7 +67,7 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     // Create the schema here first so the reader can prepare its statements at once.
     const setup = new BetterSqlite3(file);
     configure(setup);
-    setup.exec(SCHEMA);
+    migrate(setup);
     setup.close();
 
     const worker = new Worker(new URL('./writer.worker.js', import.meta.url), { workerData: { file } });

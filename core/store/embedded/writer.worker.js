@@ -7,11 +7,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { SCHEMA, configure } from './schema.js';
+import { configure, migrate } from './schema.js';
 
 const db = new BetterSqlite3(workerData.file);
 configure(db);
-db.exec(SCHEMA);
+migrate(db);
 
 // INSERT OR REPLACE: a reading of the same device and time is the same reading,
 // so a retried batch stores it once.
@@ -19,8 +19,8 @@ const insertReading = db.prepare(
   'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
 );
 const insertRejection = db.prepare(
-  `INSERT INTO rejections (device_id, pilot_id, company_id, testbed_id, time, code, reason, payload, payload_encoding, payload_bytes)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT OR IGNORE INTO rejections (device_id, pilot_id, company_id, testbed_id, time, code, reason, payload, payload_encoding, payload_bytes, source)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 
 const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
@@ -28,7 +28,7 @@ const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {
-    insertRejection.run(r.deviceId, r.pilotId, r.companyId, r.testbedId, r.time, r.code, r.reason, r.payload, r.payloadEncoding, r.payloadBytes);
+    insertRejection.run(r.deviceId, r.pilotId, r.companyId, r.testbedId, r.time, r.code, r.reason, r.payload, r.payloadEncoding, r.payloadBytes, r.key ?? null);
   }
 });
 

@@ -21,39 +21,66 @@ import { LineWriter, WRITE_OPTIONS } from './writer.js';
  */
 export class InfluxStore implements ReadingStore {
   readonly kind = 'influx' as const;
-  /** What the server reported in `X-Influxdb-Version` at open, if it did. */
-  readonly serverVersion: string | undefined;
   readonly #server: InfluxServer;
-  readonly #api: WriteApi;
-  readonly #writer: LineWriter;
   readonly #log: Logger;
+  /** Set once the server has answered: its version decides how writes reach it. */
+  #connection: { api: WriteApi; writer: LineWriter; version: string | undefined } | undefined;
+  #connecting: Promise<{ api: WriteApi; writer: LineWriter; version: string | undefined }> | undefined;
   #closed = false;
 
-  private constructor(server: InfluxServer, api: WriteApi, version: string | undefined, log: Logger) {
+  private constructor(server: InfluxServer, log: Logger) {
     this.#server = server;
-    this.#api = api;
-    this.#writer = new LineWriter(api);
-    this.serverVersion = version;
     this.#log = log;
   }
 
+  /** What the server reported in `X-Influxdb-Version`, once it has answered. */
+  get serverVersion(): string | undefined {
+    return this.#connection?.version;
+  }
+
   /**
-   * Connects: asks `/ping` for the server version, and on InfluxDB 1.x creates
-   * the database (idempotent there) so a fresh server works. A retention policy
-   * named in the bucket must already exist.
+   * Opens the store and connects (see `#connect`). A server that does not
+   * answer yet does not stop the pipeline: readings wait in the queue on disk
+   * and the first write that finds the server up connects. A server that
+   * answers and refuses (bad credentials, 2.x without an organisation) fails here.
    */
   static async open(config: InfluxConfig, log: Logger): Promise<InfluxStore> {
-    const server = describeServer(config);
+    const store = new InfluxStore(describeServer(config), log);
+    // The client logs through its own global logger; route it to ours. (Global: the last store opened wins.)
+    setLogger({ error: (message, err) => log.error({ err }, message), warn: (message, err) => log.warn({ err }, message) });
+    try {
+      await store.#connect();
+    } catch (err) {
+      if (!(err instanceof StoreWriteError && err.retryable)) throw err;
+      log.warn({ err }, 'InfluxDB does not answer yet; readings wait in the queue until it does');
+    }
+    return store;
+  }
+
+  /**
+   * Asks `/ping` for the server version, and on InfluxDB 1.x creates the
+   * database (idempotent there) so a fresh server works. A retention policy
+   * named in the bucket must already exist. Unreachable: a retryable StoreWriteError.
+   */
+  #connect(): Promise<{ api: WriteApi; writer: LineWriter; version: string | undefined }> {
+    if (this.#connection) return Promise.resolve(this.#connection);
+    this.#connecting ??= this.#handshake().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #handshake(): Promise<{ api: WriteApi; writer: LineWriter; version: string | undefined }> {
+    const server = this.#server;
+    const log = this.#log;
     let version: string | null;
     try {
       version = (await ping(server)).headers.get('x-influxdb-version');
     } catch (err) {
-      throw new Error(`InfluxDB at ${server.url} did not answer /ping: ${errorText(err)}`, { cause: err });
+      throw new StoreWriteError(`InfluxDB at ${server.url} did not answer /ping: ${errorText(err)}`, true, undefined, { cause: err });
     }
     // No version header: not 1.x as we know it, so the native write API.
     const major = majorVersion(version);
-    // The client logs through its own global logger; route it to ours. (Global: the last store opened wins.)
-    setLogger({ error: (message, err) => log.error({ err }, message), warn: (message, err) => log.warn({ err }, message) });
 
     let api: WriteApi;
     if (major === 1) {
@@ -68,8 +95,9 @@ export class InfluxStore implements ReadingStore {
       const client = new InfluxDB({ url: server.url, token, timeout: REQUEST_TIMEOUT_MS });
       api = client.getWriteApi(server.org ?? '', server.bucket, 'ms', WRITE_OPTIONS);
     }
-    log.info({ url: server.url, version, bucket: server.bucket }, 'InfluxDB reading store open');
-    return new InfluxStore(server, api, version ?? undefined, log);
+    log.info({ url: server.url, version, bucket: server.bucket }, 'InfluxDB reading store connected');
+    this.#connection = { api, writer: new LineWriter(api), version: version ?? undefined };
+    return this.#connection;
   }
 
   async write(readings: readonly Reading[]): Promise<WriteResult> {
@@ -89,7 +117,8 @@ export class InfluxStore implements ReadingStore {
       }
     }
     if (lines.length > 0) {
-      const result = await this.#writer.write(lines);
+      const { writer } = await this.#connect();
+      const result = await writer.write(lines);
       for (const r of result.refused) refused.push({ index: positions ? (positions[r.index] as number) : r.index, reason: r.reason });
       if (result.requests > 1) this.#log.debug({ lines: lines.length, requests: result.requests }, 'InfluxDB refused lines; bisected the batch');
     }
@@ -123,7 +152,7 @@ export class InfluxStore implements ReadingStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#api.close();
+    await this.#connection?.api.close();
   }
 }
 

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../core/log.js';
+import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
+import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
+import { rejectionOf } from './pipeline.js';
+import type { DurableQueue, QueuedRecord } from './queue.js';
+
+export interface DrainerOptions {
+  readonly batchSize: number;
+  /** How long a partial batch waits for more readings. */
+  readonly lingerMs: number;
+  readonly log: Logger;
+  readonly backoff?: BackoffPolicy;
+  /** Called with each batch of readings once stored (for live subscribers). */
+  readonly onStored?: (readings: readonly Reading[]) => void;
+}
+
+export interface DrainerState {
+  /** False while writes to the store are failing. */
+  storeReachable: boolean;
+  consecutiveFailures: number;
+  lastError: string | undefined;
+  stored: number;
+  refused: number;
+}
+
+/**
+ * Delivers the queue to the stores, one batch at a time, oldest first. A batch
+ * is committed only once its readings are in the reading store and its
+ * rejections in the rejection log; until then it is retried with backoff, so an
+ * outage of minutes only grows the queue on disk. A reading the store refuses
+ * becomes a rejection with the store's reason, so a poison reading never
+ * blocks the queue.
+ */
+export class Drainer {
+  readonly #queue: DurableQueue;
+  readonly #store: ReadingStore;
+  readonly #rejections: RejectionLog;
+  readonly #o: DrainerOptions;
+  readonly #abort = new AbortController();
+  readonly #state: DrainerState = { storeReachable: true, consecutiveFailures: 0, lastError: undefined, stored: 0, refused: 0 };
+  #loop: Promise<void> | undefined;
+  #committedWaiters: (() => void)[] = [];
+
+  constructor(queue: DurableQueue, store: ReadingStore, rejections: RejectionLog, options: DrainerOptions) {
+    this.#queue = queue;
+    this.#store = store;
+    this.#rejections = rejections;
+    this.#o = options;
+  }
+
+  get state(): Readonly<DrainerState> {
+    return this.#state;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run().catch((err: unknown) => this.#o.log.fatal({ err }, 'queue delivery stopped'));
+  }
+
+  /**
+   * Delivers what it can within `deadlineMs`, then stops. What is left stays in
+   * the queue on disk and is delivered after the next start.
+   */
+  async stop(deadlineMs: number): Promise<{ left: number }> {
+    const deadline = Date.now() + deadlineMs;
+    await this.#queue.flush().catch(() => undefined);
+    while (this.#queue.depthBytes > 0 && Date.now() < deadline && this.#loop) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.#committedWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#abort.abort();
+    await this.#queue.close();
+    // A store request in flight ends by its own timeout; do not wait past the deadline for it.
+    if (this.#loop) await Promise.race([this.#loop, sleep(Math.max(100, deadline - Date.now()), undefined, { ref: false })]);
+    return { left: this.#queue.depthBytes };
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#abort.signal.aborted) {
+      const records = await this.#queue.take(this.#o.batchSize, this.#o.lingerMs);
+      if (records.length === 0) continue;
+      if (!(await this.#deliver(records))) return;
+      await this.#queue.commit(records[records.length - 1]!.end);
+      for (const wake of this.#committedWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Stores one batch; false when stopped before it could. */
+  async #deliver(records: readonly QueuedRecord[]): Promise<boolean> {
+    const readings: Reading[] = [];
+    const source: string[] = [];
+    const rejections: Rejection[] = [];
+    for (const record of records) {
+      record.readings.forEach((r, i) => {
+        readings.push(r);
+        source.push(`${record.lsn}.s${i}`);
+      });
+      // Keyed by queue position, so a batch delivered again after a crash records each rejection once.
+      record.rejections.forEach((r, i) => rejections.push({ ...r, key: `${record.lsn}.${i}` }));
+    }
+
+    // A store names the readings it will not take (`refused`); a batch that fails as a whole
+    // (an outage, or a refusal of the whole request such as bad credentials) is retried,
+    // never turned into rejections: the fix is on the store's side and nothing is lost meanwhile.
+    const written = await this.#retry('readings', async () => {
+      if (readings.length === 0) return [];
+      const result = await this.#store.write(readings);
+      return result.refused.map(({ index, reason }) => storeRefusal(readings[index]!, source[index]!, reason));
+    });
+    if (!written) return false;
+    const refused = written.value;
+    rejections.push(...refused);
+    if (rejections.length > 0 && !(await this.#retry('rejections', () => this.#rejections.writeRejections(rejections)))) return false;
+
+    this.#state.stored += readings.length - refused.length;
+    this.#state.refused += refused.length;
+    if (this.#o.onStored && readings.length > refused.length) {
+      const refusedKeys = new Set(refused.map((r) => r.key));
+      this.#o.onStored(refused.length === 0 ? readings : readings.filter((_, i) => !refusedKeys.has(source[i])));
+    }
+    return true;
+  }
+
+  /** Runs `attempt` until it succeeds (its value, boxed) or the drainer stops (undefined). Any throw is retried. */
+  async #retry<T>(what: string, attempt: () => Promise<T>): Promise<{ value: T } | undefined> {
+    for (let failures = 0; ; failures++) {
+      try {
+        const result = await attempt();
+        if (failures > 0) this.#o.log.info({ what, attempts: failures + 1 }, 'store write recovered');
+        this.#state.storeReachable = true;
+        this.#state.consecutiveFailures = 0;
+        return { value: result };
+      } catch (err) {
+        this.#state.storeReachable = false;
+        this.#state.consecutiveFailures++;
+        this.#state.lastError = (err as Error).message;
+        const wait = retryDelay(failures + 1, err, this.#o.backoff ?? DEFAULT_BACKOFF);
+        this.#o.log.warn({ what, err, attempt: failures + 1, retryInMs: Math.round(wait), backlogBytes: this.#queue.depthBytes }, 'store write failed; will retry');
+        try {
+          await sleep(wait, undefined, { signal: this.#abort.signal });
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+}
+
+function storeRefusal(reading: Reading, key: string, reason: string): Rejection {
+  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: new Date(reading.time).toISOString() }));
+  return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
+}

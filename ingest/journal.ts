@@ -1,0 +1,308 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+
+/**
+ * An append-only log on local disk, in segment files. A position in the log is
+ * its LSN: the number of bytes ever appended before it, so the backlog between
+ * two positions is a subtraction. Each segment file is named by the LSN of its
+ * first byte.
+ *
+ * Frames are `[u32 length][u32 crc32(body)][body]`, little-endian. Appends are
+ * group-committed: everything appended while one write+fdatasync is in flight
+ * goes to disk in the next single write+fdatasync, so a thousand devices
+ * publishing at once cost one sync, not a thousand. All disk work is
+ * asynchronous (libuv's thread pool), never on the event loop.
+ */
+const HEADER = 8;
+const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
+
+export interface JournalRecord {
+  /** LSN of the frame's first byte. */
+  readonly lsn: number;
+  /** LSN just past the frame. */
+  readonly end: number;
+  readonly body: Buffer;
+}
+
+interface Segment {
+  readonly start: number;
+  size: number;
+}
+
+type Durable = (error: Error | null) => void;
+
+const segmentFile = (dir: string, start: number) => path.join(dir, `${start.toString(16).padStart(16, '0')}.seg`);
+
+export interface JournalOptions {
+  /** A new segment is started once the current one is this large. */
+  readonly segmentBytes: number;
+}
+
+export class Journal {
+  readonly #dir: string;
+  readonly #options: JournalOptions;
+  readonly #segments: Segment[];
+  #fd: fsp.FileHandle;
+  /** LSN just past the last appended frame (durable or not). */
+  #head: number;
+  /** LSN just past the last frame known to be on disk. */
+  #durable: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #callbacks: Durable[] = [];
+  /** Waiters for a position that was already handed to a write in flight. */
+  #waiters: { end: number; done: Durable }[] = [];
+  #writing: Promise<void> | undefined;
+  #failed: Error | undefined;
+  /** Called after each write+sync round, for whoever waits on new durable frames. */
+  onDurable: (() => void) | undefined;
+
+  private constructor(dir: string, options: JournalOptions, segments: Segment[], fd: fsp.FileHandle) {
+    this.#dir = dir;
+    this.#options = options;
+    this.#segments = segments;
+    this.#fd = fd;
+    const last = segments[segments.length - 1]!;
+    this.#head = last.start + last.size;
+    this.#durable = this.#head;
+  }
+
+  /**
+   * Opens the journal in `dir`, creating it when new. A frame torn by a crash
+   * mid-write (bad length or checksum at the tail of the last segment) is cut
+   * off: it was never acknowledged, since acknowledgement waits for the sync.
+   */
+  static async open(dir: string, options: JournalOptions): Promise<{ journal: Journal; truncatedBytes: number }> {
+    await fsp.mkdir(dir, { recursive: true });
+    const names = (await fsp.readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+    const segments: Segment[] = [];
+    for (const name of names) {
+      const start = Number.parseInt(SEGMENT_NAME.exec(name)![1]!, 16);
+      segments.push({ start, size: (await fsp.stat(path.join(dir, name))).size });
+    }
+    let truncatedBytes = 0;
+    if (segments.length === 0) {
+      segments.push({ start: 0, size: 0 });
+      await (await fsp.open(segmentFile(dir, 0), 'a')).close();
+      await syncDir(dir);
+    } else {
+      const last = segments[segments.length - 1]!;
+      const valid = await validLength(segmentFile(dir, last.start));
+      if (valid < last.size) {
+        truncatedBytes = last.size - valid;
+        await fsp.truncate(segmentFile(dir, last.start), valid);
+        last.size = valid;
+      }
+    }
+    const last = segments[segments.length - 1]!;
+    const fd = await fsp.open(segmentFile(dir, last.start), 'a');
+    return { journal: new Journal(dir, options, segments, fd), truncatedBytes };
+  }
+
+  /** LSN of the oldest byte still on disk. */
+  get tail(): number {
+    return this.#segments[0]!.start;
+  }
+
+  /** LSN of the first byte of the `n`-th newest segment (1: the one being written). */
+  segmentStart(n: number): number {
+    return this.#segments[Math.max(0, this.#segments.length - n)]!.start;
+  }
+
+  /** Whether a write to disk has failed; nothing more is accepted after one. */
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  /** LSN just past the last appended frame. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** LSN just past the last frame that is on disk. */
+  get durable(): number {
+    return this.#durable;
+  }
+
+  /**
+   * Appends one frame and returns its LSN range. `onDurable` is called once the
+   * frame (and everything before it) is on disk, or with the error that kept it
+   * from getting there.
+   */
+  append(body: Buffer, onDurable?: Durable): { lsn: number; end: number } {
+    const frame = Buffer.allocUnsafe(HEADER + body.length);
+    frame.writeUInt32LE(body.length, 0);
+    frame.writeUInt32LE(crc32(body), 4);
+    body.copy(frame, HEADER);
+    const lsn = this.#head;
+    this.#head += frame.length;
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    if (onDurable) this.#callbacks.push(onDurable);
+    if (!this.#writing) this.#writing = this.#commitRounds();
+    return { lsn, end: this.#head };
+  }
+
+  /** Calls `done` once everything before `end` is on disk. */
+  whenDurable(end: number, done: Durable): void {
+    if (this.#failed) done(this.#failed);
+    else if (end <= this.#durable) done(null);
+    else this.#waiters.push({ end, done });
+  }
+
+  /** Resolves once everything appended so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Write+sync rounds until nothing is pending. */
+  async #commitRounds(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const frames = this.#pending;
+        const bytes = this.#pendingBytes;
+        const callbacks = this.#callbacks;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#callbacks = [];
+        let error: Error | null = null;
+        try {
+          if (this.#failed) throw this.#failed;
+          await this.#rollIfFull();
+          const buffer = frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes);
+          await this.#fd.write(buffer, 0, buffer.length);
+          await this.#fd.datasync();
+          this.#segments[this.#segments.length - 1]!.size += bytes;
+          this.#durable += bytes;
+        } catch (err) {
+          // A failed write leaves the file in an unknown state; refuse everything after it.
+          error = err instanceof Error ? err : new Error(String(err));
+          this.#failed ??= error;
+        }
+        for (const done of callbacks) done(error);
+        this.onDurable?.();
+        if (this.#waiters.length > 0) {
+          const waiting = this.#waiters;
+          this.#waiters = [];
+          for (const w of waiting) this.whenDurable(w.end, w.done);
+        }
+      }
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #rollIfFull(): Promise<void> {
+    const current = this.#segments[this.#segments.length - 1]!;
+    if (current.size < this.#options.segmentBytes) return;
+    const start = current.start + current.size;
+    const fd = await fsp.open(segmentFile(this.#dir, start), 'a');
+    await syncDir(this.#dir);
+    await this.#fd.close();
+    this.#fd = fd;
+    this.#segments.push({ start, size: 0 });
+  }
+
+  /**
+   * Reads whole durable frames from `lsn` on, up to about `maxBytes` (at least
+   * one frame when there is one). `lsn` must be a frame boundary.
+   */
+  async read(lsn: number, maxBytes: number): Promise<JournalRecord[]> {
+    const records: JournalRecord[] = [];
+    let at = Math.max(lsn, this.tail);
+    let budget = maxBytes;
+    while (at < this.#durable && budget > 0) {
+      const segment = this.#segmentOf(at);
+      if (!segment) break;
+      const segmentEnd = Math.min(segment.start + segment.size, this.#durable);
+      const length = Math.min(segmentEnd - at, Math.max(budget, HEADER));
+      const buffer = Buffer.allocUnsafe(length);
+      const handle = await fsp.open(segmentFile(this.#dir, segment.start), 'r');
+      let got: number;
+      try {
+        ({ bytesRead: got } = await handle.read(buffer, 0, length, at - segment.start));
+      } finally {
+        await handle.close();
+      }
+      let offset = 0;
+      while (offset + HEADER <= got) {
+        const size = buffer.readUInt32LE(offset);
+        if (offset + HEADER + size > got) {
+          // The frame continues past what was read: read it whole next time, unless it is the first.
+          if (offset > 0) break;
+          const whole = Buffer.allocUnsafe(HEADER + size);
+          const again = await fsp.open(segmentFile(this.#dir, segment.start), 'r');
+          try {
+            await again.read(whole, 0, whole.length, at - segment.start);
+          } finally {
+            await again.close();
+          }
+          records.push({ lsn: at, end: at + whole.length, body: whole.subarray(HEADER) });
+          offset = whole.length;
+          break;
+        }
+        const body = buffer.subarray(offset + HEADER, offset + HEADER + size);
+        records.push({ lsn: at + offset, end: at + offset + HEADER + size, body });
+        offset += HEADER + size;
+      }
+      if (offset === 0) break;
+      at += offset;
+      budget -= offset;
+    }
+    return records;
+  }
+
+  #segmentOf(lsn: number): Segment | undefined {
+    for (let i = this.#segments.length - 1; i >= 0; i--) {
+      const s = this.#segments[i]!;
+      if (s.start <= lsn) return lsn < s.start + s.size || i === this.#segments.length - 1 ? s : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Deletes segments that end at or before `lsn`, keeping the newest `keep`
+   * segments whatever their state (they hold the recent history that duplicate
+   * detection is rebuilt from after a restart).
+   */
+  async release(lsn: number, keep: number): Promise<void> {
+    while (this.#segments.length > Math.max(1, keep)) {
+      const oldest = this.#segments[0]!;
+      if (oldest.start + oldest.size > lsn) return;
+      this.#segments.shift();
+      await fsp.rm(segmentFile(this.#dir, oldest.start), { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    await this.#fd.close();
+  }
+}
+
+/** The length of the valid prefix of a segment file: whole frames with good checksums. */
+async function validLength(file: string): Promise<number> {
+  const data = await fsp.readFile(file);
+  let offset = 0;
+  while (offset + HEADER <= data.length) {
+    const size = data.readUInt32LE(offset);
+    const end = offset + HEADER + size;
+    if (end > data.length) break;
+    if (crc32(data.subarray(offset + HEADER, end)) !== data.readUInt32LE(offset + 4)) break;
+    offset = end;
+  }
+  return offset;
+}
+
+/** Makes a new file's directory entry durable (POSIX: fsync the directory). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, fs.constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
