@@ -1,0 +1,148 @@
+/**
+ * Throughput of QoS 1 and QoS 0 readings through the whole pipeline (embedded
+ * store, `testbed start` in its own process), against a bare Aedes broker
+ * relaying the same load to one subscriber. Prints each run and the medians.
+ *
+ *   npm run bench -- [--devices 20] [--per-device 2000] [--runs 3]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+
+const { values: args } = parseArgs({
+  options: { devices: { type: 'string', default: '20' }, 'per-device': { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } },
+});
+const DEVICES = Number(args.devices);
+const PER_DEVICE = Number(args['per-device']);
+const RUNS = Number(args.runs);
+const TOTAL = DEVICES * PER_DEVICE;
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Server { child: ChildProcess; port: number; httpPort?: number }
+
+function spawnReady(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = out.match(ready);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+type Device = { deviceId: string; username: string; password: string };
+
+/** Publishes TOTAL readings from DEVICES clients as fast as they go; resolves with the time until every PUBACK (QoS 1) or every send (QoS 0). */
+async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<number> {
+  const clients: MqttClient[] = await Promise.all(
+    devices.map((d) => mqtt.connectAsync(url, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 })),
+  );
+  const started = performance.now();
+  await Promise.all(clients.map(async (client, i) => {
+    const topic = `devices/${devices[i]!.deviceId}/readings`;
+    const pending: Promise<unknown>[] = [];
+    for (let n = 0; n < PER_DEVICE; n++) {
+      const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
+      pending.push(client.publishAsync(topic, payload, { qos }));
+      // Keep at most 500 in flight per client, as a device's stack would.
+      if (pending.length >= 500) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+  }));
+  const elapsed = performance.now() - started;
+  await Promise.all(clients.map((c) => c.endAsync()));
+  return elapsed;
+}
+
+async function bareAedes(): Promise<{ ackMs: number; relayedMs: number }> {
+  const { child, match } = await spawnReady([path.join(here, 'bare-aedes.js')], {}, /ready (\d+)/);
+  const url = `mqtt://127.0.0.1:${match[1]}`;
+  const subscriber = await mqtt.connectAsync(url, { protocolVersion: 4 });
+  await subscriber.subscribeAsync('devices/+/readings', { qos: 0 });
+  let received = 0;
+  let relayedAt = 0;
+  const started = performance.now();
+  subscriber.on('message', () => {
+    if (++received === TOTAL) relayedAt = performance.now();
+  });
+  const devices = Array.from({ length: DEVICES }, (_, i) => ({ deviceId: `dev_${i}`, username: `u${i}`, password: 'p' }));
+  const ackMs = await publish(url, devices, 1);
+  while (received < TOTAL) await sleep(10);
+  await subscriber.endAsync();
+  await stop(child);
+  return { ackMs, relayedMs: relayedAt - started };
+}
+
+async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const { child, match } = await spawnReady(
+    [path.join(here, '..', 'cli', 'testbed.js'), 'start'],
+    { TESTBED_DATA_DIR: dataDir, TESTBED_MQTT_PORT: '0', TESTBED_HTTP_PORT: '0', TESTBED_ADMIN_TOKEN: ADMIN, TESTBED_LOG_LEVEL: 'info' },
+    /"mqtt":"(mqtt:\/\/[^"]+)","url":"(http:\/\/[^"]+)"/,
+  );
+  const [, url, api] = match as unknown as [string, string, string];
+  const post = async (p: string, body: unknown) =>
+    (await (await fetch(`${api}${p}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, any>;
+  const company = await post('/v1/companies', { name: 'Bench Oy' });
+  const pilot = await post('/v1/pilots', { companyId: company.id, testbedId: 'espoo', name: 'Bench' });
+  const devices: Device[] = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const d = await post(`/v1/pilots/${pilot.id}/devices`, { profile: 'air-quality' });
+    devices.push({ deviceId: d.id, username: d.mqtt.username, password: d.mqtt.password });
+  }
+  const started = performance.now();
+  const ackMs = await publish(url, devices, qos);
+  for (;;) {
+    const health = (await (await fetch(`${api}/v1/health`)).json()) as { ingest: { stored: number } };
+    if (health.ingest.stored >= TOTAL) break;
+    await sleep(5);
+  }
+  const storedMs = performance.now() - started;
+  await stop(child);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  return { ackMs, storedMs };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rate = (ms: number) => Math.round(TOTAL / (ms / 1000));
+
+const results = { bare: [] as number[], bareAck: [] as number[], qos1Ack: [] as number[], qos1Stored: [] as number[], qos0Stored: [] as number[] };
+process.stdout.write(`${DEVICES} devices x ${PER_DEVICE} readings = ${TOTAL} per run, ${RUNS} runs\n`);
+for (let run = 1; run <= RUNS; run++) {
+  const bare = await bareAedes();
+  const q1 = await pipeline(1);
+  const q0 = await pipeline(0);
+  results.bare.push(rate(bare.relayedMs));
+  results.bareAck.push(rate(bare.ackMs));
+  results.qos1Ack.push(rate(q1.ackMs));
+  results.qos1Stored.push(rate(q1.storedMs));
+  results.qos0Stored.push(rate(q0.storedMs));
+  process.stdout.write(
+    `run ${run}: bare Aedes relayed ${rate(bare.relayedMs)}/s (PUBACKs ${rate(bare.ackMs)}/s) | pipeline QoS 1 acknowledged ${rate(q1.ackMs)}/s, stored ${rate(q1.storedMs)}/s | QoS 0 stored ${rate(q0.storedMs)}/s\n`,
+  );
+}
+const m = { bare: median(results.bare), bareAck: median(results.bareAck), qos1Ack: median(results.qos1Ack), qos1Stored: median(results.qos1Stored), qos0Stored: median(results.qos0Stored) };
+process.stdout.write(`\nmedians (readings/s):
+  bare Aedes, QoS 1 in, relayed to a subscriber  ${m.bare}   (PUBACKs ${m.bareAck})
+  pipeline, QoS 1, acknowledged (on disk)         ${m.qos1Ack}
+  pipeline, QoS 1, stored                         ${m.qos1Stored}
+  pipeline, QoS 0, stored                         ${m.qos0Stored}
+  cost of the guarantee: QoS 1 / QoS 0 stored     ${(m.qos1Stored / m.qos0Stored).toFixed(2)}
+  pipeline QoS 1 stored / bare Aedes relayed      ${(m.qos1Stored / m.bare).toFixed(2)}
+`);
