@@ -1,11 +1,25 @@
 import { TestbedError } from '../core/errors.js';
-import type { Caller } from '../core/model.js';
+import { ROLES, type Caller, type Role } from '../core/model.js';
 
 /**
- * Who may call a route. `key`: any valid API key, and every read is then limited
- * to the key's scope. `admin`: admin keys only.
+ * Who may call a route, declared in its `config` and published in the OpenAPI
+ * document as `x-roles` and `x-changes`. `changes: true` marks a route that
+ * changes something: read-only keys may not call it, and the audit log records
+ * it as a change rather than a read.
  */
-export type Access = 'key' | 'admin';
+export interface RoutePolicy {
+  readonly roles: readonly Role[];
+  readonly changes: boolean;
+}
+
+/** A route any key may read. */
+export const ANY_KEY: RoutePolicy = { roles: ROLES, changes: false };
+
+/** A route that reads, for these roles. */
+export const reads = (...roles: Role[]): RoutePolicy => ({ roles, changes: false });
+
+/** A route that changes something, for these roles. */
+export const changes = (...roles: Role[]): RoutePolicy => ({ roles, changes: true });
 
 /** Whatever resolves a presented key to a caller (the registry). */
 export interface KeyAuthenticator {
@@ -33,13 +47,18 @@ export function authenticate(header: string | undefined, keys: KeyAuthenticator)
     throw new TestbedError('TESTBED_UNAUTHORIZED', 'The Authorization header must be "Bearer <key>"');
   }
   const caller = keys.authenticateKey(token);
-  if (!caller) throw new TestbedError('TESTBED_UNAUTHORIZED', 'The API key is not valid: it is unknown, revoked or mistyped');
+  if (!caller) throw new TestbedError('TESTBED_UNAUTHORIZED', 'The API key is not valid: it is unknown, revoked, expired or mistyped');
   return caller;
 }
 
-/** Throws 403 when the caller may not use a route with this access. */
-export function authorize(caller: Caller, access: Access): void {
-  if (access === 'admin' && caller.role !== 'admin') {
-    throw new TestbedError('TESTBED_FORBIDDEN', 'Only an admin key may do this; company keys may read and register devices in their own pilots');
+const list = (roles: readonly Role[]): string => (roles.length === 1 ? `${roles[0]} keys` : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)} keys`);
+
+/** Throws 403 when the caller's role or read-only flag does not fit the route's policy. */
+export function authorize(caller: Caller, policy: RoutePolicy): void {
+  if (!policy.roles.includes(caller.role)) {
+    throw new TestbedError('TESTBED_FORBIDDEN', `Only ${list(policy.roles)} may do this; this is a ${caller.role} key`);
+  }
+  if (policy.changes && caller.readOnly) {
+    throw new TestbedError('TESTBED_FORBIDDEN', 'This key is read-only; it may not change anything');
   }
 }

@@ -1,17 +1,22 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ApiDeps, ApiInstance } from './deps.js';
-import { BODY_LIMIT_BYTES } from './limits.js';
+import { CursorCodec } from './cursor.js';
+import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
+import { API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
 import { requireApiKey } from './plugins/auth.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
 import { RequestLog } from './plugins/request-log.js';
+import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
+import { keyRoutes } from './routes/keys/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
+import { pilotLiveRoutes } from './routes/pilots/live.js';
+import { pilotReadingRoutes } from './routes/pilots/readings.js';
 import { profileRoutes } from './routes/profiles/index.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
 
@@ -21,9 +26,9 @@ export type { ApiDeps } from './deps.js';
  * The HTTP API as a plugin tree, ready but not listening (use `inject()` or
  * `start()`):
  *
- *   /openapi.json          the document, generated from the routes' zod schemas
+ *   /openapi.json, /docs   the document, generated from the routes' zod schemas, and a browser for it
  *   /v1/health             no key
- *   /v1/...                behind the API key hook: each route declares its access
+ *   /v1/...                behind the API key hook: each route declares its roles
  */
 export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   // Typed as Fastify's logger interface so the plugins need not know it is pino.
@@ -36,21 +41,21 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   handleErrors(app);
-  await serveOpenApi(app);
+  const limits = { ...API_LIMITS, ...deps.limits };
+  await serveOpenApi(app, limits);
 
-  const routes = { deps };
+  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
   await app.register(
     async (v1) => {
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
-        requireApiKey(keyed, deps.registry);
-        await keyed.register(testbedRoutes, routes);
-        await keyed.register(profileRoutes, routes);
-        await keyed.register(companyRoutes, routes);
-        await keyed.register(pilotRoutes, routes);
-        await keyed.register(pilotDeviceRoutes, routes);
-        await keyed.register(deviceRoutes, routes);
-        await keyed.register(deviceHistoryRoutes, routes);
+        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+        for (const plugin of [
+          testbedRoutes, profileRoutes, keyRoutes, companyRoutes, pilotRoutes, pilotDeviceRoutes, pilotReadingRoutes, pilotLiveRoutes,
+          deviceRoutes, deviceHistoryRoutes, auditRoutes,
+        ]) {
+          await keyed.register(plugin, routes);
+        }
       });
     },
     { prefix: '/v1' },

@@ -1,10 +1,26 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { LiveFeed } from '../core/live.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/registry/registry.js';
 import type { ReadingStore, RejectionLog } from '../core/store/types.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
+import type { CursorCodec } from './cursor.js';
+import type { ApiLimits } from './limits.js';
+import type { RateLimit } from './rate-limit.js';
+
+/**
+ * The gateway's view of device connections, for rotating and revoking secrets
+ * and for the connection status in device listings.
+ */
+export interface DeviceSessions {
+  /** Closes the device's MQTT connection, if it has one. */
+  disconnect(deviceId: string): void;
+  isOnline(deviceId: string): boolean;
+  /** Epoch ms of the device's last CONNECT or message, if it has been seen since start. */
+  lastSeen(deviceId: string): number | undefined;
+}
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
 export interface ApiDeps {
@@ -15,11 +31,22 @@ export interface ApiDeps {
   readonly log: Logger;
   /** Extra fields for `GET /v1/health`, e.g. gateway and ingest counters. */
   readonly health?: (() => Record<string, unknown>) | undefined;
+  /** Readings as they are stored, for `GET /v1/pilots/{pilotId}/live`; without it that route answers 503. */
+  readonly live?: LiveFeed | undefined;
+  /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */
+  readonly sessions?: DeviceSessions | undefined;
+  /** Per-key request rate; the defaults are in limits.ts. */
+  readonly rateLimit?: RateLimit | undefined;
+  /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
+  readonly limits?: Partial<ApiLimits> | undefined;
 }
 
 /** The options every route plugin is registered with. */
 export interface RouteOptions {
   readonly deps: ApiDeps;
+  /** The limits in force: the defaults with `deps.limits` over them. */
+  readonly limits: ApiLimits;
+  readonly cursors: CursorCodec;
 }
 
 /** The Fastify instance of the API, with zod schemas for types. */

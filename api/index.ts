@@ -4,6 +4,9 @@ import { buildApp, type ApiDeps } from './app.js';
 
 export type { ApiDeps } from './app.js';
 
+/** How long a stop waits for requests in flight (an export, a live stream) before cutting them. */
+const STOP_GRACE_MS = 2000;
+
 export interface Api {
   /** The port listened on; the real one when the configuration asked for 0. */
   readonly port: number;
@@ -23,5 +26,14 @@ export async function start(config: Config, deps: ApiDeps): Promise<Api> {
   }
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { port, url: `http://${host}:${port}`, stop: () => app.close() };
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    async stop() {
+      // Requests in flight get a grace period to finish; then their connections are cut.
+      const cut = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);
+      await app.close();
+      clearTimeout(cut);
+    },
+  };
 }

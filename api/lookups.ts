@@ -1,24 +1,32 @@
+import type { FastifyRequest } from 'fastify';
 import { TestbedError } from '../core/errors.js';
-import type { Device, Pilot, Scope } from '../core/model.js';
+import type { Device, Pilot } from '../core/model.js';
 import type { Registry } from '../core/registry/registry.js';
 import type { CompiledProfile } from '../device-profiles/compile.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
+import { callerOf, noteTarget } from './plugins/auth.js';
 
 /*
- * Lookups that answer 404. Another company's object gets exactly the answer a
- * missing one does: same code, same message, and no id echoed, so a key cannot
- * learn whether an id exists outside its scope.
+ * Lookups in the caller's scope that answer 404. An object outside the scope
+ * gets exactly the answer a missing one does: same code, same message, and no
+ * id echoed, so a key cannot learn whether an id exists outside its scope. Each
+ * lookup records the object for the audit log.
  */
 
-export function visiblePilot(registry: Registry, scope: Scope, id: string): Pilot {
-  const pilot = registry.getPilot(scope, id);
-  if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', 'No pilot with this id is visible to this API key; check the id and that the key belongs to the pilot\'s company');
+export const NO_PILOT = 'No pilot with this id is visible to this API key; check the id, and that the key\'s scope includes the pilot';
+export const NO_DEVICE = 'No device with this id is visible to this API key; check the id, and that the key\'s scope includes the device';
+
+export function visiblePilot(request: FastifyRequest, registry: Registry, id: string): Pilot {
+  const pilot = registry.getPilot(callerOf(request).scope, id);
+  if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
+  noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
   return pilot;
 }
 
-export function visibleDevice(registry: Registry, scope: Scope, id: string): Device {
-  const device = registry.getDevice(scope, id);
-  if (!device) throw new TestbedError('TESTBED_NOT_FOUND', 'No device with this id is visible to this API key; check the id and that the key belongs to the device\'s company');
+export function visibleDevice(request: FastifyRequest, registry: Registry, id: string): Device {
+  const device = registry.getDevice(callerOf(request).scope, id);
+  if (!device) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
+  noteTarget(request, { companyId: device.companyId, testbedId: device.testbedId, pilotId: device.pilotId, deviceId: device.id });
   return device;
 }
 
@@ -26,9 +34,10 @@ export function visibleDevice(registry: Registry, scope: Scope, id: string): Dev
 export function knownProfile(profiles: ProfileCatalogue, id: string): CompiledProfile {
   const profile = profiles.get(id);
   if (profile) return profile;
-  const known = [...profiles.keys()].sort();
-  throw new TestbedError('TESTBED_BAD_REQUEST', `Unknown profile "${id}"; known profiles: ${known.join(', ')}`, {
-    field: 'profile',
-    knownProfiles: known,
-  });
+  throw new TestbedError('TESTBED_BAD_REQUEST', unknownProfileMessage(profiles, id), { field: 'profile', knownProfiles: knownProfiles(profiles) });
 }
+
+export const knownProfiles = (profiles: ProfileCatalogue): string[] => [...profiles.keys()].sort();
+
+export const unknownProfileMessage = (profiles: ProfileCatalogue, id: string): string =>
+  `Unknown profile "${id}"; known profiles: ${knownProfiles(profiles).join(', ')}`;

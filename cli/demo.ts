@@ -5,109 +5,135 @@ import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { deviceTopic } from '../core/topics.js';
 import type { DeviceCredentials } from '../simulators/credentials.js';
-import { runSimulation } from '../simulators/run.js';
+import { runSimulation, type SimulatedDevice } from '../simulators/run.js';
+import { loadScenario, planScenario, type PlannedDevice, type Scenario } from '../simulators/scenario.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
 import { untilSignal } from './signals.js';
 
+/** The scenario the demo runs (simulators/scenarios/helsinki.json). */
+const DEMO_SCENARIO = 'helsinki';
+
 /** What the demo made on its first run, kept so later runs reuse it (passwords are shown only once). */
 interface DemoState {
-  companyId: string;
-  pilotId: string;
-  key: string;
+  scenario: string;
+  companies: { name: string; id: string; key: string }[];
+  pilots: { name: string; id: string }[];
+  /** In the order of the scenario's plan. */
   devices: (DeviceCredentials & { profile: string })[];
 }
 
-const DEMO_DEVICES = [
-  { profile: 'air-quality', name: 'Mannerheimintie lamp post 12' },
-  { profile: 'air-quality', name: 'Kaisaniemi park gate' },
-  { profile: 'noise', name: 'Rautatientori facade' },
-  { profile: 'weather', name: 'Kaisaniemi roof' },
-] as const;
-
-function loadState(file: string, pipeline: RunningPipeline): DemoState | undefined {
+function loadState(file: string, pipeline: RunningPipeline, plan: readonly PlannedDevice[]): DemoState | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as DemoState;
-  // The registry may have been reset; start over when the demo pilot is gone.
-  return pipeline.registry.getPilot({ kind: 'all' }, state.pilotId) ? state : undefined;
+  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DemoState>;
+  // The registry may have been reset, or the state be of an older demo: start over then.
+  const fits =
+    state.scenario === DEMO_SCENARIO &&
+    state.devices?.length === plan.length &&
+    state.devices.every((d, i) => d.profile === plan[i]!.profile) &&
+    state.pilots?.every((p) => pipeline.registry.getPilot({ kind: 'all' }, p.id));
+  return fits ? (state as DemoState) : undefined;
 }
 
-function createState(pipeline: RunningPipeline): DemoState {
+/** Registers the scenario's companies, pilots and devices in-process, through the registry. */
+function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[]): DemoState {
   const { registry } = pipeline;
-  const company = registry.createCompany('Demo Ilmanlaatu Oy');
-  const { key } = registry.createCompanyKey(company.id, 'demo');
-  const pilot = registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'Demo: street air and noise in central Helsinki' });
-  const devices = DEMO_DEVICES.map(({ profile, name }) => {
-    const { device, password } = registry.createDevice({ kind: 'company', companyId: company.id }, pilot.id, { profile, name });
-    return { deviceId: device.id, username: device.username, password, profile };
+  const companies = [...new Set(scenario.pilots.map((p) => p.company))].map((name) => {
+    const company = registry.createCompany(name);
+    return { name, id: company.id, key: registry.createCompanyKey(company.id, 'demo').key };
   });
-  return { companyId: company.id, pilotId: pilot.id, key, devices };
+  const pilots = scenario.pilots.map((p) => {
+    const companyId = companies.find((c) => c.name === p.company)!.id;
+    return { name: p.name, id: registry.createPilot({ companyId, testbedId: scenario.testbed, name: p.name }).id };
+  });
+  const devices = plan.map((d) => {
+    const pilot = pilots[d.pilot]!;
+    const companyId = companies.find((c) => c.name === scenario.pilots[d.pilot]!.company)!.id;
+    const { device, password } = registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name });
+    return { deviceId: device.id, username: device.username, password, profile: d.profile };
+  });
+  return { scenario: DEMO_SCENARIO, companies, pilots, devices };
 }
 
-/** One deliberately bad reading, so the rejections endpoint has something to show. */
+/** One deliberately bad reading, so the rejections endpoint has something to show at once. */
 async function publishBadReading(url: string, device: DeviceCredentials): Promise<void> {
   const client = await mqtt.connectAsync(url, { username: device.username, password: device.password, protocolVersion: 4, reconnectPeriod: 0 });
   await client.publishAsync(deviceTopic(device.deviceId, 'readings'), JSON.stringify({ pm25: 1500, pm10: 12 }), { qos: 1 });
   await client.endAsync();
 }
 
-function banner(pipeline: RunningPipeline, state: DemoState): string {
-  const [air, noise] = [state.devices[0]!, state.devices[2]!];
-  const mqttPort = pipeline.gateway.port;
-  const auth = `-H 'Authorization: Bearer ${state.key}'`;
+function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[], state: DemoState): string {
+  const airAt = state.devices.findIndex((d) => d.profile === 'air-quality');
+  const air = state.devices[airAt]!;
+  const noise = state.devices.find((d) => d.profile === 'noise')!;
+  const company = scenario.pilots[plan[airAt]!.pilot]!.company;
+  const auth = `-H 'Authorization: Bearer ${state.companies.find((c) => c.name === company)!.key}'`;
+  const pub = (d: DeviceCredentials, message: string) =>
+    `mosquitto_pub -h ${pipeline.config.host} -p ${pipeline.gateway.port} -V mqttv311 -q 1 -u ${d.username} -P ${d.password} -t ${deviceTopic(d.deviceId, 'readings')} -m '${message}'`;
   return `
-Testbed demo: the whole pipeline on the embedded store, with ${state.devices.length} simulated devices publishing.
+Testbed demo: the ${scenario.name} scenario on the embedded store, ${state.devices.length} simulated devices publishing
+(JSON, SenML and binary payloads; now and then a fault, as real devices make them).
 
   HTTP API      ${pipeline.apiUrl}   (OpenAPI document: ${pipeline.apiUrl}/openapi.json)
   MQTT gateway  ${pipeline.mqttUrl}
-  Company key   ${state.key}
   Admin key     ${pipeline.admin.file ? `in ${pipeline.admin.file}` : 'from TESTBED_ADMIN_TOKEN'}
-  Pilot         ${state.pilotId} (Helsinki testbed)
+  Companies and their keys:
+${state.companies.map((c) => `    ${c.name.padEnd(24)} ${c.key}`).join('\n')}
+  Pilots (Helsinki testbed):
+${state.pilots.map((p) => `    ${p.name.padEnd(36)} ${p.id}`).join('\n')}
 
-Latest readings of an air-quality station:
+Latest readings of an air-quality station (values in the units GET /v1/profiles lists):
   curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/readings?from=${new Date(Date.now() - 3_600_000).toISOString()}'
 
 Rejected readings (one bad reading was sent on purpose):
   curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/rejections'
 
-Publish a reading yourself with a stock MQTT client (mosquitto-clients):
-  mosquitto_pub -h ${pipeline.config.host} -p ${mqttPort} -V mqttv311 -q 1 -u ${noise.username} -P ${noise.password} -t ${deviceTopic(noise.deviceId, 'readings')} -m '{"laeq": 62.5}'
+Publish a reading yourself with a stock MQTT client (mosquitto-clients), as JSON or as a SenML pack:
+  ${pub(noise, '{"laeq": 62.5}')}
+  ${pub(noise, '[{"bn":"noise:","n":"laeq","u":"dBA","v":58.1,"t":-60},{"n":"laeq","u":"dBA","v":61.4}]')}
 
 Stop with Ctrl-C. Data stays in ${pipeline.config.dataDir}.
 `;
 }
 
-/** `testbed demo`: the pipeline, a demo company, pilot and devices, and simulators publishing. */
+/** `testbed demo`: the pipeline, and the Helsinki scenario's companies, pilots and simulated devices. */
 export async function demoCommand(_argv: string[]): Promise<number> {
   const config = loadConfig({ TESTBED_LOG_LEVEL: 'warn', ...process.env });
   const log = createLogger(config.logLevel);
   const pipeline = await startPipeline(config, log);
+  const profiles = pipeline.profiles;
+  const scenario = loadScenario(DEMO_SCENARIO, profiles);
+  const plan = planScenario(scenario, profiles);
   const stateFile = path.join(config.dataDir, 'demo.json');
-  let state = loadState(stateFile, pipeline);
+  let state = loadState(stateFile, pipeline, plan);
   if (!state) {
-    state = createState(pipeline);
+    state = createState(pipeline, scenario, plan);
     fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
   }
-  const profiles = pipeline.profiles;
+  const devices: SimulatedDevice[] = state.devices.map((credentials, i) => {
+    const d = plan[i]!;
+    return { credentials, profile: profiles.get(d.profile)!.profile, format: d.format, rate: d.rate, units: d.units, city: scenario.testbed, ...(d.faults ? { faults: d.faults } : {}) };
+  });
   const abort = new AbortController();
   const simulation = runSimulation({
     url: pipeline.mqttUrl,
-    devices: state.devices.map((credentials) => ({ credentials, profile: profiles.get(credentials.profile)!.profile })),
-    rate: 0.5,
+    devices,
+    rate: 1,
     qos: 1,
+    seed: scenario.seed,
     signal: abort.signal,
     progressIntervalMs: 10_000,
     onProgress: () => {
       const s = pipeline.ingest.stats();
-      process.stdout.write(`  ${new Date().toISOString()}  stored ${s.stored} readings, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`);
+      process.stdout.write(`  ${new Date().toISOString()}  ${s.stored} readings stored, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`);
     },
   });
-  await publishBadReading(pipeline.mqttUrl, state.devices[0]!);
-  process.stdout.write(banner(pipeline, state));
+  await publishBadReading(pipeline.mqttUrl, state.devices.find((d) => d.profile === 'air-quality')!);
+  process.stdout.write(banner(pipeline, scenario, plan, state));
 
   await Promise.race([untilSignal(), simulation]);
   abort.abort();
   const summary = await simulation;
-  process.stdout.write(`\nSimulated devices sent ${summary.sent} readings; ${summary.acknowledged} acknowledged.\n`);
+  process.stdout.write(`\nSimulated devices sent ${summary.sent} messages; ${summary.acknowledged} acknowledged.\n`);
   await pipeline.stop();
   log.flush();
   return 0;

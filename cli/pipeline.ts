@@ -1,5 +1,6 @@
 import { start as startApi } from '../api/index.js';
 import type { Config } from '../core/config.js';
+import { LiveFeed } from '../core/live.js';
 import type { Logger } from '../core/log.js';
 import { resolveAdminToken, type AdminToken } from '../core/registry/admin-token.js';
 import { Registry } from '../core/registry/registry.js';
@@ -41,7 +42,14 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'registry', stop: () => registry.close() });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
-    const ingest = await startIngest(config, { profiles, store: stores.readings, rejections: stores.rejections, log });
+    const live = new LiveFeed();
+    const ingest = await startIngest(config, {
+      profiles,
+      store: stores.readings,
+      rejections: stores.rejections,
+      log,
+      onStored: (readings) => live.publish(readings),
+    });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
@@ -51,6 +59,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       rejections: stores.rejections,
       profiles,
       log,
+      live,
+      sessions: gateway,
       health: () => {
         const { queue, store, ...counts } = ingest.stats();
         // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.

@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
 import { loadProfiles } from '../device-profiles/load.js';
-import { parseCredentials, type DeviceCredentials } from '../simulators/credentials.js';
+import type { DeviceCredentials } from '../simulators/credentials.js';
 import { SimulatorError } from '../simulators/errors.js';
+import { provisionScenario } from '../simulators/provision-scenario.js';
 import { ProvisionError, provisionDevices } from '../simulators/provision.js';
-import { randomSeed } from '../simulators/random.js';
 import { createProgressReporter } from '../simulators/reporter.js';
 import { runSimulation, type SimulatedDevice } from '../simulators/run.js';
+import { planScenario } from '../simulators/scenario.js';
+import { OPTIONS, makePlan, type Plan, type Source, type Values } from './simulate-options.js';
 
 /** Where the command writes and what it reads; the composition root passes the process's. */
 export interface SimulateIo {
@@ -23,6 +25,12 @@ const USAGE = `Usage: testbed simulate [options]
 Runs virtual devices that publish plausible readings to a gateway over MQTT.
 
 Devices, one of:
+  --scenario <name|file>    a whole testbed: helsinki, espoo, vantaa, tampere,
+                            turku, oulu (simulators/scenarios/) or a scenario
+                            file. With the admin key it registers the
+                            scenario's companies, pilots and devices through
+                            the API; with --pilot <id> and that pilot's
+                            company key, all its devices in that pilot
   --pilot <id>              register new devices in this pilot through the API
                             (needs --profile and an API key)
   --credentials <file>      use existing devices: a JSON array of
@@ -33,7 +41,16 @@ Options:
                             --credentials, for entries that name none)
   --devices <n>             how many devices (default 3; with --credentials,
                             the first n of the file, default all)
-  --rate <r>                readings per second per device (default 1)
+  --format <f>              json, senml or binary (default: the profile's
+                            first format); not with --scenario
+  --faults <kind=rate,...>  fault rates per reading, for every device:
+                            malformed, outOfRange, clockSkew, duplicate,
+                            stuck, gap, disconnect, backlog; and skewSeconds,
+                            gapReadings, stuckReadings, offlineReadings,
+                            backlogReadings (simulators/faults.ts)
+  --rate <r>                readings per second per device (default 1; with
+                            --scenario, each device's interval / --speed)
+  --speed <x>               with --scenario: report x times faster than real
   --duration <s>            stop after s seconds
   --count <n>               stop after n readings per device
                             (neither: run until Ctrl-C; both: whichever first)
@@ -41,48 +58,18 @@ Options:
   --seed <n>                seed of the signals, to repeat a run (default random)
   --mqtt-url <url>          default mqtt://127.0.0.1:$TESTBED_MQTT_PORT (1883)
   --api-url <url>           default http://127.0.0.1:$TESTBED_HTTP_PORT (8080)
-  --key <key>               API key for --pilot (default $TESTBED_API_KEY)
-  --save-credentials <file> with --pilot, write the new devices' credentials
-                            to a new file (their passwords are shown only once)
+  --key <key>               API key for --pilot or --scenario
+                            (default $TESTBED_API_KEY)
+  --save-credentials <file> with --pilot or --scenario, write the new
+                            devices' credentials to a new file (their
+                            passwords are shown only once)
   --help                    show this help
 
-Exit status: 0 when every reading went through, 1 when something failed or a
-reading was rejected, 2 for bad options.
+Exit status: 0 when every reading went through and the rejections are
+exactly those the injected faults should get, 1 otherwise, 2 for bad options.
+The gateway's time window for clock skews is read from
+TESTBED_MAX_FUTURE_SECONDS and TESTBED_MAX_AGE_DAYS (its defaults otherwise).
 `;
-
-const OPTIONS = {
-  profile: { type: 'string' },
-  devices: { type: 'string' },
-  rate: { type: 'string' },
-  duration: { type: 'string' },
-  count: { type: 'string' },
-  qos: { type: 'string' },
-  seed: { type: 'string' },
-  'mqtt-url': { type: 'string' },
-  'api-url': { type: 'string' },
-  key: { type: 'string' },
-  pilot: { type: 'string' },
-  credentials: { type: 'string' },
-  'save-credentials': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
-
-/** Where the devices come from. */
-type Source =
-  | { kind: 'pilot'; pilotId: string; apiUrl: string; key: string; profile: string; devices: number; saveTo: string | undefined }
-  | { kind: 'file'; devices: SimulatedDevice[] };
-
-interface Plan {
-  source: Source;
-  mqttUrl: string;
-  rate: number;
-  durationMs: number | undefined;
-  count: number | undefined;
-  qos: 0 | 1;
-  seed: number;
-}
 
 /** `testbed simulate`: returns the exit status. */
 export async function simulateCommand(argv: string[], io: SimulateIo): Promise<number> {
@@ -115,8 +102,15 @@ export async function simulateCommand(argv: string[], io: SimulateIo): Promise<n
   process.once('SIGINT', onSigint);
   const signal = io.signal ? AbortSignal.any([io.signal, stop.signal]) : stop.signal;
   try {
-    const devices = plan.source.kind === 'file' ? plan.source.devices : await provision(plan.source, profiles, io, signal);
-    return await simulate(plan, devices, io, signal);
+    const { source } = plan;
+    const devices =
+      source.kind === 'file' ? source.devices : source.kind === 'pilot' ? await provision(source, profiles, io, signal) : await provisionTestbed(source, profiles, io, signal);
+    const shaped = devices.map((d) => ({
+      ...d,
+      ...(plan.format && source.kind !== 'scenario' ? { format: plan.format } : {}),
+      ...(plan.faults ? { faults: plan.faults } : {}),
+    }));
+    return await simulate(plan, shaped, io, signal);
   } catch (err) {
     if (!(err instanceof SimulatorError)) throw err;
     io.stderr.write(`testbed simulate: ${err.message}\n`);
@@ -136,7 +130,8 @@ async function simulate(plan: Plan, devices: SimulatedDevice[], io: SimulateIo, 
   const until = [plan.durationMs && `for ${plan.durationMs / 1000} s`, plan.count && `${plan.count} readings each`].filter(Boolean).join(' or ');
   io.stderr.write(
     `Simulating ${devices.length} ${names} device${devices.length === 1 ? '' : 's'} on ${plan.mqttUrl}: ` +
-      `${plan.rate} reading${plan.rate === 1 ? '' : 's'}/s each, QoS ${plan.qos}, ${until || 'until Ctrl-C'}, seed ${plan.seed}\n`,
+      `${devices.some((d) => d.rate !== undefined) ? 'each at its scenario rate' : `${plan.rate} reading${plan.rate === 1 ? '' : 's'}/s each`}, ` +
+      `QoS ${plan.qos}, ${until || 'until Ctrl-C'}, seed ${plan.seed}\n`,
   );
   const reporter = createProgressReporter(io.stderr);
   const summary = await runSimulation({
@@ -147,12 +142,35 @@ async function simulate(plan: Plan, devices: SimulatedDevice[], io: SimulateIo, 
     count: plan.count,
     qos: plan.qos,
     seed: plan.seed,
+    window: plan.window,
     signal,
     onProgress: (s) => reporter.progress(s),
   });
   reporter.summary(summary, io.stdout);
-  const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
-  return summary.errors > 0 || rejected > 0 ? 1 : 0;
+  const codes = new Set([...Object.keys(summary.rejected), ...Object.keys(summary.expectedRejections)]);
+  const asExpected = [...codes].every((code) => (summary.rejected[code] ?? 0) === (summary.expectedRejections[code as keyof typeof summary.expectedRejections] ?? 0));
+  return summary.errors > 0 || !asExpected ? 1 : 0;
+}
+
+/** Registers a scenario's testbed (or its devices in one given pilot) and returns its devices as the scenario says to run them. */
+async function provisionTestbed(source: Extract<Source, { kind: 'scenario' }>, profiles: ProfileCatalogue, io: SimulateIo, signal: AbortSignal): Promise<SimulatedDevice[]> {
+  const { scenario } = source;
+  const plan = planScenario(scenario, profiles, source.speed);
+  let made;
+  try {
+    made = await provisionScenario({ apiUrl: source.apiUrl, apiKey: source.key, scenario, plan, pilotId: source.pilotId, signal });
+  } catch (err) {
+    if (err instanceof ProvisionError && err.provisioned.length > 0) saveTo(err.provisioned, source.saveTo, io);
+    throw err;
+  }
+  io.stderr.write(`Registered the ${scenario.name} scenario: ${made.pilots.length} pilot${made.pilots.length === 1 ? '' : 's'}, ${made.devices.length} devices.\n`);
+  for (const c of made.companies) io.stderr.write(`  company ${c.name} (${c.id}): key ${c.key}\n`);
+  if (source.pilotId === undefined) for (const p of made.pilots) io.stderr.write(`  pilot ${p.name}: ${p.id}\n`);
+  saveTo(made.devices, source.saveTo, io);
+  return made.devices.map((credentials, i) => {
+    const d = plan[i]!;
+    return { credentials, profile: profiles.get(d.profile)!.profile, format: d.format, rate: d.rate, units: d.units, city: scenario.testbed, ...(d.faults ? { faults: d.faults } : {}) };
+  });
 }
 
 async function provision(source: Extract<Source, { kind: 'pilot' }>, profiles: ProfileCatalogue, io: SimulateIo, signal: AbortSignal): Promise<SimulatedDevice[]> {
@@ -161,93 +179,20 @@ async function provision(source: Extract<Source, { kind: 'pilot' }>, profiles: P
   try {
     made = await provisionDevices({ apiUrl: source.apiUrl, apiKey: source.key, pilotId: source.pilotId, profile: source.profile, count: source.devices, signal });
   } catch (err) {
-    if (err instanceof ProvisionError && err.provisioned.length > 0) save(err.provisioned, source, io);
+    if (err instanceof ProvisionError && err.provisioned.length > 0) saveTo(err.provisioned, source.saveTo, io);
     throw err;
   }
   io.stderr.write(`Registered ${made.length} device${made.length === 1 ? '' : 's'} in pilot ${source.pilotId}: ${made.map((d) => d.deviceId).join(', ')}\n`);
-  save(made, source, io);
+  saveTo(made, source.saveTo, io);
   return made.map((credentials) => ({ credentials, profile }));
 }
 
-function save(made: readonly DeviceCredentials[], source: Extract<Source, { kind: 'pilot' }>, io: SimulateIo): void {
-  if (source.saveTo === undefined) {
+function saveTo(made: readonly DeviceCredentials[], file: string | undefined, io: SimulateIo): void {
+  if (file === undefined) {
     io.stderr.write('Their passwords are not kept; pass --save-credentials <file> to reuse devices.\n');
     return;
   }
-  fs.writeFileSync(source.saveTo, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  io.stderr.write(`Saved their credentials to ${source.saveTo} (use it with --credentials).\n`);
+  fs.writeFileSync(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  io.stderr.write(`Saved their credentials to ${file} (use it with --credentials).\n`);
 }
 
-/** Checks every option; returns undefined after adding each problem to `problems`. */
-function makePlan(v: Values, env: SimulateIo['env'], profiles: ProfileCatalogue, problems: string[]): Plan | undefined {
-  const number = (name: keyof Values, fallback: number | undefined, check: (n: number) => boolean, what: string): number | undefined => {
-    const raw = v[name];
-    if (raw === undefined) return fallback;
-    const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    if (check(n)) return n;
-    problems.push(`--${name} must be ${what}, not ${JSON.stringify(raw)}`);
-    return undefined;
-  };
-  const wholeIn = (lo: number, hi: number) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
-  const devices = number('devices', undefined, wholeIn(1, 10_000), 'a whole number from 1 to 10000');
-  const rate = number('rate', 1, (n) => n > 0 && n <= 1_000, 'a number of readings per second above 0 and at most 1000');
-  const duration = number('duration', undefined, (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
-  const count = number('count', undefined, wholeIn(1, Number.MAX_SAFE_INTEGER), 'a positive whole number');
-  const seed = number('seed', randomSeed(), wholeIn(0, 0xffffffff), 'a whole number from 0 to 4294967295');
-  const qos = v.qos === undefined ? 1 : v.qos === '0' ? 0 : v.qos === '1' ? 1 : (problems.push(`--qos must be 0 or 1, not ${JSON.stringify(v.qos)}`), undefined);
-  const mqttUrl = url(v['mqtt-url'] ?? `mqtt://127.0.0.1:${env.TESTBED_MQTT_PORT || 1883}`, ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], '--mqtt-url', problems);
-  const profileId = v.profile;
-  if (profileId !== undefined && !profiles.has(profileId)) problems.push(`unknown profile ${JSON.stringify(profileId)}; known: ${[...profiles.keys()].join(', ')}`);
-
-  let source: Source | undefined;
-  if (v.pilot !== undefined && v.credentials !== undefined) problems.push('give either --pilot or --credentials, not both');
-  else if (v.pilot !== undefined) source = pilotSource(v, v.pilot, env, devices, problems);
-  else if (v.credentials !== undefined) source = fileSource(v.credentials, profileId, profiles, devices, problems);
-  else problems.push('give --pilot <id> to register new devices, or --credentials <file> to use existing ones');
-  if (v['save-credentials'] !== undefined && v.pilot === undefined) problems.push('--save-credentials goes with --pilot');
-
-  if (problems.length > 0 || !source || rate === undefined || seed === undefined || qos === undefined || !mqttUrl) return undefined;
-  return { source, mqttUrl, rate, durationMs: duration === undefined ? undefined : duration * 1_000, count, qos, seed };
-}
-
-function pilotSource(v: Values, pilotId: string, env: SimulateIo['env'], devices: number | undefined, problems: string[]): Source | undefined {
-  const apiUrl = url(v['api-url'] ?? `http://127.0.0.1:${env.TESTBED_HTTP_PORT || 8080}`, ['http:', 'https:'], '--api-url', problems);
-  const key = v.key ?? env.TESTBED_API_KEY;
-  if (!key) problems.push('--pilot needs an API key: --key <key> or TESTBED_API_KEY');
-  if (v.profile === undefined) problems.push('--pilot needs --profile <id>: the profile of the devices to register');
-  const saveTo = v['save-credentials'];
-  if (saveTo !== undefined && fs.existsSync(saveTo)) problems.push(`--save-credentials ${saveTo} exists; name a new file`);
-  if (!apiUrl || !key || v.profile === undefined) return undefined;
-  return { kind: 'pilot', pilotId, apiUrl, key, profile: v.profile, devices: devices ?? 3, saveTo };
-}
-
-function fileSource(file: string, profileId: string | undefined, profiles: ProfileCatalogue, devices: number | undefined, problems: string[]): Source | undefined {
-  let listed: DeviceCredentials[];
-  try {
-    listed = parseCredentials(fs.readFileSync(file, 'utf8'), file);
-  } catch (err) {
-    problems.push(err instanceof SimulatorError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
-    return undefined;
-  }
-  if (devices !== undefined && devices > listed.length) problems.push(`--devices ${devices}: ${file} lists only ${listed.length}`);
-  const chosen: SimulatedDevice[] = [];
-  for (const credentials of listed.slice(0, devices)) {
-    const id = credentials.profile ?? profileId;
-    const compiled = id === undefined ? undefined : profiles.get(id);
-    if (compiled) chosen.push({ credentials, profile: compiled.profile });
-    else if (id === undefined) problems.push(`${file}: device ${credentials.deviceId} names no profile; give --profile <id>`);
-    else if (id !== profileId) problems.push(`${file}: device ${credentials.deviceId} has unknown profile ${JSON.stringify(id)}; known: ${[...profiles.keys()].join(', ')}`);
-  }
-  return { kind: 'file', devices: chosen };
-}
-
-function url(raw: string, protocols: string[], option: string, problems: string[]): string | undefined {
-  try {
-    const parsed = new URL(raw);
-    if (protocols.includes(parsed.protocol)) return raw;
-  } catch {
-    // reported below
-  }
-  problems.push(`${option} must be a URL starting ${protocols.map((p) => `${p}//`).join(' or ')}, not ${JSON.stringify(raw)}`);
-  return undefined;
-}

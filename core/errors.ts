@@ -17,7 +17,9 @@ export const ErrorCodes = {
   TESTBED_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
   TESTBED_LIMIT_EXCEEDED: { status: 400, message: 'The request is beyond a query limit' },
   TESTBED_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  TESTBED_RATE_LIMITED: { status: 429, message: 'This key is making too many requests; wait as Retry-After says' },
   TESTBED_STORE_UNAVAILABLE: { status: 503, message: 'The reading store is unavailable; try again shortly' },
+  TESTBED_SHUTTING_DOWN: { status: 503, message: 'The server is stopping; try again shortly' },
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
 
   // Reading rejections (ingest)
@@ -33,6 +35,11 @@ export const ErrorCodes = {
   TESTBED_READING_TIME_IN_FUTURE: { status: 400, message: 'The reading time is too far in the future' },
   TESTBED_READING_TIME_TOO_OLD: { status: 400, message: 'The reading time is older than the gateway accepts' },
   TESTBED_READING_STORE_REFUSED: { status: 400, message: 'The store refused the reading' },
+  TESTBED_READING_FORMAT_NOT_ALLOWED: { status: 415, message: 'The payload is in a format the device profile does not accept' },
+  TESTBED_READING_BAD_SENML: { status: 400, message: 'The payload is not a valid SenML pack (RFC 8428)' },
+  TESTBED_READING_BAD_BINARY: { status: 400, message: 'The binary payload does not match the layout of the device profile' },
+  TESTBED_READING_UNIT_NOT_ACCEPTED: { status: 400, message: 'A value is in a unit its measurement does not accept' },
+  TESTBED_READING_DUPLICATE_MEASUREMENT: { status: 400, message: 'A message gives the same measurement twice for the same time' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -21,6 +21,14 @@ export const companySchema = z.object({
 });
 export type Company = z.infer<typeof companySchema>;
 
+/**
+ * Who may read a pilot's data besides its company and the operators of its
+ * testbed: nobody (`private`), researchers (`research`), or researchers as
+ * open data (`open`).
+ */
+export const sharingSchema = z.enum(['private', 'research', 'open']).meta({ description: 'private: the company and the testbed operators; research and open: researchers too' });
+export type Sharing = z.infer<typeof sharingSchema>;
+
 export const pilotSchema = z.object({
   id: z.string(),
   companyId: z.string(),
@@ -28,6 +36,9 @@ export const pilotSchema = z.object({
   name: z.string(),
   startsAt: isoTime.nullable(),
   endsAt: isoTime.nullable(),
+  /** When the pilot was ended early through the API; its devices may no longer connect. */
+  endedAt: isoTime.nullable(),
+  sharing: sharingSchema,
   createdAt: isoTime,
 });
 export type Pilot = z.infer<typeof pilotSchema>;
@@ -42,32 +53,102 @@ export const deviceSchema = z.object({
   /** The MQTT username; the device id unless another was given. */
   username: z.string(),
   createdAt: isoTime,
+  /** When its secret was last replaced; null while it has its first. */
+  secretRotatedAt: isoTime.nullable(),
+  /** When it was revoked; a revoked device can no longer connect. */
+  revokedAt: isoTime.nullable(),
 });
 export type Device = z.infer<typeof deviceSchema>;
 
-export const roleSchema = z.enum(['admin', 'company']);
+/**
+ * The four roles. admin: everything. operator: every pilot and device in its
+ * testbeds. company: its own pilots. researcher: pilots shared with research or
+ * published as open data, read only.
+ */
+export const roleSchema = z.enum(['admin', 'operator', 'company', 'researcher']);
 export type Role = z.infer<typeof roleSchema>;
+export const ROLES: readonly Role[] = roleSchema.options;
 
 export const apiKeySchema = z.object({
   id: z.string(),
   role: roleSchema,
+  /** The company of a company key; null otherwise. */
   companyId: z.string().nullable(),
+  /** The testbeds of an operator key, or those a researcher key is limited to; null: not limited by testbed. */
+  testbedIds: z.array(z.string()).nullable(),
   name: z.string().nullable(),
+  readOnly: z.boolean(),
+  expiresAt: isoTime.nullable(),
+  revokedAt: isoTime.nullable(),
+  /** The key that created it; `admin` for the configured admin token, null when made outside the API. */
+  createdBy: z.string().nullable(),
   createdAt: isoTime,
 });
 export type ApiKey = z.infer<typeof apiKeySchema>;
 
 /**
  * What a data access may see, resolved once per request from the caller's key
- * and passed explicitly into every read. There is no unscoped read.
+ * and passed explicitly into every registry and store read. There is no
+ * unscoped read: `all` is a scope like the others, held only by admin keys.
+ *
+ * - `company`: the pilots (and their devices and readings) of one company;
+ * - `testbeds`: everything in these testbeds (an operator);
+ * - `research`: exactly these pilots, the ones shared with research or open
+ *   when the key was resolved (a researcher).
  */
-export type Scope = { readonly kind: 'all' } | { readonly kind: 'company'; readonly companyId: string };
+export type Scope =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'company'; readonly companyId: string }
+  | { readonly kind: 'testbeds'; readonly testbedIds: readonly string[] }
+  | { readonly kind: 'research'; readonly pilotIds: readonly string[] };
+
+/** Where an object sits, as far as scopes are concerned. */
+export interface Placement {
+  readonly companyId: string;
+  readonly testbedId: string;
+  readonly pilotId: string;
+}
+
+/** For the `default:` of an exhaustive switch: a new Scope kind does not compile until handled. */
+export function unhandled(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}
+
+/** Whether `scope` may see an object placed at `at`. The SQL and InfluxQL filters say the same. */
+export function scopeAdmits(scope: Scope, at: Placement): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'company':
+      return at.companyId === scope.companyId;
+    case 'testbeds':
+      return scope.testbedIds.includes(at.testbedId);
+    case 'research':
+      return scope.pilotIds.includes(at.pilotId);
+    default:
+      return unhandled(scope);
+  }
+}
 
 /** The authenticated caller of an API request. */
 export interface Caller {
   readonly keyId: string;
   readonly role: Role;
   readonly scope: Scope;
+  /** A read-only key may call no route that changes anything. */
+  readonly readOnly: boolean;
+  /** The key's own grant (company, testbeds, expiry): what keys it may create. */
+  readonly grant: KeyGrant;
+}
+
+/** What a key is allowed, as stored: the input of scope resolution and of key policy. */
+export interface KeyGrant {
+  readonly role: Role;
+  readonly companyId: string | null;
+  readonly testbedIds: readonly string[] | null;
+  readonly readOnly: boolean;
+  /** Epoch ms, or null for no expiry. */
+  readonly expiresAt: number | null;
 }
 
 /** What the gateway knows about a connected device, resolved once at CONNECT. */
@@ -81,3 +162,24 @@ export interface DeviceContext {
   readonly pilotStartsAt: number | null;
   readonly pilotEndsAt: number | null;
 }
+
+/** One line of the access audit log: which key read or changed what, when, and how it was answered. */
+export const auditEntrySchema = z.object({
+  id: z.number().int(),
+  time: isoTime,
+  keyId: z.string(),
+  role: roleSchema,
+  action: z.enum(['read', 'change']),
+  method: z.string(),
+  /** The route pattern, e.g. `/v1/pilots/:pilotId/readings`. */
+  route: z.string(),
+  /** The path and query as requested (capped). */
+  url: z.string(),
+  status: z.number().int(),
+  /** Where the object read or changed sits, when the request reached one. */
+  companyId: z.string().nullable(),
+  testbedId: z.string().nullable(),
+  pilotId: z.string().nullable(),
+  deviceId: z.string().nullable(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;

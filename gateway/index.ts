@@ -23,6 +23,11 @@ export interface Gateway {
   /** The TCP port the broker listens on (useful when configured as 0). */
   readonly port: number;
   connectedDevices(): number;
+  /** Closes every MQTT connection of a device (its secret was rotated, it was revoked, its pilot ended). */
+  disconnect(deviceId: string): void;
+  isOnline(deviceId: string): boolean;
+  /** Epoch ms of the device's last CONNECT, message or disconnect since start. */
+  lastSeen(deviceId: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,6 +56,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   /** A number per accepted connection: ingest tells a resend on a new connection from a repeat on the same one. */
   const connections = new WeakMap<Client, number>();
   let connectionCount = 0;
+  const online = new Map<string, Set<Client>>();
+  const lastSeen = new Map<string, number>();
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const device = username && password ? deps.devices.authenticateDevice(username, password) : undefined;
@@ -87,6 +94,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
         return done(new Error('pilot has ended'));
       }
+      lastSeen.set(device.deviceId, Date.now());
       // Readings are not retained messages; the store keeps them.
       packet.retain = false;
       const message = {
@@ -115,9 +123,22 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     },
   });
 
+  broker.on('clientReady', (client) => {
+    const device = devices.get(client);
+    if (!device) return;
+    let clients = online.get(device.deviceId);
+    if (!clients) online.set(device.deviceId, (clients = new Set()));
+    clients.add(client);
+    lastSeen.set(device.deviceId, Date.now());
+  });
   broker.on('clientDisconnect', (client) => {
     const device = devices.get(client);
-    if (device) deps.ingest.forget(device.deviceId);
+    if (!device) return;
+    const clients = online.get(device.deviceId);
+    clients?.delete(client);
+    if (clients?.size === 0) online.delete(device.deviceId);
+    lastSeen.set(device.deviceId, Date.now());
+    deps.ingest.forget(device.deviceId);
   });
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
@@ -136,6 +157,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   return {
     port,
     connectedDevices: () => broker.connectedClients,
+    disconnect(deviceId) {
+      for (const client of online.get(deviceId) ?? []) {
+        log.info({ deviceId, clientId: client.id }, 'disconnecting device');
+        client.close();
+      }
+    },
+    isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
+    lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));

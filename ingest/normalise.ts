@@ -10,28 +10,31 @@ export interface TimePolicy {
 export type Timed = { readonly ok: true; readonly time: number } | { readonly ok: false; readonly code: ErrorCode; readonly reason: string };
 
 /**
- * Turns a reading's own time (already checked for shape) into epoch ms and
- * checks it against the accepted window around `now`.
+ * Checks a reading's own time (epoch ms) against the accepted window around
+ * `now`; the rejection says which side it fell out of. `hint` is added to the
+ * reason (e.g. "it looks like epoch seconds").
  */
-export function readingTime(own: string | number, now: number, policy: TimePolicy): Timed {
-  const time = typeof own === 'number' ? own : Date.parse(own);
-  if (!Number.isFinite(time)) return { ok: false, code: 'TESTBED_READING_BAD_TIME', reason: `time ${JSON.stringify(own)} is not a valid date` };
+export function timeInWindow(time: number, now: number, policy: TimePolicy, hint = ''): Timed {
   if (time > now + policy.maxFutureMs) {
     return {
       ok: false,
       code: 'TESTBED_READING_TIME_IN_FUTURE',
-      reason: `time ${new Date(time).toISOString()} is more than ${policy.maxFutureMs / 1000} s ahead of the gateway clock; check the device clock`,
+      reason: `time ${isoOrRaw(time)} is more than ${policy.maxFutureMs / 1000} s ahead of the gateway clock${hint}; check the device clock`,
     };
   }
   if (time < now - policy.maxAgeMs) {
-    const hint = typeof own === 'number' && own < 1e11 ? ' (it looks like epoch seconds; send milliseconds)' : '';
     return {
       ok: false,
       code: 'TESTBED_READING_TIME_TOO_OLD',
-      reason: `time ${new Date(time).toISOString()} is older than ${Math.round(policy.maxAgeMs / 86_400_000)} days${hint}`,
+      reason: `time ${isoOrRaw(time)} is older than ${Math.round(policy.maxAgeMs / 86_400_000)} days${hint}`,
     };
   }
   return { ok: true, time };
+}
+
+/** A time for a reason: ISO 8601, or the raw ms where toISOString would throw (beyond ±8.64e15 ms; a device may send anything). */
+export function isoOrRaw(time: number): string {
+  return Math.abs(time) <= 8.64e15 ? new Date(time).toISOString() : `${time} ms`;
 }
 
 /**

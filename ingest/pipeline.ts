@@ -2,9 +2,14 @@ import { isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../core/errors.js';
 import type { DeviceContext } from '../core/model.js';
 import type { Reading, Rejection } from '../core/store/types.js';
+import type { CompiledProfile } from '../device-profiles/compile.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
-import { decodeJson } from './decode.js';
-import { ReceiptClock, readingTime, type TimePolicy } from './normalise.js';
+import type { Problem } from '../device-profiles/rules.js';
+import { parseJson, sniffFormat, type Decoded } from './decode.js';
+import { decodeBinary } from './decode-binary.js';
+import { decodeFlat } from './decode-json.js';
+import { decodeSenml } from './decode-senml.js';
+import { ReceiptClock, timeInWindow, type TimePolicy } from './normalise.js';
 
 /** The raw payload kept with a rejection is capped at this many bytes. */
 export const REJECTION_PAYLOAD_CAP = 4096;
@@ -25,65 +30,93 @@ export interface PipelineOptions extends TimePolicy {
   readonly maxPayloadBytes: number;
 }
 
-/** Builds the rejection record of a message that failed a step. */
-export function rejectionOf(ctx: Pick<DeviceContext, 'deviceId' | 'pilotId' | 'companyId' | 'testbedId'>, payload: Buffer, time: number, code: ErrorCode, reason: string): Rejection {
+type Where = Pick<DeviceContext, 'deviceId' | 'pilotId' | 'companyId' | 'testbedId'>;
+type KeptPayload = Pick<Rejection, 'payload' | 'payloadEncoding' | 'payloadBytes'>;
+
+function keep(payload: Buffer): KeptPayload {
   const kept = payload.length > REJECTION_PAYLOAD_CAP ? payload.subarray(0, REJECTION_PAYLOAD_CAP) : payload;
   // A cut may split a UTF-8 sequence, so test the kept bytes, not the whole payload.
   const text = isUtf8(kept);
-  return {
-    deviceId: ctx.deviceId,
-    pilotId: ctx.pilotId,
-    companyId: ctx.companyId,
-    testbedId: ctx.testbedId,
-    time,
-    code,
-    reason,
-    payload: kept.toString(text ? 'utf8' : 'base64'),
-    payloadEncoding: text ? 'utf8' : 'base64',
-    payloadBytes: payload.length,
-  };
+  return { payload: kept.toString(text ? 'utf8' : 'base64'), payloadEncoding: text ? 'utf8' : 'base64', payloadBytes: payload.length };
+}
+
+function rejectionWith(ctx: Where, kept: KeptPayload, time: number, code: ErrorCode, reason: string): Rejection {
+  return { deviceId: ctx.deviceId, pilotId: ctx.pilotId, companyId: ctx.companyId, testbedId: ctx.testbedId, time, code, reason, ...kept };
+}
+
+/** Builds the rejection record of a message that failed a step. */
+export function rejectionOf(ctx: Where, payload: Buffer, time: number, code: ErrorCode, reason: string): Rejection {
+  return rejectionWith(ctx, keep(payload), time, code, reason);
+}
+
+/** The format's decoder: payload bytes -> readings with their own times, or the problem. */
+function decode(profile: CompiledProfile, payload: Buffer, receivedAt: number): Decoded | Problem {
+  const format = sniffFormat(payload, profile);
+  if (typeof format !== 'string') return format;
+  if (format === 'binary') return decodeBinary(profile.binary!, payload);
+  const parsed = parseJson(payload);
+  if (!('value' in parsed)) return parsed;
+  return format === 'senml' ? decodeSenml(profile, parsed.value, receivedAt) : decodeFlat(profile, parsed.value);
 }
 
 /**
  * The ingest pipeline of one message, as named steps:
- * size -> decode -> resolve profile -> validate -> normalise.
+ * size -> resolve profile -> decode (JSON, SenML or binary; values checked and
+ * converted to canonical units, plausibility flagged) -> normalise time.
  * Every failure is an outcome (a rejection with a code), never a throw.
  */
 export function createPipeline(profiles: ProfileCatalogue, options: PipelineOptions) {
   const clock = new ReceiptClock();
 
-  function process(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
-    const reject = (code: ErrorCode, reason: string): MessageOutcome => ({ readings: NONE, rejections: [rejectionOf(ctx, payload, receivedAt, code, reason)] });
+  function run(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
+    let kept: KeptPayload | undefined;
+    const rejection = (code: ErrorCode, reason: string) => rejectionWith(ctx, (kept ??= keep(payload)), receivedAt, code, reason);
+    const reject = (code: ErrorCode, reason: string): MessageOutcome => ({ readings: NONE, rejections: [rejection(code, reason)] });
 
     if (payload.length > options.maxPayloadBytes) {
       return reject('TESTBED_READING_TOO_LARGE', `the payload is ${payload.length} bytes; the gateway accepts at most ${options.maxPayloadBytes}`);
     }
-    const decoded = decodeJson(payload);
-    if (!decoded.ok) return reject(decoded.code, decoded.reason);
-
     const profile = profiles.get(ctx.profile);
     if (!profile) return reject('TESTBED_READING_UNKNOWN_PROFILE', `the device's profile ${ctx.profile} is not loaded on this gateway`);
 
-    const valid = profile.validate(decoded.payload);
-    if (!valid.ok) return reject(valid.code, valid.reason);
+    const decoded = decode(profile, payload, receivedAt);
+    if ('code' in decoded) return reject(decoded.code, decoded.reason);
 
-    let time: number;
-    if (valid.time === undefined) time = clock.stamp(ctx.deviceId, receivedAt);
-    else {
-      const timed = readingTime(valid.time, receivedAt, options);
-      if (!timed.ok) return reject(timed.code, timed.reason);
-      time = timed.time;
+    const readings: Reading[] = [];
+    const rejections: Rejection[] = [];
+    for (const p of decoded.problems) rejections.push(rejection(p.code, p.reason));
+    for (const d of decoded.readings) {
+      let time: number;
+      if (d.time === undefined) time = clock.stamp(ctx.deviceId, receivedAt);
+      else {
+        const timed = timeInWindow(d.time, receivedAt, options, d.timeHint);
+        if (!timed.ok) {
+          rejections.push(rejection(timed.code, timed.reason));
+          continue;
+        }
+        time = timed.time;
+      }
+      readings.push({
+        deviceId: ctx.deviceId,
+        pilotId: ctx.pilotId,
+        companyId: ctx.companyId,
+        testbedId: ctx.testbedId,
+        profile: ctx.profile,
+        time,
+        values: d.values,
+        ...(d.suspect ? { suspect: d.suspect } : undefined),
+      });
     }
-    const reading: Reading = {
-      deviceId: ctx.deviceId,
-      pilotId: ctx.pilotId,
-      companyId: ctx.companyId,
-      testbedId: ctx.testbedId,
-      profile: ctx.profile,
-      time,
-      values: valid.values,
-    };
-    return { readings: [reading], rejections: NONE };
+    return { readings, rejections };
+  }
+
+  function process(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
+    try {
+      return run(ctx, payload, receivedAt);
+    } catch (err) {
+      // A bug of ours must not take the gateway down with it; the record says what happened.
+      return { readings: NONE, rejections: [rejectionOf(ctx, payload, receivedAt, 'TESTBED_INTERNAL', `the gateway failed on this payload: ${(err as Error).message}`)] };
+    }
   }
 
   return { process, forget: (deviceId: string) => clock.forget(deviceId) };

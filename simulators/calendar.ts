@@ -65,3 +65,54 @@ export function trafficLevel(t: LocalTime): number {
   const rush = bump(t.hour, 8, 1) * 0.45 + bump(t.hour, 16.5, 1.3) * 0.4;
   return 0.06 + (weekend ? 0.4 : 0.5) * daytime + (weekend ? 0.1 : 1) * rush;
 }
+
+/**
+ * Finnish school terms, roughly: no school from early June to mid-August, over
+ * Christmas and in the February ski week. Days of the year, 0-based.
+ */
+export function isSchoolDay(t: LocalTime): boolean {
+  if (isWeekend(t)) return false;
+  const d = t.dayOfYear;
+  const summer = d >= 152 && d < 226; // about 1 June to 13 August
+  const christmas = d >= 354 || d < 6;
+  const skiWeek = d >= 49 && d < 56;
+  return !(summer || christmas || skiWeek);
+}
+
+/**
+ * How full a classroom is, 0 to 1: lessons from 8:15 to 14:30 with a lunch
+ * break around 11:00 when the class leaves the room.
+ */
+export function classroomOccupancy(t: LocalTime): number {
+  if (!isSchoolDay(t)) return 0;
+  const inClass = (t.hour >= 8.25 && t.hour < 14.5) ? 1 : 0;
+  const lunch = t.hour >= 10.9 && t.hour < 11.5 ? 0.15 : 1;
+  return inClass * lunch;
+}
+
+/**
+ * People on foot around a public building (a library, a station entrance), 0
+ * to about 1: open 8 to 20 on weekdays, 10 to 16 at weekends, busiest at lunch
+ * and after school and work.
+ */
+export function footfall(t: LocalTime): number {
+  const weekend = isWeekend(t);
+  const open = weekend ? t.hour >= 10 && t.hour < 16 : t.hour >= 8 && t.hour < 20;
+  if (!open) return 0.003;
+  return (weekend ? 0.35 : 0.3) + 0.35 * bump(t.hour, 12, 1.2) + 0.45 * bump(t.hour, 16, 1.5);
+}
+
+/** Pupils walking to and from school past a crossing, 0 to 1. */
+export function schoolWalk(t: LocalTime): number {
+  if (!isSchoolDay(t)) return 0;
+  return bump(t.hour, 7.9, 0.3) + 0.6 * bump(t.hour, 13.2, 0.5) + 0.5 * bump(t.hour, 14.6, 0.5);
+}
+
+/** Cycling: commuters at the rush hours, leisure in the evening; far more in summer (`summer` from season()). */
+export function cycling(t: LocalTime, summer: number): { inbound: number; outbound: number } {
+  const weekend = isWeekend(t);
+  const leisure = 0.25 * bump(t.hour, 14, 3) + 0.15 * bump(t.hour, 19, 1.5);
+  const scale = 0.15 + 0.85 * summer;
+  if (weekend) return { inbound: scale * (0.05 + leisure), outbound: scale * (0.05 + leisure) };
+  return { inbound: scale * (0.04 + bump(t.hour, 7.8, 0.7) + leisure), outbound: scale * (0.04 + 0.9 * bump(t.hour, 16.3, 1) + leisure) };
+}

@@ -49,6 +49,8 @@ export class VirtualDevice {
   readonly #errorsTopic: string;
   #client: MqttClient | undefined;
   #closing = false;
+  /** Offline on purpose (a simulated fault): a lost connection is not an error and is not mended. */
+  #offline = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #sent = 0;
   #acknowledged = 0;
@@ -106,14 +108,19 @@ export class VirtualDevice {
    * is not connected at that moment.
    */
   publish(reading: Readonly<Record<string, number | string>>): boolean {
+    return this.publishPayload(JSON.stringify(reading));
+  }
+
+  /** Publishes a payload as it is (JSON text, a SenML pack, binary bytes, or a deliberately broken one). */
+  publishPayload(payload: string | Buffer): boolean {
     const client = this.#client;
-    if (!client?.connected || this.#closing) {
+    if (!client?.connected || this.#closing || this.#offline) {
       this.#errors++;
       return false;
     }
     this.#sent++;
     this.#inFlight++;
-    client.publish(this.#readings, JSON.stringify(reading), { qos: this.#qos }, (err) => {
+    client.publish(this.#readings, payload, { qos: this.#qos }, (err) => {
       if (err) this.#errors++;
       else if (this.#qos === 1) this.#acknowledged++;
       if (--this.#inFlight === 0) this.#drained?.();
@@ -150,6 +157,40 @@ export class VirtualDevice {
     await client.endAsync(!client.connected || this.#inFlight > 0);
   }
 
+  /**
+   * Drops the connection the way a device losing power or coverage does: the
+   * socket closes without DISCONNECT [MQTT-3.14.4-1]. Waits first (up to
+   * `drainMs`) for readings in flight, so none is sent twice after the
+   * reconnect. Stays offline until goOnline().
+   */
+  async goOffline(drainMs = 2_000): Promise<void> {
+    const client = this.#client;
+    if (!client || this.#offline || this.#closing) return;
+    if (this.#inFlight > 0) await this.#waitForDrain(drainMs);
+    this.#offline = true;
+    if (!client.connected) return;
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.stream.destroy();
+    await closed;
+  }
+
+  /** Reconnects after goOffline() and listens for rejection notices again; resolves on CONNACK. */
+  async goOnline(timeoutMs = this.#options.connectTimeoutMs ?? 10_000): Promise<void> {
+    const client = this.#client;
+    if (!client || !this.#offline || this.#closing) return;
+    this.#offline = false;
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SimulatorError('timeout', `no CONNACK for ${this.deviceId} within ${timeoutMs} ms after going online`)), timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    client.reconnect();
+    await connected;
+    if (this.#options.listenForRejections ?? true) await client.subscribeAsync(this.#errorsTopic, { qos: 0 }).catch(() => undefined);
+  }
+
   #waitForDrain(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -183,7 +224,7 @@ export class VirtualDevice {
   }
 
   #onClose(): void {
-    if (this.#closing) return;
+    if (this.#closing || this.#offline) return;
     this.#errors++; // a lost connection
     const pause = this.#options.reconnectMs ?? 1_000;
     if (pause <= 0) return;

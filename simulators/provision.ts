@@ -63,19 +63,41 @@ export async function provisionDevices(o: ProvisionOptions): Promise<DeviceCrede
   return made;
 }
 
-async function createDevice(url: URL, o: ProvisionOptions, name: string): Promise<DeviceCredentials> {
+/** Registers one device named `name` in a pilot through the API. */
+export function registerDevice(o: Omit<ProvisionOptions, 'count' | 'namePrefix' | 'firstIndex'>, name: string): Promise<DeviceCredentials> {
+  return createDevice(new URL(`v1/pilots/${encodeURIComponent(o.pilotId)}/devices`, withSlash(o.apiUrl)), o, name);
+}
+
+async function createDevice(url: URL, o: Omit<ProvisionOptions, 'count' | 'namePrefix' | 'firstIndex'>, name: string): Promise<DeviceCredentials> {
+  const body = await apiPost(url, o.apiKey, { profile: o.profile, name }, { doing: `registering ${name}`, action: `register ${name} in pilot ${o.pilotId}` }, o);
+  const created = createdDeviceSchema.safeParse(body);
+  if (!created.success) throw new SimulatorError('api', `the API registered ${name} but its answer has no id and mqtt { username, password }`);
+  return { deviceId: created.data.id, username: created.data.mqtt.username, password: created.data.mqtt.password, profile: created.data.profile ?? o.profile };
+}
+
+/**
+ * POSTs JSON to the API and returns the 201 answer's body; anything else is a
+ * SimulatorError that says what could not be done and why.
+ */
+export async function apiPost(
+  url: URL,
+  apiKey: string,
+  payload: unknown,
+  what: { readonly doing: string; readonly action: string },
+  o: { readonly signal?: AbortSignal | undefined; readonly timeoutMs?: number | undefined } = {},
+): Promise<unknown> {
   const timeout = AbortSignal.timeout(o.timeoutMs ?? 10_000);
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ profile: o.profile, name }),
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(payload),
       signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
     });
   } catch (err) {
     if (timeout.aborted && !o.signal?.aborted) throw new SimulatorError('timeout', `no answer from the API at ${url.origin} within ${o.timeoutMs ?? 10_000} ms`, { cause: err });
-    if (o.signal?.aborted) throw new SimulatorError('aborted', `stopped while registering ${name}`, { cause: err });
+    if (o.signal?.aborted) throw new SimulatorError('aborted', `stopped while ${what.doing}`, { cause: err });
     const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? (err as Error).message;
     throw new SimulatorError('unreachable', `cannot reach the API at ${url.origin} (${code}): is it running?`, { cause: err });
   }
@@ -83,16 +105,12 @@ async function createDevice(url: URL, o: ProvisionOptions, name: string): Promis
   if (response.status !== 201) {
     const apiError = apiErrorSchema.safeParse(body);
     const detail = apiError.success ? `${apiError.data.error.message} (${apiError.data.error.code})` : `HTTP ${response.status} ${response.statusText}`;
-    throw new SimulatorError('api', `could not register ${name} in pilot ${o.pilotId}: ${detail}`, {
-      serverCode: apiError.success ? apiError.data.error.code : undefined,
-    });
+    throw new SimulatorError('api', `could not ${what.action}: ${detail}`, { serverCode: apiError.success ? apiError.data.error.code : undefined });
   }
-  const created = createdDeviceSchema.safeParse(body);
-  if (!created.success) throw new SimulatorError('api', `the API registered ${name} but its answer has no id and mqtt { username, password }`);
-  return { deviceId: created.data.id, username: created.data.mqtt.username, password: created.data.mqtt.password, profile: created.data.profile ?? o.profile };
+  return body;
 }
 
 /** `new URL(path, base)` drops the base's last segment unless it ends in a slash. */
-function withSlash(base: string): string {
+export function withSlash(base: string): string {
   return base.endsWith('/') ? base : `${base}/`;
 }

@@ -80,3 +80,18 @@ export function ouStep(value: number, mean: number, sd: number, tauMs: number, d
   const phi = Math.exp(-Math.max(0, dtMs) / tauMs);
   return mean + (value - mean) * phi + sd * Math.sqrt(1 - phi * phi) * random.gaussian();
 }
+
+/** A Poisson-distributed count with mean `lambda`: things that arrive independently (vehicles, people). */
+export function poisson(random: Random, lambda: number): number {
+  if (!(lambda > 0)) return 0;
+  // A normal approximation for large means keeps this O(1).
+  if (lambda > 60) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * random.gaussian()));
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let p = random.next();
+  while (p > limit) {
+    k++;
+    p *= random.next();
+  }
+  return k;
+}

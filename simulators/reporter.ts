@@ -67,11 +67,20 @@ export function formatSummary(s: SimulationSummary): string {
       .map(([code, n]) => `    ${code}  ${n}`),
     `  errors        ${s.errors}`,
   ];
+  const faults = Object.entries(s.faults).sort(([a], [b]) => a.localeCompare(b));
+  if (faults.length > 0 || s.missed > 0) {
+    lines.push(`  faults        ${faults.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`);
+    lines.push(`  missed        ${s.missed} (readings not sent: gaps, time offline)`);
+    lines.push(`  expected      ${sum(s.expectedRejections)} rejections`);
+    for (const [code, n] of Object.entries(s.expectedRejections).sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`    ${code}  ${n}${(s.rejected[code] ?? 0) === n ? '' : `  (rejected: ${s.rejected[code] ?? 0})`}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 
-function sum(counts: Readonly<Record<string, number>>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
+function sum(counts: Readonly<Partial<Record<string, number>>>): number {
+  return Object.values(counts).reduce<number>((a, b) => a + (b ?? 0), 0);
 }
 
 function seconds(ms: number): string {

@@ -1,24 +1,43 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Profile } from '../device-profiles/format.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { PayloadFormat, Profile } from '../device-profiles/format.js';
 import type { DeviceCredentials } from './credentials.js';
 import { VirtualDevice } from './device.js';
+import { DeviceDriver } from './driver.js';
+import { createEncoder, type UnitChoice } from './encode.js';
 import { SimulatorError } from './errors.js';
-import { deriveSeed, randomSeed } from './random.js';
-import { createReadingGenerator, type ReadingGenerator } from './signals.js';
+import { DEFAULT_WINDOW, NO_FAULTS, type FaultKind, type Faults, type TimeWindow } from './faults.js';
+import { createRandom, deriveSeed, randomSeed } from './random.js';
+import { createReadingGenerator } from './signals.js';
+import { createCityWeather, type CityWeather } from './weather.js';
 
-/** One device to simulate: who it is and what it measures. */
+/** One device to simulate: who it is, what it measures, how it sends and what goes wrong with it. */
 export interface SimulatedDevice {
   readonly credentials: DeviceCredentials;
-  readonly profile: Pick<Profile, 'id' | 'measurements'>;
+  readonly profile: Pick<Profile, 'id' | 'measurements' | 'formats' | 'binary'> & Partial<Pick<Profile, 'reportingIntervalSeconds'>>;
+  /** The payload format; default the profile's first. */
+  readonly format?: PayloadFormat;
+  /** Readings per second of this device; default the run's rate. */
+  readonly rate?: number;
+  /** Its faults; default the run's. */
+  readonly faults?: Faults;
+  /** Send values in their first alternative unit where the profile declares one (default canonical). */
+  readonly units?: UnitChoice;
+  /** The testbed city whose weather it shares with the city's other devices (default helsinki). */
+  readonly city?: string;
 }
 
 export interface SimulationOptions {
   /** The MQTT broker, e.g. `mqtt://127.0.0.1:1883`. */
   readonly url: string;
   readonly devices: readonly SimulatedDevice[];
-  /** Readings per second per device. */
+  /** Readings per second per device, unless a device says otherwise. */
   readonly rate: number;
+  /** Faults of every device that names none of its own (default none). */
+  readonly faults?: Faults;
+  /** The gateway's time window, to tell which clock skews it should reject (default its defaults). */
+  readonly window?: TimeWindow;
   /** Stop after this long; with `count` too, whichever comes first; with neither, run until aborted. */
   readonly durationMs?: number;
   /** Readings per device. */
@@ -57,6 +76,12 @@ export interface SimulationSnapshot {
   readonly elapsedMs: number;
   /** Readings sent per second, all devices together. */
   readonly ratePerSecond: number;
+  /** Faults injected, by kind. */
+  readonly faults: Readonly<Partial<Record<FaultKind, number>>>;
+  /** The rejections the injected faults should get, by code: compare with `rejected`. */
+  readonly expectedRejections: Readonly<Partial<Record<ErrorCode, number>>>;
+  /** Readings never sent: gaps and time offline. */
+  readonly missed: number;
 }
 
 export interface SimulationSummary extends SimulationSnapshot {
@@ -79,6 +104,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const devices = options.devices.map(
     (d) => new VirtualDevice({ url: options.url, credentials: d.credentials, qos, listenForRejections: listen, connectTimeoutMs: options.connectTimeoutMs }),
   );
+  const drivers = createDrivers(options, devices, seed);
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // every device waits on it
   const onAbort = () => stop.abort();
@@ -88,15 +114,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let start = Date.now();
   let end: number | undefined;
   let connectedAtEnd: number | undefined;
-  const snapshot = (): SimulationSnapshot => total(devices, (end ?? Date.now()) - start, connectedAtEnd);
+  const snapshot = (): SimulationSnapshot => total(devices, drivers, (end ?? Date.now()) - start, connectedAtEnd);
   try {
     await connectAll(devices, options.connectConcurrency ?? 20, stop.signal);
     start = Date.now();
     const timer = options.onProgress ? setInterval(() => options.onProgress!(snapshot()), options.progressIntervalMs ?? 1_000) : undefined;
     try {
-      await Promise.all(
-        options.devices.map((d, i) => drive(devices[i]!, createReadingGenerator(d.profile, deriveSeed(seed, `device:${i}`)), i, start, options, stop.signal)),
-      );
+      await Promise.all(options.devices.map((d, i) => drive(drivers[i]!, d.rate ?? options.rate, i, start, options, stop.signal)));
     } finally {
       end = Date.now();
       clearInterval(timer);
@@ -113,7 +137,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
 function checkOptions(o: SimulationOptions): void {
   if (o.devices.length === 0) throw new RangeError('no devices to simulate');
-  if (!(Number.isFinite(o.rate) && o.rate > 0)) throw new RangeError(`rate must be a positive number of readings per second, not ${o.rate}`);
+  for (const rate of [o.rate, ...o.devices.map((d) => d.rate ?? o.rate)]) {
+    if (!(Number.isFinite(rate) && rate > 0)) throw new RangeError(`rate must be a positive number of readings per second, not ${rate}`);
+  }
   if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new RangeError(`durationMs must be positive, not ${o.durationMs}`);
   if (o.count !== undefined && !(Number.isInteger(o.count) && o.count > 0)) throw new RangeError(`count must be a positive whole number, not ${o.count}`);
 }
@@ -137,31 +163,73 @@ async function connectAll(devices: readonly VirtualDevice[], concurrency: number
   throw new SimulatorError(first.kind, message, { cause: first });
 }
 
-async function drive(device: VirtualDevice, generator: ReadingGenerator, index: number, start: number, o: SimulationOptions, signal: AbortSignal): Promise<void> {
-  const period = 1_000 / o.rate;
+/**
+ * A driver per device: its signal (seeded per device, with its city's weather
+ * shared), its encoder and its faults (a stream of their own, so the faults a
+ * seed draws do not depend on the signals).
+ */
+function createDrivers(o: SimulationOptions, devices: readonly VirtualDevice[], seed: number): DeviceDriver[] {
+  const weathers = new Map<string, CityWeather>();
+  const weatherOf = (city: string) => {
+    let w = weathers.get(city);
+    if (!w) weathers.set(city, (w = createCityWeather(seed, city)));
+    return w;
+  };
+  return o.devices.map((d, i) => {
+    const format = d.format ?? d.profile.formats[0]!;
+    const units = d.units ?? 'canonical';
+    const baseName = `${d.credentials.deviceId}:`;
+    return new DeviceDriver({
+      connection: devices[i]!,
+      profile: d.profile,
+      format,
+      generator: createReadingGenerator(d.profile, deriveSeed(seed, `device:${i}`), { weather: weatherOf(d.city ?? 'helsinki') }),
+      encoder: createEncoder(d.profile, format, { units, baseName }),
+      backlogEncoder: createEncoder(d.profile, d.profile.formats.includes('senml') ? 'senml' : 'json', { units, baseName }),
+      faults: d.faults ?? o.faults ?? NO_FAULTS,
+      random: createRandom(deriveSeed(seed, `faults:${i}`)),
+      includeTime: o.includeTime ?? true,
+      window: o.window ?? DEFAULT_WINDOW,
+    });
+  });
+}
+
+async function drive(driver: DeviceDriver, rate: number, index: number, start: number, o: SimulationOptions, signal: AbortSignal): Promise<void> {
+  const period = 1_000 / rate;
   const offset = (index / o.devices.length) * period;
   const end = o.durationMs === undefined ? Infinity : start + o.durationMs;
   for (let k = 0; o.count === undefined || k < o.count; k++) {
     const due = start + offset + k * period;
-    if (due >= end) return;
+    if (due >= end) break;
     const wait = due - Date.now();
     if (wait > 0) {
       try {
         await sleep(wait, undefined, { signal });
       } catch {
-        return; // aborted
+        break; // aborted
       }
     }
-    if (signal.aborted) return;
-    const now = Date.now();
-    const reading: Record<string, number | string> = generator.next(now);
-    if (o.includeTime ?? true) reading.time = new Date(now).toISOString();
-    device.publish(reading);
+    if (signal.aborted) break;
+    await driver.tick(Date.now());
   }
+  await driver.finish();
+}
+
+function add<K extends string>(into: Partial<Record<K, number>>, from: Readonly<Partial<Record<K, number>>>): void {
+  for (const [k, n] of Object.entries(from) as [K, number][]) into[k] = (into[k] ?? 0) + n;
 }
 
 /** Sums the devices' counters; `connected` is given once the devices have been closed. */
-function total(devices: readonly VirtualDevice[], elapsedMs: number, connectedNow?: number): SimulationSnapshot {
+function total(devices: readonly VirtualDevice[], drivers: readonly DeviceDriver[], elapsedMs: number, connectedNow?: number): SimulationSnapshot {
+  const faults: Partial<Record<FaultKind, number>> = {};
+  const expectedRejections: Partial<Record<ErrorCode, number>> = {};
+  let missed = 0;
+  for (const driver of drivers) {
+    const s = driver.stats();
+    add(faults, s.faults);
+    add(expectedRejections, s.expected);
+    missed += s.missed;
+  }
   let connected = 0;
   let sent = 0;
   let acknowledged = 0;
@@ -176,5 +244,5 @@ function total(devices: readonly VirtualDevice[], elapsedMs: number, connectedNo
     for (const [code, n] of Object.entries(s.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
   }
   const ratePerSecond = elapsedMs > 0 ? Math.round((sent / elapsedMs) * 10_000) / 10 : 0;
-  return { devices: devices.length, connected: connectedNow ?? connected, sent, acknowledged, rejected, errors, elapsedMs, ratePerSecond };
+  return { devices: devices.length, connected: connectedNow ?? connected, sent, acknowledged, rejected, errors, elapsedMs, ratePerSecond, faults, expectedRejections, missed };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { authorize, bearerToken, type Access } from '../api/access.js';
+import { ANY_KEY, authorize, bearerToken, changes, reads, type RoutePolicy } from '../api/access.js';
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
 import { TestbedError } from '../core/errors.js';
@@ -29,16 +29,21 @@ describe('bearerToken and authorize (pure)', () => {
     expect(bearerToken(header)).toBe(token);
   });
 
-  const admin: Caller = { keyId: 'admin', role: 'admin', scope: { kind: 'all' } };
-  const company: Caller = { keyId: 'key_1', role: 'company', scope: { kind: 'company', companyId: 'co_1' } };
-  it.each<[string, Caller, Access, boolean]>([
-    ['admin', admin, 'admin', true],
-    ['admin', admin, 'key', true],
-    ['company', company, 'key', true],
-    ['company', company, 'admin', false],
-  ])('a %s key may use %s routes: %s', (_, caller, access, allowed) => {
-    if (allowed) expect(() => authorize(caller, access)).not.toThrow();
-    else expect(() => authorize(caller, access)).toThrow(expect.objectContaining({ code: 'TESTBED_FORBIDDEN' }) as TestbedError);
+  const grant = (role: Caller['role'], readOnly = false) => ({ role, companyId: null, testbedIds: null, readOnly, expiresAt: null });
+  const admin: Caller = { keyId: 'admin', role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: grant('admin') };
+  const company: Caller = { keyId: 'key_1', role: 'company', scope: { kind: 'company', companyId: 'co_1' }, readOnly: false, grant: grant('company') };
+  const readOnly: Caller = { ...company, readOnly: true, grant: grant('company', true) };
+  it.each<[string, Caller, RoutePolicy, boolean]>([
+    ['admin', admin, changes('admin'), true],
+    ['admin', admin, ANY_KEY, true],
+    ['company', company, ANY_KEY, true],
+    ['company', company, changes('admin'), false],
+    ['company', company, changes('admin', 'company'), true],
+    ['read-only company', readOnly, reads('company'), true],
+    ['read-only company', readOnly, changes('company'), false],
+  ])('a %s key under %j: allowed %s', (_, caller, policy, allowed) => {
+    if (allowed) expect(() => authorize(caller, policy)).not.toThrow();
+    else expect(() => authorize(caller, policy)).toThrow(expect.objectContaining({ code: 'TESTBED_FORBIDDEN' }) as TestbedError);
   });
 });
 

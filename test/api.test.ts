@@ -69,7 +69,10 @@ describe('API happy path (inject)', () => {
     const keyRes = await app.inject({ method: 'POST', url: `/v1/companies/${companyId}/keys`, headers: bearer(ADMIN), payload: { name: 'ci' } });
     expect(keyRes.statusCode).toBe(201);
     const created = keyRes.json();
-    expect(created).toEqual({ key: expect.any(String), id: expect.stringMatching(/^key_/), role: 'company', companyId, name: 'ci', createdAt: expect.any(String) });
+    expect(created).toEqual({
+      key: expect.any(String), id: expect.stringMatching(/^key_/), role: 'company', companyId, testbedIds: null, name: 'ci', readOnly: false,
+      expiresAt: null, revokedAt: null, createdBy: 'admin', createdAt: expect.any(String),
+    });
     const key = created.key as string;
     const unnamed = await app.inject({ method: 'POST', url: `/v1/companies/${companyId}/keys`, headers: bearer(ADMIN) });
     expect(unnamed.statusCode).toBe(201);
@@ -95,7 +98,7 @@ describe('API happy path (inject)', () => {
     expect(mqtt).toEqual({ username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
     expect(registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password))?.deviceId).toBe(device.id);
     const deviceBack = await app.inject({ url: `/v1/devices/${device.id}`, headers: bearer(key) });
-    expect(deviceBack.json()).toEqual(device);
+    expect(deviceBack.json()).toEqual({ ...device, connection: { online: false, lastSeen: null } });
 
     const tags = { deviceId: device.id, pilotId: pilot.id, companyId, testbedId: 'helsinki', profile: 'weather' };
     // Written out of order; read back oldest first.
@@ -145,18 +148,46 @@ describe('API happy path (inject)', () => {
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(operations.sort()).toEqual([
+      'DELETE /v1/keys/{keyId}',
+      'GET /v1/audit',
+      'GET /v1/companies',
       'GET /v1/devices/{deviceId}',
+      'GET /v1/devices/{deviceId}/aggregates',
       'GET /v1/devices/{deviceId}/readings',
       'GET /v1/devices/{deviceId}/rejections',
       'GET /v1/health',
+      'GET /v1/keys',
+      'GET /v1/pilots',
       'GET /v1/pilots/{pilotId}',
+      'GET /v1/pilots/{pilotId}/aggregates',
+      'GET /v1/pilots/{pilotId}/devices',
+      'GET /v1/pilots/{pilotId}/latest',
+      'GET /v1/pilots/{pilotId}/live',
+      'GET /v1/pilots/{pilotId}/readings',
       'GET /v1/profiles',
       'GET /v1/testbeds',
+      'PATCH /v1/pilots/{pilotId}',
       'POST /v1/companies',
       'POST /v1/companies/{companyId}/keys',
+      'POST /v1/devices/{deviceId}/revoke',
+      'POST /v1/devices/{deviceId}/rotate-secret',
+      'POST /v1/keys',
       'POST /v1/pilots',
       'POST /v1/pilots/{pilotId}/devices',
+      'POST /v1/pilots/{pilotId}/devices/bulk',
+      'POST /v1/pilots/{pilotId}/end',
     ]);
+    // Every operation behind a key says who may call it and whether it changes anything.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path === '/v1/health') continue;
+        expect(op['x-roles'], `${method} ${path}`).toEqual(expect.arrayContaining([expect.stringMatching(/^(admin|operator|company|researcher)$/)]));
+        expect(typeof op['x-changes'], `${method} ${path}`).toBe('boolean');
+        expect(op['x-changes'], `${method} ${path}`).toBe(method !== 'get');
+      }
+    }
+    expect(doc.paths['/v1/audit'].get['x-roles']).toEqual(['admin', 'operator']);
+    expect(doc.info.description).toContain('TESTBED_LIMIT_EXCEEDED');
     expect(doc.components.securitySchemes).toEqual({ apiKey: { type: 'http', scheme: 'bearer' } });
     expect(doc.security).toEqual([{ apiKey: [] }]);
     expect(doc.paths['/v1/health'].get.security).toEqual([]);
@@ -164,6 +195,10 @@ describe('API happy path (inject)', () => {
     expect(readingsOp.parameters).toContainEqual(expect.objectContaining({ in: 'query', name: 'limit', schema: expect.objectContaining({ maximum: MAX_QUERY_LIMIT }) }));
     expect(readingsOp.responses['200'].content['application/json'].schema.properties.readings.items).toEqual({ $ref: '#/components/schemas/Reading' });
     expect(readingsOp.responses['4XX'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    // Browsable at /docs without a key.
+    const docs = await app.inject({ url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toMatch(/^text\/html/);
     // Every reference resolves.
     for (const [, name] of JSON.stringify(doc).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) expect(doc.components.schemas).toHaveProperty(name!);
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { isErrorCode } from '../core/errors.js';
 import type { DeviceContext } from '../core/model.js';
+import { vectorPayload } from '../device-profiles/format-vectors.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { ReceiptClock } from '../ingest/normalise.js';
 import { createPipeline, REJECTION_PAYLOAD_CAP } from '../ingest/pipeline.js';
@@ -63,6 +65,34 @@ describe('ingest pipeline', () => {
 
   it('rejects a device whose profile is not loaded', () => {
     expect(codeOf({ temperature: 1 }, { ...ctx, profile: 'gone' })).toBe('TESTBED_READING_UNKNOWN_PROFILE');
+  });
+
+  it('leaves the quality flag out of a reading whose values are all plausible', () => {
+    expect(run({ temperature: 1 }).readings[0]).not.toHaveProperty('suspect');
+    expect(run({ temperature: 1, pressure: 900 }).readings[0]).toHaveProperty('suspect', ['pressure']);
+  });
+
+  it('turns any bytes into an outcome with catalogue codes, never a throw', () => {
+    // Mutated test vectors and random bytes through every profile: a fuzz with a fixed seed.
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const profiles = loadProfiles();
+    const lenient = createPipeline(profiles, { maxPayloadBytes: 4096, maxFutureMs: 60_000, maxAgeMs: 7 * 86_400_000 });
+    let outcomes = 0;
+    for (const [id, compiled] of profiles) {
+      const device = { ...ctx, profile: id };
+      const seeds = compiled.profile.tests.map(vectorPayload);
+      for (let i = 0; i < 300; i++) {
+        const base = Buffer.from(seeds[i % seeds.length]!);
+        const payload = i % 3 === 0 ? Buffer.from(Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 256))) : base;
+        for (let k = 0; k < 1 + Math.floor(random() * 3) && payload.length > 0; k++) payload[Math.floor(random() * payload.length)] = Math.floor(random() * 256);
+        const outcome = lenient.process(device, payload, NOW);
+        for (const r of outcome.rejections) expect(isErrorCode(r.code) && r.code !== 'TESTBED_INTERNAL', `${r.code}: ${r.reason}`).toBe(true);
+        for (const r of outcome.readings) expect(Number.isFinite(r.time) && Object.values(r.values).every(Number.isFinite)).toBe(true);
+        outcomes += outcome.readings.length + outcome.rejections.length;
+      }
+    }
+    expect(outcomes).toBeGreaterThan(profiles.size * 300);
   });
 });
 

@@ -65,8 +65,8 @@ describe('registry', () => {
   it('resolves keys to callers with their scope', () => {
     const company = registry.createCompany('Keyed Oy');
     const { key, apiKey } = registry.createCompanyKey(company.id, 'ci');
-    expect(registry.authenticateKey(key)).toEqual({ keyId: apiKey.id, role: 'company', scope: { kind: 'company', companyId: company.id } });
-    expect(registry.authenticateKey(ADMIN)).toEqual({ keyId: 'admin', role: 'admin', scope: ALL });
+    expect(registry.authenticateKey(key)).toMatchObject({ keyId: apiKey.id, role: 'company', scope: { kind: 'company', companyId: company.id }, readOnly: false });
+    expect(registry.authenticateKey(ADMIN)).toMatchObject({ keyId: 'admin', role: 'admin', scope: ALL, readOnly: false });
     expect(registry.authenticateKey(`${key}x`)).toBeUndefined();
     expect(registry.authenticateKey(`${apiKey.id}.`)).toBeUndefined();
     expect(registry.authenticateKey('nonsense')).toBeUndefined();

@@ -54,10 +54,16 @@ describe('testbed simulate options', () => {
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['extra'], /Unexpected argument 'extra'/],
-    [[], /give --pilot <id> to register new devices, or --credentials <file>/],
+    [[], /give --scenario <name>, --pilot <id> to register new devices, or --credentials <file>/],
     [['--pilot', 'p', '--credentials', 'f.json'], /either --pilot or --credentials, not both/],
     [['--pilot', 'p'], /--pilot needs an API key[\s\S]*--pilot needs --profile/],
-    [['--pilot', 'p', '--key', 'k', '--profile', 'smoke'], /unknown profile "smoke"; known: air-quality, noise, weather/],
+    [['--pilot', 'p', '--key', 'k', '--profile', 'smoke'], /unknown profile "smoke"; known: air-quality, bicycle-counter, energy-meter, /],
+    [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--format', 'binary'], /--format binary: profile noise accepts json, senml/],
+    [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--format', 'xml'], /--format must be json, senml, binary, not "xml"/],
+    [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--faults', 'malformed=2,typo=0.1'], /--faults: malformed: [\s\S]*--faults: \(all\): Unrecognized key: "typo"/],
+    [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--speed', '5'], /--speed goes with --scenario/],
+    [['--scenario', 'atlantis', '--key', 'k'], /cannot read scenario .*atlantis\.json/],
+    [['--scenario', 'helsinki', '--profile', 'noise'], /--profile does not go with --scenario[\s\S]*--scenario needs an API key: the admin key/],
     [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--api-url', 'ftp://x'], /--api-url must be a URL starting http:\/\/ or https:\/\//],
     [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--mqtt-url', 'localhost:1883'], /--mqtt-url must be a URL/],
     [['--credentials', '/no/such/file.json'], /cannot read \/no\/such\/file\.json/],
@@ -108,7 +114,9 @@ describe('testbed simulate options', () => {
 });
 
 describe('progress reporter', () => {
-  const snapshot: SimulationSnapshot = { devices: 3, connected: 3, sent: 12, acknowledged: 11, rejected: { TESTBED_READING_OUT_OF_RANGE: 1 }, errors: 0, elapsedMs: 4_000, ratePerSecond: 3 };
+  const snapshot: SimulationSnapshot = {
+    devices: 3, connected: 3, sent: 12, acknowledged: 11, rejected: { TESTBED_READING_OUT_OF_RANGE: 1 }, errors: 0, elapsedMs: 4_000, ratePerSecond: 3, faults: {}, expectedRejections: {}, missed: 0,
+  };
   const summary: SimulationSummary = { ...snapshot, qos: 1, seed: 9, stopped: 'aborted' };
 
   it('rewrites one line on a terminal and ends it before the summary', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../core/model.js';
 import type { Reading, ReadingStore } from '../core/store/types.js';
+import { describeQueryContract } from './store-contract-queries.js';
 
 export interface OpenedStore {
   readonly store: ReadingStore;
@@ -175,5 +176,24 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     it('accepts an empty write', async () => {
       expect(await store.write([])).toEqual({ refused: [] });
     });
+
+    it('keeps the quality flag of a reading, and gives none to a reading without one', async () => {
+      const d = freshId('suspect');
+      await store.write([
+        { ...reading(d, T0, { pm25: 650, pm10: 900, temperature: 3 }), suspect: ['pm25', 'pm10'] },
+        reading(d, T0 + 1000, { pm25: 6, pm10: 9, temperature: 3 }),
+        { ...reading(d, T0 + 2000, { temperature: 45 }), suspect: [] },
+      ]);
+      const rows = await read(d);
+      expect(rows).toEqual([
+        { time: T0, values: { pm25: 650, pm10: 900, temperature: 3 }, suspect: ['pm25', 'pm10'] },
+        { time: T0 + 1000, values: { pm25: 6, pm10: 9, temperature: 3 } },
+        { time: T0 + 2000, values: { temperature: 45 } },
+      ]);
+      expect(rows[1]).not.toHaveProperty('suspect');
+      expect(rows[2]).not.toHaveProperty('suspect');
+    });
+
+    describeQueryContract(() => store);
   });
 }

@@ -1,35 +1,79 @@
 import type { FastifyRequest } from 'fastify';
 import { TestbedError } from '../../core/errors.js';
-import type { Caller } from '../../core/model.js';
-import { authenticate, authorize, type Access, type KeyAuthenticator } from '../access.js';
+import type { Caller, Role } from '../../core/model.js';
+import type { Registry } from '../../core/registry/registry.js';
+import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
+import { RateLimiter, type RateLimit } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Who may call the route. Every route behind the API key hook must say. */
-    access?: Access;
+    /** The roles that may call the route. Every route behind the API key hook must say. */
+    roles?: readonly Role[];
+    /** True when the route changes something: refused to read-only keys, audited as a change. */
+    changes?: boolean;
   }
 }
 
+/** Where the object a request reached sits: what the audit log records, and what operators filter it by. */
+export interface Target {
+  readonly companyId?: string | undefined;
+  readonly testbedId?: string | undefined;
+  readonly pilotId?: string | undefined;
+  readonly deviceId?: string | undefined;
+}
+
 const CALLER = 'caller';
+const TARGET = 'auditTarget';
+
+/** The route's declared policy; the onRoute check guarantees it exists behind the hook. */
+function policyOf(request: FastifyRequest): RoutePolicy {
+  const { roles, changes } = request.routeOptions.config;
+  return { roles: roles ?? [], changes: changes ?? true };
+}
 
 /**
- * Puts every route registered on `scope` behind the API key. One onRequest hook
- * resolves the caller (401) and checks the route's declared access (403) before
- * the body is even read; handlers then take the caller with `callerOf` and pass
- * its scope into every read.
+ * Puts every route registered on `app` behind the API key. One onRequest hook
+ * resolves the caller (401), applies the key's rate limit (429) and checks the
+ * route's declared roles and the key's read-only flag (403), all before the
+ * body is read. Handlers then take the caller with `callerOf` and pass its scope
+ * into every read. Each answered request is written to the audit log.
  */
-export function requireApiKey(scope: ApiInstance, keys: KeyAuthenticator): void {
-  scope.decorateRequest(CALLER, null);
-  scope.addHook('onRoute', (route) => {
-    if (route.config?.access === undefined) {
-      throw new Error(`${route.method} ${route.url}: a route behind the API key must declare config.access`);
+export function requireApiKey(app: ApiInstance, registry: Registry, rateLimit: RateLimit): void {
+  const limiter = new RateLimiter(rateLimit);
+  app.decorateRequest(CALLER, null);
+  app.decorateRequest(TARGET, null);
+  app.addHook('onRoute', (route) => {
+    if (route.config?.roles === undefined || route.config.changes === undefined) {
+      throw new Error(`${route.method} ${route.url}: a route behind the API key must declare config.roles and config.changes`);
     }
   });
-  scope.addHook('onRequest', async (request) => {
-    const caller = authenticate(request.headers.authorization, keys);
-    authorize(caller, request.routeOptions.config.access ?? 'admin');
+  app.addHook('onRequest', async (request) => {
+    const caller = authenticate(request.headers.authorization, registry);
     request.setDecorator(CALLER, caller);
+    const wait = limiter.take(caller.keyId);
+    if (wait > 0) {
+      throw new TestbedError('TESTBED_RATE_LIMITED', `This key may make ${rateLimit.perSecond} requests a second (bursts of ${rateLimit.burst}); retry in ${wait} s`, {
+        retryAfterSeconds: wait,
+      });
+    }
+    authorize(caller, policyOf(request));
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    const caller = request.getDecorator<Caller | null>(CALLER);
+    if (!caller) return payload;
+    const target = request.getDecorator<Target | null>(TARGET) ?? {};
+    try {
+      registry.audit.record({
+        keyId: caller.keyId, role: caller.role, action: policyOf(request).changes ? 'change' : 'read', method: request.method,
+        route: request.routeOptions.url ?? request.url, url: request.url, status: reply.statusCode,
+        companyId: target.companyId ?? null, testbedId: target.testbedId ?? null, pilotId: target.pilotId ?? null, deviceId: target.deviceId ?? null,
+      });
+    } catch (err) {
+      // The answer still goes out; a full disk shows in the log.
+      request.log.error({ err }, 'could not write the audit log');
+    }
+    return payload;
   });
 }
 
@@ -39,4 +83,9 @@ export function callerOf(request: FastifyRequest): Caller {
   // Only reachable if a route outside `requireApiKey` asks for a caller: a bug, not a client error.
   if (!caller) throw new TestbedError('TESTBED_INTERNAL', 'callerOf() used on a route without the API key hook');
   return caller;
+}
+
+/** Records what the request reached, for the audit log. */
+export function noteTarget(request: FastifyRequest, target: Target): void {
+  request.setDecorator(TARGET, target);
 }

@@ -18,6 +18,9 @@ export function handleErrors(app: ApiInstance): void {
     else request.log.debug({ code: error.code, message: error.message }, 'request refused');
     // RFC 6750 §3: a 401 for a bearer-protected resource names the scheme.
     if (error.code === 'TESTBED_UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="testbed"');
+    // RFC 9110 §10.2.3: how many seconds to wait before trying again.
+    const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (error.code === 'TESTBED_RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return reply.code(error.status).send(errorBody(error));
   });
 

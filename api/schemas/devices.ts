@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deviceSchema } from '../../core/model.js';
 import { isSafeTopicSegment } from '../../core/topics.js';
+import { MAX_BULK_DEVICES } from '../limits.js';
 import { component } from './components.js';
 
 export const deviceResponseSchema = component('Device', deviceSchema, 'A device');
@@ -30,3 +31,33 @@ export const createdDeviceSchema = component(
 );
 
 export const deviceParamsSchema = z.strictObject({ deviceId: z.string().min(1) });
+
+/** A device with its connection status, as the gateway sees it now. */
+export const deviceViewSchema = component(
+  'DeviceStatus',
+  deviceSchema.extend({
+    connection: z
+      .object({
+        online: z.boolean(),
+        lastSeen: z.iso.datetime().nullable().meta({ description: 'Its last CONNECT or message since the gateway started; null when not seen' }),
+      })
+      .meta({ description: 'Whether the device is connected to the gateway now' }),
+  }),
+  'A device, its profile and its connection status',
+);
+
+export const devicesResponseSchema = z.object({ devices: z.array(deviceViewSchema) });
+
+/** Bulk registration: a JSON list, or CSV with a header row naming the same fields (profile, name, username). */
+export const bulkDevicesSchema = z.strictObject({
+  devices: z
+    .array(newDeviceSchema)
+    .min(1)
+    .refine((list) => list.length <= MAX_BULK_DEVICES, {
+      message: `at most ${MAX_BULK_DEVICES} devices in one request; send the rest in another`,
+      params: { code: 'TESTBED_LIMIT_EXCEEDED' },
+    })
+    .meta({ maxItems: MAX_BULK_DEVICES }),
+});
+
+export const createdDevicesSchema = z.object({ devices: z.array(createdDeviceSchema) });

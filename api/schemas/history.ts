@@ -9,11 +9,13 @@ export const readingSchema = component(
   z.object({
     time: utcTime,
     values: z.record(z.string(), z.number()).meta({ description: 'Measurement name -> value in the profile\'s canonical unit' }),
+    suspect: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'The quality flag, only when raised: the measurements whose value is outside its plausible range (inside the physical one)', example: ['pm10'] }),
   }),
   'A device\'s values at one instant',
 );
-
-export const readingsResponseSchema = z.object({ readings: z.array(readingSchema) });
 
 export const rejectionSchema = component(
   'Rejection',
@@ -29,3 +31,27 @@ export const rejectionSchema = component(
 );
 
 export const rejectionsResponseSchema = z.object({ rejections: z.array(rejectionSchema) });
+
+const nextCursor = z.string().optional().meta({ description: 'Present while more rows remain: repeat the request with cursor=<next>' });
+
+/** A device's readings page. */
+export const deviceReadingsPageSchema = z.object({ readings: z.array(readingSchema), next: nextCursor });
+
+export const deviceReadingSchema = component(
+  'DeviceReading',
+  z.object({ deviceId: z.string() }).extend(readingSchema.shape),
+  'A reading with the device it came from',
+);
+
+/** A pilot's readings page: every device's, in (time, deviceId) order. */
+export const pilotReadingsPageSchema = z.object({ readings: z.array(deviceReadingSchema), next: nextCursor });
+
+export const aggregatesResponseSchema = z.object({
+  every: z.string().meta({ example: '15m' }),
+  fn: z.string().meta({ example: 'mean' }),
+  aggregates: z
+    .array(component('Aggregate', z.object({ deviceId: z.string(), time: utcTime.meta({ description: 'The window\'s start' }), values: readingSchema.shape.values }), 'One device\'s window'))
+    .meta({ description: 'In (time, deviceId) order; windows without readings are left out' }),
+});
+
+export const latestResponseSchema = z.object({ latest: z.array(deviceReadingSchema).meta({ description: 'The newest reading of each device that has one, by deviceId' }) });

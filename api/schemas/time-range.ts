@@ -15,7 +15,7 @@ export function parseInstant(text: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-const instant = (description: string) =>
+export const instant = (description: string) =>
   z
     .string()
     .transform((text, ctx) => {

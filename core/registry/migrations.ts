@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3';
  * Schema migrations, applied in order on start. `PRAGMA user_version` records
  * how many have run. Append new migrations; never edit one that has shipped.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE testbeds (
     id   TEXT PRIMARY KEY,
@@ -53,6 +53,63 @@ const MIGRATIONS: readonly string[] = [
     created_at  INTEGER NOT NULL,
     revoked_at  INTEGER,
     CHECK ((role = 'company') = (company_id IS NOT NULL))
+  ) STRICT;
+  `,
+  // 2: four roles with scoped, expiring, read-only keys; pilot sharing and early end;
+  // device secret rotation and revocation; the access audit log; stored secrets.
+  // SQLite cannot change a CHECK, so api_keys is rebuilt (nothing references it).
+  `
+  CREATE TABLE api_keys_v2 (
+    id          TEXT PRIMARY KEY,
+    secret_hash BLOB NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'company', 'researcher')),
+    company_id  TEXT REFERENCES companies(id),
+    testbed_ids TEXT CHECK (testbed_ids IS NULL OR json_valid(testbed_ids)),
+    name        TEXT,
+    read_only   INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),
+    expires_at  INTEGER,
+    created_by  TEXT,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    CHECK ((role = 'company') = (company_id IS NOT NULL)),
+    CHECK (role <> 'operator' OR testbed_ids IS NOT NULL)
+  ) STRICT;
+  INSERT INTO api_keys_v2 (id, secret_hash, role, company_id, name, created_at, revoked_at)
+    SELECT id, secret_hash, role, company_id, name, created_at, revoked_at FROM api_keys;
+  DROP TABLE api_keys;
+  ALTER TABLE api_keys_v2 RENAME TO api_keys;
+  CREATE INDEX api_keys_company ON api_keys(company_id);
+
+  ALTER TABLE pilots ADD COLUMN sharing TEXT NOT NULL DEFAULT 'private' CHECK (sharing IN ('private', 'research', 'open'));
+  ALTER TABLE pilots ADD COLUMN ended_at INTEGER;
+  CREATE INDEX pilots_testbed ON pilots(testbed_id);
+  CREATE INDEX pilots_shared ON pilots(sharing) WHERE sharing <> 'private';
+
+  ALTER TABLE devices ADD COLUMN secret_rotated_at INTEGER;
+  ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
+  CREATE INDEX devices_testbed ON devices(testbed_id);
+
+  CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY,
+    time       INTEGER NOT NULL,
+    key_id     TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    action     TEXT NOT NULL CHECK (action IN ('read', 'change')),
+    method     TEXT NOT NULL,
+    route      TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    company_id TEXT,
+    testbed_id TEXT,
+    pilot_id   TEXT,
+    device_id  TEXT
+  ) STRICT;
+  CREATE INDEX audit_time ON audit_log(time);
+  CREATE INDEX audit_testbed ON audit_log(testbed_id, time);
+
+  CREATE TABLE secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
   ) STRICT;
   `,
 ];

@@ -16,6 +16,12 @@ export interface Reading extends ReadingTags {
   readonly time: number;
   /** Measurement name -> value in the profile's canonical unit. */
   readonly values: Readonly<Record<string, number>>;
+  /**
+   * The quality flag: names of the measurements whose value is outside its
+   * plausible range (inside the physical one, or it would have been rejected).
+   * Absent when every value is plausible.
+   */
+  readonly suspect?: readonly string[] | undefined;
 }
 
 /** A reading that was not stored, with why. */
@@ -55,6 +61,76 @@ export interface DeviceQuery extends TimeRange {
 export interface ReadingRow {
   readonly time: number;
   readonly values: Record<string, number>;
+  /** The reading's quality flag (see Reading.suspect); absent when every value was plausible. */
+  readonly suspect?: readonly string[];
+}
+
+/** Which readings a query reads: one device's, or those of every device of a pilot. */
+export type Selection =
+  | { readonly kind: 'device'; readonly deviceId: string }
+  | { readonly kind: 'pilot'; readonly pilotId: string };
+
+/** A place in the (time, deviceId) order every multi-device answer is in: the last row of a page. */
+export interface Position {
+  readonly time: number;
+  readonly deviceId: string;
+}
+
+/** A reading with the device it came from. */
+export interface SeriesRow extends ReadingRow {
+  readonly deviceId: string;
+}
+
+/** Raw readings in [from, to), after `after`, in (time, deviceId) order. */
+export interface RawQuery {
+  readonly select: Selection;
+  /** Inclusive and exclusive, epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /** Continue after this row (a cursor); rows at or before it are not returned. */
+  readonly after?: Position | undefined;
+  /** Only these measurements; a reading with none of them is left out. All when undefined. */
+  readonly measurements?: readonly string[] | undefined;
+  readonly limit: number;
+  /** Epoch ms past which the store gives up with QueryTimeExceeded. */
+  readonly deadline: number;
+}
+
+export const AGGREGATE_FUNCTIONS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
+
+/**
+ * Windowed aggregates: per device and measurement, `fn` over each window of
+ * `every` ms. Windows are aligned to the epoch (a window starts at a multiple of
+ * `every`: UTC midnight for 1d); a row's time is its window's start. Windows
+ * without readings are left out. `from` and `to` are multiples of `every`.
+ */
+export interface AggregateQuery {
+  readonly select: Selection;
+  readonly from: number;
+  readonly to: number;
+  readonly every: number;
+  readonly fn: AggregateFunction;
+  readonly measurements?: readonly string[] | undefined;
+  readonly deadline: number;
+}
+
+/** The latest reading of each of these devices of a pilot. */
+export interface LatestQuery {
+  readonly pilotId: string;
+  readonly deviceIds: readonly string[];
+  readonly measurements?: readonly string[] | undefined;
+}
+
+/**
+ * A query ran past its deadline and was stopped. Not a store failure: the
+ * question was too big for the longest query time, and asking it again will not help.
+ */
+export class QueryTimeExceeded extends Error {
+  constructor() {
+    super('the query ran past its deadline');
+    this.name = 'QueryTimeExceeded';
+  }
 }
 
 export interface RejectionRow {
@@ -107,6 +183,12 @@ export interface ReadingStore {
   write(readings: readonly Reading[]): Promise<WriteResult>;
   /** Readings of one device, oldest first. Only readings the scope may see are returned. */
   queryReadings(scope: Scope, query: DeviceQuery): Promise<ReadingRow[]>;
+  /** Raw readings of a device or a pilot, in (time, deviceId) order, limited to the scope. */
+  queryRaw(scope: Scope, query: RawQuery): Promise<SeriesRow[]>;
+  /** Windowed aggregates in (time, deviceId) order, limited to the scope. Each row's values are those the window has. */
+  queryAggregate(scope: Scope, query: AggregateQuery): Promise<SeriesRow[]>;
+  /** The latest reading of each device that has one, in deviceId order, limited to the scope. */
+  queryLatest(scope: Scope, query: LatestQuery): Promise<SeriesRow[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,51 +1,79 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ANY_KEY, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { MAX_QUERY_LIMIT } from '../../limits.js';
 import { visibleDevice } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
+import { answerAggregate } from '../../queries/aggregate.js';
+import { answerRaw } from '../../queries/raw.js';
 import { deviceParamsSchema } from '../../schemas/devices.js';
-import { errorResponses, json } from '../../schemas/responses.js';
-import { readingsResponseSchema, rejectionsResponseSchema } from '../../schemas/history.js';
+import { aggregatesResponseSchema, deviceReadingsPageSchema, rejectionsResponseSchema } from '../../schemas/history.js';
+import { aggregateQuerySchema, rawQuerySchema } from '../../schemas/queries.js';
+import { data, errorResponses, json } from '../../schemas/responses.js';
 import { timeRangeQuerySchema } from '../../schemas/time-range.js';
 import { readStore } from '../../store-read.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-const paging =
-  `Oldest first. from is inclusive, to exclusive; each is ISO 8601 with a zone or epoch milliseconds. ` +
-  `At most ${MAX_QUERY_LIMIT} rows per request: to read more, repeat with from set to 1 ms after the last time returned.`;
+export const PAGING =
+  `Oldest first. from is inclusive, to exclusive; each is ISO 8601 with a zone or epoch milliseconds. A page holds at most ${MAX_QUERY_LIMIT} ` +
+  'rows; while more remain the answer has `next`: repeat the request with cursor=<next>. With format=csv or format=ndjson the whole range ' +
+  'is streamed instead.';
 
-/** A device's stored readings and its rejected payloads, over a time range. */
-export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+export const AGGREGATES =
+  'Per device and measurement, fn over each window of `every`. Windows are aligned to the epoch (1d windows start at UTC midnight), a ' +
+  'window\'s time is its start, and windows without readings are left out. from is rounded down and to up to whole windows.';
+
+/** A device's readings (raw and aggregated) and its rejected payloads. */
+export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, options) => {
+  const { deps } = options;
+
   app.get(
     '/devices/:deviceId/readings',
     {
-      config: { access: 'key' },
+      config: ANY_KEY,
       schema: {
         tags: ['readings'],
-        summary: 'Read a device\'s readings',
-        description: paging,
+        summary: 'Read a device\'s readings, paged, or export them',
+        description: PAGING,
         params: deviceParamsSchema,
-        querystring: timeRangeQuerySchema,
-        response: { 200: json('Readings, oldest first', readingsResponseSchema), ...errorResponses },
+        querystring: rawQuerySchema,
+        response: { 200: data('Readings, oldest first', deviceReadingsPageSchema), ...errorResponses },
       },
     },
-    async (request) => {
-      const { scope } = callerOf(request);
-      const device = visibleDevice(deps.registry, scope, request.params.deviceId);
-      const rows = await readStore(() => deps.readings.queryReadings(scope, { deviceId: device.id, ...request.query }));
-      return { readings: rows.map((r) => ({ time: iso(r.time), values: r.values })) };
+    async (request, reply) => {
+      const device = visibleDevice(request, deps.registry, request.params.deviceId);
+      return answerRaw(options, callerOf(request), reply, { kind: 'device', deviceId: device.id }, [device], request.query);
+    },
+  );
+
+  app.get(
+    '/devices/:deviceId/aggregates',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['readings'],
+        summary: 'Aggregate a device\'s readings over windows (mean, min, max, sum, count, first, last)',
+        description: AGGREGATES,
+        params: deviceParamsSchema,
+        querystring: aggregateQuerySchema,
+        response: { 200: data('Windows, oldest first', aggregatesResponseSchema), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const device = visibleDevice(request, deps.registry, request.params.deviceId);
+      return answerAggregate(options, callerOf(request), reply, { kind: 'device', deviceId: device.id }, [device], request.query);
     },
   );
 
   app.get(
     '/devices/:deviceId/rejections',
     {
-      config: { access: 'key' },
+      config: reads('admin', 'operator', 'company'),
       schema: {
         tags: ['readings'],
         summary: 'Read the payloads of a device that were rejected, with why',
-        description: paging,
+        description: `Oldest first. from is inclusive, to exclusive. At most ${MAX_QUERY_LIMIT} rows per request: to read more, repeat with from set to 1 ms after the last time returned.`,
         params: deviceParamsSchema,
         querystring: timeRangeQuerySchema,
         response: { 200: json('Rejections, oldest first', rejectionsResponseSchema), ...errorResponses },
@@ -53,7 +81,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
     },
     async (request) => {
       const { scope } = callerOf(request);
-      const device = visibleDevice(deps.registry, scope, request.params.deviceId);
+      const device = visibleDevice(request, deps.registry, request.params.deviceId);
       const rows = await readStore(() => deps.rejections.queryRejections(scope, { deviceId: device.id, ...request.query }));
       return { rejections: rows.map((r) => ({ ...r, time: iso(r.time) })) };
     },

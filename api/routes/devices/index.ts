@@ -1,23 +1,69 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { TestbedError } from '../../../core/errors.js';
+import { deviceTopic } from '../../../core/topics.js';
+import { ANY_KEY, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
-import { visibleDevice } from '../../lookups.js';
+import { NO_DEVICE, visibleDevice } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
-import { deviceParamsSchema, deviceResponseSchema } from '../../schemas/devices.js';
+import { createdDeviceSchema, deviceParamsSchema, deviceResponseSchema, deviceViewSchema } from '../../schemas/devices.js';
 import { errorResponses, json } from '../../schemas/responses.js';
+import { deviceView } from './view.js';
 
-/** `GET /v1/devices/{deviceId}`. */
+/** A device: read with its connection status, its secret rotated, or revoked. */
 export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const { registry } = deps;
+
   app.get(
     '/devices/:deviceId',
     {
-      config: { access: 'key' },
+      config: ANY_KEY,
       schema: {
         tags: ['devices'],
-        summary: 'Read a device of the key\'s company',
+        summary: 'Read a device, with its profile and connection status',
         params: deviceParamsSchema,
-        response: { 200: json('The device', deviceResponseSchema), ...errorResponses },
+        response: { 200: json('The device', deviceViewSchema), ...errorResponses },
       },
     },
-    async (request) => visibleDevice(deps.registry, callerOf(request).scope, request.params.deviceId),
+    async (request) => deviceView(deps.sessions, visibleDevice(request, registry, request.params.deviceId)),
+  );
+
+  app.post(
+    '/devices/:deviceId/rotate-secret',
+    {
+      config: changes('admin', 'operator', 'company'),
+      schema: {
+        tags: ['devices'],
+        summary: 'Give a device a new MQTT password, shown once; the old one stops working and a connection made with it is closed',
+        params: deviceParamsSchema,
+        response: { 200: json('The device and its new MQTT credentials; the password is shown only now', createdDeviceSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = visibleDevice(request, registry, request.params.deviceId);
+      const rotated = registry.devices.rotate(callerOf(request).scope, device.id);
+      if (!rotated) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
+      deps.sessions?.disconnect(device.id);
+      return { ...rotated.device, mqtt: { username: device.username, password: rotated.password, topic: deviceTopic(device.id, 'readings') } };
+    },
+  );
+
+  app.post(
+    '/devices/:deviceId/revoke',
+    {
+      config: changes('admin', 'operator', 'company'),
+      schema: {
+        tags: ['devices'],
+        summary: 'Revoke a device: it is disconnected and can never connect again; its data stays readable',
+        params: deviceParamsSchema,
+        response: { 200: json('The revoked device', deviceResponseSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = visibleDevice(request, registry, request.params.deviceId);
+      const revoked = registry.devices.revoke(callerOf(request).scope, device.id);
+      if (!revoked) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
+      deps.sessions?.disconnect(device.id);
+      return revoked;
+    },
   );
 };

@@ -1,18 +1,63 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { TestbedError } from '../../../core/errors.js';
+import type { Device } from '../../../core/model.js';
+import type { NewDevice } from '../../../core/registry/registry.js';
 import { deviceTopic } from '../../../core/topics.js';
+import { ANY_KEY, changes } from '../../access.js';
+import { CsvError, parseCsv } from '../../csv.js';
 import type { RouteOptions } from '../../deps.js';
-import { knownProfile, visiblePilot } from '../../lookups.js';
+import { BODY_LIMIT_BYTES } from '../../limits.js';
+import { knownProfile, unknownProfileMessage, visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
-import { createdDeviceSchema, newDeviceSchema } from '../../schemas/devices.js';
+import { bulkDevicesSchema, createdDeviceSchema, createdDevicesSchema, devicesResponseSchema, newDeviceSchema } from '../../schemas/devices.js';
 import { errorResponses, json } from '../../schemas/responses.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
+import type { FieldProblem } from '../../schemas/error.js';
+import { deviceView } from '../devices/view.js';
 
-/** `POST /v1/pilots/{pilotId}/devices`: the admin, or the pilot's own company, registers a device. */
+const CSV_COLUMNS = ['profile', 'name', 'username'] as const;
+
+/** A CSV body of devices as the JSON body it stands for: a header row, then one device a row; empty cells are absent fields. */
+export function devicesFromCsv(text: string): { devices: Record<string, string>[] } {
+  let records: string[][];
+  try {
+    records = parseCsv(text);
+  } catch (err) {
+    throw new TestbedError('TESTBED_BAD_REQUEST', (err as CsvError).message);
+  }
+  const [header, ...rows] = records;
+  const names = (header ?? []).map((h) => h.trim());
+  const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
+  if (!names.includes('profile') || unknown.length > 0 || new Set(names).size !== names.length) {
+    throw new TestbedError('TESTBED_BAD_REQUEST', `The CSV's first line must name its columns, once each, from: ${CSV_COLUMNS.join(', ')} (profile is required)`);
+  }
+  return {
+    devices: rows.map((cells, i) => {
+      if (cells.length !== names.length) throw new TestbedError('TESTBED_BAD_REQUEST', `CSV row ${i + 1} has ${cells.length} fields; the header has ${names.length}`);
+      return Object.fromEntries(names.flatMap((n, j) => (cells[j] === '' ? [] : [[n, cells[j] as string]])));
+    }),
+  };
+}
+
+/** Devices of a pilot: registered one at a time or in bulk, and listed with their connection status. */
 export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const { registry, profiles } = deps;
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    try {
+      done(null, devicesFromCsv(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  const created = ({ device, password }: { device: Device; password: string }) => ({
+    ...device,
+    mqtt: { username: device.username, password, topic: deviceTopic(device.id, 'readings') },
+  });
+
   app.post(
     '/pilots/:pilotId/devices',
     {
-      config: { access: 'key' },
+      config: changes('admin', 'operator', 'company'),
       schema: {
         tags: ['devices'],
         summary: 'Register a device in a pilot; answers its MQTT credentials once',
@@ -22,15 +67,60 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const { scope } = callerOf(request);
-      // Visibility first: another company's pilot answers 404 whatever the body says.
-      const pilot = visiblePilot(deps.registry, scope, request.params.pilotId);
-      knownProfile(deps.profiles, request.body.profile);
-      const { device, password } = deps.registry.createDevice(scope, pilot.id, request.body);
-      return reply.code(201).send({
-        ...device,
-        mqtt: { username: device.username, password, topic: deviceTopic(device.id, 'readings') },
+      // Visibility first: a pilot outside the scope answers 404 whatever the body says.
+      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      knownProfile(profiles, request.body.profile);
+      return reply.code(201).send(created(registry.devices.create(pilot, request.body)));
+    },
+  );
+
+  app.post(
+    '/pilots/:pilotId/devices/bulk',
+    {
+      config: changes('admin', 'operator', 'company'),
+      schema: {
+        tags: ['devices'],
+        summary: 'Register many devices in one request, all or nothing; answers their MQTT credentials once',
+        description:
+          'JSON `{ "devices": [ { "profile", "name"?, "username"? } ] }`, or CSV (Content-Type: text/csv) with a header row naming the ' +
+          'columns (profile, name, username) and a device a row. If any device has a problem, none is registered and the 400 lists every ' +
+          'problem by `devices.<n>` (the n-th device, from 0: CSV line n + 2).',
+        consumes: ['application/json', 'text/csv'],
+        params: pilotParamsSchema,
+        body: bulkDevicesSchema,
+        response: { 201: json('The new devices, in the order given, with their MQTT credentials; the passwords are shown only now', createdDevicesSchema), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      const inputs: NewDevice[] = request.body.devices;
+      const problems: (FieldProblem & { index: number })[] = [];
+      inputs.forEach((d, index) => {
+        if (!profiles.has(d.profile)) problems.push({ index, in: 'body', field: `devices.${index}.profile`, message: unknownProfileMessage(profiles, d.profile) });
       });
+      for (const p of registry.devices.check(inputs)) problems.push({ index: p.index, in: 'body', field: `devices.${p.index}.${p.field}`, message: p.message });
+      if (problems.length > 0) {
+        const details = problems.sort((a, b) => a.index - b.index).map(({ index: _, ...p }) => p);
+        throw new TestbedError('TESTBED_BAD_REQUEST', `No device was registered: ${details.length} problem(s), each listed in details`, details);
+      }
+      return reply.code(201).send({ devices: registry.devices.createMany(pilot, inputs).map(created) });
+    },
+  );
+
+  app.get(
+    '/pilots/:pilotId/devices',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['devices'],
+        summary: 'List a pilot\'s devices with their profile and connection status',
+        params: pilotParamsSchema,
+        response: { 200: json('The devices, oldest first', devicesResponseSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      return { devices: registry.devices.list(callerOf(request).scope, pilot.id).map((d) => deviceView(deps.sessions, d)) };
     },
   );
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CompiledProfile } from '../../../device-profiles/compile.js';
+import { ANY_KEY } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { profilesResponseSchema, type ProfileView } from '../../schemas/catalogue.js';
 import { errorResponses, json } from '../../schemas/responses.js';
@@ -22,7 +23,7 @@ export const profileRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.get(
     '/profiles',
     {
-      config: { access: 'key' },
+      config: ANY_KEY,
       schema: {
         tags: ['catalogue'],
         summary: 'List the device profiles: measurements, units and physical ranges',

@@ -42,6 +42,8 @@ const MIGRATIONS = [
   // Rejections carry the key of where they came from, so recording one again keeps one record.
   `ALTER TABLE rejections ADD COLUMN source TEXT;
    CREATE UNIQUE INDEX IF NOT EXISTS rejections_source ON rejections(source);`,
+  // The quality flag: names of the measurements outside their plausible range, comma-separated; NULL when none.
+  `ALTER TABLE readings ADD COLUMN suspect TEXT;`,
 ];
 
 /**

@@ -3,9 +3,14 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { Scope } from '../../model.js';
+import { scopeCondition } from '../../scope-sql.js';
 import {
   StoreWriteError,
+  type AggregateQuery,
   type DeviceQuery,
+  type LatestQuery,
+  type RawQuery,
+  type SeriesRow,
   type Reading,
   type ReadingRow,
   type ReadingStore,
@@ -14,11 +19,11 @@ import {
   type RejectionRow,
   type WriteResult,
 } from '../types.js';
+import { EmbeddedQueries } from './queries.js';
 import { configure, migrate } from './schema.js';
 
 interface Reply { id: number; ok: boolean; message?: string; code?: string }
 
-const scopeCompany = (scope: Scope): string | null => (scope.kind === 'company' ? scope.companyId : null);
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -31,8 +36,8 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
   readonly #worker: Worker;
   readonly #reader: Database;
   readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  readonly #readings: Statement;
-  readonly #rejections: Statement;
+  readonly #queries: EmbeddedQueries;
+  readonly #rejections = new Map<Scope['kind'], Statement>();
   readonly #exited: Promise<void>;
   #nextId = 1;
   #closed = false;
@@ -48,16 +53,7 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
         resolve();
       });
     });
-    this.#readings = reader.prepare(
-      `SELECT time, vals FROM readings
-       WHERE device_id = ? AND (? IS NULL OR company_id = ?) AND time >= ? AND time < ?
-       ORDER BY time LIMIT ?`,
-    );
-    this.#rejections = reader.prepare(
-      `SELECT time, code, reason, payload, payload_encoding AS payloadEncoding, payload_bytes AS payloadBytes FROM rejections
-       WHERE device_id = ? AND (? IS NULL OR company_id = ?) AND time >= ? AND time < ?
-       ORDER BY time, id LIMIT ?`,
-    );
+    this.#queries = new EmbeddedQueries(reader);
   }
 
   /** Opens `readings.db` in `dataDir`, starting the writer and waiting until it is ready. */
@@ -90,14 +86,44 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
   }
 
   async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
-    const c = scopeCompany(scope);
-    const rows = this.#readings.all(q.deviceId, c, c, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as { time: number; vals: string }[];
-    return rows.map((r) => ({ time: r.time, values: JSON.parse(r.vals) as Record<string, number> }));
+    const select = { kind: 'device', deviceId: q.deviceId } as const;
+    const rows = await this.queryRaw(scope, { select, from: q.from ?? 0, to: q.to ?? MAX_TIME, limit: q.limit, deadline: MAX_TIME });
+    return rows.map(({ deviceId: _, ...row }) => row);
+  }
+
+  async queryRaw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
+    this.#checkOpen();
+    return this.#queries.raw(scope, q);
+  }
+
+  async queryAggregate(scope: Scope, q: AggregateQuery): Promise<SeriesRow[]> {
+    this.#checkOpen();
+    return this.#queries.aggregate(scope, q);
+  }
+
+  async queryLatest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+    this.#checkOpen();
+    return this.#queries.latest(scope, q);
   }
 
   async queryRejections(scope: Scope, q: DeviceQuery): Promise<RejectionRow[]> {
-    const c = scopeCompany(scope);
-    return this.#rejections.all(q.deviceId, c, c, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as RejectionRow[];
+    this.#checkOpen();
+    const condition = scopeCondition(scope, { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' });
+    let stmt = this.#rejections.get(scope.kind);
+    if (!stmt) {
+      stmt = this.#reader.prepare(
+        `SELECT time, code, reason, payload, payload_encoding AS payloadEncoding, payload_bytes AS payloadBytes FROM rejections
+         WHERE device_id = ? AND (${condition.sql}) AND time >= ? AND time < ?
+         ORDER BY time, id LIMIT ?`,
+      );
+      this.#rejections.set(scope.kind, stmt);
+    }
+    return stmt.all(q.deviceId, ...condition.params, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as RejectionRow[];
+  }
+
+  /** A read after close fails as the closed connection would, before any statement is prepared on it. */
+  #checkOpen(): void {
+    if (!this.#reader.open) throw new Error('the embedded store is closed');
   }
 
   async ping(): Promise<boolean> {

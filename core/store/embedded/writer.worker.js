@@ -16,7 +16,7 @@ migrate(db);
 // INSERT OR REPLACE: a reading of the same device and time is the same reading,
 // so a retried batch stores it once.
 const insertReading = db.prepare(
-  'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals, suspect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
 );
 const insertRejection = db.prepare(
   `INSERT OR IGNORE INTO rejections (device_id, pilot_id, company_id, testbed_id, time, code, reason, payload, payload_encoding, payload_bytes, source)
@@ -24,7 +24,7 @@ const insertRejection = db.prepare(
 );
 
 const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
-  for (const r of rows) insertReading.run(r.deviceId, r.time, r.pilotId, r.companyId, r.testbedId, r.profile, JSON.stringify(r.values));
+  for (const r of rows) insertReading.run(r.deviceId, r.time, r.pilotId, r.companyId, r.testbedId, r.profile, JSON.stringify(r.values), r.suspect?.length ? r.suspect.join(',') : null);
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {

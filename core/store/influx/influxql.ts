@@ -1,6 +1,6 @@
-import type { Scope } from '../../model.js';
-import type { DeviceQuery, ReadingRow } from '../types.js';
-import { MEASUREMENT, TAG_KEYS } from './line-protocol.js';
+import { unhandled, type Scope } from '../../model.js';
+import type { DeviceQuery, ReadingRow, Selection } from '../types.js';
+import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
 
 /**
  * Quotes text for InfluxQL. The scanner (influxql `ScanString`) knows the escapes
@@ -28,24 +28,63 @@ export const influxIdent = (name: string): string => quote(name, '"');
 const MAX_MS = 9_223_372_036_854;
 const msLiteral = (ms: number): string => `${Math.max(-MAX_MS, Math.min(MAX_MS, Math.trunc(ms)))}ms`;
 
+/** `"tag" = 'a' OR "tag" = 'b' ...`, parenthesised. */
+const anyOf = (tag: string, values: readonly string[]): string => `(${values.map((v) => `${influxIdent(tag)} = ${influxString(v)}`).join(' OR ')})`;
+
 /**
- * The InfluxQL for `queryReadings`. The scope's company becomes a condition in the
- * query itself, so a company never receives another company's rows. Callers check
- * `limit >= 1` first: `LIMIT 0` means "no limit" in InfluxQL.
+ * The InfluxQL condition that limits a query of `select` to what `scope` may see:
+ * the twin of `scopeAdmits` and of the SQL in scope-sql.ts. `null` when the scope
+ * can see nothing of it (the query need not run); `''` when it adds nothing.
+ * A research scope reading one pilot is settled here, without listing every
+ * shared pilot in the query.
  */
-export function readingsQuery(scope: Scope, q: DeviceQuery): string {
-  let where = `"device" = ${influxString(q.deviceId)}`;
-  if (scope.kind === 'company') where += ` AND "company" = ${influxString(scope.companyId)}`;
-  if (q.from !== undefined) where += ` AND time >= ${msLiteral(q.from)}`;
-  if (q.to !== undefined) where += ` AND time < ${msLiteral(q.to)}`;
+export function scopeClause(scope: Scope, select: Selection): string | null {
+  switch (scope.kind) {
+    case 'all':
+      return '';
+    case 'company':
+      return `"company" = ${influxString(scope.companyId)}`;
+    case 'testbeds':
+      return scope.testbedIds.length === 0 ? null : anyOf('testbed', scope.testbedIds);
+    case 'research':
+      if (select.kind === 'pilot') return scope.pilotIds.includes(select.pilotId) ? '' : null;
+      return scope.pilotIds.length === 0 ? null : anyOf('pilot', scope.pilotIds);
+    default:
+      return unhandled(scope);
+  }
+}
+
+/** The condition selecting a device's or a pilot's points, with the scope's; null when the scope sees none. */
+export function whereOf(scope: Scope, select: Selection): string | null {
+  const scoped = scopeClause(scope, select);
+  if (scoped === null) return null;
+  const target = select.kind === 'device' ? `"device" = ${influxString(select.deviceId)}` : `"pilot" = ${influxString(select.pilotId)}`;
+  return scoped === '' ? target : `${target} AND ${scoped}`;
+}
+
+/** A time bound for a WHERE clause. */
+export const timeIs = (op: '>=' | '>' | '<' | '=', ms: number): string => `time ${op} ${msLiteral(ms)}`;
+
+/**
+ * The InfluxQL for `queryReadings`, or null when the scope can see nothing of the
+ * device. The scope becomes a condition in the query itself, so a key never
+ * receives rows outside its scope. Callers check `limit >= 1` first: `LIMIT 0`
+ * means "no limit" in InfluxQL.
+ */
+export function readingsQuery(scope: Scope, q: DeviceQuery): string | null {
+  let where = whereOf(scope, { kind: 'device', deviceId: q.deviceId });
+  if (where === null) return null;
+  if (q.from !== undefined) where += ` AND ${timeIs('>=', q.from)}`;
+  if (q.to !== undefined) where += ` AND ${timeIs('<', q.to)}`;
   return `SELECT * FROM ${influxIdent(MEASUREMENT)} WHERE ${where} ORDER BY time ASC LIMIT ${Math.trunc(q.limit)}`;
 }
 
-interface Series {
+export interface Series {
+  readonly tags?: Readonly<Record<string, string>>;
   readonly columns?: readonly string[];
   readonly values?: readonly (readonly unknown[])[];
 }
-interface StatementResult {
+export interface StatementResult {
   readonly error?: string;
   readonly series?: readonly Series[];
 }
@@ -79,12 +118,14 @@ export function toReadingRows(body: QueryResponse): ReadingRow[] {
     const timeAt = columns.indexOf('time');
     for (const row of s.values ?? []) {
       const values: Record<string, number> = {};
+      let suspect: string | undefined;
       for (let i = 0; i < columns.length; i++) {
         const cell = row[i];
         const name = columns[i] as string;
         if (i !== timeAt && typeof cell === 'number' && !tagColumns.has(name)) values[name] = cell;
+        else if (name === SUSPECT_FIELD && typeof cell === 'string' && cell !== '') suspect = cell;
       }
-      rows.push({ time: row[timeAt] as number, values });
+      rows.push(suspect === undefined ? { time: row[timeAt] as number, values } : { time: row[timeAt] as number, values, suspect: suspect.split(',') });
     }
   }
   return rows;

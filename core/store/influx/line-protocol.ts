@@ -6,6 +6,13 @@ export const MEASUREMENT = 'readings';
 /** Tag keys, in the order they are written (sorted by key, as InfluxDB prefers). */
 export const TAG_KEYS = ['company', 'device', 'pilot', 'profile', 'testbed'] as const;
 
+/**
+ * The string field that holds a reading's quality flag, e.g. `suspect="pm25,pm10"`:
+ * a field, not a tag, so it adds no series. No measurement may have this name
+ * (device-profiles/format.ts reserves it).
+ */
+export const SUSPECT_FIELD = 'suspect';
+
 /** A reading that cannot be put into line protocol without changing what it says. */
 export class Unwritable {
   constructor(readonly reason: string) {}
@@ -101,6 +108,7 @@ export function toLine(r: Reading): string | Unwritable {
     sep = ',';
   }
   if (sep === ' ') return new Unwritable('the reading has no values');
+  if (r.suspect?.length) line += ',' + SUSPECT_FIELD + '="' + r.suspect.join(',').replace(/[\\"]/g, '\\$&') + '"';
   // Line protocol timestamps are integers; sub-millisecond parts are not kept.
   return line + ' ' + String(Math.floor(r.time));
 }

@@ -1,4 +1,5 @@
 import type { InfluxConfig } from '../../config.js';
+import { QueryTimeExceeded } from '../types.js';
 import type { QueryResponse } from './influxql.js';
 
 /** How long a query, ping or set-up request may take. */
@@ -47,6 +48,12 @@ export interface QueryOptions {
   readonly method?: 'GET' | 'POST';
   /** False for server-wide statements, which take no `db`/`rp`. */
   readonly db?: boolean;
+  /**
+   * Epoch ms by which the answer must have come. Past it the request is
+   * abandoned with QueryTimeExceeded (the question was too big), not
+   * InfluxQueryError (the server failed). Without it: REQUEST_TIMEOUT_MS.
+   */
+  readonly deadline?: number;
 }
 
 /** The answer of `GET /ping`, or the network error. Used at open (version) and by `ping()`. */
@@ -85,13 +92,16 @@ export async function query(server: InfluxServer, q: string, options: QueryOptio
   } else if (server.token) headers.authorization = `Token ${server.token}`;
 
   const method = options.method ?? 'GET';
+  const deadline = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - Date.now()));
+  const signal = deadline ? AbortSignal.any([deadline, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   let res: Response;
   let text: string;
   try {
     // Parameters go in the URL for POST too: 1.x reads `u`/`p` from the URL only.
-    res = await fetch(`${server.url}/query?${params}`, { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    res = await fetch(`${server.url}/query?${params}`, { method, headers, signal });
     text = await res.text();
   } catch (err) {
+    if (deadline?.aborted) throw new QueryTimeExceeded();
     throw new InfluxQueryError(`InfluxDB at ${server.url} did not answer: ${errorText(err)}`, undefined, { cause: err });
   }
   let body: QueryResponse | undefined;

@@ -3,9 +3,23 @@ import type { InfluxConfig } from '../../config.js';
 import { TestbedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Scope } from '../../model.js';
-import { StoreWriteError, type DeviceQuery, type Reading, type ReadingRow, type ReadingStore, type RefusedReading, type WriteResult } from '../types.js';
+import {
+  QueryTimeExceeded,
+  StoreWriteError,
+  type AggregateQuery,
+  type DeviceQuery,
+  type LatestQuery,
+  type RawQuery,
+  type Reading,
+  type ReadingRow,
+  type ReadingStore,
+  type RefusedReading,
+  type SeriesRow,
+  type WriteResult,
+} from '../types.js';
 import { influxIdent, readingsQuery, toReadingRows, firstResult } from './influxql.js';
 import { toLine } from './line-protocol.js';
+import { InfluxReader } from './reader.js';
 import { InfluxQueryError, REQUEST_TIMEOUT_MS, describeServer, errorText, majorVersion, ping, query, type InfluxServer } from './server.js';
 import { v1Transport } from './transport-v1.js';
 import { LineWriter, WRITE_OPTIONS } from './writer.js';
@@ -22,6 +36,7 @@ import { LineWriter, WRITE_OPTIONS } from './writer.js';
 export class InfluxStore implements ReadingStore {
   readonly kind = 'influx' as const;
   readonly #server: InfluxServer;
+  readonly #reader: InfluxReader;
   readonly #log: Logger;
   /** Set once the server has answered: its version decides how writes reach it. */
   #connection: { api: WriteApi; writer: LineWriter; version: string | undefined } | undefined;
@@ -30,6 +45,7 @@ export class InfluxStore implements ReadingStore {
 
   private constructor(server: InfluxServer, log: Logger) {
     this.#server = server;
+    this.#reader = new InfluxReader(server);
     this.#log = log;
   }
 
@@ -130,11 +146,30 @@ export class InfluxStore implements ReadingStore {
   }
 
   async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
+    const text = readingsQuery(scope, q);
     // InfluxQL reads LIMIT 0 as "no limit".
-    if (q.limit < 1) return [];
+    if (q.limit < 1 || text === null) return [];
+    return this.#read(async () => toReadingRows(await query(this.#server, text)));
+  }
+
+  async queryRaw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
+    return this.#read(() => this.#reader.raw(scope, q));
+  }
+
+  async queryAggregate(scope: Scope, q: AggregateQuery): Promise<SeriesRow[]> {
+    return this.#read(() => this.#reader.aggregate(scope, q));
+  }
+
+  async queryLatest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+    return this.#read(() => this.#reader.latest(scope, q));
+  }
+
+  /** A query that fails is 503 (the store did not answer), except one stopped at its deadline. */
+  async #read<T>(run: () => Promise<T>): Promise<T> {
     try {
-      return toReadingRows(await query(this.#server, readingsQuery(scope, q)));
+      return await run();
     } catch (err) {
+      if (err instanceof QueryTimeExceeded) throw err;
       this.#log.warn({ err }, 'InfluxDB query failed');
       throw new TestbedError('TESTBED_STORE_UNAVAILABLE', `InfluxDB query failed: ${errorText(err)}`);
     }

@@ -1,0 +1,108 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { TestbedError } from '../../../core/errors.js';
+import type { Reading } from '../../../core/store/types.js';
+import { ANY_KEY } from '../../access.js';
+import type { RouteOptions } from '../../deps.js';
+import { visiblePilot } from '../../lookups.js';
+import { callerOf } from '../../plugins/auth.js';
+import { pilotParamsSchema } from '../../schemas/pilots.js';
+import { errorResponses } from '../../schemas/responses.js';
+
+const event = (name: string, payload: unknown): string => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+const readingEvent = (r: Reading): string => `data: ${JSON.stringify({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: r.values })}\n\n`;
+
+const DESCRIPTION =
+  'Server-Sent Events (text/event-stream): each reading of the pilot as it is stored, as a message event with data ' +
+  '`{ "deviceId", "time", "values" }`. A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
+  'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
+  'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
+  'whose pilot is no longer visible to it, ends with an `event: end` naming why.';
+
+/** `GET /v1/pilots/{pilotId}/live`: the pilot's readings as they are stored, scoped like every read. */
+export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, limits }) => {
+  const open = new Map<string, number>();
+  /** Every stream open now, ended when the server stops so that stopping does not wait on them. */
+  const streams = new Set<(code: 'TESTBED_SHUTTING_DOWN', message: string) => void>();
+  app.addHook('preClose', (done) => {
+    for (const end of streams) end('TESTBED_SHUTTING_DOWN', 'The server is stopping; reconnect shortly');
+    done();
+  });
+  const release = (keyId: string) => {
+    const n = (open.get(keyId) ?? 1) - 1;
+    if (n > 0) open.set(keyId, n);
+    else open.delete(keyId);
+  };
+
+  app.get(
+    '/pilots/:pilotId/live',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['readings'],
+        summary: 'Stream a pilot\'s readings as they are stored (Server-Sent Events)',
+        description: `${DESCRIPTION} At most ${limits.maxLiveStreamsPerKey} streams per key at once (one more is 429).`,
+        params: pilotParamsSchema,
+        response: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
+      const live = deps.live;
+      if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
+      if ((open.get(caller.keyId) ?? 0) >= limits.maxLiveStreamsPerKey) {
+        throw new TestbedError('TESTBED_RATE_LIMITED', `This key has ${limits.maxLiveStreamsPerKey} live streams open, the most it may; close one first`, {
+          retryAfterSeconds: Math.ceil(limits.liveHeartbeatMs / 1000),
+        });
+      }
+      open.set(caller.keyId, (open.get(caller.keyId) ?? 0) + 1);
+
+      const stream = new PassThrough();
+      let backedUp = false;
+      const write = (text: string) => {
+        if (stream.write(text) || backedUp) return;
+        // The client is not keeping up: take no more from the feed until it drains; the feed drops the oldest meanwhile.
+        backedUp = true;
+        stream.once('drain', () => {
+          backedUp = false;
+          pump();
+        });
+      };
+      const pump = () => {
+        if (backedUp || stream.destroyed || stream.writableEnded) return;
+        const { readings, dropped } = subscription.take();
+        if (dropped > 0) write(event('dropped', { dropped, message: `${dropped} readings were not sent because this client fell behind; read them from /v1/pilots/${pilot.id}/readings` }));
+        if (readings.length > 0) write(readings.map(readingEvent).join(''));
+      };
+      const subscription = live.subscribe({ scope: caller.scope, pilotId: pilot.id }, pump, { bufferSize: limits.liveBufferSize });
+      const end = (code: string, message: string) => {
+        stream.end(event('end', { code, message }));
+      };
+      streams.add(end);
+      // A client that goes away ends its stream at once, not at the next heartbeat.
+      request.raw.once('close', () => stream.destroy());
+      const heartbeat = setInterval(() => {
+        const now = deps.registry.recheckKey(caller.keyId);
+        if (!now) return end('TESTBED_UNAUTHORIZED', 'The API key was revoked or has expired');
+        if (!deps.registry.getPilot(now.scope, pilot.id)) return end('TESTBED_NOT_FOUND', 'The pilot is no longer visible to this key');
+        write(': keep-alive\n\n');
+      }, limits.liveHeartbeatMs);
+      stream.once('close', () => {
+        streams.delete(end);
+        clearInterval(heartbeat);
+        subscription.close();
+        release(caller.keyId);
+      });
+      stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);
+      // The stream is not a body the response schema describes: send it through the untyped reply.
+      return (reply as FastifyReply)
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-cache, no-store')
+        .header('x-accel-buffering', 'no')
+        .send(stream);
+    },
+  );
+};

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ANY_KEY } from '../../access.js';
+import type { RouteOptions } from '../../deps.js';
+import { visiblePilot } from '../../lookups.js';
+import { callerOf } from '../../plugins/auth.js';
+import { measurementColumns } from '../../queries/columns.js';
+import { inOrder, sendExport } from '../../queries/export.js';
+import { answerAggregate } from '../../queries/aggregate.js';
+import { answerRaw } from '../../queries/raw.js';
+import { timedRead } from '../../queries/read.js';
+import { aggregatesResponseSchema, latestResponseSchema, pilotReadingsPageSchema } from '../../schemas/history.js';
+import { pilotParamsSchema } from '../../schemas/pilots.js';
+import { aggregateQuerySchema, latestQuerySchema, rawQuerySchema } from '../../schemas/queries.js';
+import { data, errorResponses } from '../../schemas/responses.js';
+import { AGGREGATES, PAGING } from '../devices/history.js';
+
+/** A pilot's readings across its devices: raw, aggregated, and the latest of each device. */
+export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, options) => {
+  const { deps } = options;
+  const pilotAndDevices = (request: Parameters<typeof callerOf>[0], pilotId: string) => {
+    const caller = callerOf(request);
+    const pilot = visiblePilot(request, deps.registry, pilotId);
+    return { caller, pilot, devices: deps.registry.devices.list(caller.scope, pilot.id) };
+  };
+
+  app.get(
+    '/pilots/:pilotId/readings',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['readings'],
+        summary: 'Read the readings of every device of a pilot, paged, or export them',
+        description: `${PAGING} Rows are in (time, deviceId) order.`,
+        params: pilotParamsSchema,
+        querystring: rawQuerySchema,
+        response: { 200: data('Readings, oldest first', pilotReadingsPageSchema), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      return answerRaw(options, caller, reply, { kind: 'pilot', pilotId: pilot.id }, devices, request.query);
+    },
+  );
+
+  app.get(
+    '/pilots/:pilotId/aggregates',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['readings'],
+        summary: 'Aggregate the readings of every device of a pilot over windows',
+        description: AGGREGATES,
+        params: pilotParamsSchema,
+        querystring: aggregateQuerySchema,
+        response: { 200: data('Windows, in (time, deviceId) order', aggregatesResponseSchema), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      return answerAggregate(options, caller, reply, { kind: 'pilot', pilotId: pilot.id }, devices, request.query);
+    },
+  );
+
+  app.get(
+    '/pilots/:pilotId/latest',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags: ['readings'],
+        summary: 'The latest reading of every device of a pilot',
+        description: 'With measurements, only those values; a device whose latest reading has none of them is left out.',
+        params: pilotParamsSchema,
+        querystring: latestQuerySchema,
+        response: { 200: data('The newest reading of each device that has one, by deviceId', latestResponseSchema), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      const { measurements, format } = request.query;
+      const columns = measurementColumns(deps.profiles, devices, measurements);
+      const rows = await timedRead(options.limits, () =>
+        deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements }));
+      if (format !== 'json') return sendExport(reply, format, `${pilot.id}-latest`, columns, rows, (async function* () {})());
+      return { latest: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })) };
+    },
+  );
+};

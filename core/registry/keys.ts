@@ -1,0 +1,110 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { ApiKey, KeyGrant, Role } from '../model.js';
+import { hashSecret, newId, newSecret, verifySecret } from '../secrets.js';
+import { mayManage } from './key-policy.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+interface KeyRow {
+  id: string; secret_hash: Buffer; role: Role; company_id: string | null; testbed_ids: string | null; name: string | null;
+  read_only: 0 | 1; expires_at: number | null; created_by: string | null; created_at: number; revoked_at: number | null;
+}
+
+const grantOf = (r: KeyRow): KeyGrant => ({
+  role: r.role, companyId: r.company_id, testbedIds: r.testbed_ids === null ? null : (JSON.parse(r.testbed_ids) as string[]),
+  readOnly: r.read_only === 1, expiresAt: r.expires_at,
+});
+
+const toApiKey = (r: KeyRow): ApiKey => {
+  const g = grantOf(r);
+  return {
+    id: r.id, role: g.role, companyId: g.companyId, testbedIds: g.testbedIds === null ? null : [...g.testbedIds], name: r.name,
+    readOnly: g.readOnly, expiresAt: isoOrNull(r.expires_at), revokedAt: isoOrNull(r.revoked_at), createdBy: r.created_by, createdAt: iso(r.created_at),
+  };
+};
+
+export interface NewKey extends KeyGrant {
+  readonly name: string | null;
+  /** The key id of the creator; null when made outside the API (CLI, demo). */
+  readonly createdBy: string | null;
+}
+
+/** An API key that authenticated: its id and grant. */
+export interface KeyHolder {
+  readonly keyId: string;
+  readonly grant: KeyGrant;
+}
+
+/**
+ * API keys. A key is `<id>.<secret>`; only the secret's digest is stored, and
+ * each request checks revocation and expiry afresh, so both take effect at once.
+ */
+export class KeyTable {
+  readonly #now: () => number;
+  readonly #get: Statement;
+  readonly #insert: Statement;
+  readonly #all: Statement;
+  readonly #revoke: Statement;
+
+  constructor(db: Database, now: () => number) {
+    this.#now = now;
+    this.#get = db.prepare('SELECT * FROM api_keys WHERE id = ?');
+    this.#insert = db.prepare(
+      `INSERT INTO api_keys (id, secret_hash, role, company_id, testbed_ids, name, read_only, expires_at, created_by, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#all = db.prepare('SELECT * FROM api_keys ORDER BY created_at, id');
+    this.#revoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  }
+
+  /** Stores a key whose grant has been checked (key-policy.ts); the key is returned once. */
+  create(input: NewKey): { key: string; apiKey: ApiKey } {
+    const id = newId('key');
+    const secret = newSecret();
+    const row: KeyRow = {
+      id, secret_hash: hashSecret(secret), role: input.role, company_id: input.companyId,
+      testbed_ids: input.testbedIds === null ? null : JSON.stringify([...new Set(input.testbedIds)]), name: input.name,
+      read_only: input.readOnly ? 1 : 0, expires_at: input.expiresAt, created_by: input.createdBy, created_at: this.#now(), revoked_at: null,
+    };
+    this.#insert.run(row.id, row.secret_hash, row.role, row.company_id, row.testbed_ids, row.name, row.read_only, row.expires_at, row.created_by, row.created_at);
+    return { key: `${id}.${secret}`, apiKey: toApiKey(row) };
+  }
+
+  /** The keys `holder` may manage (key-policy.ts `mayManage`), oldest first. Keys are few; the policy is applied here, not in SQL. */
+  list(holder: KeyGrant): ApiKey[] {
+    return (this.#all.all() as KeyRow[]).filter((r) => mayManage(holder, grantOf(r))).map(toApiKey);
+  }
+
+  /** A key `holder` may manage, or undefined (also for one that does not exist). */
+  get(holder: KeyGrant, id: string): ApiKey | undefined {
+    const row = this.#get.get(id) as KeyRow | undefined;
+    return row && mayManage(holder, grantOf(row)) ? toApiKey(row) : undefined;
+  }
+
+  /** Revokes a key `holder` may manage; revoking twice keeps the first time. Undefined when not visible. */
+  revoke(holder: KeyGrant, id: string): ApiKey | undefined {
+    if (!this.get(holder, id)) return undefined;
+    this.#revoke.run(this.#now(), id);
+    return toApiKey(this.#get.get(id) as KeyRow);
+  }
+
+  /** The holder of a key that exists, is not revoked and has not expired: for long-lived requests to re-check. */
+  active(id: string): KeyHolder | undefined {
+    const row = this.#get.get(id) as KeyRow | undefined;
+    return row !== undefined && this.#active(row) ? { keyId: row.id, grant: grantOf(row) } : undefined;
+  }
+
+  /** The holder of a presented `<id>.<secret>`, or undefined when unknown, wrong, revoked or expired. */
+  authenticate(presented: string): KeyHolder | undefined {
+    const dot = presented.indexOf('.');
+    if (dot <= 0) return undefined;
+    const row = this.#get.get(presented.slice(0, dot)) as KeyRow | undefined;
+    if (!row || !verifySecret(presented.slice(dot + 1), row.secret_hash) || !this.#active(row)) return undefined;
+    return { keyId: row.id, grant: grantOf(row) };
+  }
+
+  #active(row: KeyRow): boolean {
+    return row.revoked_at === null && (row.expires_at === null || row.expires_at > this.#now());
+  }
+}

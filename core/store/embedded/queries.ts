@@ -1,0 +1,107 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Database, Statement } from 'better-sqlite3';
+import type { Scope } from '../../model.js';
+import { scopeCondition, type ScopeColumns } from '../../scope-sql.js';
+import { Aggregator, pickRow } from '../aggregate.js';
+import { QueryTimeExceeded, type AggregateQuery, type LatestQuery, type Position, type RawQuery, type Selection, type SeriesRow } from '../types.js';
+
+/** Rows read in one synchronous step. Small enough that a step takes a few ms, so reads never hold up the event loop for long. */
+const SLICE_ROWS = 2000;
+const COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' };
+
+interface Row { device_id: string; time: number; vals: string; suspect: string | null }
+const toRow = (r: Row): SeriesRow => {
+  const row = { deviceId: r.device_id, time: r.time, values: JSON.parse(r.vals) as Record<string, number> };
+  // The quality flag: measurement names, comma-separated; NULL when every value was plausible.
+  return r.suspect === null ? row : { ...row, suspect: r.suspect.split(',') };
+};
+
+/**
+ * The embedded store's queries, on its read-only connection. Every query is a
+ * keyset scan in (time, device_id) order (the primary key serves a device,
+ * `readings_pilot_time` a pilot: in a WITHOUT ROWID table an index ends with
+ * the primary key, so it is ordered by (pilot_id, time, device_id)). A scan
+ * reads a slice, yields to the event loop, and resumes after the last row, so
+ * no statement stays open between slices and a long query can be stopped at
+ * its deadline.
+ */
+export class EmbeddedQueries {
+  readonly #db: Database;
+  readonly #cache = new Map<string, Statement>();
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** Raw readings: scans until `limit` rows match, in (time, deviceId) order. */
+  async raw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
+    const out: SeriesRow[] = [];
+    if (q.limit < 1) return out;
+    for await (const slice of this.#scan(scope, q.select, q.from, q.to, q.after, q.deadline)) {
+      for (const row of slice) {
+        const picked = pickRow(row, q.measurements);
+        if (picked === undefined) continue;
+        out.push(picked);
+        if (out.length === q.limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /** Windowed aggregates, computed while scanning in time order: memory is one window's accumulators. */
+  async aggregate(scope: Scope, q: AggregateQuery): Promise<SeriesRow[]> {
+    const agg = new Aggregator(q.fn, q.every, q.measurements);
+    for await (const slice of this.#scan(scope, q.select, q.from, q.to, undefined, q.deadline)) {
+      for (const row of slice) agg.add(row);
+    }
+    return agg.finish();
+  }
+
+  /** The latest reading of each device: one indexed lookup per device. */
+  async latest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+    const condition = scopeCondition(scope, COLUMNS);
+    const stmt = this.#statement(`latest:${scope.kind}`, () =>
+      `SELECT device_id, time, vals, suspect FROM readings WHERE device_id = ? AND pilot_id = ? AND (${condition.sql}) ORDER BY time DESC LIMIT 1`);
+    const out: SeriesRow[] = [];
+    for (const deviceId of [...new Set(q.deviceIds)].sort()) {
+      const row = stmt.get(deviceId, q.pilotId, ...condition.params) as Row | undefined;
+      if (!row) continue;
+      const latest = pickRow(toRow(row), q.measurements);
+      if (latest !== undefined) out.push(latest);
+    }
+    return out;
+  }
+
+  /** Slices of the readings in [from, to) after `after`, in (time, device_id) order, within the scope. */
+  async *#scan(scope: Scope, select: Selection, from: number, to: number, after: Position | undefined, deadline: number): AsyncGenerator<SeriesRow[]> {
+    const condition = scopeCondition(scope, COLUMNS);
+    const target = select.kind === 'device' ? 'device_id' : 'pilot_id';
+    const stmt = this.#statement(`scan:${select.kind}:${scope.kind}`, () =>
+      `SELECT device_id, time, vals, suspect FROM readings
+       WHERE ${target} = ? AND (${condition.sql}) AND time >= ? AND time < ? AND (time, device_id) > (?, ?)
+       ORDER BY time, device_id LIMIT ?`);
+    const id = select.kind === 'device' ? select.deviceId : select.pilotId;
+    // Before the first row: any device id is > '' at time from - 1.
+    let position = after ?? { time: from - 1, deviceId: '' };
+    for (;;) {
+      // The lower time bound is the position's, not `from`: it is where the index range starts.
+      const lower = Math.max(from, position.time);
+      const rows = stmt.all(id, ...condition.params, lower, to, position.time, position.deviceId, SLICE_ROWS) as Row[];
+      if (rows.length > 0) yield rows.map(toRow);
+      if (rows.length < SLICE_ROWS) return;
+      const last = rows[rows.length - 1] as Row;
+      position = { time: last.time, deviceId: last.device_id };
+      await nextTurn();
+      if (Date.now() > deadline) throw new QueryTimeExceeded();
+    }
+  }
+
+  #statement(key: string, sql: () => string): Statement {
+    let stmt = this.#cache.get(key);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql());
+      this.#cache.set(key, stmt);
+    }
+    return stmt;
+  }
+}

@@ -1,0 +1,167 @@
+import type { Scope } from '../../model.js';
+import { pick, pickRow } from '../aggregate.js';
+import type { AggregateFunction, AggregateQuery, LatestQuery, Position, RawQuery, SeriesRow } from '../types.js';
+import { firstResult, influxIdent, influxString, timeIs, whereOf, type QueryResponse } from './influxql.js';
+import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
+import { query, type InfluxServer } from './server.js';
+
+const FROM = influxIdent(MEASUREMENT);
+const tagColumns: ReadonlySet<string> = new Set(TAG_KEYS);
+/** Devices named in one `latest` query; a larger pilot takes several. */
+const LATEST_DEVICES_PER_QUERY = 200;
+/** Windows per device in one aggregate request; a longer range takes several, each checked against the deadline. */
+const WINDOWS_PER_QUERY = 5000;
+
+const byTimeThenDevice = (a: SeriesRow, b: SeriesRow): number => a.time - b.time || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
+
+/**
+ * Rows of an InfluxQL answer (with `epoch=ms`). The device comes from the
+ * `device` column (raw queries) or the series' tags (GROUP BY "device"); other
+ * tag columns are dropped, and so are null cells. `rename` maps a column to a
+ * measurement name (aggregates call theirs `mean_pm25`).
+ */
+export function toSeriesRows(body: QueryResponse, rename: (column: string) => string = (c) => c): SeriesRow[] {
+  const rows: SeriesRow[] = [];
+  for (const s of firstResult(body).series ?? []) {
+    const columns = s.columns ?? [];
+    const timeAt = columns.indexOf('time');
+    const deviceAt = columns.indexOf('device');
+    for (const cells of s.values ?? []) {
+      const values: Record<string, number> = {};
+      let any = false;
+      let suspect: string | undefined;
+      for (let i = 0; i < columns.length; i++) {
+        const cell = cells[i];
+        const name = columns[i] as string;
+        if (name === SUSPECT_FIELD) {
+          if (typeof cell === 'string' && cell !== '') suspect = cell;
+        } else if (i !== timeAt && typeof cell === 'number' && !tagColumns.has(name) && rename(name) !== SUSPECT_FIELD) {
+          // (count(*) counts the quality flag too, as count_suspect: not a measurement)
+          values[rename(name)] = cell;
+          any = true;
+        }
+      }
+      const deviceId = deviceAt >= 0 ? (cells[deviceAt] as string) : (s.tags?.device ?? '');
+      if (any) rows.push(suspect === undefined ? { deviceId, time: cells[timeAt] as number, values } : { deviceId, time: cells[timeAt] as number, values, suspect: suspect.split(',') });
+    }
+  }
+  return rows;
+}
+
+/** The field list of a raw query: every field, or the chosen ones (and the device tag, which `*` includes). */
+const rawFields = (measurements: readonly string[] | undefined): string =>
+  measurements === undefined ? '*' : ['"device"', ...measurements.map(influxIdent)].join(', ');
+
+/** `fn(*)`, whose columns come back as `fn_<field>`, or `fn("m") AS "m"` for chosen measurements. */
+function aggregateFields(fn: AggregateFunction, measurements: readonly string[] | undefined): string {
+  if (measurements === undefined) return `${fn}(*)`;
+  return measurements.map((m) => `${fn}(${influxIdent(m)}) AS ${influxIdent(m)}`).join(', ');
+}
+
+/**
+ * The InfluxDB store's queries, in InfluxQL over `/query`. Each carries the
+ * caller's scope as a condition (`whereOf`), so no answer holds rows outside it.
+ */
+export class InfluxReader {
+  readonly #server: InfluxServer;
+
+  constructor(server: InfluxServer) {
+    this.#server = server;
+  }
+
+  /**
+   * Raw readings in (time, device) order. InfluxDB orders points of different
+   * series at the same instant in no documented way, so a page never ends inside
+   * such a tie: the last instant of a full page and the cursor's instant are
+   * read whole (`time = t`, at most one point per device) and ordered here.
+   */
+  async raw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
+    const where = whereOf(scope, q.select);
+    if (where === null || q.limit < 1) return [];
+    const fields = rawFields(q.measurements);
+    const run = async (time: string, limit?: number): Promise<SeriesRow[]> => {
+      const text = `SELECT ${fields} FROM ${FROM} WHERE ${where} AND ${time} ORDER BY time ASC${limit === undefined ? '' : ` LIMIT ${limit}`}`;
+      return (await this.#query(text, q.deadline)).map((r) => ({ ...r, values: pick(r.values, q.measurements) ?? {} }));
+    };
+    const rows: SeriesRow[] = [];
+    let start = timeIs('>=', q.from);
+    const after: Position | undefined = q.after;
+    if (after !== undefined && after.time >= q.from) {
+      rows.push(...(await run(timeIs('=', after.time))).filter((r) => r.deviceId > after.deviceId));
+      start = timeIs('>', after.time);
+    }
+    const page = await run(`${start} AND ${timeIs('<', q.to)}`, q.limit);
+    const last = page.at(-1);
+    if (page.length === q.limit && last !== undefined) {
+      rows.push(...page.filter((r) => r.time < last.time));
+      rows.push(...(await run(timeIs('=', last.time))));
+    } else {
+      rows.push(...page);
+    }
+    const result = rows.sort(byTimeThenDevice).slice(0, q.limit);
+    return q.measurements === undefined ? result : this.#withFlags(where, result, q.measurements, q.deadline);
+  }
+
+  /**
+   * The quality flags of rows read with chosen measurements. Selecting the flag
+   * field with them would return points that have only a flag and upset LIMIT,
+   * so the flags of the page's span are read apart (they are rare) and joined.
+   */
+  async #withFlags(where: string, rows: SeriesRow[], measurements: readonly string[], deadline: number): Promise<SeriesRow[]> {
+    const first = rows[0];
+    const last = rows.at(-1);
+    if (!first || !last) return rows;
+    const text = `SELECT "device", ${influxIdent(SUSPECT_FIELD)} FROM ${FROM} WHERE ${where} AND ${timeIs('>=', first.time)} AND time <= ${last.time}ms`;
+    const body = await query(this.#server, text, { deadline });
+    const flags = new Map<string, string[]>();
+    for (const s of firstResult(body).series ?? []) {
+      const columns = s.columns ?? [];
+      const [t, d, f] = ['time', 'device', SUSPECT_FIELD].map((c) => columns.indexOf(c)) as [number, number, number];
+      for (const cells of s.values ?? []) if (typeof cells[f] === 'string' && cells[f] !== '') flags.set(`${String(cells[t])}|${String(cells[d])}`, (cells[f] as string).split(','));
+    }
+    return rows.flatMap((r) => pickRow({ ...r, suspect: flags.get(`${r.time}|${r.deviceId}`) }, measurements) ?? []);
+  }
+
+  /** `GROUP BY time(every), "device" fill(none)`: windows aligned to the epoch, as the embedded store's. */
+  async aggregate(scope: Scope, q: AggregateQuery): Promise<SeriesRow[]> {
+    const where = whereOf(scope, q.select);
+    if (where === null) return [];
+    const prefix = `${q.fn}_`;
+    const rename = q.measurements === undefined ? (c: string) => (c.startsWith(prefix) ? c.slice(prefix.length) : c) : undefined;
+    const rows: SeriesRow[] = [];
+    const step = q.every * WINDOWS_PER_QUERY;
+    for (let from = q.from; from < q.to; from += step) {
+      const to = Math.min(q.to, from + step);
+      const text =
+        `SELECT ${aggregateFields(q.fn, q.measurements)} FROM ${FROM} WHERE ${where} AND ${timeIs('>=', from)} AND ${timeIs('<', to)} ` +
+        `GROUP BY time(${q.every}ms), "device" fill(none)`;
+      for (const row of await this.#query(text, q.deadline, rename)) {
+        // A count of a field a window lacks comes back as 0; the embedded store has no such value.
+        const values = q.fn === 'count' ? Object.fromEntries(Object.entries(row.values).filter(([, v]) => v !== 0)) : row.values;
+        if (Object.keys(values).length > 0) rows.push({ ...row, values });
+      }
+    }
+    return rows.sort(byTimeThenDevice);
+  }
+
+  /** Per device, the newest point: `GROUP BY "device" ORDER BY time DESC LIMIT 1`. */
+  async latest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+    const where = whereOf(scope, { kind: 'pilot', pilotId: q.pilotId });
+    const devices = [...new Set(q.deviceIds)].sort();
+    if (where === null || devices.length === 0) return [];
+    const out: SeriesRow[] = [];
+    for (let i = 0; i < devices.length; i += LATEST_DEVICES_PER_QUERY) {
+      const some = devices.slice(i, i + LATEST_DEVICES_PER_QUERY).map((d) => `"device" = ${influxString(d)}`);
+      const text = `SELECT * FROM ${FROM} WHERE ${where} AND (${some.join(' OR ')}) GROUP BY "device" ORDER BY time DESC LIMIT 1`;
+      for (const row of await this.#query(text, undefined)) {
+        const picked = pickRow(row, q.measurements);
+        if (picked !== undefined) out.push(picked);
+      }
+    }
+    return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  }
+
+  async #query(text: string, deadline: number | undefined, rename?: (column: string) => string): Promise<SeriesRow[]> {
+    return toSeriesRows(await query(this.#server, text, deadline === undefined ? {} : { deadline }), rename);
+  }
+}

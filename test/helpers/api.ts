@@ -1,0 +1,63 @@
+import { pino } from 'pino';
+import { buildApp, type ApiDeps } from '../../api/app.js';
+import type { ApiInstance, DeviceSessions } from '../../api/deps.js';
+import { LiveFeed } from '../../core/live.js';
+import { Registry } from '../../core/registry/registry.js';
+import { EmbeddedStore } from '../../core/store/embedded/store.js';
+import { loadProfiles } from '../../device-profiles/load.js';
+import { tempDir } from './tmp.js';
+
+export const ADMIN = 'api-test-admin-token-0123456789';
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/**
+ * A stand-in for the gateway's sessions (a component this suite does not
+ * start): a plain record of which devices are online, when they were seen,
+ * and which the API asked to disconnect.
+ */
+export function recordingSessions() {
+  const online = new Set<string>();
+  const seen = new Map<string, number>();
+  const disconnected: string[] = [];
+  const sessions: DeviceSessions & { online: Set<string>; seen: Map<string, number>; disconnected: string[] } = {
+    online, seen, disconnected,
+    disconnect(deviceId) {
+      disconnected.push(deviceId);
+      online.delete(deviceId);
+    },
+    isOnline: (deviceId) => online.has(deviceId),
+    lastSeen: (deviceId) => seen.get(deviceId),
+  };
+  return sessions;
+}
+
+export interface TestApi {
+  readonly app: ApiInstance;
+  readonly registry: Registry;
+  readonly store: EmbeddedStore;
+  readonly live: LiveFeed;
+  readonly sessions: ReturnType<typeof recordingSessions>;
+  close(): Promise<void>;
+}
+
+/** The API over a real registry and embedded store in a temporary folder, with a real LiveFeed. */
+export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: () => number): Promise<TestApi> {
+  const tmp = tempDir('testbed-api-');
+  const registry = Registry.open(tmp.dir, ADMIN, registryNow ? { now: registryNow } : {});
+  const store = await EmbeddedStore.open(tmp.dir);
+  const live = new LiveFeed();
+  const sessions = recordingSessions();
+  const app = await buildApp({
+    registry, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' }),
+    live, sessions, rateLimit: { perSecond: 1e6, burst: 1e6 }, ...extra,
+  });
+  return {
+    app, registry, store, live, sessions,
+    async close() {
+      await app.close();
+      await store.close();
+      registry.close();
+      tmp.remove();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, scopeAdmits, type KeyGrant, type Role, type Scope } from '../core/model.js';
+import { grantProblems, mayManage, refuseGrant, scopeOf } from '../core/registry/key-policy.js';
+import { MIGRATIONS } from '../core/registry/migrations.js';
+import { Registry } from '../core/registry/registry.js';
+import { hashSecret } from '../core/secrets.js';
+import { tempDir } from './helpers/tmp.js';
+
+const grant = (role: Role, extra: Partial<KeyGrant> = {}): KeyGrant => ({ role, companyId: null, testbedIds: null, readOnly: role === 'researcher', expiresAt: null, ...extra });
+const ADMIN = grant('admin');
+const OP_HEL = grant('operator', { testbedIds: ['helsinki'] });
+const OP_HEL_ESP = grant('operator', { testbedIds: ['helsinki', 'espoo'] });
+const CO_A = grant('company', { companyId: 'co_a' });
+const CO_B = grant('company', { companyId: 'co_b' });
+const RES = grant('researcher');
+const RES_HEL = grant('researcher', { testbedIds: ['helsinki'] });
+const ALL_GRANTS = { ADMIN, OP_HEL, OP_HEL_ESP, CO_A, CO_B, RES, RES_HEL };
+
+describe('key policy (pure)', () => {
+  it.each([
+    [grant('admin', { companyId: 'co_a' }), 'no companyId'],
+    [grant('operator'), 'needs testbedIds'],
+    [grant('operator', { testbedIds: [] }), 'needs testbedIds'],
+    [grant('company'), 'needs a companyId'],
+    [grant('company', { companyId: 'co_a', testbedIds: ['oulu'] }), 'no testbedIds'],
+    [grant('researcher', { readOnly: false }), 'always read-only'],
+    [grant('researcher', { companyId: 'co_a' }), 'no companyId'],
+  ])('refuses the shape %j', (g, problem) => {
+    expect(grantProblems(g).join(';')).toContain(problem);
+  });
+
+  it('accepts every well-formed grant', () => {
+    for (const g of Object.values(ALL_GRANTS)) expect(grantProblems(g)).toEqual([]);
+  });
+
+  // holder -> the grants (of ALL_GRANTS) it may manage and create
+  const manages: Record<keyof typeof ALL_GRANTS, (keyof typeof ALL_GRANTS)[]> = {
+    ADMIN: ['ADMIN', 'OP_HEL', 'OP_HEL_ESP', 'CO_A', 'CO_B', 'RES', 'RES_HEL'],
+    OP_HEL: ['OP_HEL', 'RES_HEL'],
+    OP_HEL_ESP: ['OP_HEL', 'OP_HEL_ESP', 'RES_HEL'],
+    CO_A: ['CO_A'],
+    CO_B: ['CO_B'],
+    RES: [],
+    RES_HEL: [],
+  };
+  it.each(Object.entries(manages))('%s manages and creates exactly %j', (holder, expected) => {
+    const h = ALL_GRANTS[holder as keyof typeof ALL_GRANTS];
+    for (const [name, g] of Object.entries(ALL_GRANTS)) {
+      expect(mayManage(h, g), `${holder} manages ${name}`).toBe(expected.includes(name as keyof typeof ALL_GRANTS));
+      expect(refuseGrant(h, g) === undefined, `${holder} creates ${name}`).toBe(expected.includes(name as keyof typeof ALL_GRANTS));
+    }
+  });
+
+  it('never lets a key outlive its creator, nor a read-only key create one', () => {
+    const expiring = { ...CO_A, expiresAt: 2000 };
+    expect(refuseGrant(expiring, CO_A)).toMatch(/expire no later/);
+    expect(refuseGrant(expiring, { ...CO_A, expiresAt: 3000 })).toMatch(/expire no later/);
+    expect(refuseGrant(expiring, { ...CO_A, expiresAt: 2000 })).toBeUndefined();
+    expect(refuseGrant({ ...ADMIN, readOnly: true }, CO_A)).toMatch(/read-only/);
+  });
+
+  it('resolves every role to its scope kind, a researcher\'s to the shared pilots of its testbeds', () => {
+    const shared = (t: readonly string[] | null) => (t === null ? ['p1', 'p2'] : ['p1']);
+    expect(scopeOf(ADMIN, shared)).toEqual({ kind: 'all' });
+    expect(scopeOf(OP_HEL_ESP, shared)).toEqual({ kind: 'testbeds', testbedIds: ['helsinki', 'espoo'] });
+    expect(scopeOf(CO_A, shared)).toEqual({ kind: 'company', companyId: 'co_a' });
+    expect(scopeOf(RES, shared)).toEqual({ kind: 'research', pilotIds: ['p1', 'p2'] });
+    expect(scopeOf(RES_HEL, shared)).toEqual({ kind: 'research', pilotIds: ['p1'] });
+    for (const role of ROLES) expect(scopeOf(grant(role, { companyId: role === 'company' ? 'c' : null, testbedIds: role === 'operator' ? ['x'] : null }), shared)).toBeDefined();
+  });
+
+  it('scopeAdmits: each kind admits exactly its objects', () => {
+    const at = { companyId: 'co_a', testbedId: 'helsinki', pilotId: 'p1' };
+    const cases: [Scope, boolean][] = [
+      [{ kind: 'all' }, true],
+      [{ kind: 'company', companyId: 'co_a' }, true],
+      [{ kind: 'company', companyId: 'co_b' }, false],
+      [{ kind: 'testbeds', testbedIds: ['espoo', 'helsinki'] }, true],
+      [{ kind: 'testbeds', testbedIds: [] }, false],
+      [{ kind: 'research', pilotIds: ['p1'] }, true],
+      [{ kind: 'research', pilotIds: ['p2'] }, false],
+    ];
+    for (const [scope, admits] of cases) expect(scopeAdmits(scope, at), JSON.stringify(scope)).toBe(admits);
+  });
+});
+
+describe('registry: keys, scopes, pilots and devices', () => {
+  const tmp = tempDir();
+  let now = Date.parse('2025-06-01T00:00:00Z');
+  let registry: Registry;
+  beforeAll(() => {
+    registry = Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+  });
+  afterAll(() => {
+    registry.close();
+    tmp.remove();
+  });
+
+  it('authenticates a key until it is revoked or expires, at once', () => {
+    const co = registry.createCompany('Keyed Oy');
+    const { key, apiKey } = registry.keys.create({ ...CO_A, companyId: co.id, expiresAt: now + 60_000, name: 'k', createdBy: 'admin' });
+    expect(apiKey).toMatchObject({ role: 'company', companyId: co.id, expiresAt: new Date(now + 60_000).toISOString(), revokedAt: null, createdBy: 'admin' });
+    expect(registry.authenticateKey(key)?.keyId).toBe(apiKey.id);
+    now += 60_000;
+    expect(registry.authenticateKey(key)).toBeUndefined();
+    expect(registry.recheckKey(apiKey.id)).toBeUndefined();
+    now -= 60_000;
+    const other = registry.keys.create({ ...CO_A, companyId: co.id, name: null, createdBy: null });
+    expect(registry.recheckKey(other.apiKey.id)?.scope).toEqual({ kind: 'company', companyId: co.id });
+    expect(registry.keys.revoke(grant('company', { companyId: 'co_other' }), other.apiKey.id)).toBeUndefined();
+    expect(registry.keys.revoke({ ...CO_A, companyId: co.id }, other.apiKey.id)?.revokedAt).toBe(new Date(now).toISOString());
+    expect(registry.authenticateKey(other.key)).toBeUndefined();
+  });
+
+  it('honours every scope kind on pilots, devices and companies', () => {
+    const a = registry.createCompany('Scope A');
+    const b = registry.createCompany('Scope B');
+    const pa = registry.createPilot({ companyId: a.id, testbedId: 'oulu', name: 'pa', sharing: 'research' });
+    const pb = registry.createPilot({ companyId: b.id, testbedId: 'turku', name: 'pb' });
+    const da = registry.devices.create(pa, { profile: 'noise' }).device;
+    const db = registry.devices.create(pb, { profile: 'noise' }).device;
+    const cases: [string, Scope, boolean, boolean][] = [
+      ['all', { kind: 'all' }, true, true],
+      ['company a', { kind: 'company', companyId: a.id }, true, false],
+      ['operator of oulu', { kind: 'testbeds', testbedIds: ['oulu'] }, true, false],
+      ['operator of turku and oulu', { kind: 'testbeds', testbedIds: ['turku', 'oulu'] }, true, true],
+      ['operator of nothing', { kind: 'testbeds', testbedIds: [] }, false, false],
+      ['researcher', { kind: 'research', pilotIds: registry.pilots.sharedPilotIds(null) }, true, false],
+      ['researcher in turku', { kind: 'research', pilotIds: registry.pilots.sharedPilotIds(['turku']) }, false, false],
+    ];
+    for (const [name, scope, seesA, seesB] of cases) {
+      expect(!!registry.getPilot(scope, pa.id), `${name}: pilot a`).toBe(seesA);
+      expect(!!registry.getPilot(scope, pb.id), `${name}: pilot b`).toBe(seesB);
+      expect(!!registry.getDevice(scope, da.id), `${name}: device a`).toBe(seesA);
+      expect(!!registry.getDevice(scope, db.id), `${name}: device b`).toBe(seesB);
+      expect(registry.devices.list(scope, pa.id).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
+      expect(registry.pilots.list(scope).some((p) => p.id === pb.id), `${name}: lists pilot b`).toBe(seesB);
+      expect(registry.listCompanies(scope).some((c) => c.id === a.id), `${name}: lists company a`).toBe(seesA);
+      expect(!!registry.getCompany(scope, b.id), `${name}: company b`).toBe(seesB);
+      expect(registry.pilots.update(scope, pb.id, { name: 'x' }) !== undefined, `${name}: updates b`).toBe(seesB);
+    }
+  });
+
+  it('rotates and revokes device secrets, and ending a pilot closes its window', () => {
+    const co = registry.createCompany('Devices Oy');
+    const pilot = registry.createPilot({ companyId: co.id, testbedId: 'espoo', name: 'p' });
+    const scope: Scope = { kind: 'company', companyId: co.id };
+    const { device, password } = registry.devices.create(pilot, { profile: 'noise' });
+    const rotated = registry.devices.rotate(scope, device.id)!;
+    expect(registry.authenticateDevice(device.username, Buffer.from(password))).toBeUndefined();
+    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.deviceId).toBe(device.id);
+    expect(rotated.device.secretRotatedAt).toBe(new Date(now).toISOString());
+    expect(registry.devices.rotate({ kind: 'company', companyId: 'co_other' }, device.id)).toBeUndefined();
+    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBeNull();
+    registry.pilots.end(scope, pilot.id);
+    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBe(now);
+    expect(registry.devices.revoke(scope, device.id)?.revokedAt).toBe(new Date(now).toISOString());
+    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))).toBeUndefined();
+    expect(() => registry.devices.rotate(scope, device.id)).toThrow(/revoked/);
+  });
+
+  it('registers devices in bulk all or nothing', () => {
+    const co = registry.createCompany('Bulk Oy');
+    const pilot = registry.createPilot({ companyId: co.id, testbedId: 'espoo', name: 'p' });
+    registry.devices.create(pilot, { profile: 'noise', username: 'bulk-taken' });
+    const bad = [{ profile: 'noise', username: 'bulk-1' }, { profile: 'noise', username: 'bulk-taken' }, { profile: 'noise', username: 'bulk-1' }, { profile: 'noise', username: 'a/b' }];
+    expect(registry.devices.check(bad)).toEqual([
+      { index: 1, field: 'username', message: 'bulk-taken is taken' },
+      { index: 2, field: 'username', message: 'bulk-1 is given twice in this request' },
+      { index: 3, field: 'username', message: expect.stringContaining('letters, digits') },
+    ]);
+    expect(() => registry.devices.createMany(pilot, bad)).toThrow(/No device was registered/);
+    expect(registry.devices.list({ kind: 'all' }, pilot.id)).toHaveLength(1);
+    expect(registry.devices.createMany(pilot, [{ profile: 'noise' }, { profile: 'weather', username: 'bulk-2' }])).toHaveLength(2);
+  });
+
+  it('keeps a named secret across restarts', () => {
+    const first = registry.secret('cursor');
+    expect(first).toHaveLength(32);
+    registry.close();
+    registry = Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+    expect(registry.secret('cursor').equals(first)).toBe(true);
+  });
+});
+
+describe('registry migration from the first schema', () => {
+  it('keeps existing companies, pilots, devices and keys working', () => {
+    const tmp = tempDir();
+    const db = new BetterSqlite3(path.join(tmp.dir, 'registry.db'));
+    db.exec(MIGRATIONS[0] as string);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO testbeds VALUES ('helsinki', 'Helsinki living lab', 'Helsinki')").run();
+    db.prepare("INSERT INTO companies VALUES ('co_old', 'Old Oy', 1)").run();
+    db.prepare("INSERT INTO pilots VALUES ('pi_old', 'co_old', 'helsinki', 'p', NULL, NULL, 1)").run();
+    db.prepare("INSERT INTO devices VALUES ('dev_old', 'pi_old', 'co_old', 'helsinki', 'noise', NULL, 'old-device', ?, 1)").run(hashSecret('device-secret'));
+    db.prepare("INSERT INTO api_keys VALUES ('key_old', ?, 'company', 'co_old', 'legacy', 1, NULL)").run(hashSecret('key-secret'));
+    db.close();
+    const registry = Registry.open(tmp.dir, undefined);
+    try {
+      expect(registry.authenticateKey('key_old.key-secret')).toMatchObject({ role: 'company', scope: { kind: 'company', companyId: 'co_old' }, readOnly: false });
+      expect(registry.getPilot({ kind: 'all' }, 'pi_old')).toMatchObject({ sharing: 'private', endedAt: null });
+      expect(registry.authenticateDevice('old-device', Buffer.from('device-secret'))?.deviceId).toBe('dev_old');
+      expect(registry.keys.list(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);
+    } finally {
+      registry.close();
+      tmp.remove();
+    }
+  });
+});
