@@ -57,7 +57,12 @@ describe('API happy path (inject)', () => {
       expect(view).not.toHaveProperty('tests');
       expect(view.measurements).toEqual(profile.measurements);
       expect(view).toMatchObject({ name: profile.name, formats: profile.formats });
+      // What a device must send: a binary layout, where the profile takes binary; maker and model where known.
+      expect(view.binary).toEqual(profile.binary);
+      expect(view.manufacturer).toEqual(profile.manufacturer);
+      expect(view.model).toEqual(profile.model);
     }
+    expect(listed.some((v) => v.binary !== undefined)).toBe(true);
   });
 
   it('goes company -> key -> pilot -> device -> readings and rejections', async () => {

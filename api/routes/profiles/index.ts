@@ -11,7 +11,11 @@ function view({ profile }: CompiledProfile): ProfileView {
     id: profile.id,
     name: profile.name,
     description: profile.description,
+    formatVersion: profile.formatVersion,
+    manufacturer: profile.manufacturer,
+    model: profile.model,
     formats: profile.formats,
+    binary: profile.binary,
     reportingIntervalSeconds: profile.reportingIntervalSeconds,
     measurements: profile.measurements,
   };
@@ -26,7 +30,7 @@ export const profileRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       config: ANY_KEY,
       schema: {
         tags: ['catalogue'],
-        summary: 'List the device profiles: measurements, units and physical ranges',
+        summary: 'List the device profiles: measurements, units, ranges, formats and binary layouts',
         response: { 200: json('The device profiles', profilesResponseSchema), ...errorResponses },
       },
     },
