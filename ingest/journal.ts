@@ -127,15 +127,18 @@ export class Journal {
   }
 
   /**
-   * Appends one frame and returns its LSN range. `onDurable` is called once the
+   * Appends one frame (a string is stored as UTF-8) and returns its LSN range. `onDurable` is called once the
    * frame (and everything before it) is on disk, or with the error that kept it
    * from getting there.
    */
-  append(body: Buffer, onDurable?: Durable): { lsn: number; end: number } {
-    const frame = Buffer.allocUnsafe(HEADER + body.length);
-    frame.writeUInt32LE(body.length, 0);
-    frame.writeUInt32LE(crc32(body), 4);
-    body.copy(frame, HEADER);
+  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number } {
+    // A string is encoded straight into the frame: one allocation, no copy.
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const frame = Buffer.allocUnsafe(HEADER + length);
+    if (typeof body === 'string') frame.write(body, HEADER);
+    else body.copy(frame, HEADER);
+    frame.writeUInt32LE(length, 0);
+    frame.writeUInt32LE(crc32(frame.subarray(HEADER)), 4);
     const lsn = this.#head;
     this.#head += frame.length;
     this.#pending.push(frame);

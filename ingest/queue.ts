@@ -127,13 +127,13 @@ export class DurableQueue {
   enqueue(at: number, outcome: MessageOutcome, key: MessageKey | undefined, onDurable?: (error: Error | null) => void): number {
     const body: Body = { a: at, r: outcome.readings as Reading[], j: outcome.rejections as Rejection[] };
     if (key) body.k = key;
-    const bytes = Buffer.from(JSON.stringify(body));
     // Caught up with everything appended: new records can be delivered from memory again.
     if (this.#spilled && this.#next === this.#journal.head && this.#memHead === this.#memory.length) this.#spilled = false;
-    const { lsn, end } = this.#journal.append(bytes, onDurable);
-    if (!this.#spilled && this.#memBytes + bytes.length <= this.#options.memoryBytes) {
+    const { lsn, end } = this.#journal.append(JSON.stringify(body), onDurable);
+    const size = end - lsn - 8;
+    if (!this.#spilled && this.#memBytes + size <= this.#options.memoryBytes) {
       this.#memory.push({ lsn, end, at, readings: outcome.readings, rejections: outcome.rejections });
-      this.#memBytes += bytes.length;
+      this.#memBytes += size;
     } else {
       this.#spilled = true;
     }
