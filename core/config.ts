@@ -30,6 +30,7 @@ export const envSchema = z.object({
   TESTBED_INFLUX_ORG: optionalString,
 
   TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
+  TESTBED_MAX_PACKET_BYTES: positiveInt.min(1024).max(256 * 1024 * 1024).default(256 * 1024),
   TESTBED_MAX_FUTURE_SECONDS: positiveInt.default(600),
   TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
   TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
@@ -37,6 +38,9 @@ export const envSchema = z.object({
   TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
   TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
   TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
+}).refine((e) => e.TESTBED_MAX_PACKET_BYTES > e.TESTBED_MAX_PAYLOAD_BYTES, {
+  path: ['TESTBED_MAX_PACKET_BYTES'],
+  message: 'must be larger than TESTBED_MAX_PAYLOAD_BYTES (a payload between the two becomes a rejection; a packet over this closes its connection)',
 });
 
 export interface InfluxConfig {
@@ -48,7 +52,11 @@ export interface InfluxConfig {
 
 export interface Config {
   readonly host: string;
-  readonly mqtt: { readonly port: number };
+  readonly mqtt: {
+    readonly port: number;
+    /** A longer MQTT packet closes its connection as soon as its header arrives. */
+    readonly maxPacketBytes: number;
+  };
   readonly http: { readonly port: number };
   readonly dataDir: string;
   readonly adminToken: string | undefined;
@@ -93,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
-    mqtt: { port: e.TESTBED_MQTT_PORT },
+    mqtt: { port: e.TESTBED_MQTT_PORT, maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES },
     http: { port: e.TESTBED_HTTP_PORT },
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
     adminToken: e.TESTBED_ADMIN_TOKEN,

@@ -7,6 +7,7 @@ import type { DeviceContext } from '../core/model.js';
 import { deviceTopic } from '../core/topics.js';
 import type { Ingest } from '../ingest/index.js';
 import { mayPublish, maySubscribe, pilotWindow } from './acl.js';
+import { limitPacketSize } from './packet-limit.js';
 
 /** What the gateway needs from the registry: one credential check at CONNECT. */
 export interface DeviceAuthenticator {
@@ -143,7 +144,12 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
 
-  const server = net.createServer(broker.handle);
+  const server = net.createServer((socket) => {
+    const limited = limitPacketSize(socket, config.mqtt.maxPacketBytes, (length) =>
+      log.warn({ remoteAddress: socket.remoteAddress, length, limit: config.mqtt.maxPacketBytes }, 'closed connection: MQTT packet over the size limit'),
+    );
+    broker.handle(limited);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.mqtt.port, config.host, () => {

@@ -32,6 +32,11 @@ describe('configuration', () => {
     expect(loadConfig({ TESTBED_INFLUX_URL: '', TESTBED_ADMIN_TOKEN: '' }).influx).toBeUndefined();
   });
 
+  it('requires the packet limit to exceed the payload limit', () => {
+    expect(() => loadConfig({ TESTBED_MAX_PAYLOAD_BYTES: '8192', TESTBED_MAX_PACKET_BYTES: '8192' })).toThrow(/TESTBED_MAX_PACKET_BYTES: must be larger/);
+    expect(loadConfig({ TESTBED_MAX_PAYLOAD_BYTES: '8192', TESTBED_MAX_PACKET_BYTES: '8193' }).mqtt.maxPacketBytes).toBe(8193);
+  });
+
   it('lists every problem in one error', () => {
     let error: unknown;
     try {

@@ -1,0 +1,75 @@
+import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceTopic } from '../core/topics.js';
+import { PacketLengthWatch } from '../gateway/packet-limit.js';
+import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { eventually } from './helpers/wait.js';
+
+const publish = (length: number) =>
+  mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(length, 120), qos: 0, dup: false, retain: false });
+
+describe('packet length watch', () => {
+  it('follows packets across chunk boundaries and lets those within the limit pass', () => {
+    const watch = new PacketLengthWatch(1000);
+    const stream = Buffer.concat([publish(10), publish(995 - 3), publish(0), publish(300)]);
+    for (let i = 0; i < stream.length; i += 7) expect(watch.inspect(stream.subarray(i, i + 7))).toBeUndefined();
+  });
+
+  it('reports the first packet over the limit from its header alone', () => {
+    const watch = new PacketLengthWatch(1000);
+    expect(watch.inspect(publish(100))).toBeUndefined();
+    const big = publish(5000);
+    expect(watch.inspect(big.subarray(0, 3))).toBe(5000 + 3); // remaining length: topic (3 bytes) + payload
+  });
+
+  it('reports a remaining length longer than four bytes as malformed', () => {
+    expect(new PacketLengthWatch(1 << 30).inspect(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(-1);
+  });
+});
+
+describe('gateway packet size limit, over TCP', () => {
+  let p: TestPipeline;
+  beforeAll(async () => {
+    p = await startTestPipeline({ TESTBED_MAX_PAYLOAD_BYTES: '1024', TESTBED_MAX_PACKET_BYTES: '4096' });
+  });
+  afterAll(async () => {
+    await p.close();
+  });
+
+  async function closedAfter(bytes: Buffer): Promise<number> {
+    const socket = net.connect(p.gateway.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const started = Date.now();
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write(bytes);
+    await closed;
+    return Date.now() - started;
+  }
+
+  it('closes a connection whose CONNECT claims 200 MB, without waiting for the bytes', async () => {
+    // CONNECT, remaining length 200 MB, and only the first few bytes of it.
+    const header = Buffer.from([0x10, 0x80, 0x80, 0xe8, 0x5f, 0x00, 0x04]);
+    expect(await closedAfter(header)).toBeLessThan(2000);
+  });
+
+  it('keeps a payload between the payload and packet limits as a rejection, and closes on a longer packet', async () => {
+    const { devices } = provision(p, 'noise');
+    const { device, password } = devices[0]!;
+    const socket = net.connect(p.gateway.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {}); // the server resets the connection
+    socket.resume(); // read (and drop) what the server sends, or 'close' waits on it
+    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'big', keepalive: 30, username: device.username, password: Buffer.from(password) }));
+    const topic = deviceTopic(device.id, 'readings');
+    socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(2000, 32), qos: 0, dup: false, retain: false }));
+    await eventually(async () => {
+      const r = await p.stores.rejections.queryRejections({ kind: 'all' }, { deviceId: device.id, limit: 10 });
+      return r.length > 0 ? r : undefined;
+    }).then((r) => expect(r[0]!.code).toBe('TESTBED_READING_TOO_LARGE'));
+    socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(10_000, 32), qos: 0, dup: false, retain: false }));
+    await closed;
+  });
+});
