@@ -21,6 +21,7 @@ const DEVICES = Number(args.devices);
 const PER_DEVICE = Number(args['per-device']);
 const RUNS = Number(args.runs);
 const TOTAL = DEVICES * PER_DEVICE;
+const WINDOW = 200;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -54,17 +55,25 @@ async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<numb
     devices.map((d) => mqtt.connectAsync(url, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 })),
   );
   const started = performance.now();
-  await Promise.all(clients.map(async (client, i) => {
+  await Promise.all(clients.map((client, i) => new Promise<void>((resolve, reject) => {
     const topic = `devices/${devices[i]!.deviceId}/readings`;
-    const pending: Promise<unknown>[] = [];
-    for (let n = 0; n < PER_DEVICE; n++) {
-      const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
-      pending.push(client.publishAsync(topic, payload, { qos }));
-      // Keep at most 500 in flight per client, as a device's stack would.
-      if (pending.length >= 500) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
-  }));
+    // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
+    let sent = 0;
+    let done = 0;
+    const next = () => {
+      if (done === PER_DEVICE) return resolve();
+      while (sent < PER_DEVICE && sent - done < WINDOW) {
+        const n = sent++;
+        const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
+        client.publish(topic, payload, { qos }, (err) => {
+          if (err) return reject(err);
+          done++;
+          next();
+        });
+      }
+    };
+    next();
+  })));
   const elapsed = performance.now() - started;
   await Promise.all(clients.map((c) => c.endAsync()));
   return elapsed;
