@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import { resolveAdminToken, type AdminToken } from '../core/registry/admin-token.js';
 import { Registry } from '../core/registry/registry.js';
 import { openStores, type Stores } from '../core/store/index.js';
+import type { Rejection } from '../core/store/types.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/load.js';
 import { start as startGateway, type Gateway } from '../gateway/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
@@ -43,16 +44,20 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
     const live = new LiveFeed();
+    // Refusals by the store come after the PUBACK; the gateway (started next) tells the device.
+    let notify: ((rejection: Rejection) => void) | undefined;
     const ingest = await startIngest(config, {
       profiles,
       store: stores.readings,
       rejections: stores.rejections,
       log,
       onStored: (readings) => live.publish(readings),
+      onRefused: (rejections) => rejections.forEach((r) => notify?.(r)),
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    notify = (rejection) => gateway.notify(rejection);
     const api = await startApi(config, {
       registry,
       readings: stores.readings,

@@ -4,6 +4,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceContext } from '../core/model.js';
+import type { Rejection } from '../core/store/types.js';
 import { deviceTopic } from '../core/topics.js';
 import type { Ingest } from '../ingest/index.js';
 import { mayPublish, maySubscribe, pilotWindow } from './acl.js';
@@ -29,6 +30,8 @@ export interface Gateway {
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT, message or disconnect since start. */
   lastSeen(deviceId: string): number | undefined;
+  /** Sends a rejection notice to the device's errors topic (for rejections made after acknowledgement). */
+  notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
   stop(): Promise<void>;
 }
 
@@ -59,6 +62,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   let connectionCount = 0;
   const online = new Map<string, Set<Client>>();
   const lastSeen = new Map<string, number>();
+  /** Tells a device why a reading of its was not stored, on its errors topic (QoS 0: a notice, not a record). */
+  function notify({ deviceId, code, reason }: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void {
+    broker.publish(
+      { cmd: 'publish', topic: deviceTopic(deviceId, 'errors'), payload: JSON.stringify({ code, reason }), qos: 0, retain: false, dup: false },
+      () => {},
+    );
+  }
+
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const device = username && password ? deps.devices.authenticateDevice(username, password) : undefined;
@@ -106,12 +117,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         connection: connections.get(client) ?? 0,
       };
       const outcome = deps.ingest.accept(device, message, done);
-      for (const { code, reason } of outcome.rejections) {
-        broker.publish(
-          { cmd: 'publish', topic: deviceTopic(device.deviceId, 'errors'), payload: JSON.stringify({ code, reason }), qos: 0, retain: false, dup: false },
-          () => {},
-        );
-      }
+      for (const rejection of outcome.rejections) notify(rejection);
     },
 
     authorizeSubscribe(client, subscription, done) {
@@ -169,6 +175,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         client.close();
       }
     },
+    notify,
     isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
     lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {

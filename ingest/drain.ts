@@ -13,6 +13,8 @@ export interface DrainerOptions {
   readonly backoff?: BackoffPolicy;
   /** Called with each batch of readings once stored (for live subscribers). */
   readonly onStored?: (readings: readonly Reading[]) => void;
+  /** Called with the readings the store refused, once they are recorded as rejections. */
+  readonly onRefused?: (rejections: readonly Rejection[]) => void;
 }
 
 export interface DrainerState {
@@ -118,6 +120,7 @@ export class Drainer {
     if (rejections.length > 0 && !(await this.#retry('rejections', () => this.#rejections.writeRejections(rejections)))) return false;
 
     this.#state.stored += readings.length - refused.length;
+    if (refused.length > 0) this.#o.onRefused?.(refused);
     this.#state.refused += refused.length;
     if (this.#o.onStored && readings.length > refused.length) {
       const refusedKeys = new Set(refused.map((r) => r.key));

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceContext } from '../core/model.js';
-import type { Reading, ReadingStore, RejectionLog } from '../core/store/types.js';
+import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
 import type { ProfileCatalogue } from '../device-profiles/load.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
 import { Drainer } from './drain.js';
@@ -16,6 +16,8 @@ export interface IngestDeps {
   readonly log: Logger;
   /** Called with each batch of readings once stored. */
   readonly onStored?: (readings: readonly Reading[]) => void;
+  /** Called with readings the store refused after they were acknowledged, once recorded as rejections. */
+  readonly onRefused?: (rejections: readonly Rejection[]) => void;
 }
 
 /** One PUBLISH as the gateway hands it over. */
@@ -78,6 +80,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     backoff: { minMs: 100, maxMs: config.ingest.retryMaxMs },
     log,
     onStored: deps.onStored,
+    onRefused: deps.onRefused,
   });
   drainer.start();
   const counts = { readings: 0, rejections: 0, duplicates: 0 };
