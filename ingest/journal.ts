@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { HEADER, SEGMENT_NAME, segmentFile, syncDir, validLength } from './segments.js';
 
 /**
  * An append-only log on local disk, in segment files. A position in the log is
@@ -15,8 +15,6 @@ import { crc32 } from 'node:zlib';
  * publishing at once cost one sync, not a thousand. All disk work is
  * asynchronous (libuv's thread pool), never on the event loop.
  */
-const HEADER = 8;
-const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
 
 export interface JournalRecord {
   /** LSN of the frame's first byte. */
@@ -32,8 +30,6 @@ interface Segment {
 }
 
 type Durable = (error: Error | null) => void;
-
-const segmentFile = (dir: string, start: number) => path.join(dir, `${start.toString(16).padStart(16, '0')}.seg`);
 
 export interface JournalOptions {
   /** A new segment is started once the current one is this large. */
@@ -283,29 +279,5 @@ export class Journal {
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
     await this.#fd.close();
-  }
-}
-
-/** The length of the valid prefix of a segment file: whole frames with good checksums. */
-async function validLength(file: string): Promise<number> {
-  const data = await fsp.readFile(file);
-  let offset = 0;
-  while (offset + HEADER <= data.length) {
-    const size = data.readUInt32LE(offset);
-    const end = offset + HEADER + size;
-    if (end > data.length) break;
-    if (crc32(data.subarray(offset + HEADER, end)) !== data.readUInt32LE(offset + 4)) break;
-    offset = end;
-  }
-  return offset;
-}
-
-/** Makes a new file's directory entry durable (POSIX: fsync the directory). */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, fs.constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
