@@ -101,7 +101,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         const original = duplicates.original(key[0], key[1], key[2], message.connection, message.dup);
         if (original) {
           counts.duplicates++;
-          whenAppended(original, (end) => queue.whenDurable(end, (error) => done(error)));
+          whenAppended(original, (end) => queue.whenDurable(end, done));
           return NOTHING;
         }
       }
@@ -111,7 +111,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       counts.rejections += outcome.rejections.length;
       const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
       const append = () => {
-        const end = queue.enqueue(at, outcome, key, acknowledged ? (error) => done(error) : undefined);
+        const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
         if (original) appended(original, end);
         if (!acknowledged) done();
       };
