@@ -6,9 +6,20 @@ import { deviceTopic, parseDeviceTopic } from '../core/topics.js';
  * broker.ts only translate their answers into MQTT.
  */
 
+/** What a connected device may use, worked out once at CONNECT rather than per message. */
+export interface DeviceAccess {
+  readonly device: DeviceContext;
+  /** The one topic it may publish to. */
+  readonly readingsTopic: string;
+}
+
+export function accessOf(device: DeviceContext): DeviceAccess {
+  return { device, readingsTopic: deviceTopic(device.deviceId, 'readings') };
+}
+
 /** A device may publish only its own readings. */
-export function mayPublish(device: DeviceContext, topic: string): boolean {
-  return topic === deviceTopic(device.deviceId, 'readings');
+export function mayPublish(access: DeviceAccess, topic: string): boolean {
+  return topic === access.readingsTopic;
 }
 
 /**
@@ -16,9 +27,9 @@ export function mayPublish(device: DeviceContext, topic: string): boolean {
  * topics: the filter must name its own id in the device segment (a `+` or `#`
  * there would match every device).
  */
-export function maySubscribe(device: DeviceContext, filter: string): boolean {
+export function maySubscribe(access: DeviceAccess, filter: string): boolean {
   const parsed = parseDeviceTopic(filter);
-  return parsed !== undefined && parsed.deviceId === device.deviceId && parsed.rest.length > 0;
+  return parsed !== undefined && parsed.deviceId === access.device.deviceId && parsed.rest.length > 0;
 }
 
 export type PilotWindow = 'active' | 'not-started' | 'ended';

@@ -7,7 +7,7 @@ import type { DeviceContext } from '../core/model.js';
 import type { Rejection } from '../core/store/types.js';
 import { deviceTopic } from '../core/topics.js';
 import type { Ingest } from '../ingest/index.js';
-import { mayPublish, maySubscribe, pilotWindow } from './acl.js';
+import { accessOf, mayPublish, maySubscribe, pilotWindow, type DeviceAccess } from './acl.js';
 import { limitPacketSize } from './packet-limit.js';
 
 /** What the gateway needs from the registry: one credential check at CONNECT. */
@@ -56,9 +56,11 @@ function authError(message: string, returnCode: number): AuthenticateError {
  */
 export async function start(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child({ stage: 'gateway' });
-  const devices = new WeakMap<Client, DeviceContext>();
-  /** A number per accepted connection: ingest tells a resend on a new connection from a repeat on the same one. */
-  const connections = new WeakMap<Client, number>();
+  /**
+   * Each connection's device, what it may use, and its number (ingest tells a
+   * resend on a new connection from a repeat on the same one), set at CONNECT.
+   */
+  const sessions = new WeakMap<Client, DeviceAccess & { readonly connection: number }>();
   let connectionCount = 0;
   const online = new Map<string, Set<Client>>();
   const lastSeen = new Map<string, number>();
@@ -85,28 +87,29 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       // A new connection with a connected client's id takes over its session [MQTT-3.1.4-2];
       // only the same device may do that, or one device could cut another off.
       const holder = connectedClients(broker)[client.id];
-      if (holder && holder !== client && devices.get(holder)?.deviceId !== device.deviceId) {
+      if (holder && holder !== client && sessions.get(holder)?.device.deviceId !== device.deviceId) {
         log.warn({ deviceId: device.deviceId, clientId: client.id }, 'refused CONNECT: client id held by another device');
         return done(authError('client id in use', IDENTIFIER_REJECTED), false);
       }
-      devices.set(client, device);
-      connections.set(client, ++connectionCount);
+      sessions.set(client, { ...accessOf(device), connection: ++connectionCount });
       done(null, true);
     },
 
     authorizePublish(client, packet, done) {
       if (client === null) return done(null); // the broker's own notices
-      const device = devices.get(client);
-      if (!device || !mayPublish(device, packet.topic)) {
+      const session = sessions.get(client);
+      if (!session || !mayPublish(session, packet.topic)) {
         // [MQTT-3.3.5-2] An unauthorised PUBLISH cannot be refused in 3.1.1; the connection is closed.
-        log.warn({ deviceId: device?.deviceId, topic: packet.topic }, 'closed connection: publish outside its own topics');
+        log.warn({ deviceId: session?.device.deviceId, topic: packet.topic }, 'closed connection: publish outside its own topics');
         return done(new Error(`not authorised to publish to ${packet.topic}`));
       }
-      if (pilotWindow(device, Date.now()) !== 'active') {
+      const { device } = session;
+      const now = Date.now();
+      if (pilotWindow(device, now) !== 'active') {
         log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
         return done(new Error('pilot has ended'));
       }
-      lastSeen.set(device.deviceId, Date.now());
+      lastSeen.set(device.deviceId, now);
       // Readings are not retained messages; the store keeps them.
       packet.retain = false;
       const message = {
@@ -114,16 +117,16 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         qos: packet.qos,
         messageId: packet.messageId,
         dup: packet.dup,
-        connection: connections.get(client) ?? 0,
+        connection: session.connection,
       };
       const outcome = deps.ingest.accept(device, message, done);
       for (const rejection of outcome.rejections) notify(rejection);
     },
 
     authorizeSubscribe(client, subscription, done) {
-      const device = devices.get(client);
-      if (!device || !maySubscribe(device, subscription.topic)) {
-        log.info({ deviceId: device?.deviceId, topic: subscription.topic }, 'refused SUBSCRIBE outside its own topics');
+      const session = sessions.get(client);
+      if (!session || !maySubscribe(session, subscription.topic)) {
+        log.info({ deviceId: session?.device.deviceId, topic: subscription.topic }, 'refused SUBSCRIBE outside its own topics');
         return done(null, null); // SUBACK return code 0x80 [MQTT-3.9.3]
       }
       done(null, subscription);
@@ -131,7 +134,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   });
 
   broker.on('clientReady', (client) => {
-    const device = devices.get(client);
+    const device = sessions.get(client)?.device;
     if (!device) return;
     let clients = online.get(device.deviceId);
     if (!clients) online.set(device.deviceId, (clients = new Set()));
@@ -139,7 +142,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     lastSeen.set(device.deviceId, Date.now());
   });
   broker.on('clientDisconnect', (client) => {
-    const device = devices.get(client);
+    const device = sessions.get(client)?.device;
     if (!device) return;
     const clients = online.get(device.deviceId);
     clients?.delete(client);

@@ -36,6 +36,8 @@ export interface IngestStats {
   rejections: number;
   duplicates: number;
   stored: number;
+  /** Acknowledged readings the store refused, now rejections. */
+  refused: number;
   queue: { depthBytes: number; maxBytes: number; full: boolean; oldestAgeMs: number | null; failed: string | null };
   store: { kind: string; reachable: boolean; consecutiveFailures: number; lastError: string | null };
 }
@@ -134,6 +136,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       return {
         ...counts,
         stored: d.stored,
+        refused: d.refused,
         queue: { depthBytes: queue.depthBytes, maxBytes: config.ingest.queueMaxBytes, full: queue.full, oldestAgeMs: age ?? null, failed: queue.failed?.message ?? null },
         store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
       };

@@ -47,8 +47,7 @@ export class Journal {
   #durable: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #callbacks: Durable[] = [];
-  /** Waiters for a position that was already handed to a write in flight. */
+  /** Who waits for a position to be on disk, in the order they asked. */
   #waiters: { end: number; done: Durable }[] = [];
   #writing: Promise<void> | undefined;
   #failed: Error | undefined;
@@ -139,7 +138,7 @@ export class Journal {
     this.#head += frame.length;
     this.#pending.push(frame);
     this.#pendingBytes += frame.length;
-    if (onDurable) this.#callbacks.push(onDurable);
+    if (onDurable) this.#waiters.push({ end: this.#head, done: onDurable });
     if (!this.#writing) this.#writing = this.#commitRounds();
     return { lsn, end: this.#head };
   }
@@ -163,11 +162,8 @@ export class Journal {
       while (this.#pending.length > 0) {
         const frames = this.#pending;
         const bytes = this.#pendingBytes;
-        const callbacks = this.#callbacks;
         this.#pending = [];
         this.#pendingBytes = 0;
-        this.#callbacks = [];
-        let error: Error | null = null;
         try {
           if (this.#failed) throw this.#failed;
           await this.#rollIfFull();
@@ -178,16 +174,12 @@ export class Journal {
           this.#durable += bytes;
         } catch (err) {
           // A failed write leaves the file in an unknown state; refuse everything after it.
-          error = err instanceof Error ? err : new Error(String(err));
-          this.#failed ??= error;
+          this.#failed ??= err instanceof Error ? err : new Error(String(err));
         }
-        for (const done of callbacks) done(error);
+        const waiting = this.#waiters;
+        this.#waiters = [];
+        for (const w of waiting) this.whenDurable(w.end, w.done);
         this.onDurable?.();
-        if (this.#waiters.length > 0) {
-          const waiting = this.#waiters;
-          this.#waiters = [];
-          for (const w of waiting) this.whenDurable(w.end, w.done);
-        }
       }
     } finally {
       this.#writing = undefined;

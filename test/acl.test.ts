@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceContext } from '../core/model.js';
 import { deviceTopic, isSafeTopicSegment, parseDeviceTopic } from '../core/topics.js';
-import { mayPublish, maySubscribe, pilotWindow } from '../gateway/acl.js';
+import { accessOf, mayPublish, maySubscribe, pilotWindow } from '../gateway/acl.js';
 
 const device: DeviceContext = {
   deviceId: 'dev_a', pilotId: 'pi_1', companyId: 'co_1', testbedId: 'helsinki', profile: 'noise', pilotStartsAt: null, pilotEndsAt: null,
@@ -41,7 +41,7 @@ describe('topic policy', () => {
     ['city/helsinki', false],
     ['$SYS/broker', false],
   ])('publish to %s: %s', (topic, allowed) => {
-    expect(mayPublish(device, topic)).toBe(allowed);
+    expect(mayPublish(accessOf(device), topic)).toBe(allowed);
   });
 
   it.each([
@@ -59,7 +59,7 @@ describe('topic policy', () => {
     ['devices/dev_a/', false],
     ['$SYS/#', false],
   ])('subscribe to %s: %s', (filter, allowed) => {
-    expect(maySubscribe(device, filter)).toBe(allowed);
+    expect(maySubscribe(accessOf(device), filter)).toBe(allowed);
   });
 
   it('knows whether the pilot is running', () => {

@@ -40,6 +40,7 @@ describe('a reading the store refuses', () => {
       return r.length > 0 ? r : undefined;
     });
     expect(rejection).toMatchObject({ code: 'TESTBED_READING_STORE_REFUSED' });
+    expect(p.ingest.stats().refused).toBe(1);
     await client.endAsync();
 
     // The poison reading did not block the queue.
