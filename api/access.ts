@@ -1,5 +1,4 @@
-import { TestbedError } from '../core/errors.js';
-import { ROLES, type Caller, type Role } from '../core/model.js';
+import { TestbedError, ROLES, type Caller, type Role } from '../core/index.js';
 
 /**
  * Who may call a route, declared in its `config` and published in the OpenAPI

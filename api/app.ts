@@ -51,8 +51,17 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
       await v1.register(async (keyed) => {
         requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
         for (const plugin of [
-          testbedRoutes, profileRoutes, keyRoutes, companyRoutes, pilotRoutes, pilotDeviceRoutes, pilotReadingRoutes, pilotLiveRoutes,
-          deviceRoutes, deviceHistoryRoutes, auditRoutes,
+          testbedRoutes,
+          profileRoutes,
+          keyRoutes,
+          companyRoutes,
+          pilotRoutes,
+          pilotDeviceRoutes,
+          pilotReadingRoutes,
+          pilotLiveRoutes,
+          deviceRoutes,
+          deviceHistoryRoutes,
+          auditRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }

@@ -18,7 +18,10 @@ export function csvLine(fields: readonly (string | number | undefined)[]): strin
 
 /** A CSV text that is not well formed: where and why. */
 export class CsvError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`CSV line ${line}: ${message}`);
     this.name = 'CsvError';
   }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { TestbedError } from '../core/errors.js';
-import type { Position } from '../core/store/types.js';
+import { TestbedError } from '../core/index.js';
+import type { Position } from '../store/index.js';
 
 interface Claims {
   /** The key the cursor was issued to. */
@@ -55,5 +55,4 @@ export class CursorCodec {
 
 const digest = (query: string): string => createHash('sha256').update(query).digest('base64url').slice(0, 22);
 
-const bad = (message: string): TestbedError =>
-  new TestbedError('TESTBED_BAD_REQUEST', message, [{ in: 'querystring', field: 'cursor', message }]);
+const bad = (message: string): TestbedError => new TestbedError('TESTBED_BAD_REQUEST', message, [{ in: 'querystring', field: 'cursor', message }]);

@@ -1,11 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { LiveFeed } from '../core/live.js';
-import type { Logger } from '../core/log.js';
-import type { Registry } from '../core/registry/registry.js';
-import type { ReadingStore, RejectionLog } from '../core/store/types.js';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
+import type { LiveFeed } from '../ingest/index.js';
+import type { Logger } from '../core/index.js';
+import type { Registry } from '../registry/index.js';
+import type { ReadingStore, RejectionLog } from '../store/index.js';
+import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
 import type { ApiLimits } from './limits.js';
 import type { RateLimit } from './rate-limit.js';

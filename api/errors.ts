@@ -1,5 +1,5 @@
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { TestbedError, isErrorCode, type ErrorCode } from '../core/errors.js';
+import { TestbedError, isErrorCode, type ErrorCode } from '../core/index.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import type { ErrorBody, FieldProblem } from './schemas/error.js';
 

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/index.js';
 import { buildApp, type ApiDeps } from './app.js';
 
 export type { ApiDeps } from './app.js';

@@ -1,9 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError } from '../core/errors.js';
-import type { Device, Pilot } from '../core/model.js';
-import type { Registry } from '../core/registry/registry.js';
-import type { CompiledProfile } from '../device-profiles/compile.js';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
+import { TestbedError, type Device, type Pilot } from '../core/index.js';
+import type { Registry } from '../registry/index.js';
+import type { CompiledProfile, ProfileCatalogue } from '../device-profiles/index.js';
 import { callerOf, noteTarget } from './plugins/auth.js';
 
 /*
@@ -13,8 +11,8 @@ import { callerOf, noteTarget } from './plugins/auth.js';
  * lookup records the object for the audit log.
  */
 
-export const NO_PILOT = 'No pilot with this id is visible to this API key; check the id, and that the key\'s scope includes the pilot';
-export const NO_DEVICE = 'No device with this id is visible to this API key; check the id, and that the key\'s scope includes the device';
+export const NO_PILOT = "No pilot with this id is visible to this API key; check the id, and that the key's scope includes the pilot";
+export const NO_DEVICE = "No device with this id is visible to this API key; check the id, and that the key's scope includes the device";
 
 export function visiblePilot(request: FastifyRequest, registry: Registry, id: string): Pilot {
   const pilot = registry.getPilot(callerOf(request).scope, id);

@@ -1,4 +1,4 @@
-import { TestbedError } from '../core/errors.js';
+import { TestbedError } from '../core/index.js';
 
 /**
  * Runs a store read. A failure that is not already a TestbedError means the

@@ -25,8 +25,6 @@ const WINDOW = 200;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Server { child: ChildProcess; port: number; httpPort?: number }
-
 function spawnReady(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
   const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -55,25 +53,30 @@ async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<numb
     devices.map((d) => mqtt.connectAsync(url, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 })),
   );
   const started = performance.now();
-  await Promise.all(clients.map((client, i) => new Promise<void>((resolve, reject) => {
-    const topic = `devices/${devices[i]!.deviceId}/readings`;
-    // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
-    let sent = 0;
-    let done = 0;
-    const next = () => {
-      if (done === PER_DEVICE) return resolve();
-      while (sent < PER_DEVICE && sent - done < WINDOW) {
-        const n = sent++;
-        const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
-        client.publish(topic, payload, { qos }, (err) => {
-          if (err) return reject(err);
-          done++;
+  await Promise.all(
+    clients.map(
+      (client, i) =>
+        new Promise<void>((resolve, reject) => {
+          const topic = `devices/${devices[i]!.deviceId}/readings`;
+          // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
+          let sent = 0;
+          let done = 0;
+          const next = () => {
+            if (done === PER_DEVICE) return resolve();
+            while (sent < PER_DEVICE && sent - done < WINDOW) {
+              const n = sent++;
+              const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
+              client.publish(topic, payload, { qos }, (err) => {
+                if (err) return reject(err);
+                done++;
+                next();
+              });
+            }
+          };
           next();
-        });
-      }
-    };
-    next();
-  })));
+        }),
+    ),
+  );
   const elapsed = performance.now() - started;
   await Promise.all(clients.map((c) => c.endAsync()));
   return elapsed;
@@ -107,7 +110,13 @@ async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number }
   );
   const [, url, api] = match as unknown as [string, string, string];
   const post = async (p: string, body: unknown) =>
-    (await (await fetch(`${api}${p}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, any>;
+    (await (
+      await fetch(`${api}${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as { id: string; mqtt: { username: string; password: string } };
   const company = await post('/v1/companies', { name: 'Bench Oy' });
   const pilot = await post('/v1/pilots', { companyId: company.id, testbedId: 'espoo', name: 'Bench' });
   const devices: Device[] = [];
@@ -146,7 +155,13 @@ for (let run = 1; run <= RUNS; run++) {
     `run ${run}: bare Aedes relayed ${rate(bare.relayedMs)}/s (PUBACKs ${rate(bare.ackMs)}/s) | pipeline QoS 1 acknowledged ${rate(q1.ackMs)}/s, stored ${rate(q1.storedMs)}/s | QoS 0 stored ${rate(q0.storedMs)}/s\n`,
   );
 }
-const m = { bare: median(results.bare), bareAck: median(results.bareAck), qos1Ack: median(results.qos1Ack), qos1Stored: median(results.qos1Stored), qos0Stored: median(results.qos0Stored) };
+const m = {
+  bare: median(results.bare),
+  bareAck: median(results.bareAck),
+  qos1Ack: median(results.qos1Ack),
+  qos1Stored: median(results.qos1Stored),
+  qos0Stored: median(results.qos0Stored),
+};
 process.stdout.write(`\nmedians (readings/s):
   bare Aedes, QoS 1 in, relayed to a subscriber  ${m.bare}   (PUBACKs ${m.bareAck})
   pipeline, QoS 1, acknowledged (on disk)         ${m.qos1Ack}

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/log.js';
-import { deviceTopic } from '../core/topics.js';
-import type { DeviceCredentials } from '../simulators/credentials.js';
-import { runSimulation, type SimulatedDevice } from '../simulators/run.js';
-import { loadScenario, planScenario, type PlannedDevice, type Scenario } from '../simulators/scenario.js';
+import { loadConfig, createLogger, deviceTopic } from '../core/index.js';
+import {
+  type DeviceCredentials,
+  runSimulation,
+  type SimulatedDevice,
+  loadScenario,
+  planScenario,
+  type PlannedDevice,
+  type Scenario,
+} from '../simulators/index.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
 import { untilSignal } from './signals.js';
 
@@ -111,7 +115,15 @@ export async function demoCommand(_argv: string[]): Promise<number> {
   }
   const devices: SimulatedDevice[] = state.devices.map((credentials, i) => {
     const d = plan[i]!;
-    return { credentials, profile: profiles.get(d.profile)!.profile, format: d.format, rate: d.rate, units: d.units, city: scenario.testbed, ...(d.faults ? { faults: d.faults } : {}) };
+    return {
+      credentials,
+      profile: profiles.get(d.profile)!.profile,
+      format: d.format,
+      rate: d.rate,
+      units: d.units,
+      city: scenario.testbed,
+      ...(d.faults ? { faults: d.faults } : {}),
+    };
   });
   const abort = new AbortController();
   const simulation = runSimulation({
@@ -124,10 +136,15 @@ export async function demoCommand(_argv: string[]): Promise<number> {
     progressIntervalMs: 10_000,
     onProgress: () => {
       const s = pipeline.ingest.stats();
-      process.stdout.write(`  ${new Date().toISOString()}  ${s.stored} readings stored, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`);
+      process.stdout.write(
+        `  ${new Date().toISOString()}  ${s.stored} readings stored, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`,
+      );
     },
   });
-  await publishBadReading(pipeline.mqttUrl, state.devices.find((d) => d.profile === 'air-quality')!);
+  await publishBadReading(
+    pipeline.mqttUrl,
+    state.devices.find((d) => d.profile === 'air-quality')!,
+  );
   process.stdout.write(banner(pipeline, scenario, plan, state));
 
   await Promise.race([untilSignal(), simulation]);

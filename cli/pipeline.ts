@@ -1,14 +1,10 @@
 import { start as startApi } from '../api/index.js';
-import type { Config } from '../core/config.js';
-import { LiveFeed } from '../core/live.js';
-import type { Logger } from '../core/log.js';
-import { resolveAdminToken, type AdminToken } from '../core/registry/admin-token.js';
-import { Registry } from '../core/registry/registry.js';
-import { openStores, type Stores } from '../core/store/index.js';
-import type { Rejection } from '../core/store/types.js';
-import { loadProfiles, type ProfileCatalogue } from '../device-profiles/load.js';
-import { start as startGateway, type Gateway } from '../gateway/index.js';
+import type { Config, Logger } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
+import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
+import { openStores, type Stores } from '../store/index.js';
+import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
+import { start as startGateway, type Gateway } from '../gateway/index.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -43,28 +39,22 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'registry', stop: () => registry.close() });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
-    const live = new LiveFeed();
-    // Refusals by the store come after the PUBACK; the gateway (started next) tells the device.
-    let notify: ((rejection: Rejection) => void) | undefined;
     const ingest = await startIngest(config, {
       profiles,
       store: stores.readings,
       rejections: stores.rejections,
       log,
-      onStored: (readings) => live.publish(readings),
-      onRefused: (rejections) => rejections.forEach((r) => notify?.(r)),
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
-    notify = (rejection) => gateway.notify(rejection);
     const api = await startApi(config, {
       registry,
       readings: stores.readings,
       rejections: stores.rejections,
       profiles,
       log,
-      live,
+      live: ingest.live,
       sessions: gateway,
       health: () => {
         const { queue, store, ...counts } = ingest.stats();
@@ -74,7 +64,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       },
     });
     // Stop order: no new messages first, then deliver the queue, then the API and the stores.
-    stops.splice(stops.findIndex((s) => s.name === 'ingest'), 0, { name: 'api', stop: () => api.stop() });
+    stops.splice(
+      stops.findIndex((s) => s.name === 'ingest'),
+      0,
+      { name: 'api', stop: () => api.stop() },
+    );
     const mqttUrl = `mqtt://${config.host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
     return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, apiUrl: api.url, stop: stopAll };

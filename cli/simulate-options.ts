@@ -1,13 +1,19 @@
 import fs from 'node:fs';
 import type { parseArgs } from 'node:util';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
-import { PAYLOAD_FORMATS, type PayloadFormat } from '../device-profiles/format.js';
-import { parseCredentials, type DeviceCredentials } from '../simulators/credentials.js';
-import { SimulatorError } from '../simulators/errors.js';
-import { DEFAULT_WINDOW, faultsSchema, type Faults, type TimeWindow } from '../simulators/faults.js';
-import { randomSeed } from '../simulators/random.js';
-import type { SimulatedDevice } from '../simulators/run.js';
-import { loadScenario, type Scenario } from '../simulators/scenario.js';
+import { type ProfileCatalogue, PAYLOAD_FORMATS, type PayloadFormat } from '../device-profiles/index.js';
+import {
+  parseCredentials,
+  type DeviceCredentials,
+  SimulatorError,
+  DEFAULT_WINDOW,
+  faultsSchema,
+  type Faults,
+  type TimeWindow,
+  randomSeed,
+  type SimulatedDevice,
+  loadScenario,
+  type Scenario,
+} from '../simulators/index.js';
 
 /**
  * The options of `testbed simulate`, checked all at once into a plan: where
@@ -74,13 +80,25 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
   const duration = number('duration', undefined, (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   const count = number('count', undefined, wholeIn(1, Number.MAX_SAFE_INTEGER), 'a positive whole number');
   const seed = number('seed', randomSeed(), wholeIn(0, 0xffffffff), 'a whole number from 0 to 4294967295');
-  const qos = v.qos === undefined ? 1 : v.qos === '0' ? 0 : v.qos === '1' ? 1 : (problems.push(`--qos must be 0 or 1, not ${JSON.stringify(v.qos)}`), undefined);
-  const mqttUrl = url(v['mqtt-url'] ?? `mqtt://127.0.0.1:${env.TESTBED_MQTT_PORT || 1883}`, ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], '--mqtt-url', problems);
+  const qos =
+    v.qos === undefined ? 1 : v.qos === '0' ? 0 : v.qos === '1' ? 1 : (problems.push(`--qos must be 0 or 1, not ${JSON.stringify(v.qos)}`), undefined);
+  const mqttUrl = url(
+    v['mqtt-url'] ?? `mqtt://127.0.0.1:${env.TESTBED_MQTT_PORT || 1883}`,
+    ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'],
+    '--mqtt-url',
+    problems,
+  );
   const profileId = v.profile;
-  if (profileId !== undefined && !profiles.has(profileId)) problems.push(`unknown profile ${JSON.stringify(profileId)}; known: ${[...profiles.keys()].join(', ')}`);
+  if (profileId !== undefined && !profiles.has(profileId))
+    problems.push(`unknown profile ${JSON.stringify(profileId)}; known: ${[...profiles.keys()].join(', ')}`);
 
   const speed = number('speed', undefined, (n) => n > 0 && n <= 10_000, 'a positive number up to 10000');
-  const format = v.format === undefined ? undefined : (PAYLOAD_FORMATS as readonly string[]).includes(v.format) ? (v.format as PayloadFormat) : (problems.push(`--format must be ${PAYLOAD_FORMATS.join(', ')}, not ${JSON.stringify(v.format)}`), undefined);
+  const format =
+    v.format === undefined
+      ? undefined
+      : (PAYLOAD_FORMATS as readonly string[]).includes(v.format)
+        ? (v.format as PayloadFormat)
+        : (problems.push(`--format must be ${PAYLOAD_FORMATS.join(', ')}, not ${JSON.stringify(v.format)}`), undefined);
   if (format && profileId !== undefined && profiles.get(profileId) && !profiles.get(profileId)!.profile.formats.includes(format)) {
     problems.push(`--format ${format}: profile ${profileId} accepts ${profiles.get(profileId)!.profile.formats.join(', ')}`);
   }
@@ -92,12 +110,24 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
   else if (v.pilot !== undefined) source = pilotSource(v, v.pilot, env, devices, problems);
   else if (v.credentials !== undefined) source = fileSource(v.credentials, profileId, profiles, devices, problems);
   else problems.push('give --scenario <name>, --pilot <id> to register new devices, or --credentials <file> to use existing ones');
-  if (v['save-credentials'] !== undefined && v.pilot === undefined && v.scenario === undefined) problems.push('--save-credentials goes with --pilot or --scenario');
+  if (v['save-credentials'] !== undefined && v.pilot === undefined && v.scenario === undefined)
+    problems.push('--save-credentials goes with --pilot or --scenario');
   if (v.speed !== undefined && v.scenario === undefined) problems.push('--speed goes with --scenario');
   const scenarioSeed = source?.kind === 'scenario' && v.seed === undefined ? source.scenario.seed : undefined;
 
   if (problems.length > 0 || !source || rate === undefined || seed === undefined || qos === undefined || !mqttUrl) return undefined;
-  return { source, mqttUrl, rate, durationMs: duration === undefined ? undefined : duration * 1_000, count, qos, seed: scenarioSeed ?? seed, format, faults, window: windowOf(env) };
+  return {
+    source,
+    mqttUrl,
+    rate,
+    durationMs: duration === undefined ? undefined : duration * 1_000,
+    count,
+    qos,
+    seed: scenarioSeed ?? seed,
+    format,
+    faults,
+    window: windowOf(env),
+  };
 }
 
 /** `malformed=0.05,outOfRange=0.02,skewSeconds=-40000000` -> faults. */
@@ -123,8 +153,16 @@ function windowOf(env: SimulateEnv): TimeWindow {
   };
 }
 
-function scenarioSource(v: Values, name: string, env: SimulateEnv, profiles: ProfileCatalogue, speed: number | undefined, problems: string[]): Source | undefined {
-  for (const option of ['profile', 'devices', 'credentials', 'format'] as const) if (v[option] !== undefined) problems.push(`--${option} does not go with --scenario: the scenario says`);
+function scenarioSource(
+  v: Values,
+  name: string,
+  env: SimulateEnv,
+  profiles: ProfileCatalogue,
+  speed: number | undefined,
+  problems: string[],
+): Source | undefined {
+  for (const option of ['profile', 'devices', 'credentials', 'format'] as const)
+    if (v[option] !== undefined) problems.push(`--${option} does not go with --scenario: the scenario says`);
   let scenario: Scenario;
   try {
     scenario = loadScenario(name, profiles);
@@ -152,7 +190,13 @@ function pilotSource(v: Values, pilotId: string, env: SimulateEnv, devices: numb
   return { kind: 'pilot', pilotId, apiUrl, key, profile: v.profile, devices: devices ?? 3, saveTo };
 }
 
-function fileSource(file: string, profileId: string | undefined, profiles: ProfileCatalogue, devices: number | undefined, problems: string[]): Source | undefined {
+function fileSource(
+  file: string,
+  profileId: string | undefined,
+  profiles: ProfileCatalogue,
+  devices: number | undefined,
+  problems: string[],
+): Source | undefined {
   let listed: DeviceCredentials[];
   try {
     listed = parseCredentials(fs.readFileSync(file, 'utf8'), file);
@@ -167,7 +211,8 @@ function fileSource(file: string, profileId: string | undefined, profiles: Profi
     const compiled = id === undefined ? undefined : profiles.get(id);
     if (compiled) chosen.push({ credentials, profile: compiled.profile });
     else if (id === undefined) problems.push(`${file}: device ${credentials.deviceId} names no profile; give --profile <id>`);
-    else if (id !== profileId) problems.push(`${file}: device ${credentials.deviceId} has unknown profile ${JSON.stringify(id)}; known: ${[...profiles.keys()].join(', ')}`);
+    else if (id !== profileId)
+      problems.push(`${file}: device ${credentials.deviceId} has unknown profile ${JSON.stringify(id)}; known: ${[...profiles.keys()].join(', ')}`);
   }
   return { kind: 'file', devices: chosen };
 }

@@ -1,14 +1,17 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
-import { loadProfiles } from '../device-profiles/load.js';
-import type { DeviceCredentials } from '../simulators/credentials.js';
-import { SimulatorError } from '../simulators/errors.js';
-import { provisionScenario } from '../simulators/provision-scenario.js';
-import { ProvisionError, provisionDevices } from '../simulators/provision.js';
-import { createProgressReporter } from '../simulators/reporter.js';
-import { runSimulation, type SimulatedDevice } from '../simulators/run.js';
-import { planScenario } from '../simulators/scenario.js';
+import { type ProfileCatalogue, loadProfiles } from '../device-profiles/index.js';
+import {
+  type DeviceCredentials,
+  SimulatorError,
+  provisionScenario,
+  ProvisionError,
+  provisionDevices,
+  createProgressReporter,
+  runSimulation,
+  type SimulatedDevice,
+  planScenario,
+} from '../simulators/index.js';
 import { OPTIONS, makePlan, type Plan, type Source, type Values } from './simulate-options.js';
 
 /** Where the command writes and what it reads; the composition root passes the process's. */
@@ -104,7 +107,11 @@ export async function simulateCommand(argv: string[], io: SimulateIo): Promise<n
   try {
     const { source } = plan;
     const devices =
-      source.kind === 'file' ? source.devices : source.kind === 'pilot' ? await provision(source, profiles, io, signal) : await provisionTestbed(source, profiles, io, signal);
+      source.kind === 'file'
+        ? source.devices
+        : source.kind === 'pilot'
+          ? await provision(source, profiles, io, signal)
+          : await provisionTestbed(source, profiles, io, signal);
     const shaped = devices.map((d) => ({
       ...d,
       ...(plan.format && source.kind !== 'scenario' ? { format: plan.format } : {}),
@@ -148,12 +155,19 @@ async function simulate(plan: Plan, devices: SimulatedDevice[], io: SimulateIo, 
   });
   reporter.summary(summary, io.stdout);
   const codes = new Set([...Object.keys(summary.rejected), ...Object.keys(summary.expectedRejections)]);
-  const asExpected = [...codes].every((code) => (summary.rejected[code] ?? 0) === (summary.expectedRejections[code as keyof typeof summary.expectedRejections] ?? 0));
+  const asExpected = [...codes].every(
+    (code) => (summary.rejected[code] ?? 0) === (summary.expectedRejections[code as keyof typeof summary.expectedRejections] ?? 0),
+  );
   return summary.errors > 0 || !asExpected ? 1 : 0;
 }
 
 /** Registers a scenario's testbed (or its devices in one given pilot) and returns its devices as the scenario says to run them. */
-async function provisionTestbed(source: Extract<Source, { kind: 'scenario' }>, profiles: ProfileCatalogue, io: SimulateIo, signal: AbortSignal): Promise<SimulatedDevice[]> {
+async function provisionTestbed(
+  source: Extract<Source, { kind: 'scenario' }>,
+  profiles: ProfileCatalogue,
+  io: SimulateIo,
+  signal: AbortSignal,
+): Promise<SimulatedDevice[]> {
   const { scenario } = source;
   const plan = planScenario(scenario, profiles, source.speed);
   let made;
@@ -163,21 +177,43 @@ async function provisionTestbed(source: Extract<Source, { kind: 'scenario' }>, p
     if (err instanceof ProvisionError && err.provisioned.length > 0) saveTo(err.provisioned, source.saveTo, io);
     throw err;
   }
-  io.stderr.write(`Registered the ${scenario.name} scenario: ${made.pilots.length} pilot${made.pilots.length === 1 ? '' : 's'}, ${made.devices.length} devices.\n`);
+  io.stderr.write(
+    `Registered the ${scenario.name} scenario: ${made.pilots.length} pilot${made.pilots.length === 1 ? '' : 's'}, ${made.devices.length} devices.\n`,
+  );
   for (const c of made.companies) io.stderr.write(`  company ${c.name} (${c.id}): key ${c.key}\n`);
   if (source.pilotId === undefined) for (const p of made.pilots) io.stderr.write(`  pilot ${p.name}: ${p.id}\n`);
   saveTo(made.devices, source.saveTo, io);
   return made.devices.map((credentials, i) => {
     const d = plan[i]!;
-    return { credentials, profile: profiles.get(d.profile)!.profile, format: d.format, rate: d.rate, units: d.units, city: scenario.testbed, ...(d.faults ? { faults: d.faults } : {}) };
+    return {
+      credentials,
+      profile: profiles.get(d.profile)!.profile,
+      format: d.format,
+      rate: d.rate,
+      units: d.units,
+      city: scenario.testbed,
+      ...(d.faults ? { faults: d.faults } : {}),
+    };
   });
 }
 
-async function provision(source: Extract<Source, { kind: 'pilot' }>, profiles: ProfileCatalogue, io: SimulateIo, signal: AbortSignal): Promise<SimulatedDevice[]> {
+async function provision(
+  source: Extract<Source, { kind: 'pilot' }>,
+  profiles: ProfileCatalogue,
+  io: SimulateIo,
+  signal: AbortSignal,
+): Promise<SimulatedDevice[]> {
   const profile = profiles.get(source.profile)!.profile;
   let made: DeviceCredentials[];
   try {
-    made = await provisionDevices({ apiUrl: source.apiUrl, apiKey: source.key, pilotId: source.pilotId, profile: source.profile, count: source.devices, signal });
+    made = await provisionDevices({
+      apiUrl: source.apiUrl,
+      apiKey: source.key,
+      pilotId: source.pilotId,
+      profile: source.profile,
+      count: source.devices,
+      signal,
+    });
   } catch (err) {
     if (err instanceof ProvisionError && err.provisioned.length > 0) saveTo(err.provisioned, source.saveTo, io);
     throw err;
@@ -195,4 +231,3 @@ function saveTo(made: readonly DeviceCredentials[], file: string | undefined, io
   fs.writeFileSync(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   io.stderr.write(`Saved their credentials to ${file} (use it with --credentials).\n`);
 }
-

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig } from '../core/config.js';
-import { TestbedError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { loadConfig, TestbedError, createLogger } from '../core/index.js';
 import { demoCommand } from './demo.js';
 import { startPipeline } from './pipeline.js';
 import { untilSignal } from './signals.js';
@@ -22,9 +20,7 @@ async function startCommand(): Promise<number> {
   const log = createLogger(config.logLevel);
   const pipeline = await startPipeline(config, log);
   if (pipeline.admin.generated) {
-    process.stderr.write(
-      `\nGenerated an admin key (shown once; kept in ${pipeline.admin.file}):\n  ${pipeline.admin.token}\n\n`,
-    );
+    process.stderr.write(`\nGenerated an admin key (shown once; kept in ${pipeline.admin.file}):\n  ${pipeline.admin.token}\n\n`);
   }
   await untilSignal();
   log.info('stopping');

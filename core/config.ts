@@ -15,33 +15,38 @@ const optionalString = z
  * is the only place that knows the variable names; the README's configuration
  * table documents the same list.
  */
-export const envSchema = z.object({
-  TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
-  TESTBED_MQTT_PORT: port.default(1883),
-  TESTBED_HTTP_PORT: port.default(8080),
-  TESTBED_DATA_DIR: z.string().min(1).default('./data'),
-  TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
-  TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TESTBED_PROFILES_DIR: optionalString,
+export const envSchema = z
+  .object({
+    TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
+    TESTBED_MQTT_PORT: port.default(1883),
+    TESTBED_HTTP_PORT: port.default(8080),
+    TESTBED_DATA_DIR: z.string().min(1).default('./data'),
+    TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TESTBED_PROFILES_DIR: optionalString,
 
-  TESTBED_INFLUX_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  TESTBED_INFLUX_TOKEN: optionalString,
-  TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
-  TESTBED_INFLUX_ORG: optionalString,
+    TESTBED_INFLUX_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    TESTBED_INFLUX_TOKEN: optionalString,
+    TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
+    TESTBED_INFLUX_ORG: optionalString,
 
-  TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
-  TESTBED_MAX_PACKET_BYTES: positiveInt.min(1024).max(256 * 1024 * 1024).default(256 * 1024),
-  TESTBED_MAX_FUTURE_SECONDS: positiveInt.default(600),
-  TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
-  TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
-  TESTBED_FLUSH_MS: positiveInt.max(60_000).default(100),
-  TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
-  TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
-  TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
-}).refine((e) => e.TESTBED_MAX_PACKET_BYTES > e.TESTBED_MAX_PAYLOAD_BYTES, {
-  path: ['TESTBED_MAX_PACKET_BYTES'],
-  message: 'must be larger than TESTBED_MAX_PAYLOAD_BYTES (a payload between the two becomes a rejection; a packet over this closes its connection)',
-});
+    TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
+    TESTBED_MAX_PACKET_BYTES: positiveInt
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(256 * 1024),
+    TESTBED_MAX_FUTURE_SECONDS: positiveInt.default(600),
+    TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
+    TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
+    TESTBED_FLUSH_MS: positiveInt.max(60_000).default(100),
+    TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
+    TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
+    TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
+  })
+  .refine((e) => e.TESTBED_MAX_PACKET_BYTES > e.TESTBED_MAX_PAYLOAD_BYTES, {
+    path: ['TESTBED_MAX_PACKET_BYTES'],
+    message: 'must be larger than TESTBED_MAX_PAYLOAD_BYTES (a payload between the two becomes a rejection; a packet over this closes its connection)',
+  });
 
 export interface InfluxConfig {
   readonly url: string;

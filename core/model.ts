@@ -26,7 +26,9 @@ export type Company = z.infer<typeof companySchema>;
  * testbed: nobody (`private`), researchers (`research`), or researchers as
  * open data (`open`).
  */
-export const sharingSchema = z.enum(['private', 'research', 'open']).meta({ description: 'private: the company and the testbed operators; research and open: researchers too' });
+export const sharingSchema = z
+  .enum(['private', 'research', 'open'])
+  .meta({ description: 'private: the company and the testbed operators; research and open: researchers too' });
 export type Sharing = z.infer<typeof sharingSchema>;
 
 export const pilotSchema = z.object({

@@ -31,7 +31,10 @@ export const binaryFieldSchema = z
     /** Overrides the layout's byte order for this field. */
     byteOrder: byteOrder.optional(),
     /** value = raw × scale + offset, in `unit`. */
-    scale: z.number().refine((s) => s !== 0 && Number.isFinite(s), 'scale must be a finite number other than 0').default(1),
+    scale: z
+      .number()
+      .refine((s) => s !== 0 && Number.isFinite(s), 'scale must be a finite number other than 0')
+      .default(1),
     offset: z.number().default(0),
     /** The unit of the scaled value: the measurement's unit (default) or one of its alternativeUnits. */
     unit: z.string().min(1).optional(),
@@ -49,7 +52,10 @@ export const binaryLayoutSchema = z
      * layout version. Required when the profile also accepts JSON or SenML, so
      * the first byte tells the formats apart.
      */
-    header: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'must be bytes in hex, e.g. "01"').optional(),
+    header: z
+      .string()
+      .regex(/^([0-9a-fA-F]{2})+$/, 'must be bytes in hex, e.g. "01"')
+      .optional(),
     /** The exact payload size in bytes; default: the end of the last field. */
     length: z.number().int().positive().optional(),
     fields: z.array(binaryFieldSchema).min(1),

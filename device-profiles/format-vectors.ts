@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isErrorCode } from '../core/errors.js';
+import { isErrorCode } from '../core/index.js';
 
 /**
  * Test vectors: payloads a profile must turn into given readings, or reject
@@ -10,9 +10,7 @@ import { isErrorCode } from '../core/errors.js';
 /** When a vector is received unless it says otherwise; its window is the gateway's default (600 s ahead, 365 days back). */
 export const VECTOR_RECEIVED_AT = '2026-01-15T08:00:00.000Z';
 
-const rejectionCode = z
-  .string()
-  .refine((c) => c.startsWith('TESTBED_READING_') && isErrorCode(c), 'must be a TESTBED_READING_* code of the error catalogue');
+const rejectionCode = z.string().refine((c) => c.startsWith('TESTBED_READING_') && isErrorCode(c), 'must be a TESTBED_READING_* code of the error catalogue');
 
 const values = z.record(z.string(), z.number());
 const isoTime = z.iso.datetime({ offset: true });
@@ -34,7 +32,10 @@ export const testVectorSchema = z
     /** The payload as JSON (sent as JSON.stringify gives it), as raw text, or as bytes in hex. */
     payload: z.unknown().optional(),
     payloadText: z.string().optional(),
-    payloadHex: z.string().regex(/^([0-9a-fA-F]{2})*$/, 'must be bytes in hex').optional(),
+    payloadHex: z
+      .string()
+      .regex(/^([0-9a-fA-F]{2})*$/, 'must be bytes in hex')
+      .optional(),
     /** When the gateway receives it (ISO 8601); default VECTOR_RECEIVED_AT. */
     receivedAt: isoTime.optional(),
     /** Shorthand for one reading: its values, time and suspect measurements. */

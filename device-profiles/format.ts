@@ -31,7 +31,11 @@ export const measurementSchema = z
   .superRefine((m, ctx) => {
     const q = QUANTITIES[m.quantity];
     if (m.unit !== q.canonical.symbol) {
-      ctx.addIssue({ code: 'custom', path: ['unit'], message: `${m.quantity} is stored in ${q.canonical.symbol}, not ${m.unit}; declare other units in alternativeUnits` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unit'],
+        message: `${m.quantity} is stored in ${q.canonical.symbol}, not ${m.unit}; declare other units in alternativeUnits`,
+      });
     }
     for (const [i, u] of m.alternativeUnits.entries()) {
       const known = findUnit(m.quantity, u);
@@ -73,7 +77,8 @@ export const profileSchema = z
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
     for (const m of p.measurements) {
-      if (RESERVED_NAMES.has(m.name)) ctx.addIssue({ code: 'custom', message: `"${m.name}" is reserved (${[...RESERVED_NAMES].join(', ')})`, path: ['measurements'] });
+      if (RESERVED_NAMES.has(m.name))
+        ctx.addIssue({ code: 'custom', message: `"${m.name}" is reserved (${[...RESERVED_NAMES].join(', ')})`, path: ['measurements'] });
       if (seen.has(m.name)) ctx.addIssue({ code: 'custom', message: `measurement ${m.name} appears twice`, path: ['measurements'] });
       seen.add(m.name);
     }
@@ -82,7 +87,11 @@ export const profileSchema = z
     if (binary && !p.binary) ctx.addIssue({ code: 'custom', path: ['binary'], message: 'formats include binary: give the binary layout' });
     if (!binary && p.binary) ctx.addIssue({ code: 'custom', path: ['formats'], message: 'a binary layout is given: add binary to formats' });
     if (p.binary) {
-      for (const problem of layoutProblems(p.binary, p.measurements, p.formats.some((f) => f !== 'binary'))) {
+      for (const problem of layoutProblems(
+        p.binary,
+        p.measurements,
+        p.formats.some((f) => f !== 'binary'),
+      )) {
         ctx.addIssue({ code: 'custom', path: ['binary', ...problem.path], message: problem.message });
       }
     }
@@ -100,7 +109,11 @@ function layoutProblems(layout: BinaryLayout, measurements: readonly Measurement
   if (alsoText) {
     const first = layout.header === undefined ? undefined : Number.parseInt(layout.header.slice(0, 2), 16);
     if (first === undefined || JSON_START.has(first)) {
-      problems.push({ path: ['header'], message: 'with JSON or SenML also accepted, binary payloads need a header whose first byte is not {, [ or whitespace, so the first byte tells the formats apart' });
+      problems.push({
+        path: ['header'],
+        message:
+          'with JSON or SenML also accepted, binary payloads need a header whose first byte is not {, [ or whitespace, so the first byte tells the formats apart',
+      });
     }
   }
   const used = new Uint8Array(length);

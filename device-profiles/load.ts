@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TestbedError } from '../core/errors.js';
+import { TestbedError } from '../core/index.js';
 import { compileProfile, type CompiledProfile } from './compile.js';
 import { profileSchema } from './format.js';
 
@@ -25,7 +25,10 @@ export type ProfileCatalogue = ReadonlyMap<string, CompiledProfile>;
  * start with one TESTBED_PROFILE_INVALID error naming each file and problem.
  */
 export function loadProfiles(dir: string = bundledProfilesDir()): ProfileCatalogue {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const problems: string[] = [];
   const catalogue = new Map<string, CompiledProfile>();
   for (const file of files) {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from '../core/index.js';
 import type { MeasurementRule } from './compile.js';
 import { toCanonical, type Conversion } from './units.js';
 

@@ -32,7 +32,11 @@ export interface QuantityDefinition {
 const unit = (symbol: string, scale: number, offset = 0, aliases: readonly string[] = []): UnitDefinition => ({ symbol, scale, offset, aliases });
 /** A canonical unit; `aliases[0]` is its SenML symbol when `senml` is true. */
 const canonical = (symbol: string, aliases: readonly string[] = [], senml = false): UnitDefinition => ({
-  symbol, scale: 1, offset: 0, aliases, ...(senml ? { senml: aliases[0] } : {}),
+  symbol,
+  scale: 1,
+  offset: 0,
+  aliases,
+  ...(senml ? { senml: aliases[0] } : {}),
 });
 
 /** µ as the micro sign (U+00B5) and as the Greek letter mu (U+03BC): devices send both. */
@@ -55,21 +59,41 @@ export const QUANTITIES = {
     canonical: canonical('m/s'),
     alternatives: [unit('km/h', 1 / 3.6), unit('mph', 0.44704), unit('kn', 1852 / 3600, 0, ['kt'])],
   },
-  angle: { description: 'an angle or compass direction, clockwise from north', canonical: canonical('°', ['deg'], true), alternatives: [unit('rad', 180 / Math.PI)] },
+  angle: {
+    description: 'an angle or compass direction, clockwise from north',
+    canonical: canonical('°', ['deg'], true),
+    alternatives: [unit('rad', 180 / Math.PI)],
+  },
   latitude: { description: 'WGS 84 latitude, north positive', canonical: canonical('°', ['lat'], true), alternatives: [] },
   longitude: { description: 'WGS 84 longitude, east positive', canonical: canonical('°', ['lon'], true), alternatives: [] },
   precipitation_rate: { description: 'precipitation intensity', canonical: canonical('mm/h'), alternatives: [unit('in/h', 25.4)] },
-  mass_concentration: { description: 'mass concentration in air (particles, NO2, O3)', canonical: canonical('µg/m³', MICRO, true), alternatives: [unit('mg/m³', 1000, 0, ['mg/m3'])] },
+  mass_concentration: {
+    description: 'mass concentration in air (particles, NO2, O3)',
+    canonical: canonical('µg/m³', MICRO, true),
+    alternatives: [unit('mg/m³', 1000, 0, ['mg/m3'])],
+  },
   volume_fraction: { description: 'volume fraction of a gas in air (CO2)', canonical: canonical('ppm'), alternatives: [unit('ppb', 0.001)] },
   sound_pressure_level: { description: 'A-weighted sound pressure level', canonical: canonical('dB(A)', ['dBA']), alternatives: [] },
-  length: { description: 'a length, height or distance', canonical: canonical('m'), alternatives: [unit('cm', 0.01), unit('mm', 0.001), unit('km', 1000), unit('ft', 0.3048)] },
-  film_thickness: { description: 'thickness of a water, snow or ice film on a surface', canonical: canonical('mm'), alternatives: [unit('µm', 0.001, 0, ['um', 'μm'])] },
+  length: {
+    description: 'a length, height or distance',
+    canonical: canonical('m'),
+    alternatives: [unit('cm', 0.01), unit('mm', 0.001), unit('km', 1000), unit('ft', 0.3048)],
+  },
+  film_thickness: {
+    description: 'thickness of a water, snow or ice film on a surface',
+    canonical: canonical('mm'),
+    alternatives: [unit('µm', 0.001, 0, ['um', 'μm'])],
+  },
   friction_coefficient: { description: 'friction coefficient of a surface (grip), 0 to 1', canonical: canonical('1'), alternatives: [] },
   count: { description: 'things counted over the reporting interval, or present now', canonical: canonical('count'), alternatives: [] },
   state: { description: 'an on/off state: 1 on (occupied, open), 0 off', canonical: canonical('1', ['/'], true), alternatives: [] },
   fraction: { description: 'a share of a whole (fill level, occupancy)', canonical: canonical('%'), alternatives: [unit('/', 100)] },
   battery_level: { description: 'remaining battery charge', canonical: canonical('%', ['%EL'], true), alternatives: [] },
-  energy: { description: 'electrical energy, cumulative', canonical: canonical('kWh'), alternatives: [unit('Wh', 0.001), unit('MWh', 1000), unit('J', 1 / 3.6e6), unit('MJ', 1 / 3.6)] },
+  energy: {
+    description: 'electrical energy, cumulative',
+    canonical: canonical('kWh'),
+    alternatives: [unit('Wh', 0.001), unit('MWh', 1000), unit('J', 1 / 3.6e6), unit('MJ', 1 / 3.6)],
+  },
   power: { description: 'electrical active power; negative when exporting', canonical: canonical('W'), alternatives: [unit('kW', 1000)] },
   voltage: { description: 'electric potential (mains or battery)', canonical: canonical('V'), alternatives: [unit('mV', 0.001)] },
   current: { description: 'electric current', canonical: canonical('A'), alternatives: [unit('mA', 0.001)] },

@@ -1,5 +1,4 @@
-import type { DeviceContext } from '../core/model.js';
-import { deviceTopic, parseDeviceTopic } from '../core/topics.js';
+import { type DeviceContext, deviceTopic, parseDeviceTopic } from '../core/index.js';
 
 /**
  * Topic access policy, as pure functions over plain data. The Aedes hooks in

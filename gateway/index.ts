@@ -1,11 +1,8 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/log.js';
-import type { DeviceContext } from '../core/model.js';
-import type { Rejection } from '../core/store/types.js';
-import { deviceTopic } from '../core/topics.js';
+import { type Config, type Logger, type DeviceContext, deviceTopic } from '../core/index.js';
+import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { accessOf, mayPublish, maySubscribe, pilotWindow, type DeviceAccess } from './acl.js';
 import { limitPacketSize } from './packet-limit.js';
@@ -17,7 +14,7 @@ export interface DeviceAuthenticator {
 
 export interface GatewayDeps {
   readonly devices: DeviceAuthenticator;
-  readonly ingest: Pick<Ingest, 'accept' | 'forget'>;
+  readonly ingest: Pick<Ingest, 'accept' | 'forget' | 'onRefused'>;
   readonly log: Logger;
 }
 
@@ -72,6 +69,28 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     );
   }
 
+  /**
+   * A device is online while one of its sockets is open. The set follows the
+   * socket's own 'close', which fires once whatever ends the connection (a
+   * DISCONNECT, a policy close before the CONNACK went out, a takeover, a
+   * keepalive timeout), so it cannot drift from the broker's connections.
+   */
+  function track(client: Client, deviceId: string): void {
+    let clients = online.get(deviceId);
+    if (!clients) online.set(deviceId, (clients = new Set()));
+    clients.add(client);
+    lastSeen.set(deviceId, Date.now());
+    const conn = (client as unknown as { conn: NodeJS.EventEmitter }).conn;
+    conn.once('close', () => {
+      const set = online.get(deviceId);
+      set?.delete(client);
+      if (set?.size === 0) online.delete(deviceId);
+      lastSeen.set(deviceId, Date.now());
+      deps.ingest.forget(deviceId);
+    });
+  }
+  deps.ingest.onRefused((rejections) => rejections.forEach(notify));
+
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const device = username && password ? deps.devices.authenticateDevice(username, password) : undefined;
@@ -92,6 +111,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
         return done(authError('client id in use', IDENTIFIER_REJECTED), false);
       }
       sessions.set(client, { ...accessOf(device), connection: ++connectionCount });
+      track(client, device.deviceId);
       done(null, true);
     },
 
@@ -133,23 +153,6 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     },
   });
 
-  broker.on('clientReady', (client) => {
-    const device = sessions.get(client)?.device;
-    if (!device) return;
-    let clients = online.get(device.deviceId);
-    if (!clients) online.set(device.deviceId, (clients = new Set()));
-    clients.add(client);
-    lastSeen.set(device.deviceId, Date.now());
-  });
-  broker.on('clientDisconnect', (client) => {
-    const device = sessions.get(client)?.device;
-    if (!device) return;
-    const clients = online.get(device.deviceId);
-    clients?.delete(client);
-    if (clients?.size === 0) online.delete(device.deviceId);
-    lastSeen.set(device.deviceId, Date.now());
-    deps.ingest.forget(device.deviceId);
-  });
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
 

@@ -1,4 +1,4 @@
-import { StoreWriteError } from '../core/store/types.js';
+import { StoreWriteError } from '../store/index.js';
 
 export interface BackoffPolicy {
   readonly minMs: number;

@@ -1,6 +1,4 @@
-import type { CompiledLayout } from '../device-profiles/compile.js';
-import { checkValue, isSuspect, type Problem } from '../device-profiles/rules.js';
-import { roundSignificant } from '../device-profiles/units.js';
+import { type CompiledLayout, checkValue, isSuspect, type Problem, roundSignificant } from '../device-profiles/index.js';
 import type { Decoded } from './decode.js';
 
 /**

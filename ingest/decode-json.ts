@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { ErrorCode } from '../core/errors.js';
-import type { CompiledProfile } from '../device-profiles/compile.js';
-import { checkValue, isSuspect, unitOf, type Problem } from '../device-profiles/rules.js';
+import type { ErrorCode } from '../core/index.js';
+import { type CompiledProfile, checkValue, isSuspect, unitOf, type Problem } from '../device-profiles/index.js';
 import type { Decoded } from './decode.js';
 
 /** A reading's own time as text: ISO 8601 with a zone. */

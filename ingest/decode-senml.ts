@@ -1,5 +1,4 @@
-import type { CompiledProfile, MeasurementRule } from '../device-profiles/compile.js';
-import { checkValue, isSuspect, unitOf, type Problem } from '../device-profiles/rules.js';
+import { type CompiledProfile, type MeasurementRule, checkValue, isSuspect, unitOf, type Problem } from '../device-profiles/index.js';
 import type { Decoded, DecodedReading } from './decode.js';
 import { isoOrRaw } from './normalise.js';
 
@@ -51,7 +50,8 @@ export function decodeSenml(profile: CompiledProfile, pack: unknown, receivedAt:
   for (let i = 0; i < pack.length; i++) {
     const rec = pack[i] as Record<string, unknown>;
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return bad(`record ${i} is not an object`);
-    for (const key in rec) if (key.endsWith('_')) return bad(`record ${i} has the must-understand field ${key}, which this gateway does not understand (RFC 8428 section 4.4)`);
+    for (const key in rec)
+      if (key.endsWith('_')) return bad(`record ${i} has the must-understand field ${key}, which this gateway does not understand (RFC 8428 section 4.4)`);
     const typeError = fieldTypeError(rec);
     if (typeError) return bad(`record ${i}: ${typeError}`);
     if (rec.bver !== undefined && (!Number.isInteger(rec.bver) || (rec.bver as number) < 1 || (rec.bver as number) > MAX_VERSION)) {
@@ -68,9 +68,13 @@ export function decodeSenml(profile: CompiledProfile, pack: unknown, receivedAt:
     if (rec.v !== undefined) raw = bv + (rec.v as number);
     else if (rec.s !== undefined) raw = bs + (rec.s as number);
     else if (rec.vs !== undefined || rec.vb !== undefined || rec.vd !== undefined) {
-      fail({ code: 'TESTBED_READING_WRONG_TYPE', reason: `record ${i} (${bn + (n ?? '')}) has a ${rec.vs !== undefined ? 'string' : rec.vb !== undefined ? 'boolean' : 'data'} value; measurements are numbers (v)` });
+      fail({
+        code: 'TESTBED_READING_WRONG_TYPE',
+        reason: `record ${i} (${bn + (n ?? '')}) has a ${rec.vs !== undefined ? 'string' : rec.vb !== undefined ? 'boolean' : 'data'} value; measurements are numbers (v)`,
+      });
       continue;
-    } else if (n === undefined) continue; // base fields only (section 5.1.7 opens with one)
+    } else if (n === undefined)
+      continue; // base fields only (section 5.1.7 opens with one)
     else {
       fail(bad(`record ${i} (${bn + n}) has no value (v) or sum (s)`));
       continue;
@@ -81,7 +85,10 @@ export function decodeSenml(profile: CompiledProfile, pack: unknown, receivedAt:
     const rule = profile.rules.get(lastSegment(name)) ?? (unit === undefined ? undefined : profile.byUnit.get(unit));
     if (!rule) {
       const byUnit = unit === undefined ? '' : `, and no one measurement takes its unit ${JSON.stringify(unit)}`;
-      fail({ code: 'TESTBED_READING_UNKNOWN_MEASUREMENT', reason: `record ${i}: ${JSON.stringify(name)} names none of profile ${profile.profile.id}'s measurements (${profile.names})${byUnit}` });
+      fail({
+        code: 'TESTBED_READING_UNKNOWN_MEASUREMENT',
+        reason: `record ${i}: ${JSON.stringify(name)} names none of profile ${profile.profile.id}'s measurements (${profile.names})${byUnit}`,
+      });
       continue;
     }
     const conversion = unit === undefined ? rule.canonical : unitOf(rule, unit);
@@ -96,14 +103,18 @@ export function decodeSenml(profile: CompiledProfile, pack: unknown, receivedAt:
     }
     const group = groupAt(groups, bt + ((rec.t as number | undefined) ?? 0), receivedAt);
     if (Object.hasOwn(group.values, rule.name)) {
-      fail({ code: 'TESTBED_READING_DUPLICATE_MEASUREMENT', reason: `record ${i}: ${rule.name} is given twice for ${group.time === undefined ? 'the time of receipt' : isoOrRaw(group.time)}; the first is kept` });
+      fail({
+        code: 'TESTBED_READING_DUPLICATE_MEASUREMENT',
+        reason: `record ${i}: ${rule.name} is given twice for ${group.time === undefined ? 'the time of receipt' : isoOrRaw(group.time)}; the first is kept`,
+      });
       continue;
     }
     add(group, rule, value);
   }
 
   const readings: DecodedReading[] = [...groups.values()];
-  if (readings.length === 0 && !problems) return { code: 'TESTBED_READING_EMPTY', reason: `the pack has no records of ${profile.profile.id}'s measurements (${profile.names})` };
+  if (readings.length === 0 && !problems)
+    return { code: 'TESTBED_READING_EMPTY', reason: `the pack has no records of ${profile.profile.id}'s measurements (${profile.names})` };
   return { readings, problems: problems ?? [] };
 }
 

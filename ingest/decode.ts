@@ -1,6 +1,4 @@
-import type { CompiledProfile } from '../device-profiles/compile.js';
-import type { PayloadFormat } from '../device-profiles/format.js';
-import type { Problem } from '../device-profiles/rules.js';
+import type { CompiledProfile, PayloadFormat, Problem } from '../device-profiles/index.js';
 
 /**
  * Tells a payload's format from its first byte, within the formats its
@@ -25,7 +23,10 @@ export function sniffFormat(payload: Buffer, profile: CompiledProfile): PayloadF
   if (first === 0x5b) {
     if (accepts.senml) return 'senml';
     // Without SenML an array is JSON that is not an object, as it always was.
-    return { code: 'TESTBED_READING_NOT_OBJECT', reason: `a reading is a JSON object of measurements, not an array (profile ${profile.profile.id} does not accept SenML packs)` };
+    return {
+      code: 'TESTBED_READING_NOT_OBJECT',
+      reason: `a reading is a JSON object of measurements, not an array (profile ${profile.profile.id} does not accept SenML packs)`,
+    };
   }
   if (accepts.binary) return 'binary';
   return 'json'; // not JSON: parsing says so with the parser's own words

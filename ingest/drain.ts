@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/log.js';
-import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
+import type { Logger } from '../core/index.js';
+import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
 import { rejectionOf } from './pipeline.js';
 import type { DurableQueue, QueuedRecord } from './queue.js';
@@ -143,7 +143,10 @@ export class Drainer {
         this.#state.consecutiveFailures++;
         this.#state.lastError = (err as Error).message;
         const wait = retryDelay(failures + 1, err, this.#o.backoff ?? DEFAULT_BACKOFF);
-        this.#o.log.warn({ what, err, attempt: failures + 1, retryInMs: Math.round(wait), backlogBytes: this.#queue.depthBytes }, 'store write failed; will retry');
+        this.#o.log.warn(
+          { what, err, attempt: failures + 1, retryInMs: Math.round(wait), backlogBytes: this.#queue.depthBytes },
+          'store write failed; will retry',
+        );
         try {
           await sleep(wait, undefined, { signal: this.#abort.signal });
         } catch {

@@ -1,24 +1,24 @@
 import path from 'node:path';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/log.js';
-import type { DeviceContext } from '../core/model.js';
-import type { Reading, ReadingStore, Rejection, RejectionLog } from '../core/store/types.js';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
+import type { Config, Logger, DeviceContext } from '../core/index.js';
+import type { ReadingStore, Rejection, RejectionLog } from '../store/index.js';
+import type { ProfileCatalogue } from '../device-profiles/index.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
 import { Drainer } from './drain.js';
+import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
 import { DurableQueue, type MessageKey } from './queue.js';
+
+export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
   readonly store: ReadingStore;
   readonly rejections: RejectionLog;
   readonly log: Logger;
-  /** Called with each batch of readings once stored. */
-  readonly onStored?: (readings: readonly Reading[]) => void;
-  /** Called with readings the store refused after they were acknowledged, once recorded as rejections. */
-  readonly onRefused?: (rejections: readonly Rejection[]) => void;
 }
+
+/** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
+export type RefusalListener = (rejections: readonly Rejection[]) => void;
 
 /** One PUBLISH as the gateway hands it over. */
 export interface InboundMessage {
@@ -53,6 +53,10 @@ export interface Ingest {
   /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
+  /** Readings as they are stored, for live subscribers (the API's live streams). */
+  readonly live: LiveFeed;
+  /** Adds a listener for refusals after acknowledgement (the gateway tells the device). */
+  onRefused(listener: RefusalListener): void;
   /** Delivers what it can within the configured shutdown time, then closes. */
   stop(): Promise<void>;
 }
@@ -76,13 +80,15 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   const duplicates = new DuplicateFilter();
   await queue.recentKeys(([deviceId, messageId, hash], at, end) => duplicates.remember(deviceId, messageId, hash, 0, at, end));
   const sweeper = setInterval(() => duplicates.sweep(Date.now()), 60_000).unref();
+  const live = new LiveFeed();
+  const refusalListeners: RefusalListener[] = [];
   const drainer = new Drainer(queue, deps.store, deps.rejections, {
     batchSize: config.ingest.batchSize,
     lingerMs: config.ingest.flushIntervalMs,
     backoff: { minMs: 100, maxMs: config.ingest.retryMaxMs },
     log,
-    onStored: deps.onStored,
-    onRefused: deps.onRefused,
+    onStored: (readings) => live.publish(readings),
+    onRefused: (rejections) => refusalListeners.forEach((listener) => listener(rejections)),
   });
   drainer.start();
   const counts = { readings: 0, rejections: 0, duplicates: 0 };
@@ -130,6 +136,8 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       return outcome;
     },
     forget: (deviceId) => pipeline.forget(deviceId),
+    live,
+    onRefused: (listener) => void refusalListeners.push(listener),
     stats() {
       const d = drainer.state;
       const age = queue.oldestAgeMs(Date.now());
@@ -137,7 +145,13 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         ...counts,
         stored: d.stored,
         refused: d.refused,
-        queue: { depthBytes: queue.depthBytes, maxBytes: config.ingest.queueMaxBytes, full: queue.full, oldestAgeMs: age ?? null, failed: queue.failed?.message ?? null },
+        queue: {
+          depthBytes: queue.depthBytes,
+          maxBytes: config.ingest.queueMaxBytes,
+          full: queue.full,
+          oldestAgeMs: age ?? null,
+          failed: queue.failed?.message ?? null,
+        },
         store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
       };
     },

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from '../core/index.js';
 
 export interface TimePolicy {
   /** How far ahead of the gateway's clock a reading's own time may be. */

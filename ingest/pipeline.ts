@@ -1,10 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import type { ErrorCode } from '../core/errors.js';
-import type { DeviceContext } from '../core/model.js';
-import type { Reading, Rejection } from '../core/store/types.js';
-import type { CompiledProfile } from '../device-profiles/compile.js';
-import type { ProfileCatalogue } from '../device-profiles/load.js';
-import type { Problem } from '../device-profiles/rules.js';
+import type { ErrorCode, DeviceContext } from '../core/index.js';
+import type { Reading, Rejection } from '../store/index.js';
+import type { CompiledProfile, ProfileCatalogue, Problem } from '../device-profiles/index.js';
 import { parseJson, sniffFormat, type Decoded } from './decode.js';
 import { decodeBinary } from './decode-binary.js';
 import { decodeFlat } from './decode-json.js';
@@ -115,7 +112,10 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
       return run(ctx, payload, receivedAt);
     } catch (err) {
       // A bug of ours must not take the gateway down with it; the record says what happened.
-      return { readings: NONE, rejections: [rejectionOf(ctx, payload, receivedAt, 'TESTBED_INTERNAL', `the gateway failed on this payload: ${(err as Error).message}`)] };
+      return {
+        readings: NONE,
+        rejections: [rejectionOf(ctx, payload, receivedAt, 'TESTBED_INTERNAL', `the gateway failed on this payload: ${(err as Error).message}`)],
+      };
     }
   }
 

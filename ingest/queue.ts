@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../core/log.js';
-import type { Reading, Rejection } from '../core/store/types.js';
+import type { Logger } from '../core/index.js';
+import type { Reading, Rejection } from '../store/index.js';
 import { Journal } from './journal.js';
 import type { MessageOutcome } from './pipeline.js';
 

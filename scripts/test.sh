@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need (InfluxDB 1.x and the
 # Mosquitto command-line clients from Debian's packages, the npm dependencies),
-# builds, type-checks the whole project and runs every test.
+# builds, type-checks the whole project, checks lint, format and the import
+# rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,6 @@ fi
 bash scripts/deps.sh
 npm run build --silent
 npx tsc --noEmit
+echo "Lint, format and import rules..." >&2
+npm run lint --silent
 npx vitest run "$@"

@@ -85,7 +85,7 @@ export function isSchoolDay(t: LocalTime): boolean {
  */
 export function classroomOccupancy(t: LocalTime): number {
   if (!isSchoolDay(t)) return 0;
-  const inClass = (t.hour >= 8.25 && t.hour < 14.5) ? 1 : 0;
+  const inClass = t.hour >= 8.25 && t.hour < 14.5 ? 1 : 0;
   const lunch = t.hour >= 10.9 && t.hour < 11.5 ? 0.15 : 1;
   return inClass * lunch;
 }

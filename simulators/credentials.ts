@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSafeTopicSegment } from '../core/topics.js';
+import { isSafeTopicSegment } from '../core/index.js';
 import { SimulatorError } from './errors.js';
 
 /** What a virtual device needs to connect as a registered device. */
@@ -34,5 +34,8 @@ export function parseCredentials(text: string, where: string): DeviceCredentials
 
 /** `[2].username` for the path [2, 'username']. */
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }

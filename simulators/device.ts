@@ -1,5 +1,5 @@
 import { connect, type MqttClient } from 'mqtt';
-import { deviceTopic } from '../core/topics.js';
+import { deviceTopic } from '../core/index.js';
 import type { DeviceCredentials } from './credentials.js';
 import { connectError } from './connect-error.js';
 import { SimulatorError } from './errors.js';
@@ -35,7 +35,9 @@ export interface DeviceStats {
 }
 
 /** A rejection notice as the gateway publishes it on `devices/{id}/errors`. */
-interface Notice { code?: unknown }
+interface Notice {
+  code?: unknown;
+}
 
 /**
  * One registered device, simulated: connects with its credentials over MQTT
@@ -180,7 +182,10 @@ export class VirtualDevice {
     if (!client || !this.#offline || this.#closing) return;
     this.#offline = false;
     const connected = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SimulatorError('timeout', `no CONNACK for ${this.deviceId} within ${timeoutMs} ms after going online`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new SimulatorError('timeout', `no CONNACK for ${this.deviceId} within ${timeoutMs} ms after going online`)),
+        timeoutMs,
+      );
       client.once('connect', () => {
         clearTimeout(timer);
         resolve();

@@ -1,5 +1,5 @@
-import type { ErrorCode } from '../core/errors.js';
-import type { PayloadFormat, Profile } from '../device-profiles/format.js';
+import type { ErrorCode } from '../core/index.js';
+import type { PayloadFormat, Profile } from '../device-profiles/index.js';
 import { writeRaw, type Encoder, type TimedValues } from './encode.js';
 import { applicableFaults, drawFault, expectedCode, outOfRangeChoices, type Faults, type FaultKind, type OutOfRange, type TimeWindow } from './faults.js';
 import type { Random } from './random.js';
@@ -157,7 +157,12 @@ export class DeviceDriver {
     if (this.#o.format !== 'binary') return this.#o.encoder.encode({ values: { ...values, [choice.measurement]: choice.value }, time });
     const payload = this.#o.encoder.encode({ values, time });
     const layout = this.#o.profile.binary!;
-    writeRaw(payload, layout.fields.find((f) => f.measurement === choice.measurement)!, layout.byteOrder, choice.raw!);
+    writeRaw(
+      payload,
+      layout.fields.find((f) => f.measurement === choice.measurement)!,
+      layout.byteOrder,
+      choice.raw!,
+    );
     return payload;
   }
 

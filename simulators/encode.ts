@@ -1,6 +1,17 @@
-import { BINARY_TYPE_SIZES, layoutLength, type BinaryField, type BinaryType } from '../device-profiles/format-binary.js';
-import type { Measurement, PayloadFormat, Profile } from '../device-profiles/format.js';
-import { acceptedUnits, fromCanonical, senmlSymbol, toCanonical, type Conversion } from '../device-profiles/units.js';
+import {
+  BINARY_TYPE_SIZES,
+  layoutLength,
+  type BinaryField,
+  type BinaryType,
+  type Measurement,
+  type PayloadFormat,
+  type Profile,
+  acceptedUnits,
+  fromCanonical,
+  senmlSymbol,
+  toCanonical,
+  type Conversion,
+} from '../device-profiles/index.js';
 
 /**
  * Payloads as a device of a profile would send them, in any of its formats:
@@ -70,7 +81,11 @@ export function writeRaw(payload: Buffer, field: BinaryField, byteOrder: 'big' |
   WRITERS[field.type][field.byteOrder ?? byteOrder](payload, raw, field.at);
 }
 
-export function createEncoder(profile: Pick<Profile, 'measurements' | 'binary'>, format: PayloadFormat, options: { units?: UnitChoice; baseName?: string } = {}): Encoder {
+export function createEncoder(
+  profile: Pick<Profile, 'measurements' | 'binary'>,
+  format: PayloadFormat,
+  options: { units?: UnitChoice; baseName?: string } = {},
+): Encoder {
   const sent = profile.measurements.map((m) => {
     const unit = options.units === 'alternative' ? (m.alternativeUnits[0] ?? m.unit) : m.unit;
     const conversion: Conversion = acceptedUnits(m.quantity, m.alternativeUnits).get(unit)!;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ErrorCode } from '../core/errors.js';
-import type { PayloadFormat, Profile } from '../device-profiles/format.js';
+import type { ErrorCode } from '../core/index.js';
+import type { PayloadFormat, Profile } from '../device-profiles/index.js';
 import { decodeRaw, rawLimits } from './encode.js';
 import type { Random } from './random.js';
 
@@ -37,7 +37,11 @@ export const faultsSchema = z
     disconnect: rate.optional(),
     backlog: rate.optional(),
     /** How far a skewed clock is off, in seconds: ahead when positive (default one hour). */
-    skewSeconds: z.number().int().refine((s) => s !== 0, 'must not be 0').default(3600),
+    skewSeconds: z
+      .number()
+      .int()
+      .refine((s) => s !== 0, 'must not be 0')
+      .default(3600),
     gapReadings: readings.default(3),
     stuckReadings: readings.default(5),
     offlineReadings: readings.default(3),
@@ -96,7 +100,7 @@ export function outOfRangeChoices(profile: Pick<Profile, 'measurements' | 'binar
     const m = profile.measurements.find((x) => x.name === field.measurement)!;
     const [lo, hi] = rawLimits(field.type);
     const float = field.type.startsWith('float');
-    const candidates = float ? [((m.range.max + (m.range.max - m.range.min)) - field.offset) / field.scale] : [hi, lo];
+    const candidates = float ? [(m.range.max + (m.range.max - m.range.min) - field.offset) / field.scale] : [hi, lo];
     for (const raw of candidates) {
       if (raw === field.noValue) continue;
       const value = decodeRaw(field, m, raw);

@@ -47,8 +47,20 @@ export async function provisionScenario(o: ScenarioProvisionOptions): Promise<Pr
   else {
     const companyOf = new Map<string, string>();
     for (const name of new Set(o.scenario.pilots.map((p) => p.company))) {
-      const { id } = await post('v1/companies', { name }, withId, `creating company ${name}`, `create company ${name} (this needs the admin key; or give --pilot with a company key)`);
-      const { key } = await post(`v1/companies/${encodeURIComponent(id)}/keys`, { name: 'simulator' }, withKey, `creating a key of ${name}`, `create a key for company ${name}`);
+      const { id } = await post(
+        'v1/companies',
+        { name },
+        withId,
+        `creating company ${name}`,
+        `create company ${name} (this needs the admin key; or give --pilot with a company key)`,
+      );
+      const { key } = await post(
+        `v1/companies/${encodeURIComponent(id)}/keys`,
+        { name: 'simulator' },
+        withKey,
+        `creating a key of ${name}`,
+        `create a key for company ${name}`,
+      );
       companies.push({ name, id, key });
       companyOf.set(name, id);
     }
@@ -63,7 +75,9 @@ export async function provisionScenario(o: ScenarioProvisionOptions): Promise<Pr
   const devices: DeviceCredentials[] = [];
   for (const device of o.plan) {
     try {
-      devices.push(await registerDevice({ apiUrl: o.apiUrl, apiKey: o.apiKey, pilotId: pilots[device.pilot]!.id, profile: device.profile, signal: o.signal }, device.name));
+      devices.push(
+        await registerDevice({ apiUrl: o.apiUrl, apiKey: o.apiKey, pilotId: pilots[device.pilot]!.id, profile: device.profile, signal: o.signal }, device.name),
+      );
     } catch (err) {
       // The devices made so far exist and their passwords are shown only once: hand them back.
       if (err instanceof SimulatorError) throw new ProvisionError(err, devices);

@@ -69,7 +69,13 @@ export function registerDevice(o: Omit<ProvisionOptions, 'count' | 'namePrefix' 
 }
 
 async function createDevice(url: URL, o: Omit<ProvisionOptions, 'count' | 'namePrefix' | 'firstIndex'>, name: string): Promise<DeviceCredentials> {
-  const body = await apiPost(url, o.apiKey, { profile: o.profile, name }, { doing: `registering ${name}`, action: `register ${name} in pilot ${o.pilotId}` }, o);
+  const body = await apiPost(
+    url,
+    o.apiKey,
+    { profile: o.profile, name },
+    { doing: `registering ${name}`, action: `register ${name} in pilot ${o.pilotId}` },
+    o,
+  );
   const created = createdDeviceSchema.safeParse(body);
   if (!created.success) throw new SimulatorError('api', `the API registered ${name} but its answer has no id and mqtt { username, password }`);
   return { deviceId: created.data.id, username: created.data.mqtt.username, password: created.data.mqtt.password, profile: created.data.profile ?? o.profile };
@@ -96,7 +102,8 @@ export async function apiPost(
       signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
     });
   } catch (err) {
-    if (timeout.aborted && !o.signal?.aborted) throw new SimulatorError('timeout', `no answer from the API at ${url.origin} within ${o.timeoutMs ?? 10_000} ms`, { cause: err });
+    if (timeout.aborted && !o.signal?.aborted)
+      throw new SimulatorError('timeout', `no answer from the API at ${url.origin} within ${o.timeoutMs ?? 10_000} ms`, { cause: err });
     if (o.signal?.aborted) throw new SimulatorError('aborted', `stopped while ${what.doing}`, { cause: err });
     const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? (err as Error).message;
     throw new SimulatorError('unreachable', `cannot reach the API at ${url.origin} (${code}): is it running?`, { cause: err });

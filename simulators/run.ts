@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ErrorCode } from '../core/errors.js';
-import type { PayloadFormat, Profile } from '../device-profiles/format.js';
+import type { ErrorCode } from '../core/index.js';
+import type { PayloadFormat, Profile } from '../device-profiles/index.js';
 import type { DeviceCredentials } from './credentials.js';
 import { VirtualDevice } from './device.js';
 import { DeviceDriver } from './driver.js';
@@ -244,5 +244,17 @@ function total(devices: readonly VirtualDevice[], drivers: readonly DeviceDriver
     for (const [code, n] of Object.entries(s.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
   }
   const ratePerSecond = elapsedMs > 0 ? Math.round((sent / elapsedMs) * 10_000) / 10 : 0;
-  return { devices: devices.length, connected: connectedNow ?? connected, sent, acknowledged, rejected, errors, elapsedMs, ratePerSecond, faults, expectedRejections, missed };
+  return {
+    devices: devices.length,
+    connected: connectedNow ?? connected,
+    sent,
+    acknowledged,
+    rejected,
+    errors,
+    elapsedMs,
+    ratePerSecond,
+    faults,
+    expectedRejections,
+    missed,
+  };
 }

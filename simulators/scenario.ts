@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { PAYLOAD_FORMATS, type PayloadFormat, type Profile } from '../device-profiles/format.js';
+import { PAYLOAD_FORMATS, type PayloadFormat, type Profile } from '../device-profiles/index.js';
 import { SimulatorError } from './errors.js';
 import { faultsSchema, type Faults } from './faults.js';
 

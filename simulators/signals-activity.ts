@@ -1,4 +1,4 @@
-import type { Measurement } from '../device-profiles/format.js';
+import type { Measurement } from '../device-profiles/index.js';
 import { cycling, isWeekend, schoolWalk } from './calendar.js';
 import type { Conditions } from './environment.js';
 import { createRandom, deriveSeed, poisson, type Random } from './random.js';
@@ -51,137 +51,156 @@ export function createActivity(o: ActivityOptions) {
     return models.get(key) as T;
   };
 
-  const traffic = () => once('traffic', () => model(rnd('traffic'), (c, _t, _dt, r) => {
-    const vehicles = poisson(r, c.traffic * 40 * per(60_000));
-    return { vehicles, heavy: Math.min(vehicles, poisson(r, vehicles * 0.07)) };
-  }));
-  const bicycles = () => once('bicycles', () => model(rnd('bicycles'), (c, _t, _dt, r) => {
-    const flow = cycling(c.local, c.summer);
-    const weather = c.precipitationMmH > 0.5 ? 0.5 : 1;
-    return { inbound: poisson(r, flow.inbound * 110 * weather * per(900_000)), outbound: poisson(r, flow.outbound * 110 * weather * per(900_000)) };
-  }));
-  const people = () => once('people', () => {
-    let inside = 0;
-    return model(rnd('people'), (c, _t, dt, r) => {
-      const entered = poisson(r, 70 * c.footfall * per(300_000));
-      // People stay about 40 minutes; at closing time the building empties.
-      const leaving = c.footfall < 0.05 ? 0.6 : 1 - Math.exp(-(dt || o.intervalMs) / (40 * 60_000));
-      const left = Math.min(inside + entered, poisson(r, inside * leaving));
-      inside += entered - left;
-      return { entered, left, inside };
+  const traffic = () =>
+    once('traffic', () =>
+      model(rnd('traffic'), (c, _t, _dt, r) => {
+        const vehicles = poisson(r, c.traffic * 40 * per(60_000));
+        return { vehicles, heavy: Math.min(vehicles, poisson(r, vehicles * 0.07)) };
+      }),
+    );
+  const bicycles = () =>
+    once('bicycles', () =>
+      model(rnd('bicycles'), (c, _t, _dt, r) => {
+        const flow = cycling(c.local, c.summer);
+        const weather = c.precipitationMmH > 0.5 ? 0.5 : 1;
+        return { inbound: poisson(r, flow.inbound * 110 * weather * per(900_000)), outbound: poisson(r, flow.outbound * 110 * weather * per(900_000)) };
+      }),
+    );
+  const people = () =>
+    once('people', () => {
+      let inside = 0;
+      return model(rnd('people'), (c, _t, dt, r) => {
+        const entered = poisson(r, 70 * c.footfall * per(300_000));
+        // People stay about 40 minutes; at closing time the building empties.
+        const leaving = c.footfall < 0.05 ? 0.6 : 1 - Math.exp(-(dt || o.intervalMs) / (40 * 60_000));
+        const left = Math.min(inside + entered, poisson(r, inside * leaving));
+        inside += entered - left;
+        return { entered, left, inside };
+      });
     });
-  });
-  const parking = () => once('parking', () => {
-    let occupied: number | undefined;
-    return model(rnd('parking'), (c, _t, dt, r) => {
-      const h = c.local.hour;
-      const busy = isWeekend(c.local) ? 0.5 : h >= 8 && h < 17 ? 0.85 : h >= 17 && h < 22 ? 0.55 : 0.3;
-      if (occupied === undefined) occupied = r.next() < busy ? 1 : 0;
-      // Arrivals and departures at rates that keep the space `busy` of the time, turning over every 1.5 h or so.
-      const rate = (occupied ? 1 - busy : busy) / (1.5 * HOUR);
-      if (r.next() < 1 - Math.exp(-rate * dt)) occupied = 1 - occupied;
-      return occupied;
+  const parking = () =>
+    once('parking', () => {
+      let occupied: number | undefined;
+      return model(rnd('parking'), (c, _t, dt, r) => {
+        const h = c.local.hour;
+        const busy = isWeekend(c.local) ? 0.5 : h >= 8 && h < 17 ? 0.85 : h >= 17 && h < 22 ? 0.55 : 0.3;
+        if (occupied === undefined) occupied = r.next() < busy ? 1 : 0;
+        // Arrivals and departures at rates that keep the space `busy` of the time, turning over every 1.5 h or so.
+        const rate = (occupied ? 1 - busy : busy) / (1.5 * HOUR);
+        if (r.next() < 1 - Math.exp(-rate * dt)) occupied = 1 - occupied;
+        return occupied;
+      });
     });
-  });
-  const co2 = () => once('co2', () => {
-    let ppm: number | undefined;
-    return model(rnd('co2'), (c, _t, dt, r) => {
-      const target = 425 + 1350 * c.classroom;
-      ppm = ppm === undefined ? target : target + (ppm - target) * Math.exp(-dt / ((c.classroom > 0 ? 30 : 45) * 60_000));
-      return ppm + 12 * r.gaussian();
+  const co2 = () =>
+    once('co2', () => {
+      let ppm: number | undefined;
+      return model(rnd('co2'), (c, _t, dt, r) => {
+        const target = 425 + 1350 * c.classroom;
+        ppm = ppm === undefined ? target : target + (ppm - target) * Math.exp(-dt / ((c.classroom > 0 ? 30 : 45) * 60_000));
+        return ppm + 12 * r.gaussian();
+      });
     });
-  });
-  const room = () => once('room', () => {
-    let drift = 0;
-    let damp = 0;
-    return model(rnd('room'), (c, _t, dt, r) => {
-      const phi = Math.exp(-dt / HOUR);
-      drift = drift * phi + 0.25 * Math.sqrt(1 - phi * phi) * r.gaussian();
-      damp = damp * phi + 2 * Math.sqrt(1 - phi * phi) * r.gaussian();
-      return {
-        // Heated to about 21 °C, warmed by a full class, warmer in summer.
-        temperature: 20.6 + 1.6 * c.classroom + 3 * c.summer + 0.03 * c.temperatureC + drift + 0.05 * r.gaussian(),
-        // Indoors the winter air is dry: outdoor air warmed up holds little water; a class breathes some in.
-        humidity: 20 + 28 * c.summer + 6 * c.classroom + 0.3 * (c.relativeHumidity - 80) + damp,
-      };
+  const room = () =>
+    once('room', () => {
+      let drift = 0;
+      let damp = 0;
+      return model(rnd('room'), (c, _t, dt, r) => {
+        const phi = Math.exp(-dt / HOUR);
+        drift = drift * phi + 0.25 * Math.sqrt(1 - phi * phi) * r.gaussian();
+        damp = damp * phi + 2 * Math.sqrt(1 - phi * phi) * r.gaussian();
+        return {
+          // Heated to about 21 °C, warmed by a full class, warmer in summer.
+          temperature: 20.6 + 1.6 * c.classroom + 3 * c.summer + 0.03 * c.temperatureC + drift + 0.05 * r.gaussian(),
+          // Indoors the winter air is dry: outdoor air warmed up holds little water; a class breathes some in.
+          humidity: 20 + 28 * c.summer + 6 * c.classroom + 0.3 * (c.relativeHumidity - 80) + damp,
+        };
+      });
     });
-  });
-  const film = () => once('film', () => {
-    let mm = 0;
-    return model(rnd('film'), (c, _t, dt) => {
-      const wetting = c.precipitationMmH > 0 ? Math.min(3, 0.08 + 0.3 * c.precipitationMmH ** 0.8) : 0;
-      mm = Math.max(wetting, mm * Math.exp(-dt / ((c.surfaceTemperatureC < 0 ? 4 : 1.5) * HOUR)));
-      return mm;
+  const film = () =>
+    once('film', () => {
+      let mm = 0;
+      return model(rnd('film'), (c, _t, dt) => {
+        const wetting = c.precipitationMmH > 0 ? Math.min(3, 0.08 + 0.3 * c.precipitationMmH ** 0.8) : 0;
+        mm = Math.max(wetting, mm * Math.exp(-dt / ((c.surfaceTemperatureC < 0 ? 4 : 1.5) * HOUR)));
+        return mm;
+      });
     });
-  });
-  const friction = () => once('friction', () => model(rnd('friction'), (c, t, _dt, r) => {
-    const water = film()(c, t);
-    if (water < 0.02) return 0.8 + 0.015 * r.gaussian();
-    if (c.surfaceTemperatureC <= 0.3) return Math.max(0.12, 0.25 + 0.06 * r.gaussian() - 0.05 * Math.min(1, water)); // ice
-    return 0.78 - 0.2 * Math.min(1, water) + 0.02 * r.gaussian();
-  }));
-  const bin = () => once('bin', () => {
-    let fill: number | undefined;
-    return model(rnd('bin'), (c, _t, dt, r) => {
-      fill ??= 5 + 55 * r.next();
-      fill = Math.min(100, fill + (dt / HOUR) * (0.5 + 1.5 * c.footfall));
-      const h = c.local.hour;
-      // The collection round empties full bins on weekdays; the bin tips over to about 120° while it does.
-      const round = !isWeekend(c.local) && h >= 7 && h < 15 && fill > 70 && r.next() < 1 - Math.exp(-dt / (3 * HOUR));
-      if (round) fill = 1 + 2 * r.next();
-      return { fill, tilt: round ? 118 + 4 * r.gaussian() : Math.abs(1.5 * r.gaussian()) };
+  const friction = () =>
+    once('friction', () =>
+      model(rnd('friction'), (c, t, _dt, r) => {
+        const water = film()(c, t);
+        if (water < 0.02) return 0.8 + 0.015 * r.gaussian();
+        if (c.surfaceTemperatureC <= 0.3) return Math.max(0.12, 0.25 + 0.06 * r.gaussian() - 0.05 * Math.min(1, water)); // ice
+        return 0.78 - 0.2 * Math.min(1, water) + 0.02 * r.gaussian();
+      }),
+    );
+  const bin = () =>
+    once('bin', () => {
+      let fill: number | undefined;
+      return model(rnd('bin'), (c, _t, dt, r) => {
+        fill ??= 5 + 55 * r.next();
+        fill = Math.min(100, fill + (dt / HOUR) * (0.5 + 1.5 * c.footfall));
+        const h = c.local.hour;
+        // The collection round empties full bins on weekdays; the bin tips over to about 120° while it does.
+        const round = !isWeekend(c.local) && h >= 7 && h < 15 && fill > 70 && r.next() < 1 - Math.exp(-dt / (3 * HOUR));
+        if (round) fill = 1 + 2 * r.next();
+        return { fill, tilt: round ? 118 + 4 * r.gaussian() : Math.abs(1.5 * r.gaussian()) };
+      });
     });
-  });
-  const battery = () => once('battery', () => {
-    let level: number | undefined;
-    const tracker = o.measurements.some((m) => m.quantity === 'latitude');
-    return model(rnd('battery'), (c, _t, dt, r) => {
-      level ??= 60 + 40 * r.next();
-      // A tracker's battery lasts a day or two and is swapped when low; a sensor's lasts years, so a run sees it fall slowly.
-      level -= (dt / HOUR) * (tracker ? 2 : 0.02);
-      if (tracker && level < 15) level = 100;
-      return { level: Math.max(1, level), cold: Math.min(0, c.temperatureC) };
+  const battery = () =>
+    once('battery', () => {
+      let level: number | undefined;
+      const tracker = o.measurements.some((m) => m.quantity === 'latitude');
+      return model(rnd('battery'), (c, _t, dt, r) => {
+        level ??= 60 + 40 * r.next();
+        // A tracker's battery lasts a day or two and is swapped when low; a sensor's lasts years, so a run sees it fall slowly.
+        level -= (dt / HOUR) * (tracker ? 2 : 0.02);
+        if (tracker && level < 15) level = 100;
+        return { level: Math.max(1, level), cold: Math.min(0, c.temperatureC) };
+      });
     });
-  });
-  const meter = () => once('meter', () => {
-    let register: number | undefined;
-    return model(rnd('meter'), (c, _t, dt, r) => {
-      register ??= 20_000 + 180_000 * r.next();
-      const h = c.local.hour;
-      const office = !isWeekend(c.local) && h >= 7 && h < 18 ? 1 : 0;
-      const heating = Math.max(0, (15 - c.temperatureC) / 30);
-      const power = 1800 + 5500 * office + 7000 * heating + 400 * r.gaussian();
-      register += (power * dt) / HOUR / 1000;
-      const voltage = 230 + 2.5 * Math.sin((2 * Math.PI * c.local.hour) / 24) + 0.8 * r.gaussian();
-      return { power, register, voltage, current: power / voltage, frequency: 50 + 0.025 * r.gaussian() };
+  const meter = () =>
+    once('meter', () => {
+      let register: number | undefined;
+      return model(rnd('meter'), (c, _t, dt, r) => {
+        register ??= 20_000 + 180_000 * r.next();
+        const h = c.local.hour;
+        const office = !isWeekend(c.local) && h >= 7 && h < 18 ? 1 : 0;
+        const heating = Math.max(0, (15 - c.temperatureC) / 30);
+        const power = 1800 + 5500 * office + 7000 * heating + 400 * r.gaussian();
+        register += (power * dt) / HOUR / 1000;
+        const voltage = 230 + 2.5 * Math.sin((2 * Math.PI * c.local.hour) / 24) + 0.8 * r.gaussian();
+        return { power, register, voltage, current: power / voltage, frequency: 50 + 0.025 * r.gaussian() };
+      });
     });
-  });
-  const radio = (label: string) => once(`radio:${label}`, () => {
-    const r = rnd(`radio:${label}`);
-    const mean = -78 - 30 * r.next();
-    return model(r, (_c, _t, _dt, rr) => mean + 3 * rr.gaussian());
-  });
-  const tracker = () => once('tracker', () => {
-    const r = rnd('tracker');
-    const radius = 1200 + 2300 * r.next();
-    let angle = 2 * Math.PI * r.next();
-    let heading = 0;
-    return model(r, (c, _t, dt, rr) => {
-      const h = c.local.hour;
-      const moving = h >= 7 && h < 23 && rr.next() > 0.15;
-      const speed = moving ? Math.max(0, 5.5 * (1 - 0.3 * Math.min(1, c.traffic)) + 1.2 * rr.gaussian()) : 0;
-      angle += (speed * dt) / 1000 / radius;
-      const north = radius * Math.cos(angle);
-      const east = radius * Math.sin(angle);
-      if (speed > 0) heading = ((Math.atan2(Math.cos(angle), -Math.sin(angle)) * 180) / Math.PI + 360) % 360;
-      return {
-        latitude: o.home.lat + north / 111_320,
-        longitude: o.home.lon + east / (111_320 * Math.cos((o.home.lat * Math.PI) / 180)),
-        speed,
-        heading,
-      };
+  const radio = (label: string) =>
+    once(`radio:${label}`, () => {
+      const r = rnd(`radio:${label}`);
+      const mean = -78 - 30 * r.next();
+      return model(r, (_c, _t, _dt, rr) => mean + 3 * rr.gaussian());
     });
-  });
+  const tracker = () =>
+    once('tracker', () => {
+      const r = rnd('tracker');
+      const radius = 1200 + 2300 * r.next();
+      let angle = 2 * Math.PI * r.next();
+      let heading = 0;
+      return model(r, (c, _t, dt, rr) => {
+        const h = c.local.hour;
+        const moving = h >= 7 && h < 23 && rr.next() > 0.15;
+        const speed = moving ? Math.max(0, 5.5 * (1 - 0.3 * Math.min(1, c.traffic)) + 1.2 * rr.gaussian()) : 0;
+        angle += (speed * dt) / 1000 / radius;
+        const north = radius * Math.cos(angle);
+        const east = radius * Math.sin(angle);
+        if (speed > 0) heading = ((Math.atan2(Math.cos(angle), -Math.sin(angle)) * 180) / Math.PI + 360) % 360;
+        return {
+          latitude: o.home.lat + north / 111_320,
+          longitude: o.home.lon + east / (111_320 * Math.cos((o.home.lat * Math.PI) / 180)),
+          speed,
+          heading,
+        };
+      });
+    });
 
   const batteryVoltage = (m: Measurement): Signal => {
     const full = Math.min(m.range.max, (m.plausible?.max ?? m.range.max) - 0.08);

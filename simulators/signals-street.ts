@@ -1,4 +1,4 @@
-import type { Measurement } from '../device-profiles/format.js';
+import type { Measurement } from '../device-profiles/index.js';
 import type { Conditions } from './environment.js';
 
 /**

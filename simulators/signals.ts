@@ -1,4 +1,4 @@
-import type { Measurement, Profile } from '../device-profiles/format.js';
+import type { Measurement, Profile } from '../device-profiles/index.js';
 import { createEnvironment, type Conditions } from './environment.js';
 import { createRandom, deriveSeed, ouStep, type Random } from './random.js';
 import { createActivity } from './signals-activity.js';

@@ -76,16 +76,47 @@ function noise(seed: number, label: string, parts: readonly (readonly [periodHou
 export function createCityWeather(seed: number, city = 'helsinki'): CityWeather {
   const climate = CITY_CLIMATE[city] ?? CITY_CLIMATE.helsinki!;
   const s = deriveSeed(seed, `weather:${city}`);
-  const spell = noise(s, 'temperature', [[60, 2.6], [14, 1.1], [3, 0.35]]);
-  const damp = noise(s, 'damp', [[30, 5], [6, 3]]);
-  const pressure = noise(s, 'pressure', [[90, 7], [24, 3.5]]);
-  const wind = noise(s, 'wind', [[20, 0.35], [4, 0.2]]);
-  const direction = noise(s, 'direction', [[36, 70], [6, 25]]);
-  const rain = noise(s, 'rain', [[16, 1], [3, 0.5]]);
-  const cloud = noise(s, 'cloud', [[20, 1], [4, 0.4]]);
-  const episode = noise(s, 'episode', [[30, 0.35], [8, 0.15]]);
-  const dust = noise(s, 'dust', [[20, 0.3], [5, 0.12]]);
-  const sea = noise(s, 'sea', [[120, 0.18], [30, 0.1]]);
+  const spell = noise(s, 'temperature', [
+    [60, 2.6],
+    [14, 1.1],
+    [3, 0.35],
+  ]);
+  const damp = noise(s, 'damp', [
+    [30, 5],
+    [6, 3],
+  ]);
+  const pressure = noise(s, 'pressure', [
+    [90, 7],
+    [24, 3.5],
+  ]);
+  const wind = noise(s, 'wind', [
+    [20, 0.35],
+    [4, 0.2],
+  ]);
+  const direction = noise(s, 'direction', [
+    [36, 70],
+    [6, 25],
+  ]);
+  const rain = noise(s, 'rain', [
+    [16, 1],
+    [3, 0.5],
+  ]);
+  const cloud = noise(s, 'cloud', [
+    [20, 1],
+    [4, 0.4],
+  ]);
+  const episode = noise(s, 'episode', [
+    [30, 0.35],
+    [8, 0.15],
+  ]);
+  const dust = noise(s, 'dust', [
+    [20, 0.3],
+    [5, 0.12],
+  ]);
+  const sea = noise(s, 'sea', [
+    [120, 0.18],
+    [30, 0.1],
+  ]);
 
   return {
     city,

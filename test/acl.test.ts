@@ -4,7 +4,13 @@ import { deviceTopic, isSafeTopicSegment, parseDeviceTopic } from '../core/topic
 import { accessOf, mayPublish, maySubscribe, pilotWindow } from '../gateway/acl.js';
 
 const device: DeviceContext = {
-  deviceId: 'dev_a', pilotId: 'pi_1', companyId: 'co_1', testbedId: 'helsinki', profile: 'noise', pilotStartsAt: null, pilotEndsAt: null,
+  deviceId: 'dev_a',
+  pilotId: 'pi_1',
+  companyId: 'co_1',
+  testbedId: 'helsinki',
+  profile: 'noise',
+  pilotStartsAt: null,
+  pilotEndsAt: null,
 };
 
 describe('topics', () => {

@@ -3,10 +3,10 @@ import { pino } from 'pino';
 import { ANY_KEY, authorize, bearerToken, changes, reads, type RoutePolicy } from '../api/access.js';
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
-import { TestbedError } from '../core/errors.js';
+import { type TestbedError } from '../core/errors.js';
 import type { Caller } from '../core/model.js';
-import { Registry } from '../core/registry/registry.js';
-import { EmbeddedStore } from '../core/store/embedded/store.js';
+import { Registry } from '../registry/registry.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -70,7 +70,9 @@ describe('API keys, roles and company isolation', () => {
     a = { company: companyA.id, pilot: pilot.id, device: device.id, username: device.username };
     const tags = { deviceId: device.id, pilotId: pilot.id, companyId: companyA.id, testbedId: 'helsinki' };
     await store.write([{ ...tags, profile: 'noise', time: T0, values: { laeq: 55.5 } }]);
-    await store.writeRejections([{ ...tags, time: T0, code: 'TESTBED_READING_EMPTY', reason: 'empty', payload: '{}', payloadEncoding: 'utf8', payloadBytes: 2 }]);
+    await store.writeRejections([
+      { ...tags, time: T0, code: 'TESTBED_READING_EMPTY', reason: 'empty', payload: '{}', payloadEncoding: 'utf8', payloadBytes: 2 },
+    ]);
   });
   afterAll(async () => {
     await app?.close();
@@ -124,8 +126,18 @@ describe('API keys, roles and company isolation', () => {
   const objectRoutes: { name: string; method: 'GET' | 'POST'; url: (ids: typeof MISSING) => string; body?: (ids: typeof MISSING) => object }[] = [
     { name: 'read pilot', method: 'GET', url: (ids) => `/v1/pilots/${ids.pilot}` },
     { name: 'create device in pilot', method: 'POST', url: (ids) => `/v1/pilots/${ids.pilot}/devices`, body: () => ({ profile: 'weather' }) },
-    { name: 'create device with a taken username', method: 'POST', url: (ids) => `/v1/pilots/${ids.pilot}/devices`, body: () => ({ profile: 'weather', username: a.username }) },
-    { name: 'create device with an unknown profile', method: 'POST', url: (ids) => `/v1/pilots/${ids.pilot}/devices`, body: () => ({ profile: 'no-such-profile' }) },
+    {
+      name: 'create device with a taken username',
+      method: 'POST',
+      url: (ids) => `/v1/pilots/${ids.pilot}/devices`,
+      body: () => ({ profile: 'weather', username: a.username }),
+    },
+    {
+      name: 'create device with an unknown profile',
+      method: 'POST',
+      url: (ids) => `/v1/pilots/${ids.pilot}/devices`,
+      body: () => ({ profile: 'no-such-profile' }),
+    },
     { name: 'read device', method: 'GET', url: (ids) => `/v1/devices/${ids.device}` },
     { name: 'read device readings', method: 'GET', url: (ids) => `/v1/devices/${ids.device}/readings` },
     { name: 'read device readings in a range', method: 'GET', url: (ids) => `/v1/devices/${ids.device}/readings?from=${T0}&to=2030-01-01T00:00:00Z&limit=5` },
@@ -143,7 +155,7 @@ describe('API keys, roles and company isolation', () => {
     expect(asB.headers['content-type']).toBe(missing.headers['content-type']);
   });
 
-  it("lets company A and the admin reach the same objects (the 404s are scope, not broken routes)", async () => {
+  it('lets company A and the admin reach the same objects (the 404s are scope, not broken routes)', async () => {
     const ids = { pilot: a.pilot, device: a.device };
     for (const key of [keyA, ADMIN]) {
       for (const route of objectRoutes.filter((r) => r.method === 'GET')) {

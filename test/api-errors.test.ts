@@ -5,8 +5,8 @@ import type { ApiInstance } from '../api/deps.js';
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../api/limits.js';
 import { errorBodySchema } from '../api/schemas/error.js';
 import { parseInstant } from '../api/schemas/time-range.js';
-import { Registry } from '../core/registry/registry.js';
-import { EmbeddedStore } from '../core/store/embedded/store.js';
+import { Registry } from '../registry/registry.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -23,7 +23,10 @@ async function openApi(extra: Partial<ApiDeps> = {}) {
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   const app = await buildApp({ registry, readings: store, rejections: store, profiles, log, ...extra });
   return {
-    app, registry, store, lines,
+    app,
+    registry,
+    store,
+    lines,
     async close() {
       await app.close();
       await store.close();
@@ -111,9 +114,24 @@ describe('API errors: one shape, stable codes', () => {
     ['a missing field', '/v1/companies', {}, [{ in: 'body', field: 'name', message: expect.any(String) }]],
     ['a field of the wrong type', '/v1/companies', { name: 5 }, [{ in: 'body', field: 'name', message: expect.any(String) }]],
     ['an array for a body', '/v1/companies', [{ name: 'X' }], [{ in: 'body', message: expect.any(String) }]],
-    ['a pilot ending before it starts', '/v1/pilots', { companyId: 'co_x', testbedId: 'helsinki', name: 'P', startsAt: '2024-06-01T00:00:00Z', endsAt: '2024-06-01T02:59:59+03:00' }, [{ in: 'body', field: 'endsAt', message: 'endsAt must be later than startsAt' }]],
-    ['a pilot start without a zone', '/v1/pilots', { companyId: 'co_x', testbedId: 'helsinki', name: 'P', startsAt: '2024-06-01T00:00:00' }, [{ in: 'body', field: 'startsAt', message: expect.any(String) }]],
-    ['a username with a topic separator', 'PILOT/devices', { profile: 'weather', username: 'a/b' }, [{ in: 'body', field: 'username', message: expect.any(String) }]],
+    [
+      'a pilot ending before it starts',
+      '/v1/pilots',
+      { companyId: 'co_x', testbedId: 'helsinki', name: 'P', startsAt: '2024-06-01T00:00:00Z', endsAt: '2024-06-01T02:59:59+03:00' },
+      [{ in: 'body', field: 'endsAt', message: 'endsAt must be later than startsAt' }],
+    ],
+    [
+      'a pilot start without a zone',
+      '/v1/pilots',
+      { companyId: 'co_x', testbedId: 'helsinki', name: 'P', startsAt: '2024-06-01T00:00:00' },
+      [{ in: 'body', field: 'startsAt', message: expect.any(String) }],
+    ],
+    [
+      'a username with a topic separator',
+      'PILOT/devices',
+      { profile: 'weather', username: 'a/b' },
+      [{ in: 'body', field: 'username', message: expect.any(String) }],
+    ],
   ])('a body with %s -> 400 listing each problem', async (_, url, body, details) => {
     const error = errorOf(await post(url.replace('PILOT', `/v1/pilots/${pilotId}`), body), 400, 'TESTBED_BAD_REQUEST');
     expect(error.details).toEqual(details);
@@ -161,7 +179,11 @@ describe('API errors: one shape, stable codes', () => {
 
 describe('API errors from the server side', () => {
   it('an unexpected failure -> 500 TESTBED_INTERNAL without its message or stack; the log has both', async () => {
-    const api = await openApi({ health: () => { throw new Error('boom: secret internals'); } });
+    const api = await openApi({
+      health: () => {
+        throw new Error('boom: secret internals');
+      },
+    });
     try {
       const res = await api.app.inject({ url: '/v1/health' });
       const error = errorOf(res, 500, 'TESTBED_INTERNAL');

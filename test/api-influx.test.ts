@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
-import { InfluxStore } from '../core/store/influx/store.js';
-import type { Reading } from '../core/store/types.js';
+import { InfluxStore } from '../store/influx/store.js';
+import type { Reading } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { bearer, openTestApi, type TestApi } from './helpers/api.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
@@ -27,7 +27,14 @@ beforeAll(async () => {
   influxd = await startInfluxd();
   influx = await InfluxStore.open({ url: influxd.url, token: undefined, bucket: 'api', org: undefined }, log);
   embedded = await openTestApi();
-  onInflux = await buildApp({ registry: embedded.registry, readings: influx, rejections: embedded.store, profiles: loadProfiles(), log, rateLimit: { perSecond: 1e6, burst: 1e6 } });
+  onInflux = await buildApp({
+    registry: embedded.registry,
+    readings: influx,
+    rejections: embedded.store,
+    profiles: loadProfiles(),
+    log,
+    rateLimit: { perSecond: 1e6, burst: 1e6 },
+  });
   const company = embedded.registry.createCompany('Both Oy');
   const pilot = embedded.registry.createPilot({ companyId: company.id, testbedId: 'turku', name: 'both' });
   pilotId = pilot.id;
@@ -36,11 +43,25 @@ beforeAll(async () => {
   const readings: Reading[] = [];
   for (let i = 0; i < 400; i++) {
     const d = i % 3;
-    const values: Record<string, number> = d === 2 ? { laeq: 40 + (i % 17) * 0.5, lamax: 60 + (i % 5) } : i % 4 === 0 ? { temperature: -2 + (i % 23) * 0.25 } : { temperature: -2 + (i % 23) * 0.25, humidity: 50 + (i % 9) };
+    const values: Record<string, number> =
+      d === 2
+        ? { laeq: 40 + (i % 17) * 0.5, lamax: 60 + (i % 5) }
+        : i % 4 === 0
+          ? { temperature: -2 + (i % 23) * 0.25 }
+          : { temperature: -2 + (i % 23) * 0.25, humidity: 50 + (i % 9) };
     // Devices 0 and 1 share instants: ties that pages must split the same way.
     // Some carry the quality flag, which InfluxDB keeps as a string field beside the values.
     const flag = i % 11 === 0 ? { suspect: [Object.keys(values)[0]!] } : {};
-    readings.push({ deviceId: deviceIds[d]!, pilotId, companyId: company.id, testbedId: 'turku', profile: d === 2 ? 'noise' : 'weather', time: T0 + Math.floor(i / 2) * 45_000, values, ...flag });
+    readings.push({
+      deviceId: deviceIds[d]!,
+      pilotId,
+      companyId: company.id,
+      testbedId: 'turku',
+      profile: d === 2 ? 'noise' : 'weather',
+      time: T0 + Math.floor(i / 2) * 45_000,
+      values,
+      ...flag,
+    });
   }
   await embedded.store.write(readings);
   await influx.write(readings);

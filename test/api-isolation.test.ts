@@ -16,10 +16,23 @@ const MISSING = { pilot: 'pi_aaaaaaaaaaaaaaaa', device: 'dev_aaaaaaaaaaaaaaaa', 
 
 type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA';
 const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA'];
-const ROLE: Record<Who, Role> = { admin: 'admin', operatorH: 'operator', operatorT: 'operator', companyA: 'company', companyB: 'company', researcher: 'researcher', readOnlyA: 'company' };
+const ROLE: Record<Who, Role> = {
+  admin: 'admin',
+  operatorH: 'operator',
+  operatorT: 'operator',
+  companyA: 'company',
+  companyB: 'company',
+  researcher: 'researcher',
+  readOnlyA: 'company',
+};
 
 /** Where pilots are placed: company, testbed, sharing. */
-const PLACES = { A_hel: ['A', 'helsinki', 'private'], A_esp: ['A', 'espoo', 'research'], B_hel: ['B', 'helsinki', 'private'], B_tam: ['B', 'tampere', 'open'] } as const;
+const PLACES = {
+  A_hel: ['A', 'helsinki', 'private'],
+  A_esp: ['A', 'espoo', 'research'],
+  B_hel: ['B', 'helsinki', 'private'],
+  B_tam: ['B', 'tampere', 'open'],
+} as const;
 type Place = keyof typeof PLACES;
 const SEES: Record<Who, Place[]> = {
   admin: ['A_hel', 'A_esp', 'B_hel', 'B_tam'],
@@ -35,7 +48,13 @@ const SEES: Record<Who, Place[]> = {
 const KEYS = ['coA', 'coB', 'opH', 'opT', 'resH', 'resAll'] as const;
 type KeyPlace = (typeof KEYS)[number];
 const MANAGES: Record<Who, KeyPlace[]> = {
-  admin: [...KEYS], operatorH: ['opH', 'resH'], operatorT: ['opT'], companyA: ['coA'], companyB: ['coB'], researcher: [], readOnlyA: ['coA'],
+  admin: [...KEYS],
+  operatorH: ['opH', 'resH'],
+  operatorT: ['opT'],
+  companyA: ['coA'],
+  companyB: ['coB'],
+  researcher: [],
+  readOnlyA: ['coA'],
 };
 
 const ANY: Role[] = ['admin', 'operator', 'company', 'researcher'];
@@ -55,26 +74,63 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/testbeds': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/testbeds' },
   'GET /v1/profiles': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/profiles' },
   'POST /v1/keys': {
-    roles: MANAGERS, changes: true, target: 'none', ok: 201, url: () => '/v1/keys',
-    body: (who) => (ROLE[who] === 'operator' ? { role: 'researcher', testbedIds: [who === 'operatorH' ? 'helsinki' : 'tampere'] } : { role: 'company', companyId: ids.company[who === 'companyB' ? 'B' : 'A'] }),
+    roles: MANAGERS,
+    changes: true,
+    target: 'none',
+    ok: 201,
+    url: () => '/v1/keys',
+    body: (who) =>
+      ROLE[who] === 'operator'
+        ? { role: 'researcher', testbedIds: [who === 'operatorH' ? 'helsinki' : 'tampere'] }
+        : { role: 'company', companyId: ids.company[who === 'companyB' ? 'B' : 'A'] },
   },
   'GET /v1/keys': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/keys' },
   'DELETE /v1/keys/{keyId}': { roles: MANAGERS, changes: true, target: 'key', ok: 200, url: (id) => `/v1/keys/${id}` },
   'POST /v1/companies': { roles: ['admin'], changes: true, target: 'none', ok: 201, url: () => '/v1/companies', body: () => ({ name: 'New Oy' }) },
   'GET /v1/companies': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/companies' },
-  'POST /v1/companies/{companyId}/keys': { roles: ['admin'], changes: true, target: 'company', ok: 201, url: (id) => `/v1/companies/${id}/keys`, body: () => ({}) },
+  'POST /v1/companies/{companyId}/keys': {
+    roles: ['admin'],
+    changes: true,
+    target: 'company',
+    ok: 201,
+    url: (id) => `/v1/companies/${id}/keys`,
+    body: () => ({}),
+  },
   'POST /v1/pilots': {
-    roles: ['admin', 'operator'], changes: true, target: 'none', ok: 201, url: () => '/v1/pilots',
+    roles: ['admin', 'operator'],
+    changes: true,
+    target: 'none',
+    ok: 201,
+    url: () => '/v1/pilots',
     body: (who) => ({ companyId: ids.company.C, testbedId: who === 'operatorT' ? 'tampere' : 'helsinki', name: 'New pilot' }),
   },
   'GET /v1/pilots': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/pilots' },
   'GET /v1/pilots/{pilotId}': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}` },
-  'PATCH /v1/pilots/{pilotId}': { roles: MANAGERS, changes: true, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}`, body: () => ({ name: 'Renamed' }) },
+  'PATCH /v1/pilots/{pilotId}': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'pilot',
+    ok: 200,
+    url: (id) => `/v1/pilots/${id}`,
+    body: () => ({ name: 'Renamed' }),
+  },
   'POST /v1/pilots/{pilotId}/end': { roles: MANAGERS, changes: true, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/end` },
-  'POST /v1/pilots/{pilotId}/devices': { roles: MANAGERS, changes: true, target: 'pilot', ok: 201, url: (id) => `/v1/pilots/${id}/devices`, body: () => ({ profile: 'weather' }) },
+  'POST /v1/pilots/{pilotId}/devices': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'pilot',
+    ok: 201,
+    url: (id) => `/v1/pilots/${id}/devices`,
+    body: () => ({ profile: 'weather' }),
+  },
   'GET /v1/pilots/{pilotId}/devices': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/devices` },
   'POST /v1/pilots/{pilotId}/devices/bulk': {
-    roles: MANAGERS, changes: true, target: 'pilot', ok: 201, url: (id) => `/v1/pilots/${id}/devices/bulk`, body: () => ({ devices: [{ profile: 'noise' }, { profile: 'weather' }] }),
+    roles: MANAGERS,
+    changes: true,
+    target: 'pilot',
+    ok: 201,
+    url: (id) => `/v1/pilots/${id}/devices/bulk`,
+    body: () => ({ devices: [{ profile: 'noise' }, { profile: 'weather' }] }),
   },
   'GET /v1/pilots/{pilotId}/readings': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/readings` },
   'GET /v1/pilots/{pilotId}/aggregates': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/aggregates?${agg}` },
@@ -99,7 +155,9 @@ async function freshPilot(place: Place) {
   const [co, testbedId, sharing] = PLACES[place];
   const pilot = api.registry.pilots.create({ companyId: ids.company[co], testbedId, name: `${place} pilot`, sharing: sharing as Sharing });
   const { device } = api.registry.devices.create(pilot, { profile: 'weather' });
-  await api.store.write([{ deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } }]);
+  await api.store.write([
+    { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
+  ]);
   return { pilot: pilot.id, device: device.id };
 }
 
@@ -117,7 +175,10 @@ function freshKey(place: KeyPlace): string {
   return api.registry.keys.create({ ...base, ...grants[place] }).apiKey.id;
 }
 
-const methodOf = (route: RouteCase) => Object.entries(ROUTES).find(([, r]) => r === route)?.[0].split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+const methodOf = (route: RouteCase) =>
+  Object.entries(ROUTES)
+    .find(([, r]) => r === route)?.[0]
+    .split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
 const call = (who: Who, route: RouteCase, id: string) =>
   api.app.inject({
     method: methodOf(route),
@@ -134,7 +195,9 @@ beforeAll(async () => {
   ids.company.A = api.registry.createCompany('A Oy').id;
   ids.company.B = api.registry.createCompany('B Ab').id;
   ids.company.C = api.registry.createCompany('C Oy, pilots made by the matrix').id;
-  const make = (grant: object) => api.registry.keys.create({ readOnly: false, expiresAt: null, name: null, createdBy: null, companyId: null, testbedIds: null, role: 'company', ...grant }).key;
+  const make = (grant: object) =>
+    api.registry.keys.create({ readOnly: false, expiresAt: null, name: null, createdBy: null, companyId: null, testbedIds: null, role: 'company', ...grant })
+      .key;
   keys.admin = ADMIN;
   keys.operatorH = make({ role: 'operator', testbedIds: ['helsinki'] });
   keys.operatorT = make({ role: 'operator', testbedIds: ['tampere'] });
@@ -151,7 +214,8 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     const doc = (await api.app.inject({ url: '/openapi.json' })).json();
     const listed: Record<string, { roles: unknown; changes: unknown }> = {};
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
-      for (const [method, op] of Object.entries(ops)) if (path !== '/v1/health') listed[`${method.toUpperCase()} ${path}`] = { roles: op['x-roles'], changes: op['x-changes'] };
+      for (const [method, op] of Object.entries(ops))
+        if (path !== '/v1/health') listed[`${method.toUpperCase()} ${path}`] = { roles: op['x-roles'], changes: op['x-changes'] };
     }
     expect(Object.keys(listed).sort()).toEqual(Object.keys(ROUTES).sort());
     for (const [name, route] of Object.entries(ROUTES)) expect(listed[name], name).toEqual({ roles: route.roles, changes: route.changes });
@@ -213,11 +277,17 @@ describe('isolation matrix: every route x every role x own, other and missing ob
   });
 
   it('lists hold exactly what each key may see: pilots, devices, companies, keys', async () => {
-    const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<Place, { pilot: string; device: string }>;
+    const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
+      Place,
+      { pilot: string; device: string }
+    >;
     const madeKeys = Object.fromEntries(KEYS.map((k) => [k, freshKey(k)])) as Record<KeyPlace, string>;
     for (const who of WHO) {
-      const pilots = ((await api.app.inject({ url: '/v1/pilots', headers: bearer(keys[who]) })).json().pilots as { id: string; companyId: string }[]).map((p) => p.id);
-      for (const place of Object.keys(PLACES) as Place[]) expect(pilots.includes(made[place].pilot), `${who} lists the ${place} pilot`).toBe(SEES[who].includes(place));
+      const pilots = ((await api.app.inject({ url: '/v1/pilots', headers: bearer(keys[who]) })).json().pilots as { id: string; companyId: string }[]).map(
+        (p) => p.id,
+      );
+      for (const place of Object.keys(PLACES) as Place[])
+        expect(pilots.includes(made[place].pilot), `${who} lists the ${place} pilot`).toBe(SEES[who].includes(place));
       const companies = ((await api.app.inject({ url: '/v1/companies', headers: bearer(keys[who]) })).json().companies as { id: string }[]).map((c) => c.id);
       const seenCompanies = new Set(SEES[who].map((p) => ids.company[PLACES[p][0]]));
       for (const id of [ids.company.A, ids.company.B]) expect(companies.includes(id), `${who} lists company ${id}`).toBe(seenCompanies.has(id));
@@ -228,12 +298,16 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     }
   });
 
-  it('the audit log shows an operator only its own testbeds\' entries, and a company none', async () => {
+  it("the audit log shows an operator only its own testbeds' entries, and a company none", async () => {
     const mine = await freshPilot('A_hel');
     const theirs = await freshPilot('B_tam');
     await api.app.inject({ url: `/v1/pilots/${mine.pilot}`, headers: bearer(keys.companyA) });
     await api.app.inject({ url: `/v1/pilots/${theirs.pilot}`, headers: bearer(keys.companyB) });
-    const entries = async (who: Who) => (await api.app.inject({ url: '/v1/audit?limit=10000', headers: bearer(keys[who]) })).json().entries as { pilotId: string | null; testbedId: string | null }[];
+    const entries = async (who: Who) =>
+      (await api.app.inject({ url: '/v1/audit?limit=10000', headers: bearer(keys[who]) })).json().entries as {
+        pilotId: string | null;
+        testbedId: string | null;
+      }[];
     const admin = await entries('admin');
     expect(admin.some((e) => e.pilotId === mine.pilot)).toBe(true);
     expect(admin.some((e) => e.pilotId === theirs.pilot)).toBe(true);

@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reading } from '../core/store/types.js';
+import type { Reading } from '../store/types.js';
 import { bearer, openTestApi, type TestApi } from './helpers/api.js';
 import { eventually } from './helpers/wait.js';
 
-interface SseEvent { event: string; data: string }
+interface SseEvent {
+  event: string;
+  data: string;
+}
 
 /** A Server-Sent Events client over fetch: collects events as they arrive; reading can be paused. */
 async function openStream(url: string, key: string) {
@@ -35,11 +38,24 @@ async function openStream(url: string, key: string) {
     ended = true;
   })();
   return {
-    res, events, done,
-    get ended() { return ended; },
-    readings: () => events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data) as { deviceId: string; time: string; values: Record<string, number> }),
-    pause() { paused = new Promise<void>((r) => { resume = r; }); },
-    resume() { const r = resume; paused = undefined; r(); },
+    res,
+    events,
+    done,
+    get ended() {
+      return ended;
+    },
+    readings: () =>
+      events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data) as { deviceId: string; time: string; values: Record<string, number> }),
+    pause() {
+      paused = new Promise<void>((r) => {
+        resume = r;
+      });
+    },
+    resume() {
+      const r = resume;
+      paused = undefined;
+      r();
+    },
     close: () => reader?.cancel().catch(() => undefined),
   };
 }
@@ -66,16 +82,31 @@ beforeAll(async () => {
   ids.sharedDevice = api.registry.devices.create(shared, { profile: 'noise' }).device.id;
   keys.a = api.registry.createCompanyKey(a.id).key;
   keys.b = api.registry.createCompanyKey(b.id).key;
-  keys.researcher = api.registry.keys.create({ role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null, name: null, createdBy: null }).key;
+  keys.researcher = api.registry.keys.create({
+    role: 'researcher',
+    companyId: null,
+    testbedIds: null,
+    readOnly: true,
+    expiresAt: null,
+    name: null,
+    createdBy: null,
+  }).key;
 });
 afterAll(async () => api?.close());
 
 const reading = (i: number, tags: Partial<Reading> = {}): Reading => ({
-  deviceId: ids.deviceA, pilotId: ids.pilotA, companyId: ids.companyA, testbedId: 'helsinki', profile: 'noise', time: Date.UTC(2025, 0, 1) + i * 1000, values: { laeq: 40 + i }, ...tags,
+  deviceId: ids.deviceA,
+  pilotId: ids.pilotA,
+  companyId: ids.companyA,
+  testbedId: 'helsinki',
+  profile: 'noise',
+  time: Date.UTC(2025, 0, 1) + i * 1000,
+  values: { laeq: 40 + i },
+  ...tags,
 });
 
 describe('GET /v1/pilots/{pilotId}/live', () => {
-  it('streams the pilot\'s readings stored after subscribing, and nothing else', async () => {
+  it("streams the pilot's readings stored after subscribing, and nothing else", async () => {
     const stream = await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, keys.a);
     expect(stream.res.status).toBe(200);
     expect(stream.res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -133,7 +164,11 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
 
   it('ends a stream once its key is revoked, and limits streams per key', async () => {
     const { key, apiKey } = api.registry.createCompanyKey(ids.companyA);
-    const streams = [await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key), await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key), await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key)];
+    const streams = [
+      await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
+      await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
+      await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
+    ];
     const fourth = await fetch(`${base}/v1/pilots/${ids.pilotA}/live`, { headers: bearer(key) });
     expect(fourth.status).toBe(429);
     expect(fourth.headers.get('retry-after')).toBe('1');
@@ -146,7 +181,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
     expect((await fetch(`${base}/v1/pilots/${ids.pilotA}/live`, { headers: bearer(key) })).status).toBe(401);
   });
 
-  it('ends a researcher\'s stream once the pilot is no longer shared', async () => {
+  it("ends a researcher's stream once the pilot is no longer shared", async () => {
     const stream = await openStream(`${base}/v1/pilots/${ids.shared}/live`, keys.researcher);
     api.registry.pilots.update({ kind: 'all' }, ids.shared, { sharing: 'private' });
     await stream.done;

@@ -112,7 +112,9 @@ describe('devices', () => {
   });
 
   it('registers a JSON list in bulk, all or nothing, listing every problem', async () => {
-    const bad = await co.post(`/v1/pilots/${pilotId}/devices/bulk`, { devices: [{ profile: 'noise', username: 'b-1' }, { profile: 'nope' }, { profile: 'noise', username: 'b-1' }] });
+    const bad = await co.post(`/v1/pilots/${pilotId}/devices/bulk`, {
+      devices: [{ profile: 'noise', username: 'b-1' }, { profile: 'nope' }, { profile: 'noise', username: 'b-1' }],
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.details).toEqual([
       { in: 'body', field: 'devices.1.profile', message: expect.stringContaining('Unknown profile "nope"') },
@@ -120,7 +122,12 @@ describe('devices', () => {
     ]);
     expect((await co.get(`/v1/pilots/${pilotId}/devices`)).json().devices).toEqual([]);
 
-    const ok = await co.post(`/v1/pilots/${pilotId}/devices/bulk`, { devices: [{ profile: 'noise', username: 'b-1' }, { profile: 'weather', name: 'roof' }] });
+    const ok = await co.post(`/v1/pilots/${pilotId}/devices/bulk`, {
+      devices: [
+        { profile: 'noise', username: 'b-1' },
+        { profile: 'weather', name: 'roof' },
+      ],
+    });
     expect(ok.statusCode).toBe(201);
     const made = ok.json().devices as { id: string; username: string; mqtt: { username: string; password: string } }[];
     expect(made.map((d) => d.username)).toEqual(['b-1', made[1]!.id]);
@@ -129,10 +136,23 @@ describe('devices', () => {
 
   it('registers a CSV in bulk, quoted fields and all', async () => {
     const csv = 'profile,name,username\r\nnoise,"Stop 4, north side",csv-1\nweather,,\n';
-    const res = await api.app.inject({ method: 'POST', url: `/v1/pilots/${pilotId}/devices/bulk`, headers: { ...bearer(ADMIN), 'content-type': 'text/csv' }, payload: csv });
+    const res = await api.app.inject({
+      method: 'POST',
+      url: `/v1/pilots/${pilotId}/devices/bulk`,
+      headers: { ...bearer(ADMIN), 'content-type': 'text/csv' },
+      payload: csv,
+    });
     expect(res.statusCode).toBe(201);
-    expect(res.json().devices.map((d: { name: string | null; profile: string }) => [d.profile, d.name])).toEqual([['noise', 'Stop 4, north side'], ['weather', null]]);
-    const broken = await api.app.inject({ method: 'POST', url: `/v1/pilots/${pilotId}/devices/bulk`, headers: { ...bearer(ADMIN), 'content-type': 'text/csv' }, payload: 'profile,colour\nnoise,red\n' });
+    expect(res.json().devices.map((d: { name: string | null; profile: string }) => [d.profile, d.name])).toEqual([
+      ['noise', 'Stop 4, north side'],
+      ['weather', null],
+    ]);
+    const broken = await api.app.inject({
+      method: 'POST',
+      url: `/v1/pilots/${pilotId}/devices/bulk`,
+      headers: { ...bearer(ADMIN), 'content-type': 'text/csv' },
+      payload: 'profile,colour\nnoise,red\n',
+    });
     expect(broken.statusCode).toBe(400);
     expect(broken.json().error.message).toContain('profile, name, username');
   });
@@ -165,7 +185,10 @@ describe('CSV (pure)', () => {
     const line = csvLine(fields);
     expect(line).toBe('plain,"with, comma","with ""quotes""","line\r\nbreak",,12.5\r\n');
     expect(parseCsv(line)).toEqual([fields.map(String)]);
-    expect(parseCsv('\uFEFFa,b\n\n1,2')).toEqual([['a', 'b'], ['1', '2']]);
+    expect(parseCsv('\uFEFFa,b\n\n1,2')).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
     expect(() => parseCsv('a,"b\n')).toThrow(/not closed/);
     expect(() => parseCsv('a,b"c"\n')).toThrow(/quote/);
     expect(devicesFromCsv('username,profile\nu1,noise\n')).toEqual({ devices: [{ username: 'u1', profile: 'noise' }] });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
 import { parseCsv } from '../api/csv.js';
-import type { Reading, ReadingStore } from '../core/store/types.js';
+import type { Reading, ReadingStore } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
 
@@ -28,15 +28,40 @@ beforeAll(async () => {
   const pilot = api.registry.createPilot({ companyId: company.id, testbedId: 'oulu', name: 'Q' });
   pilotId = pilot.id;
   key = api.registry.createCompanyKey(company.id).key;
-  otherKey = api.registry.keys.create({ role: 'operator', companyId: null, testbedIds: ['oulu'], readOnly: false, expiresAt: null, name: null, createdBy: null }).key;
+  otherKey = api.registry.keys.create({
+    role: 'operator',
+    companyId: null,
+    testbedIds: ['oulu'],
+    readOnly: false,
+    expiresAt: null,
+    name: null,
+    createdBy: null,
+  }).key;
   devices = ['weather', 'weather', 'air-quality'].map((profile) => api.registry.devices.create(pilot, { profile }).device);
   // Three hours of readings: the weather devices every 2 minutes, in step (ties), the air-quality one every 5.
   for (let i = 0; i < 90; i++) {
     for (const [d, device] of devices.entries()) {
       if (device.profile === 'air-quality') {
-        if (i % 5 === 0) written.push({ deviceId: device.id, pilotId, companyId: company.id, testbedId: 'oulu', profile: device.profile, time: T0 + i * 2 * MIN, values: { pm25: (i % 13) * 0.5, temperature: valueAt(i, d).temperature } });
+        if (i % 5 === 0)
+          written.push({
+            deviceId: device.id,
+            pilotId,
+            companyId: company.id,
+            testbedId: 'oulu',
+            profile: device.profile,
+            time: T0 + i * 2 * MIN,
+            values: { pm25: (i % 13) * 0.5, temperature: valueAt(i, d).temperature },
+          });
       } else {
-        written.push({ deviceId: device.id, pilotId, companyId: company.id, testbedId: 'oulu', profile: device.profile, time: T0 + i * 2 * MIN, values: valueAt(i, d) });
+        written.push({
+          deviceId: device.id,
+          pilotId,
+          companyId: company.id,
+          testbedId: 'oulu',
+          profile: device.profile,
+          time: T0 + i * 2 * MIN,
+          values: valueAt(i, d),
+        });
       }
     }
   }
@@ -73,7 +98,9 @@ describe('raw readings with cursors', () => {
     expect(otherKeyAnswer.json().error.message).toContain('another API key');
     const otherQuery = await get(`/v1/devices/${devices[1]!.id}/readings?limit=2&cursor=${encodeURIComponent(next)}`);
     expect(otherQuery.json().error.message).toContain('another query');
-    const tampered = await get(`/v1/devices/${devices[0]!.id}/readings?cursor=${encodeURIComponent(next.replace(/^./, (c: string) => (c === 'e' ? 'f' : 'e')))}`);
+    const tampered = await get(
+      `/v1/devices/${devices[0]!.id}/readings?cursor=${encodeURIComponent(next.replace(/^./, (c: string) => (c === 'e' ? 'f' : 'e')))}`,
+    );
     expect(tampered.json().error.message).toContain('not one this server issued');
   });
 
@@ -100,7 +127,9 @@ describe('aggregates', () => {
     }
     const f = (vs: number[]) => {
       const sum = vs.reduce((a, b) => a + b, 0);
-      return ({ mean: sum / vs.length, sum, count: vs.length, min: Math.min(...vs), max: Math.max(...vs), first: vs[0], last: vs.at(-1) } as Record<string, number>)[fn];
+      return (
+        { mean: sum / vs.length, sum, count: vs.length, min: Math.min(...vs), max: Math.max(...vs), first: vs[0], last: vs.at(-1) } as Record<string, number>
+      )[fn];
     };
     return [...groups]
       .map(([k, g]) => ({ deviceId: k.split('|')[1]!, time: iso(Number(k.split('|')[0])), values: Object.fromEntries([...g].map(([m, vs]) => [m, f(vs)])) }))
@@ -108,16 +137,21 @@ describe('aggregates', () => {
   }
 
   it.each(['mean', 'min', 'max', 'sum', 'count', 'first', 'last'])('%s over 15m and 1h windows equals what was written', async (fn) => {
-    for (const [every, ms] of [['15m', 15 * MIN], ['1h', 60 * MIN]] as const) {
+    for (const [every, ms] of [
+      ['15m', 15 * MIN],
+      ['1h', 60 * MIN],
+    ] as const) {
       const body = (await get(`/v1/pilots/${pilotId}/aggregates?from=${iso(T0)}&to=${iso(T0 + 3 * 60 * MIN)}&every=${every}&fn=${fn}`)).json();
       expect(body).toEqual({ every, fn, aggregates: expected(fn, ms, T0, T0 + 180 * MIN) });
     }
   });
 
-  it('widens from and to to whole windows, and aggregates one device\'s chosen measurement', async () => {
+  it("widens from and to to whole windows, and aggregates one device's chosen measurement", async () => {
     const d = devices[2]!.id;
     const body = (await get(`/v1/devices/${d}/aggregates?from=${iso(T0 + 7 * MIN)}&to=${iso(T0 + 61 * MIN)}&every=30m&fn=max&measurements=pm25`)).json();
-    expect(body.aggregates).toEqual(expected('max', 30 * MIN, T0, T0 + 90 * MIN, (r) => r.deviceId === d).map((a) => ({ ...a, values: { pm25: a.values.pm25 } })));
+    expect(body.aggregates).toEqual(
+      expected('max', 30 * MIN, T0, T0 + 90 * MIN, (r) => r.deviceId === d).map((a) => ({ ...a, values: { pm25: a.values.pm25 } })),
+    );
   });
 
   it('refuses a window too small for the range, naming the limit and what to do', async () => {
@@ -128,11 +162,16 @@ describe('aggregates', () => {
     expect(error.details).toEqual({ limit: 'maxWindows', value: 10_000 });
     expect(error.message).toMatch(/makes 527040 windows.*every=1h or more.*format=csv/);
     const small = await buildApp({ ...depsOf(api), limits: { maxAggregateRows: 1000 } });
-    const rows = await small.inject({ url: `/v1/pilots/${pilotId}/aggregates?from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&every=1m`, headers: bearer(key) });
+    const rows = await small.inject({
+      url: `/v1/pilots/${pilotId}/aggregates?from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&every=1m`,
+      headers: bearer(key),
+    });
     await small.close();
     expect(rows.json().error.details).toEqual({ limit: 'maxAggregateRows', value: 1000 });
     expect(rows.json().error.message).toContain('1440 windows for each of 3 devices');
-    expect((await get(`/v1/pilots/${pilotId}/aggregates?from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&every=90x`)).json().error.details[0].field).toBe('every');
+    expect((await get(`/v1/pilots/${pilotId}/aggregates?from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&every=90x`)).json().error.details[0].field).toBe(
+      'every',
+    );
   });
 
   it('stops a query past the longest query time with a 400 that says what to do', async () => {
@@ -143,7 +182,17 @@ describe('aggregates', () => {
       expect([200, 400]).toContain(res.statusCode);
       const big = api.registry.createPilot({ companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId, testbedId: 'oulu', name: 'big' });
       const dev = api.registry.devices.create(big, { profile: 'weather' }).device;
-      await api.store.write(Array.from({ length: 5000 }, (_, i) => ({ deviceId: dev.id, pilotId: big.id, companyId: big.companyId, testbedId: 'oulu', profile: 'weather', time: T0 + i * 1000, values: { temperature: 1 } })));
+      await api.store.write(
+        Array.from({ length: 5000 }, (_, i) => ({
+          deviceId: dev.id,
+          pilotId: big.id,
+          companyId: big.companyId,
+          testbedId: 'oulu',
+          profile: 'weather',
+          time: T0 + i * 1000,
+          values: { temperature: 1 },
+        })),
+      );
       const stopped = await slow.inject({ url: `/v1/pilots/${big.id}/aggregates?from=${iso(T0)}&to=${iso(T0 + 2 * 60 * MIN)}&every=1m`, headers: bearer(key) });
       expect(stopped.statusCode).toBe(400);
       expect(stopped.json().error).toMatchObject({ code: 'TESTBED_LIMIT_EXCEEDED', details: { limit: 'maxQueryMs' } });
@@ -156,7 +205,15 @@ describe('aggregates', () => {
 
 /** The deps of the shared test API, for a second app over the same registry and store with other limits. */
 function depsOf(t: TestApi) {
-  return { registry: t.registry, readings: t.store as ReadingStore, rejections: t.store, profiles: loadCatalogue(), log: pino({ level: 'silent' }), live: t.live, sessions: t.sessions };
+  return {
+    registry: t.registry,
+    readings: t.store as ReadingStore,
+    rejections: t.store,
+    profiles: loadCatalogue(),
+    log: pino({ level: 'silent' }),
+    live: t.live,
+    sessions: t.sessions,
+  };
 }
 const loadCatalogue = () => loadProfiles();
 
@@ -164,10 +221,15 @@ describe('latest', () => {
   it('is the newest reading of each device, in JSON and CSV', async () => {
     const body = (await get(`/v1/pilots/${pilotId}/latest`)).json();
     const newest = devices.map((d) => [...written].filter((r) => r.deviceId === d.id).sort((a, b) => b.time - a.time)[0]!);
-    expect(body.latest).toEqual(newest.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)).map((r) => ({ deviceId: r.deviceId, time: iso(r.time), values: r.values })));
+    expect(body.latest).toEqual(
+      newest.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)).map((r) => ({ deviceId: r.deviceId, time: iso(r.time), values: r.values })),
+    );
     const csv = await get(`/v1/pilots/${pilotId}/latest?format=csv&measurements=temperature`);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8; header=present');
-    expect(parseCsv(csv.body)).toEqual([['time', 'deviceId', 'temperature'], ...body.latest.map((r: { time: string; deviceId: string; values: { temperature: number } }) => [r.time, r.deviceId, String(r.values.temperature)])]);
+    expect(parseCsv(csv.body)).toEqual([
+      ['time', 'deviceId', 'temperature'],
+      ...body.latest.map((r: { time: string; deviceId: string; values: { temperature: number } }) => [r.time, r.deviceId, String(r.values.temperature)]),
+    ]);
   });
 });
 
@@ -178,7 +240,10 @@ describe('exports', () => {
     expect(res.headers['content-disposition']).toBe(`attachment; filename="${pilotId}-readings.csv"`);
     expect(res.body.endsWith('\r\n')).toBe(true);
     const [header, ...rows] = parseCsv(res.body);
-    const names = (id: string) => loadCatalogue().get(id)!.profile.measurements.map((m) => m.name);
+    const names = (id: string) =>
+      loadCatalogue()
+        .get(id)!
+        .profile.measurements.map((m) => m.name);
     expect(header).toEqual(['time', 'deviceId', ...new Set([...names('air-quality'), ...names('weather')])]);
     const sorted = [...written].sort(byTimeThenDevice);
     expect(rows).toHaveLength(sorted.length);
@@ -193,7 +258,12 @@ describe('exports', () => {
     const json = (await get(`/v1/pilots/${pilotId}/aggregates?${q}`)).json().aggregates;
     const nd = await get(`/v1/pilots/${pilotId}/aggregates?${q}&format=ndjson`);
     expect(nd.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
-    expect(nd.body.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(json);
+    expect(
+      nd.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(json);
   });
 
   it('streams a large export over HTTP, reading the store only as fast as the client reads', async () => {
@@ -201,10 +271,22 @@ describe('exports', () => {
     const dev = api.registry.devices.create(big, { profile: 'noise' }).device;
     const N = 120_000;
     for (let from = 0; from < N; from += 20_000) {
-      await api.store.write(Array.from({ length: 20_000 }, (_, j) => ({ deviceId: dev.id, pilotId: big.id, companyId: big.companyId, testbedId: 'oulu', profile: 'noise', time: T0 + (from + j) * 1000, values: { laeq: ((from + j) % 400) * 0.25, lamax: 90 } })));
+      await api.store.write(
+        Array.from({ length: 20_000 }, (_, j) => ({
+          deviceId: dev.id,
+          pilotId: big.id,
+          companyId: big.companyId,
+          testbedId: 'oulu',
+          profile: 'noise',
+          time: T0 + (from + j) * 1000,
+          values: { laeq: ((from + j) % 400) * 0.25, lamax: 90 },
+        })),
+      );
     }
     let pages = 0;
-    const counting: ReadingStore = Object.create(api.store, { queryRaw: { value: (...args: Parameters<ReadingStore['queryRaw']>) => (pages++, api.store.queryRaw(...args)) } });
+    const counting: ReadingStore = Object.create(api.store, {
+      queryRaw: { value: (...args: Parameters<ReadingStore['queryRaw']>) => (pages++, api.store.queryRaw(...args)) },
+    });
     const server: ApiInstance = await buildApp({ ...depsOf(api), readings: counting });
     const url = `/v1/devices/${dev.id}/readings?format=csv`;
     try {
@@ -237,7 +319,8 @@ describe('exports', () => {
           for (const line of lines) {
             if (line.startsWith('time,')) continue;
             const i = row++;
-            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`) expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`);
+            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`)
+              expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`);
           }
           maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
         }

@@ -32,7 +32,9 @@ describe('per-key rate limits in the API', () => {
     const limited = await api.app.inject({ url: '/v1/pilots', headers: bearer(ADMIN) });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBe('2');
-    expect(limited.json()).toEqual({ error: { code: 'TESTBED_RATE_LIMITED', message: expect.stringContaining('retry in 2 s'), details: { retryAfterSeconds: 2 } } });
+    expect(limited.json()).toEqual({
+      error: { code: 'TESTBED_RATE_LIMITED', message: expect.stringContaining('retry in 2 s'), details: { retryAfterSeconds: 2 } },
+    });
     expect((await api.app.inject({ url: '/v1/testbeds', headers: bearer(other) })).statusCode).toBe(200);
     expect((await api.app.inject({ url: '/v1/health' })).statusCode).toBe(200);
   });

@@ -5,8 +5,8 @@ import type { ApiInstance } from '../api/deps.js';
 import { start } from '../api/index.js';
 import { MAX_QUERY_LIMIT } from '../api/limits.js';
 import { loadConfig } from '../core/config.js';
-import { Registry } from '../core/registry/registry.js';
-import { EmbeddedStore } from '../core/store/embedded/store.js';
+import { Registry } from '../registry/registry.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -26,7 +26,11 @@ describe('API happy path (inject)', () => {
     registry = Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
     app = await buildApp({
-      registry, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }),
+      registry,
+      readings: store,
+      rejections: store,
+      profiles,
+      log: pino({ level: 'silent' }),
       health: () => ({ store: { kind: 'embedded' } }),
     });
   });
@@ -75,8 +79,17 @@ describe('API happy path (inject)', () => {
     expect(keyRes.statusCode).toBe(201);
     const created = keyRes.json();
     expect(created).toEqual({
-      key: expect.any(String), id: expect.stringMatching(/^key_/), role: 'company', companyId, testbedIds: null, name: 'ci', readOnly: false,
-      expiresAt: null, revokedAt: null, createdBy: 'admin', createdAt: expect.any(String),
+      key: expect.any(String),
+      id: expect.stringMatching(/^key_/),
+      role: 'company',
+      companyId,
+      testbedIds: null,
+      name: 'ci',
+      readOnly: false,
+      expiresAt: null,
+      revokedAt: null,
+      createdBy: 'admin',
+      createdAt: expect.any(String),
     });
     const key = created.key as string;
     const unnamed = await app.inject({ method: 'POST', url: `/v1/companies/${companyId}/keys`, headers: bearer(ADMIN) });
@@ -84,7 +97,9 @@ describe('API happy path (inject)', () => {
     expect(unnamed.json().name).toBeNull();
 
     const pilotRes = await app.inject({
-      method: 'POST', url: '/v1/pilots', headers: bearer(ADMIN),
+      method: 'POST',
+      url: '/v1/pilots',
+      headers: bearer(ADMIN),
       payload: { companyId, testbedId: 'helsinki', name: 'Air in Kalasatama', startsAt: '2024-05-01T03:00:00+03:00', endsAt: '2024-06-01T00:00:00Z' },
     });
     expect(pilotRes.statusCode).toBe(201);
@@ -95,7 +110,10 @@ describe('API happy path (inject)', () => {
     expect(readBack.json()).toEqual(pilot);
 
     const deviceRes = await app.inject({
-      method: 'POST', url: `/v1/pilots/${pilot.id}/devices`, headers: bearer(key), payload: { profile: 'weather', name: 'Roof station' },
+      method: 'POST',
+      url: `/v1/pilots/${pilot.id}/devices`,
+      headers: bearer(key),
+      payload: { profile: 'weather', name: 'Roof station' },
     });
     expect(deviceRes.statusCode).toBe(201);
     const { mqtt, ...device } = deviceRes.json();
@@ -132,13 +150,28 @@ describe('API happy path (inject)', () => {
 
     await store.writeRejections([
       { ...tags, time: T0 + 500, code: 'TESTBED_READING_NOT_JSON', reason: 'not JSON', payload: 'temp=3', payloadEncoding: 'utf8', payloadBytes: 6 },
-      { ...tags, time: T0 + 100, code: 'TESTBED_READING_OUT_OF_RANGE', reason: 'pressure must be at most 1100 hPa', payload: '{"pressure":101325}', payloadEncoding: 'utf8', payloadBytes: 19 },
+      {
+        ...tags,
+        time: T0 + 100,
+        code: 'TESTBED_READING_OUT_OF_RANGE',
+        reason: 'pressure must be at most 1100 hPa',
+        payload: '{"pressure":101325}',
+        payloadEncoding: 'utf8',
+        payloadBytes: 19,
+      },
     ]);
     const rejections = await app.inject({ url: `/v1/devices/${device.id}/rejections?from=2024-05-01T12:00:00Z`, headers: bearer(key) });
     expect(rejections.statusCode).toBe(200);
     expect(rejections.json()).toEqual({
       rejections: [
-        { time: '2024-05-01T12:00:00.100Z', code: 'TESTBED_READING_OUT_OF_RANGE', reason: 'pressure must be at most 1100 hPa', payload: '{"pressure":101325}', payloadEncoding: 'utf8', payloadBytes: 19 },
+        {
+          time: '2024-05-01T12:00:00.100Z',
+          code: 'TESTBED_READING_OUT_OF_RANGE',
+          reason: 'pressure must be at most 1100 hPa',
+          payload: '{"pressure":101325}',
+          payloadEncoding: 'utf8',
+          payloadBytes: 19,
+        },
         { time: '2024-05-01T12:00:00.500Z', code: 'TESTBED_READING_NOT_JSON', reason: 'not JSON', payload: 'temp=3', payloadEncoding: 'utf8', payloadBytes: 6 },
       ],
     });
@@ -197,7 +230,9 @@ describe('API happy path (inject)', () => {
     expect(doc.security).toEqual([{ apiKey: [] }]);
     expect(doc.paths['/v1/health'].get.security).toEqual([]);
     const readingsOp = doc.paths['/v1/devices/{deviceId}/readings'].get;
-    expect(readingsOp.parameters).toContainEqual(expect.objectContaining({ in: 'query', name: 'limit', schema: expect.objectContaining({ maximum: MAX_QUERY_LIMIT }) }));
+    expect(readingsOp.parameters).toContainEqual(
+      expect.objectContaining({ in: 'query', name: 'limit', schema: expect.objectContaining({ maximum: MAX_QUERY_LIMIT }) }),
+    );
     expect(readingsOp.responses['200'].content['application/json'].schema.properties.readings.items).toEqual({ $ref: '#/components/schemas/Reading' });
     expect(readingsOp.responses['4XX'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
     // Browsable at /docs without a key.

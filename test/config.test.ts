@@ -40,7 +40,13 @@ describe('configuration', () => {
   it('lists every problem in one error', () => {
     let error: unknown;
     try {
-      loadConfig({ TESTBED_MQTT_PORT: 'abc', TESTBED_HTTP_PORT: '70000', TESTBED_INFLUX_URL: 'ftp://x', TESTBED_ADMIN_TOKEN: 'short', TESTBED_LOG_LEVEL: 'loud' });
+      loadConfig({
+        TESTBED_MQTT_PORT: 'abc',
+        TESTBED_HTTP_PORT: '70000',
+        TESTBED_INFLUX_URL: 'ftp://x',
+        TESTBED_ADMIN_TOKEN: 'short',
+        TESTBED_LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       error = err;
     }

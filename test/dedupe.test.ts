@@ -30,7 +30,16 @@ class RawDevice {
     const socket = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const device = new RawDevice(socket);
-    device.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `raw-${Math.random()}`, keepalive: 30, username, password: Buffer.from(password) });
+    device.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: `raw-${Math.random()}`,
+      keepalive: 30,
+      username,
+      password: Buffer.from(password),
+    });
     const connack = await device.next();
     expect(connack).toMatchObject({ cmd: 'connack', returnCode: 0 });
     return device;
@@ -65,10 +74,14 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   });
 
   async function storedTimes(deviceId: string, expected: number): Promise<number[]> {
-    const rows = await eventually(async () => {
-      const r = await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId, limit: 100 });
-      return r.length >= expected ? r : undefined;
-    }, 5000, `${expected} readings`);
+    await eventually(
+      async () => {
+        const r = await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId, limit: 100 });
+        return r.length >= expected ? r : undefined;
+      },
+      5000,
+      `${expected} readings`,
+    );
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would be stored by now
     return (await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId, limit: 100 })).map((r) => r.time);
   }

@@ -68,7 +68,11 @@ describe('durability: from PUBACK to InfluxDB, nothing acknowledged is lost', ()
       devices.push({ deviceId: d.id, username: d.mqtt.username, password: d.mqtt.password });
     }
     return {
-      pipeline, devices, companyId: company.id, apiUrl, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+      pipeline,
+      devices,
+      companyId: company.id,
+      apiUrl,
+      mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
       async close() {
         await pipeline.kill('SIGKILL');
         tmp.remove();
@@ -95,7 +99,11 @@ describe('durability: from PUBACK to InfluxDB, nothing acknowledged is lost', ()
   }
 
   function report(name: string, figures: Record<string, number>) {
-    process.stdout.write(`[durability] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    process.stdout.write(
+      `[durability] ${name}: ${Object.entries(figures)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}\n`,
+    );
   }
 
   it('survives SIGKILL of the pipeline mid-run: every acknowledged reading stored once', async () => {
@@ -149,10 +157,14 @@ describe('durability: from PUBACK to InfluxDB, nothing acknowledged is lost', ()
     const load = startLoad({ url: r.mqttUrl, devices: r.devices, perDevice: 1000, payload, burst: 50, pauseMs: 5 });
     const total = DEVICES * 1000;
     // About 1 MiB of queued records, then acknowledgements stop.
-    await eventually(async () => {
-      const health = (await (await fetch(`${r.apiUrl}/v1/health`)).json()) as { status: string; queue: { full: boolean } };
-      return health.queue.full && health.status === 'failing' ? true : undefined;
-    }, 30_000, 'a full queue in /v1/health');
+    await eventually(
+      async () => {
+        const health = (await (await fetch(`${r.apiUrl}/v1/health`)).json()) as { status: string; queue: { full: boolean } };
+        return health.queue.full && health.status === 'failing' ? true : undefined;
+      },
+      30_000,
+      'a full queue in /v1/health',
+    );
     // Readings already on their way to disk when the queue filled are still acknowledged; then none.
     await sleep(500);
     const ackedWhileFull = load.acknowledged;

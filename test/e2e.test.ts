@@ -13,7 +13,10 @@ const run = promisify(execFile);
  * client that is not this project's (mosquitto_pub); everything read back
  * through the API; a second company sees none of it.
  */
-function endToEnd(name: string, setup: () => Promise<{ env: Record<string, string>; inStore?: (deviceId: string) => Promise<number>; close(): Promise<void> }>) {
+function endToEnd(
+  name: string,
+  setup: () => Promise<{ env: Record<string, string>; inStore?: (deviceId: string) => Promise<number>; close(): Promise<void> }>,
+) {
   describe(name, () => {
     let p: TestPipeline;
     let ctx: Awaited<ReturnType<typeof setup>>;
@@ -62,16 +65,24 @@ function endToEnd(name: string, setup: () => Promise<{ env: Record<string, strin
       await mosquittoPub(username, password, topic, '{"pm25": 2000}');
       await mosquittoPub(username, password, topic, 'hello');
 
-      const readings = await eventually(async () => {
-        const r = await api('GET', `/v1/devices/${device.body.id}/readings?from=2026-10-01T00:00:00Z`, key.body.key);
-        return r.body.readings?.length === 3 ? r.body.readings : undefined;
-      }, 10_000, 'three readings through the API');
+      const readings = await eventually(
+        async () => {
+          const r = await api('GET', `/v1/devices/${device.body.id}/readings?from=2026-10-01T00:00:00Z`, key.body.key);
+          return r.body.readings?.length === 3 ? r.body.readings : undefined;
+        },
+        10_000,
+        'three readings through the API',
+      );
       expect(readings).toEqual(sent.map(({ time, ...values }) => ({ time, values })));
 
-      const rejections = await eventually(async () => {
-        const r = await api('GET', `/v1/devices/${device.body.id}/rejections`, key.body.key);
-        return r.body.rejections?.length === 2 ? r.body.rejections : undefined;
-      }, 10_000, 'two rejections through the API');
+      const rejections = await eventually(
+        async () => {
+          const r = await api('GET', `/v1/devices/${device.body.id}/rejections`, key.body.key);
+          return r.body.rejections?.length === 2 ? r.body.rejections : undefined;
+        },
+        10_000,
+        'two rejections through the API',
+      );
       expect(rejections.map((r: { code: string }) => r.code)).toEqual(['TESTBED_READING_OUT_OF_RANGE', 'TESTBED_READING_NOT_JSON']);
       expect(rejections[0].reason).toMatch(/pm25/);
       expect(rejections[1].payload).toBe('hello');
@@ -79,9 +90,18 @@ function endToEnd(name: string, setup: () => Promise<{ env: Record<string, strin
       // A second company's key sees none of it: the device answers like one that does not exist.
       const other = await api('POST', '/v1/companies', ADMIN_TOKEN, { name: 'Kilpailija Oy' });
       const otherKey = await api('POST', `/v1/companies/${other.body.id}/keys`, ADMIN_TOKEN, {});
-      for (const path of [`/v1/devices/${device.body.id}/readings`, `/v1/devices/${device.body.id}/rejections`, `/v1/devices/${device.body.id}`, `/v1/pilots/${pilot.body.id}`]) {
+      for (const path of [
+        `/v1/devices/${device.body.id}/readings`,
+        `/v1/devices/${device.body.id}/rejections`,
+        `/v1/devices/${device.body.id}`,
+        `/v1/pilots/${pilot.body.id}`,
+      ]) {
         const theirs = await api('GET', path, otherKey.body.key);
-        const missing = await api('GET', path.replace(String(device.body.id), 'dev_doesnotexist00').replace(String(pilot.body.id), 'pi_doesnotexist000'), otherKey.body.key);
+        const missing = await api(
+          'GET',
+          path.replace(String(device.body.id), 'dev_doesnotexist00').replace(String(pilot.body.id), 'pi_doesnotexist000'),
+          otherKey.body.key,
+        );
         expect(theirs.status, path).toBe(404);
         expect(theirs.body).toEqual(missing.body);
       }

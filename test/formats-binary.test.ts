@@ -49,9 +49,23 @@ const scaled = compileProfile(
     },
   }),
 );
-const pipeline = createPipeline(new Map([[everyType.profile.id, everyType], [scaled.profile.id, scaled]]), { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 86_400_000 });
+const pipeline = createPipeline(
+  new Map([
+    [everyType.profile.id, everyType],
+    [scaled.profile.id, scaled],
+  ]),
+  { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 86_400_000 },
+);
 const NOW = Date.parse('2026-03-01T12:00:00Z');
-const ctx = (profile: string): DeviceContext => ({ deviceId: 'd', pilotId: 'p', companyId: 'c', testbedId: 'oulu', profile, pilotStartsAt: null, pilotEndsAt: null });
+const ctx = (profile: string): DeviceContext => ({
+  deviceId: 'd',
+  pilotId: 'p',
+  companyId: 'c',
+  testbedId: 'oulu',
+  profile,
+  pilotStartsAt: null,
+  pilotEndsAt: null,
+});
 const run = (profile: string, payload: Buffer) => pipeline.process(ctx(profile), payload, NOW);
 
 const WRITE: Record<BinaryType, (b: Buffer, v: number, at: number, big: boolean) => void> = {
@@ -66,7 +80,14 @@ const WRITE: Record<BinaryType, (b: Buffer, v: number, at: number, big: boolean)
 };
 /** Values that exercise sign, width and byte order: the extremes of each type. */
 const SAMPLE: Record<BinaryType, number> = {
-  int8: -128, uint8: 255, int16: -32768, uint16: 65535, int32: -2147483648, uint32: 4294967295, float32: -1234.5, float64: 123456.789012345,
+  int8: -128,
+  uint8: 255,
+  int16: -32768,
+  uint16: 65535,
+  int32: -2147483648,
+  uint32: 4294967295,
+  float32: -1234.5,
+  float64: 123456.789012345,
 };
 
 describe('binary payloads', () => {
@@ -114,7 +135,7 @@ describe('binary payloads', () => {
     expect(rejection).toMatchObject({ payloadEncoding: 'base64', payload: payload.toString('base64'), payloadBytes: 5 });
   });
 
-  it('read a binary-only profile\'s payload as binary even when it starts like JSON', () => {
+  it("read a binary-only profile's payload as binary even when it starts like JSON", () => {
     const payload = Buffer.from('{"a"}');
     expect(run('scaled', payload).rejections.map((r) => r.code)).toEqual(['TESTBED_READING_OUT_OF_RANGE']);
     expect(run('scaled', Buffer.from('{}')).rejections.map((r) => r.reason)).toEqual(['the binary payload is 2 bytes; its layout has 5']);

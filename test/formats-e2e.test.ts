@@ -38,16 +38,20 @@ async function publishAndRead(profile: string, payloads: (string | Buffer)[], co
   const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, protocolVersion: 4, reconnectPeriod: 0 });
   for (const payload of payloads) await client.publishAsync(deviceTopic(device.id, 'readings'), payload, { qos: 1 });
   await client.endAsync();
-  const readings = await eventually(async () => {
-    const body = await api(`/v1/devices/${device.id}/readings?from=2020-01-01T00:00:00Z`);
-    return body.readings.length >= count ? body.readings : undefined;
-  }, 10_000, `${count} readings of ${profile}`);
+  const readings = await eventually(
+    async () => {
+      const body = await api(`/v1/devices/${device.id}/readings?from=2020-01-01T00:00:00Z`);
+      return body.readings.length >= count ? body.readings : undefined;
+    },
+    10_000,
+    `${count} readings of ${profile}`,
+  );
   const { rejections } = await api(`/v1/devices/${device.id}/rejections`);
   return { readings, rejections };
 }
 
 describe('payload formats, published and read back', () => {
-  it('stores the RFC 8428 multiple-datapoints pack with its own times, in the profile\'s units', async () => {
+  it("stores the RFC 8428 multiple-datapoints pack with its own times, in the profile's units", async () => {
     const bt = NOW_S + 0.001;
     const pack = [
       { bn: 'urn:dev:ow:10e2073a0108006:', bt, bu: 'km/h', bver: 5, n: 'pressure', u: 'Pa', v: 101210 },
@@ -68,7 +72,7 @@ describe('payload formats, published and read back', () => {
     expect(units).toMatchObject({ pressure: 'hPa', wind_speed: 'm/s', temperature: '°C' });
   });
 
-  it('tells a tracker\'s measurements apart by SenML unit (RFC 8428 section 5.1.4) and flags a fix outside Finland', async () => {
+  it("tells a tracker's measurements apart by SenML unit (RFC 8428 section 5.1.4) and flags a fix outside Finland", async () => {
     const pack = [
       { bn: 'urn:dev:ow:10e2073a01080063', bt: NOW_S - 120, bu: '%EL', v: 98 },
       { u: 'lon', v: 24.30621 },
@@ -93,14 +97,19 @@ describe('payload formats, published and read back', () => {
       [{ temperature: 21.4, humidity: 38.5, co2: 1240, battery_level: 87 }, undefined],
       [{ temperature: 23.6, humidity: 30, co2: 6100, battery_level: 40 }, ['co2']],
     ]);
-    expect(rejections.map((r: any) => [r.code, r.payloadEncoding, r.payload])).toEqual([['TESTBED_READING_BAD_BINARY', 'base64', Buffer.from('0500d64d04', 'hex').toString('base64')]]);
+    expect(rejections.map((r: any) => [r.code, r.payloadEncoding, r.payload])).toEqual([
+      ['TESTBED_READING_BAD_BINARY', 'base64', Buffer.from('0500d64d04', 'hex').toString('base64')],
+    ]);
   });
 
   it('converts flat JSON in declared alternative units and rejects undeclared ones', async () => {
     const time = iso(NOW_S);
     const { readings, rejections } = await publishAndRead(
       'water-level',
-      [JSON.stringify({ water_level: 34.7, battery_voltage: 3598, units: { water_level: 'cm', battery_voltage: 'mV' }, time }), JSON.stringify({ water_level: 1, units: { water_level: 'in' } })],
+      [
+        JSON.stringify({ water_level: 34.7, battery_voltage: 3598, units: { water_level: 'cm', battery_voltage: 'mV' }, time }),
+        JSON.stringify({ water_level: 1, units: { water_level: 'in' } }),
+      ],
       1,
     );
     expect(readings).toEqual([{ time, values: { water_level: 0.347, battery_voltage: 3.598 } }]);

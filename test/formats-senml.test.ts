@@ -38,7 +38,13 @@ const NOW = Date.parse('2026-01-15T08:00:00Z');
 const NOW_S = NOW / 1000;
 let n = 0;
 const ctx = (profile = 'rfc8428-device'): DeviceContext => ({
-  deviceId: `dev_${++n}`, pilotId: 'pi', companyId: 'co', testbedId: 'helsinki', profile, pilotStartsAt: null, pilotEndsAt: null,
+  deviceId: `dev_${++n}`,
+  pilotId: 'pi',
+  companyId: 'co',
+  testbedId: 'helsinki',
+  profile,
+  pilotStartsAt: null,
+  pilotEndsAt: null,
 });
 const run = (pack: unknown, profile?: string) => {
   const outcome = pipeline.process(ctx(profile), Buffer.from(typeof pack === 'string' ? pack : JSON.stringify(pack)), NOW);
@@ -54,14 +60,19 @@ describe('RFC 8428 section 5.1 examples', () => {
   it('5.1.1 single datapoint: the name is the device, the unit tells the measurement, the time is now', () => {
     // Published with its leading whitespace: the first non-space byte tells the format.
     expect(run('\n  [\n   {"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}\n  ]\n')).toEqual({
-      readings: [{ time: at(0), values: { temperature: 23.1 } }], rejections: [], reasons: [],
+      readings: [{ time: at(0), values: { temperature: 23.1 } }],
+      rejections: [],
+      reasons: [],
     });
   });
 
   it('5.1.2 multiple datapoints, now', () => {
-    expect(run([{ bn: 'urn:dev:ow:10e2073a01080063:', n: 'voltage', u: 'V', v: 120.1 }, { n: 'current', u: 'A', v: 1.2 }]).readings).toEqual([
-      { time: at(0), values: { voltage: 120.1, current: 1.2 } },
-    ]);
+    expect(
+      run([
+        { bn: 'urn:dev:ow:10e2073a01080063:', n: 'voltage', u: 'V', v: 120.1 },
+        { n: 'current', u: 'A', v: 1.2 },
+      ]).readings,
+    ).toEqual([{ time: at(0), values: { voltage: 120.1, current: 1.2 } }]);
   });
 
   it('5.1.2 multiple datapoints with base time, base unit, bver 5 and relative times', () => {
@@ -141,7 +152,7 @@ describe('RFC 8428 section 5.1 examples', () => {
     expect(result.reasons[0]).toContain('urn:dev:ow:10e2073a01080063:label');
   });
 
-  it('5.1.7 collection of resources: base name changes, base time stays; a second device\'s values are duplicates of this one\'s', () => {
+  it("5.1.7 collection of resources: base name changes, base time stays; a second device's values are duplicates of this one's", () => {
     const result = run([
       { bn: '2001:db8::2/', bt: NOW_S - 60, n: 'temperature', u: 'Cel', v: 25.2 },
       { n: 'humidity', u: '%RH', v: 30 },
@@ -154,16 +165,21 @@ describe('RFC 8428 section 5.1 examples', () => {
 
   it('5.1.8 setting an actuator: a record of base fields alone is no measurement', () => {
     expect(run([{ bn: 'urn:dev:ow:10e2073a01080063:' }, { n: 'temp', u: 'Cel', v: 23.1 }, { n: 'heat', u: '/', v: 1 }, { n: 'fan', u: '/', v: 0 }])).toEqual({
-      readings: [{ time: at(0), values: { temperature: 23.1, heat: 1, fan: 0 } }], rejections: [], reasons: [],
+      readings: [{ time: at(0), values: { temperature: 23.1, heat: 1, fan: 0 } }],
+      rejections: [],
+      reasons: [],
     });
   });
 });
 
 describe('SenML packs', () => {
   it('adds base value and base sum (section 4.5.2)', () => {
-    expect(run([{ bv: 20, n: 'temperature', v: 1.5 }, { bs: 100, n: 'voltage', s: 3 }]).readings).toEqual([
-      { time: at(0), values: { temperature: 21.5, voltage: 103 } },
-    ]);
+    expect(
+      run([
+        { bv: 20, n: 'temperature', v: 1.5 },
+        { bs: 100, n: 'voltage', s: 3 },
+      ]).readings,
+    ).toEqual([{ time: at(0), values: { temperature: 21.5, voltage: 103 } }]);
   });
 
   it('refuses the whole pack when it is not SenML', () => {
@@ -237,7 +253,15 @@ describe('SenML packs', () => {
   });
 
   it('flags implausible values per reading', () => {
-    expect(run([{ n: 'pm25', v: 700, t: -60 }, { n: 'pm25', v: 7 }], 'air-quality').readings).toEqual([
+    expect(
+      run(
+        [
+          { n: 'pm25', v: 700, t: -60 },
+          { n: 'pm25', v: 7 },
+        ],
+        'air-quality',
+      ).readings,
+    ).toEqual([
       { time: at(-60), values: { pm25: 700 }, suspect: ['pm25'] },
       { time: at(0), values: { pm25: 7 } },
     ]);

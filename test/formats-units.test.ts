@@ -3,18 +3,61 @@ import { QUANTITIES, QUANTITY_NAMES, acceptedUnits, fromCanonical, roundSignific
 
 /** Each alternative unit with a value and what it is in the canonical unit, from the unit's definition, not from units.ts. */
 const CASES: Record<string, readonly [quantity: Quantity, unit: string, value: number, canonical: number][]> = {
-  temperature: [['temperature', '°F', 32, 0], ['temperature', '°F', 212, 100], ['temperature', '°F', -40, -40], ['temperature', 'degF', 98.6, 37], ['temperature', 'K', 0, -273.15], ['temperature', 'K', 293.15, 20]],
-  pressure: [['pressure', 'Pa', 101325, 1013.25], ['pressure', 'kPa', 98.7, 987], ['pressure', 'mmHg', 750.06, 1000.0], ['pressure', 'inHg', 29.92, 1013.21]],
-  speed: [['speed', 'km/h', 36, 10], ['speed', 'km/h', 43.2, 12], ['speed', 'mph', 1, 0.44704], ['speed', 'kn', 1, 0.514444], ['speed', 'kt', 10, 5.14444]],
-  angle: [['angle', 'rad', Math.PI, 180], ['angle', 'rad', Math.PI / 2, 90]],
+  temperature: [
+    ['temperature', '°F', 32, 0],
+    ['temperature', '°F', 212, 100],
+    ['temperature', '°F', -40, -40],
+    ['temperature', 'degF', 98.6, 37],
+    ['temperature', 'K', 0, -273.15],
+    ['temperature', 'K', 293.15, 20],
+  ],
+  pressure: [
+    ['pressure', 'Pa', 101325, 1013.25],
+    ['pressure', 'kPa', 98.7, 987],
+    ['pressure', 'mmHg', 750.06, 1000.0],
+    ['pressure', 'inHg', 29.92, 1013.21],
+  ],
+  speed: [
+    ['speed', 'km/h', 36, 10],
+    ['speed', 'km/h', 43.2, 12],
+    ['speed', 'mph', 1, 0.44704],
+    ['speed', 'kn', 1, 0.514444],
+    ['speed', 'kt', 10, 5.14444],
+  ],
+  angle: [
+    ['angle', 'rad', Math.PI, 180],
+    ['angle', 'rad', Math.PI / 2, 90],
+  ],
   precipitation_rate: [['precipitation_rate', 'in/h', 1, 25.4]],
-  mass_concentration: [['mass_concentration', 'mg/m³', 0.035, 35], ['mass_concentration', 'mg/m3', 1, 1000]],
+  mass_concentration: [
+    ['mass_concentration', 'mg/m³', 0.035, 35],
+    ['mass_concentration', 'mg/m3', 1, 1000],
+  ],
   volume_fraction: [['volume_fraction', 'ppb', 420_000, 420]],
-  length: [['length', 'cm', 34.7, 0.347], ['length', 'mm', -412, -0.412], ['length', 'km', 1.5, 1500], ['length', 'ft', 10, 3.048]],
-  film_thickness: [['film_thickness', 'µm', 120, 0.12], ['film_thickness', 'um', 1500, 1.5]],
-  fraction: [['fraction', '/', 0.215, 21.5], ['fraction', '/', 1, 100]],
-  energy: [['energy', 'Wh', 123456789, 123456.789], ['energy', 'MWh', 1.5, 1500], ['energy', 'J', 3.6e6, 1], ['energy', 'MJ', 36, 10]],
-  power: [['power', 'kW', 1.52, 1520], ['power', 'kW', -0.75, -750]],
+  length: [
+    ['length', 'cm', 34.7, 0.347],
+    ['length', 'mm', -412, -0.412],
+    ['length', 'km', 1.5, 1500],
+    ['length', 'ft', 10, 3.048],
+  ],
+  film_thickness: [
+    ['film_thickness', 'µm', 120, 0.12],
+    ['film_thickness', 'um', 1500, 1.5],
+  ],
+  fraction: [
+    ['fraction', '/', 0.215, 21.5],
+    ['fraction', '/', 1, 100],
+  ],
+  energy: [
+    ['energy', 'Wh', 123456789, 123456.789],
+    ['energy', 'MWh', 1.5, 1500],
+    ['energy', 'J', 3.6e6, 1],
+    ['energy', 'MJ', 36, 10],
+  ],
+  power: [
+    ['power', 'kW', 1.52, 1520],
+    ['power', 'kW', -0.75, -750],
+  ],
   voltage: [['voltage', 'mV', 3581, 3.581]],
   current: [['current', 'mA', 250, 0.25]],
 };
@@ -32,7 +75,11 @@ describe('unit conversions', () => {
   }
 
   it('has a case for every alternative unit of every quantity', () => {
-    const covered = new Set(Object.values(CASES).flat().map(([q, u]) => `${q} ${u}`));
+    const covered = new Set(
+      Object.values(CASES)
+        .flat()
+        .map(([q, u]) => `${q} ${u}`),
+    );
     for (const q of QUANTITY_NAMES) {
       for (const alternative of QUANTITIES[q].alternatives) expect(covered, `${q} ${alternative.symbol}`).toContain(`${q} ${alternative.symbol}`);
     }

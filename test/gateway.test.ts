@@ -1,7 +1,9 @@
+import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
-import { eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 
 const ALL = { kind: 'all' } as const;
 
@@ -23,7 +25,12 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
 
   async function connect(username: string, password: string, options: IClientOptions = {}): Promise<MqttClient> {
     const client = await mqtt.connectAsync(p.mqttUrl, {
-      username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options,
+      username,
+      password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      ...options,
     });
     clients.push(client);
     return client;
@@ -46,10 +53,14 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     await client.publishAsync(topic, JSON.stringify({ pm25: 4.5, pm10: 9.25, time: '2026-03-01T10:00:00Z' }), { qos: 1 });
     await client.publishAsync(topic, JSON.stringify({ temperature: -7.5, humidity: 91, time: 1772359260000 }), { qos: 0 });
 
-    const rows = await eventually(async () => {
-      const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 10 });
-      return r.length === 2 ? r : undefined;
-    }, 5000, 'two stored readings');
+    const rows = await eventually(
+      async () => {
+        const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 10 });
+        return r.length === 2 ? r : undefined;
+      },
+      5000,
+      'two stored readings',
+    );
     expect(rows).toEqual([
       { time: Date.parse('2026-03-01T10:00:00Z'), values: { pm25: 4.5, pm10: 9.25 } },
       { time: 1772359260000, values: { temperature: -7.5, humidity: 91 } },
@@ -78,10 +89,14 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     const client = await connect(device.username, password);
     const topic = deviceTopic(device.id, 'readings');
     await Promise.all(Array.from({ length: 50 }, (_, i) => client.publishAsync(topic, JSON.stringify({ laeq: 40 + i / 10 }), { qos: 1 })));
-    const rows = await eventually(async () => {
-      const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 100 });
-      return r.length === 50 ? r : undefined;
-    }, 5000, '50 readings');
+    const rows = await eventually(
+      async () => {
+        const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 100 });
+        return r.length === 50 ? r : undefined;
+      },
+      5000,
+      '50 readings',
+    );
     expect(new Set(rows.map((r) => r.time)).size).toBe(50);
   });
 
@@ -115,10 +130,14 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     expect(JSON.parse(payload.toString())).toMatchObject({ code: 'TESTBED_READING_OUT_OF_RANGE' });
 
     await client.publishAsync(deviceTopic(device.id, 'readings'), 'not json', { qos: 1 });
-    const rejections = await eventually(async () => {
-      const r = await p.stores.rejections.queryRejections(ALL, { deviceId: device.id, limit: 10 });
-      return r.length === 2 ? r : undefined;
-    }, 5000, 'two rejections');
+    const rejections = await eventually(
+      async () => {
+        const r = await p.stores.rejections.queryRejections(ALL, { deviceId: device.id, limit: 10 });
+        return r.length === 2 ? r : undefined;
+      },
+      5000,
+      'two rejections',
+    );
     expect(rejections.map((r) => r.code)).toEqual(['TESTBED_READING_OUT_OF_RANGE', 'TESTBED_READING_NOT_JSON']);
     expect(rejections[0]!.reason).toContain('pm25 must be at most 1000');
     expect(rejections[1]!.payload).toBe('not json');
@@ -176,5 +195,55 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     const first = await connect(a.device.username, a.password, { clientId: 'shared-client-id' });
     await expect(connect(b.device.username, b.password, { clientId: 'shared-client-id' })).rejects.toMatchObject({ code: 2 });
     expect(first.connected).toBe(true);
+  });
+  it('shows a device offline once all its connections are gone, even one closed for a policy violation right after CONNECT', async () => {
+    const { devices } = provision(p, 'noise', 2);
+    const [d, other] = [devices[0]!, devices[1]!];
+    const state = async () => {
+      const r = await fetch(`${p.apiUrl}/v1/devices/${d.device.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return ((await r.json()) as { connection: { online: boolean; lastSeen: string | null } }).connection;
+    };
+    const subscriber = await connect(d.device.username, d.password);
+    await subscriber.subscribeAsync(deviceTopic(d.device.id, 'errors'));
+    for (let i = 0; i < 5; i++) {
+      // CONNECT and a PUBLISH to another device's topic in one write: the gateway closes the
+      // connection while the broker is still setting the session up.
+      const socket = net.connect(p.gateway.port, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const connect = mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: `offender-${i}`,
+        keepalive: 30,
+        username: d.device.username,
+        password: Buffer.from(d.password),
+      });
+      const publish = mqttPacket.generate({
+        cmd: 'publish',
+        topic: deviceTopic(other.device.id, 'readings'),
+        payload: '{"noise_level":40}',
+        qos: 1,
+        messageId: 1,
+        retain: false,
+        dup: false,
+      });
+      socket.on('error', () => {}).resume();
+      socket.write(Buffer.concat([connect, publish]));
+      await closed;
+    }
+    expect((await state()).online).toBe(true);
+    await subscriber.endAsync();
+    const after = await eventually(
+      async () => {
+        const c = await state();
+        return c.online ? undefined : c;
+      },
+      3000,
+      'the device offline',
+    );
+    expect(after.lastSeen).not.toBeNull();
+    expect(p.gateway.isOnline(d.device.id)).toBe(false);
   });
 });

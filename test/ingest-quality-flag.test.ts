@@ -2,7 +2,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeviceContext } from '../core/model.js';
-import { EmbeddedStore } from '../core/store/embedded/store.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { tempDir } from './helpers/tmp.js';
@@ -38,7 +38,15 @@ describe('the quality flag', () => {
     const store = await EmbeddedStore.open(tmp.dir);
     try {
       const now = Date.parse('2026-05-01T12:00:00Z');
-      const ctx: DeviceContext = { deviceId: 'dev_1', pilotId: 'pi_1', companyId: 'co_1', testbedId: 'helsinki', profile: 'air-quality', pilotStartsAt: null, pilotEndsAt: null };
+      const ctx: DeviceContext = {
+        deviceId: 'dev_1',
+        pilotId: 'pi_1',
+        companyId: 'co_1',
+        testbedId: 'helsinki',
+        profile: 'air-quality',
+        pilotStartsAt: null,
+        pilotEndsAt: null,
+      };
       const pipeline = createPipeline(loadProfiles(), { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 86_400_000 });
       const flagged = pipeline.process(ctx, Buffer.from('{"pm25": 640, "pm10": 700, "humidity": 50}'), now);
       const plain = pipeline.process(ctx, Buffer.from('{"pm25": 6}'), now + 1000);

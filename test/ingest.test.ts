@@ -8,7 +8,13 @@ import { createPipeline, REJECTION_PAYLOAD_CAP } from '../ingest/pipeline.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const ctx: DeviceContext = {
-  deviceId: 'dev_x', pilotId: 'pi_x', companyId: 'co_x', testbedId: 'oulu', profile: 'weather', pilotStartsAt: null, pilotEndsAt: null,
+  deviceId: 'dev_x',
+  pilotId: 'pi_x',
+  companyId: 'co_x',
+  testbedId: 'oulu',
+  profile: 'weather',
+  pilotStartsAt: null,
+  pilotEndsAt: null,
 };
 const pipeline = createPipeline(loadProfiles(), { maxPayloadBytes: 1024, maxFutureMs: 60_000, maxAgeMs: 7 * 86_400_000 });
 const run = (payload: unknown, context = ctx, at = NOW) =>
@@ -21,10 +27,17 @@ describe('ingest pipeline', () => {
     const outcome = run({ temperature: 21.5, time: '2026-06-01T11:59:00+03:00' });
     expect(outcome).toEqual({
       rejections: [],
-      readings: [{
-        deviceId: 'dev_x', pilotId: 'pi_x', companyId: 'co_x', testbedId: 'oulu', profile: 'weather',
-        time: Date.parse('2026-06-01T08:59:00Z'), values: { temperature: 21.5 },
-      }],
+      readings: [
+        {
+          deviceId: 'dev_x',
+          pilotId: 'pi_x',
+          companyId: 'co_x',
+          testbedId: 'oulu',
+          profile: 'weather',
+          time: Date.parse('2026-06-01T08:59:00Z'),
+          values: { temperature: 21.5 },
+        },
+      ],
     });
   });
 
@@ -50,7 +63,10 @@ describe('ingest pipeline', () => {
     const big = createPipeline(loadProfiles(), { maxPayloadBytes: 100_000, maxFutureMs: 1, maxAgeMs: 1 });
     const text = big.process(ctx, Buffer.from('x'.repeat(10_000)), NOW);
     expect(text.rejections[0]).toMatchObject({
-      code: 'TESTBED_READING_NOT_JSON', payloadEncoding: 'utf8', payloadBytes: 10_000, payload: 'x'.repeat(REJECTION_PAYLOAD_CAP),
+      code: 'TESTBED_READING_NOT_JSON',
+      payloadEncoding: 'utf8',
+      payloadBytes: 10_000,
+      payload: 'x'.repeat(REJECTION_PAYLOAD_CAP),
     });
     expect(rejectionOf(Buffer.from([0xff, 0x00, 0xfe]))).toMatchObject({ payloadEncoding: 'base64', payload: '/wD+', payloadBytes: 3 });
   });
@@ -75,7 +91,7 @@ describe('ingest pipeline', () => {
   it('turns any bytes into an outcome with catalogue codes, never a throw', () => {
     // Mutated test vectors and random bytes through every profile: a fuzz with a fixed seed.
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const profiles = loadProfiles();
     const lenient = createPipeline(profiles, { maxPayloadBytes: 4096, maxFutureMs: 60_000, maxAgeMs: 7 * 86_400_000 });
     let outcomes = 0;
@@ -85,7 +101,8 @@ describe('ingest pipeline', () => {
       for (let i = 0; i < 300; i++) {
         const base = Buffer.from(seeds[i % seeds.length]!);
         const payload = i % 3 === 0 ? Buffer.from(Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 256))) : base;
-        for (let k = 0; k < 1 + Math.floor(random() * 3) && payload.length > 0; k++) payload[Math.floor(random() * payload.length)] = Math.floor(random() * 256);
+        for (let k = 0; k < 1 + Math.floor(random() * 3) && payload.length > 0; k++)
+          payload[Math.floor(random() * payload.length)] = Math.floor(random() * 256);
         const outcome = lenient.process(device, payload, NOW);
         for (const r of outcome.rejections) expect(isErrorCode(r.code) && r.code !== 'TESTBED_INTERNAL', `${r.code}: ${r.reason}`).toBe(true);
         for (const r of outcome.readings) expect(Number.isFinite(r.time) && Object.values(r.values).every(Number.isFinite)).toBe(true);

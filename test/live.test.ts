@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { LiveFeed } from '../core/live.js';
-import type { Reading } from '../core/store/types.js';
+import { LiveFeed } from '../ingest/live.js';
+import type { Reading } from '../store/types.js';
 
 const reading = (i: number, tags: Partial<Reading> = {}): Reading => ({
-  deviceId: 'd1', pilotId: 'p1', companyId: 'co_a', testbedId: 'helsinki', profile: 'noise', time: 1000 + i, values: { laeq: i }, ...tags,
+  deviceId: 'd1',
+  pilotId: 'p1',
+  companyId: 'co_a',
+  testbedId: 'helsinki',
+  profile: 'noise',
+  time: 1000 + i,
+  values: { laeq: i },
+  ...tags,
 });
 const turn = () => new Promise((r) => setImmediate(r));
 

@@ -6,8 +6,7 @@ import { PacketLengthWatch } from '../gateway/packet-limit.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
 
-const publish = (length: number) =>
-  mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(length, 120), qos: 0, dup: false, retain: false });
+const publish = (length: number) => mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(length, 120), qos: 0, dup: false, retain: false });
 
 describe('packet length watch', () => {
   it('follows packets across chunk boundaries and lets those within the limit pass', () => {
@@ -62,7 +61,18 @@ describe('gateway packet size limit, over TCP', () => {
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {}); // the server resets the connection
     socket.resume(); // read (and drop) what the server sends, or 'close' waits on it
-    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'big', keepalive: 30, username: device.username, password: Buffer.from(password) }));
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'big',
+        keepalive: 30,
+        username: device.username,
+        password: Buffer.from(password),
+      }),
+    );
     const topic = deviceTopic(device.id, 'readings');
     socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(2000, 32), qos: 0, dup: false, retain: false }));
     await eventually(async () => {

@@ -15,7 +15,13 @@ const pipeline = createPipeline(profiles, { maxPayloadBytes: 16_384, maxFutureMs
 let devices = 0;
 /** A device of its own per vector, so the receipt clock stamps each with exactly its time of receipt. */
 const contextOf = (profile: string): DeviceContext => ({
-  deviceId: `dev_${profile}_${++devices}`, pilotId: 'pi_1', companyId: 'co_1', testbedId: 'helsinki', profile, pilotStartsAt: null, pilotEndsAt: null,
+  deviceId: `dev_${profile}_${++devices}`,
+  pilotId: 'pi_1',
+  companyId: 'co_1',
+  testbedId: 'helsinki',
+  profile,
+  pilotStartsAt: null,
+  pilotEndsAt: null,
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -130,7 +136,7 @@ describe('loading profiles', () => {
     expect(message).toContain('binary.header: with JSON or SenML also accepted, binary payloads need a header');
     expect(message).toContain('binary.fields.1.at: the field overlaps the header or another field');
     expect(message).toContain('binary.fields.2.measurement: no measurement pm25 in this profile');
-    expect(message).toContain('binary.fields.3.unit: ppm is neither battery_level\'s unit (%) nor one of its alternativeUnits');
+    expect(message).toContain("binary.fields.3.unit: ppm is neither battery_level's unit (%) nor one of its alternativeUnits");
     expect(message).toContain('binary.fields.4.at: the field ends at byte 38, beyond the payload length 7');
     expect(message).toContain('binary.fields.5.measurement: co2 has two fields');
   });

@@ -2,17 +2,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/log.js';
-import type { Reading, Rejection } from '../core/store/types.js';
+import type { Reading, Rejection } from '../store/types.js';
 import { Journal } from '../ingest/journal.js';
 import { DurableQueue } from '../ingest/queue.js';
 import { tempDir } from './helpers/tmp.js';
 
 const log = createLogger('silent');
 const reading = (time: number, deviceId = 'dev_q'): Reading => ({
-  deviceId, time, pilotId: 'pi', companyId: 'co', testbedId: 'oulu', profile: 'noise', values: { laeq: 40 + (time % 50) },
+  deviceId,
+  time,
+  pilotId: 'pi',
+  companyId: 'co',
+  testbedId: 'oulu',
+  profile: 'noise',
+  values: { laeq: 40 + (time % 50) },
 });
 const rejection = (time: number): Rejection => ({
-  deviceId: 'dev_q', pilotId: 'pi', companyId: 'co', testbedId: 'oulu', time, code: 'TESTBED_READING_NOT_JSON', reason: 'x', payload: 'x', payloadEncoding: 'utf8', payloadBytes: 1,
+  deviceId: 'dev_q',
+  pilotId: 'pi',
+  companyId: 'co',
+  testbedId: 'oulu',
+  time,
+  code: 'TESTBED_READING_NOT_JSON',
+  reason: 'x',
+  payload: 'x',
+  payloadEncoding: 'utf8',
+  payloadBytes: 1,
 });
 const options = { maxBytes: 1024 * 1024, segmentBytes: 4096, memoryBytes: 2048 };
 
@@ -29,7 +44,8 @@ describe('durable queue', () => {
     const dir = fresh();
     const queue = await DurableQueue.open(dir, options, log);
     const durable: number[] = [];
-    for (let t = 1; t <= 100; t++) queue.enqueue(t, { readings: [reading(t)], rejections: t % 10 === 0 ? [rejection(t)] : [] }, undefined, () => durable.push(t));
+    for (let t = 1; t <= 100; t++)
+      queue.enqueue(t, { readings: [reading(t)], rejections: t % 10 === 0 ? [rejection(t)] : [] }, undefined, () => durable.push(t));
     await queue.flush();
     expect(durable).toHaveLength(100);
     const seen: number[] = [];
@@ -83,7 +99,10 @@ describe('durable queue', () => {
     journal.append(Buffer.from('{"a":1,"r":[],"j":[]}'));
     journal.append(Buffer.from('{"a":2,"r":[],"j":[]}'));
     await journal.close();
-    const file = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.seg'))!);
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.seg'))!,
+    );
     const whole = fs.statSync(file).size;
     fs.truncateSync(file, whole - 3);
     const { journal: again, truncatedBytes } = await Journal.open(dir, { segmentBytes: 1 << 20 });

@@ -2,13 +2,20 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, scopeAdmits, type KeyGrant, type Role, type Scope } from '../core/model.js';
-import { grantProblems, mayManage, refuseGrant, scopeOf } from '../core/registry/key-policy.js';
-import { MIGRATIONS } from '../core/registry/migrations.js';
-import { Registry } from '../core/registry/registry.js';
+import { grantProblems, mayManage, refuseGrant, scopeOf } from '../registry/key-policy.js';
+import { MIGRATIONS } from '../registry/migrations.js';
+import { Registry } from '../registry/registry.js';
 import { hashSecret } from '../core/secrets.js';
 import { tempDir } from './helpers/tmp.js';
 
-const grant = (role: Role, extra: Partial<KeyGrant> = {}): KeyGrant => ({ role, companyId: null, testbedIds: null, readOnly: role === 'researcher', expiresAt: null, ...extra });
+const grant = (role: Role, extra: Partial<KeyGrant> = {}): KeyGrant => ({
+  role,
+  companyId: null,
+  testbedIds: null,
+  readOnly: role === 'researcher',
+  expiresAt: null,
+  ...extra,
+});
 const ADMIN = grant('admin');
 const OP_HEL = grant('operator', { testbedIds: ['helsinki'] });
 const OP_HEL_ESP = grant('operator', { testbedIds: ['helsinki', 'espoo'] });
@@ -61,14 +68,15 @@ describe('key policy (pure)', () => {
     expect(refuseGrant({ ...ADMIN, readOnly: true }, CO_A)).toMatch(/read-only/);
   });
 
-  it('resolves every role to its scope kind, a researcher\'s to the shared pilots of its testbeds', () => {
+  it("resolves every role to its scope kind, a researcher's to the shared pilots of its testbeds", () => {
     const shared = (t: readonly string[] | null) => (t === null ? ['p1', 'p2'] : ['p1']);
     expect(scopeOf(ADMIN, shared)).toEqual({ kind: 'all' });
     expect(scopeOf(OP_HEL_ESP, shared)).toEqual({ kind: 'testbeds', testbedIds: ['helsinki', 'espoo'] });
     expect(scopeOf(CO_A, shared)).toEqual({ kind: 'company', companyId: 'co_a' });
     expect(scopeOf(RES, shared)).toEqual({ kind: 'research', pilotIds: ['p1', 'p2'] });
     expect(scopeOf(RES_HEL, shared)).toEqual({ kind: 'research', pilotIds: ['p1'] });
-    for (const role of ROLES) expect(scopeOf(grant(role, { companyId: role === 'company' ? 'c' : null, testbedIds: role === 'operator' ? ['x'] : null }), shared)).toBeDefined();
+    for (const role of ROLES)
+      expect(scopeOf(grant(role, { companyId: role === 'company' ? 'c' : null, testbedIds: role === 'operator' ? ['x'] : null }), shared)).toBeDefined();
   });
 
   it('scopeAdmits: each kind admits exactly its objects', () => {
@@ -136,8 +144,14 @@ describe('registry: keys, scopes, pilots and devices', () => {
       expect(!!registry.getDevice(scope, da.id), `${name}: device a`).toBe(seesA);
       expect(!!registry.getDevice(scope, db.id), `${name}: device b`).toBe(seesB);
       expect(registry.devices.list(scope, pa.id).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
-      expect(registry.pilots.list(scope).some((p) => p.id === pb.id), `${name}: lists pilot b`).toBe(seesB);
-      expect(registry.listCompanies(scope).some((c) => c.id === a.id), `${name}: lists company a`).toBe(seesA);
+      expect(
+        registry.pilots.list(scope).some((p) => p.id === pb.id),
+        `${name}: lists pilot b`,
+      ).toBe(seesB);
+      expect(
+        registry.listCompanies(scope).some((c) => c.id === a.id),
+        `${name}: lists company a`,
+      ).toBe(seesA);
       expect(!!registry.getCompany(scope, b.id), `${name}: company b`).toBe(seesB);
       expect(registry.pilots.update(scope, pb.id, { name: 'x' }) !== undefined, `${name}: updates b`).toBe(seesB);
     }
@@ -165,7 +179,12 @@ describe('registry: keys, scopes, pilots and devices', () => {
     const co = registry.createCompany('Bulk Oy');
     const pilot = registry.createPilot({ companyId: co.id, testbedId: 'espoo', name: 'p' });
     registry.devices.create(pilot, { profile: 'noise', username: 'bulk-taken' });
-    const bad = [{ profile: 'noise', username: 'bulk-1' }, { profile: 'noise', username: 'bulk-taken' }, { profile: 'noise', username: 'bulk-1' }, { profile: 'noise', username: 'a/b' }];
+    const bad = [
+      { profile: 'noise', username: 'bulk-1' },
+      { profile: 'noise', username: 'bulk-taken' },
+      { profile: 'noise', username: 'bulk-1' },
+      { profile: 'noise', username: 'a/b' },
+    ];
     expect(registry.devices.check(bad)).toEqual([
       { index: 1, field: 'username', message: 'bulk-taken is taken' },
       { index: 2, field: 'username', message: 'bulk-1 is given twice in this request' },
@@ -199,7 +218,11 @@ describe('registry migration from the first schema', () => {
     db.close();
     const registry = Registry.open(tmp.dir, undefined);
     try {
-      expect(registry.authenticateKey('key_old.key-secret')).toMatchObject({ role: 'company', scope: { kind: 'company', companyId: 'co_old' }, readOnly: false });
+      expect(registry.authenticateKey('key_old.key-secret')).toMatchObject({
+        role: 'company',
+        scope: { kind: 'company', companyId: 'co_old' },
+        readOnly: false,
+      });
       expect(registry.getPilot({ kind: 'all' }, 'pi_old')).toMatchObject({ sharing: 'private', endedAt: null });
       expect(registry.authenticateDevice('old-device', Buffer.from('device-secret'))?.deviceId).toBe('dev_old');
       expect(registry.keys.list(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestbedError } from '../core/errors.js';
-import { Registry } from '../core/registry/registry.js';
-import { resolveAdminToken } from '../core/registry/admin-token.js';
+import { Registry } from '../registry/registry.js';
+import { resolveAdminToken } from '../registry/admin-token.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ADMIN = 'admin-token-for-registry-tests';
@@ -34,7 +34,11 @@ describe('registry', () => {
     expect(password).toMatch(/^[a-z2-7]{32}$/); // 160 random bits
     expect(device.username).toBe(device.id);
     expect(registry.authenticateDevice(device.username, Buffer.from(password))).toMatchObject({
-      deviceId: device.id, pilotId: pilot.id, companyId: company.id, testbedId: 'tampere', profile: 'air-quality',
+      deviceId: device.id,
+      pilotId: pilot.id,
+      companyId: company.id,
+      testbedId: 'tampere',
+      profile: 'air-quality',
     });
     expect(registry.authenticateDevice(device.username, Buffer.from(password.slice(1)))).toBeUndefined();
     expect(registry.authenticateDevice('nobody', Buffer.from(password))).toBeUndefined();
@@ -65,7 +69,12 @@ describe('registry', () => {
   it('resolves keys to callers with their scope', () => {
     const company = registry.createCompany('Keyed Oy');
     const { key, apiKey } = registry.createCompanyKey(company.id, 'ci');
-    expect(registry.authenticateKey(key)).toMatchObject({ keyId: apiKey.id, role: 'company', scope: { kind: 'company', companyId: company.id }, readOnly: false });
+    expect(registry.authenticateKey(key)).toMatchObject({
+      keyId: apiKey.id,
+      role: 'company',
+      scope: { kind: 'company', companyId: company.id },
+      readOnly: false,
+    });
     expect(registry.authenticateKey(ADMIN)).toMatchObject({ keyId: 'admin', role: 'admin', scope: ALL, readOnly: false });
     expect(registry.authenticateKey(`${key}x`)).toBeUndefined();
     expect(registry.authenticateKey(`${apiKey.id}.`)).toBeUndefined();

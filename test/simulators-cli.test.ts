@@ -46,7 +46,20 @@ describe('testbed simulate options', () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: testbed simulate/);
-    for (const option of ['--profile', '--devices', '--rate', '--duration', '--count', '--qos', '--mqtt-url', '--api-url', '--key', '--pilot', '--credentials', '--seed']) {
+    for (const option of [
+      '--profile',
+      '--devices',
+      '--rate',
+      '--duration',
+      '--count',
+      '--qos',
+      '--mqtt-url',
+      '--api-url',
+      '--key',
+      '--pilot',
+      '--credentials',
+      '--seed',
+    ]) {
       expect(stdout).toContain(option);
     }
   });
@@ -60,7 +73,10 @@ describe('testbed simulate options', () => {
     [['--pilot', 'p', '--key', 'k', '--profile', 'smoke'], /unknown profile "smoke"; known: air-quality, bicycle-counter, energy-meter, /],
     [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--format', 'binary'], /--format binary: profile noise accepts json, senml/],
     [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--format', 'xml'], /--format must be json, senml, binary, not "xml"/],
-    [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--faults', 'malformed=2,typo=0.1'], /--faults: malformed: [\s\S]*--faults: \(all\): Unrecognized key: "typo"/],
+    [
+      ['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--faults', 'malformed=2,typo=0.1'],
+      /--faults: malformed: [\s\S]*--faults: \(all\): Unrecognized key: "typo"/,
+    ],
     [['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--speed', '5'], /--speed goes with --scenario/],
     [['--scenario', 'atlantis', '--key', 'k'], /cannot read scenario .*atlantis\.json/],
     [['--scenario', 'helsinki', '--profile', 'noise'], /--profile does not go with --scenario[\s\S]*--scenario needs an API key: the admin key/],
@@ -76,9 +92,34 @@ describe('testbed simulate options', () => {
   });
 
   it('lists every bad number at once', async () => {
-    const { code, stderr } = await run(['--pilot', 'p', '--key', 'k', '--profile', 'noise', '--devices', '0', '--rate=-1', '--duration', 'soon', '--count', '2.5', '--qos', '2', '--seed', 'x']);
+    const { code, stderr } = await run([
+      '--pilot',
+      'p',
+      '--key',
+      'k',
+      '--profile',
+      'noise',
+      '--devices',
+      '0',
+      '--rate=-1',
+      '--duration',
+      'soon',
+      '--count',
+      '2.5',
+      '--qos',
+      '2',
+      '--seed',
+      'x',
+    ]);
     expect(code).toBe(2);
-    for (const m of [/--devices must be a whole number from 1 to 10000, not "0"/, /--rate must be/, /--duration must be a positive number of seconds, not "soon"/, /--count must be a positive whole number/, /--qos must be 0 or 1, not "2"/, /--seed must be/]) {
+    for (const m of [
+      /--devices must be a whole number from 1 to 10000, not "0"/,
+      /--rate must be/,
+      /--duration must be a positive number of seconds, not "soon"/,
+      /--count must be a positive whole number/,
+      /--qos must be 0 or 1, not "2"/,
+      /--seed must be/,
+    ]) {
       expect(stderr).toMatch(m);
     }
   });
@@ -115,7 +156,17 @@ describe('testbed simulate options', () => {
 
 describe('progress reporter', () => {
   const snapshot: SimulationSnapshot = {
-    devices: 3, connected: 3, sent: 12, acknowledged: 11, rejected: { TESTBED_READING_OUT_OF_RANGE: 1 }, errors: 0, elapsedMs: 4_000, ratePerSecond: 3, faults: {}, expectedRejections: {}, missed: 0,
+    devices: 3,
+    connected: 3,
+    sent: 12,
+    acknowledged: 11,
+    rejected: { TESTBED_READING_OUT_OF_RANGE: 1 },
+    errors: 0,
+    elapsedMs: 4_000,
+    ratePerSecond: 3,
+    faults: {},
+    expectedRejections: {},
+    missed: 0,
   };
   const summary: SimulationSummary = { ...snapshot, qos: 1, seed: 9, stopped: 'aborted' };
 
@@ -126,7 +177,9 @@ describe('progress reporter', () => {
     reporter.progress(snapshot);
     reporter.progress({ ...snapshot, sent: 13 });
     reporter.summary(summary, out.stream);
-    expect(err.text()).toBe(`\r4.0 s  3/3 connected  sent 12 (3/s)  acked 11  rejected 1  errors 0\x1b[K\r4.0 s  3/3 connected  sent 13 (3/s)  acked 11  rejected 1  errors 0\x1b[K\n`);
+    expect(err.text()).toBe(
+      `\r4.0 s  3/3 connected  sent 12 (3/s)  acked 11  rejected 1  errors 0\x1b[K\r4.0 s  3/3 connected  sent 13 (3/s)  acked 11  rejected 1  errors 0\x1b[K\n`,
+    );
     expect(out.text()).toBe(
       [
         'Simulation stopped after 4.0 s: 3 devices, QoS 1, seed 9',
@@ -144,7 +197,13 @@ describe('progress reporter', () => {
     const err = capture(false);
     const reporter = createProgressReporter(err.stream, { everyMs: 5_000 });
     for (const elapsedMs of [1_000, 2_000, 5_999, 6_000, 11_000]) reporter.progress({ ...snapshot, elapsedMs });
-    expect(err.text().split('\n').filter(Boolean).map((l) => l.split(' ')[0])).toEqual(['1.0', '6.0', '11.0']);
+    expect(
+      err
+        .text()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(['1.0', '6.0', '11.0']);
   });
 
   it('says that QoS 0 has nothing to acknowledge', () => {

@@ -36,7 +36,13 @@ function devicesOfEveryProfile(label: string): SimulatedDevice[] {
   for (const [id, { profile }] of p.profiles) {
     for (const format of profile.formats as PayloadFormat[]) {
       const { device, password } = p.registry.createDevice(ALL, pilot.id, { profile: id, name: `${id} ${format}` });
-      devices.push({ credentials: { deviceId: device.id, username: device.username, password, profile: id }, profile, format, city: 'tampere', units: devices.length % 2 ? 'alternative' : 'canonical' });
+      devices.push({
+        credentials: { deviceId: device.id, username: device.username, password, profile: id },
+        profile,
+        format,
+        city: 'tampere',
+        units: devices.length % 2 ? 'alternative' : 'canonical',
+      });
     }
   }
   return devices;
@@ -45,7 +51,8 @@ function devicesOfEveryProfile(label: string): SimulatedDevice[] {
 async function rejectionsOf(devices: readonly SimulatedDevice[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const d of devices) {
-    for (const r of await p.stores.rejections.queryRejections(ALL, { deviceId: d.credentials.deviceId, limit: 10_000 })) counts[r.code] = (counts[r.code] ?? 0) + 1;
+    for (const r of await p.stores.rejections.queryRejections(ALL, { deviceId: d.credentials.deviceId, limit: 10_000 }))
+      counts[r.code] = (counts[r.code] ?? 0) + 1;
   }
   return counts;
 }
@@ -68,22 +75,39 @@ describe('simulated devices against the real pipeline', () => {
   it('with faults injected: the rejections match the faults by code', async () => {
     const devices = devicesOfEveryProfile('faulty');
     const faults: Faults = faultsSchema.parse({
-      malformed: 0.08, outOfRange: 0.08, clockSkew: 0.06, duplicate: 0.05, stuck: 0.05, gap: 0.04, disconnect: 0.03, backlog: 0.04,
-      gapReadings: 2, offlineReadings: 2, backlogReadings: 3,
+      malformed: 0.08,
+      outOfRange: 0.08,
+      clockSkew: 0.06,
+      duplicate: 0.05,
+      stuck: 0.05,
+      gap: 0.04,
+      disconnect: 0.03,
+      backlog: 0.04,
+      gapReadings: 2,
+      offlineReadings: 2,
+      backlogReadings: 3,
     });
     const summary = await runSimulation({ url: p.mqttUrl, devices, rate: 20, count: 25, qos: 1, seed: 7, faults, settleMs: 500 });
     const expected = summary.expectedRejections;
     const total = Object.values(expected).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(20);
     expect(Object.keys(expected).sort()).toEqual([
-      'TESTBED_READING_BAD_BINARY', 'TESTBED_READING_NOT_JSON', 'TESTBED_READING_OUT_OF_RANGE', 'TESTBED_READING_TIME_IN_FUTURE',
+      'TESTBED_READING_BAD_BINARY',
+      'TESTBED_READING_NOT_JSON',
+      'TESTBED_READING_OUT_OF_RANGE',
+      'TESTBED_READING_TIME_IN_FUTURE',
     ]);
-    for (const kind of ['malformed', 'outOfRange', 'clockSkew', 'duplicate', 'stuck', 'gap', 'disconnect', 'backlog'] as const) expect(summary.faults[kind], kind).toBeGreaterThan(0);
+    for (const kind of ['malformed', 'outOfRange', 'clockSkew', 'duplicate', 'stuck', 'gap', 'disconnect', 'backlog'] as const)
+      expect(summary.faults[kind], kind).toBeGreaterThan(0);
     // The rejection log is the record: exactly the expected codes, no more, no fewer.
-    const logged = await eventually(async () => {
-      const counts = await rejectionsOf(devices);
-      return Object.values(counts).reduce((a, b) => a + b, 0) >= total ? counts : undefined;
-    }, 10_000, 'the rejections of the faults');
+    const logged = await eventually(
+      async () => {
+        const counts = await rejectionsOf(devices);
+        return Object.values(counts).reduce((a, b) => a + b, 0) >= total ? counts : undefined;
+      },
+      10_000,
+      'the rejections of the faults',
+    );
     expect(logged).toEqual(expected);
     // Notices on the errors topic: one per rejection, but one sent just before a device drops its connection may be lost.
     const lossy = (summary.faults.disconnect ?? 0) + (summary.faults.backlog ?? 0);
@@ -94,13 +118,30 @@ describe('simulated devices against the real pipeline', () => {
     expect(summary.errors).toBe(0);
   });
 
-  it('testbed simulate --scenario registers a city\'s testbed through the API with the admin key and runs it', async () => {
+  it("testbed simulate --scenario registers a city's testbed through the API with the admin key and runs it", async () => {
     let out = '';
     let err = '';
     const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (write(String(chunk)), done()) });
     const saved = path.join(tmp.dir, 'tampere-devices.json');
     const code = await simulateCommand(
-      ['--scenario', 'tampere', '--key', ADMIN_TOKEN, '--api-url', p.apiUrl, '--mqtt-url', p.mqttUrl, '--speed', '3600', '--count', '1', '--faults', '', '--save-credentials', saved],
+      [
+        '--scenario',
+        'tampere',
+        '--key',
+        ADMIN_TOKEN,
+        '--api-url',
+        p.apiUrl,
+        '--mqtt-url',
+        p.mqttUrl,
+        '--speed',
+        '3600',
+        '--count',
+        '1',
+        '--faults',
+        '',
+        '--save-credentials',
+        saved,
+      ],
       { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} },
     );
     expect(err).toMatch(/Registered the Tampere living lab scenario: 3 pilots, 12 devices/);
@@ -111,6 +152,53 @@ describe('simulated devices against the real pipeline', () => {
     expect(companies).toEqual(expect.arrayContaining(['Liikennevirta Oy', 'Turvareitti Oy', 'Vesitieto Oy']));
     const made = JSON.parse(fs.readFileSync(saved, 'utf8')) as { deviceId: string; profile: string }[];
     expect(made.map((d) => d.profile)).toContain('safety-beacon');
-    await eventually(async () => ((await storedReadings(made.map((d) => ({ credentials: d }) as unknown as SimulatedDevice))) === 12 ? true : undefined), 10_000, 'the scenario\'s readings');
+    await eventually(
+      async () => ((await storedReadings(made.map((d) => ({ credentials: d }) as unknown as SimulatedDevice))) === 12 ? true : undefined),
+      10_000,
+      "the scenario's readings",
+    );
+  });
+  it('testbed simulate --pilot registers devices through the API with a company key, saves their credentials and runs them', async () => {
+    const company = p.registry.createCompany('Provisioned Oy');
+    const pilot = p.registry.createPilot({ companyId: company.id, testbedId: 'turku', name: 'Provisioned' });
+    const { key } = p.registry.createCompanyKey(company.id);
+    let err = '';
+    const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (write(String(chunk)), done()) });
+    const saved = path.join(tmp.dir, 'provisioned.json');
+    const args = [
+      '--pilot',
+      pilot.id,
+      '--profile',
+      'noise',
+      '--devices',
+      '2',
+      '--count',
+      '2',
+      '--rate',
+      '20',
+      '--api-url',
+      p.apiUrl,
+      '--mqtt-url',
+      p.mqttUrl,
+      '--key',
+      key,
+      '--save-credentials',
+      saved,
+      '--faults',
+      '',
+    ];
+    const code = await simulateCommand(args, { stdout: sink(() => {}), stderr: sink((s) => (err += s)), env: {} });
+    expect(err).toMatch(new RegExp(`Registered 2 devices in pilot ${pilot.id}`));
+    expect(code).toBe(0);
+    const made = JSON.parse(fs.readFileSync(saved, 'utf8')) as { deviceId: string; username: string; password: string; profile: string }[];
+    expect(made).toHaveLength(2);
+    const registered = p.registry.devices.list(ALL, pilot.id);
+    expect(registered.map((d) => d.id).sort()).toEqual(made.map((d) => d.deviceId).sort());
+    expect(registered.map((d) => d.name).sort()).toEqual(['sim-1', 'sim-2']);
+    await eventually(
+      async () => ((await storedReadings(made.map((d) => ({ credentials: d }) as unknown as SimulatedDevice))) === 4 ? true : undefined),
+      10_000,
+      'the readings of the registered devices',
+    );
   });
 });

@@ -62,7 +62,15 @@ async function runDevice(profileId: string, format: PayloadFormat, faults: Fault
   }
   await driver.finish();
   expect(recorder.online()).toBe(true);
-  const ctx: DeviceContext = { deviceId: `d-${profileId}-${format}-${seed}`, pilotId: 'p', companyId: 'c', testbedId: 'oulu', profile: profileId, pilotStartsAt: null, pilotEndsAt: null };
+  const ctx: DeviceContext = {
+    deviceId: `d-${profileId}-${format}-${seed}`,
+    pilotId: 'p',
+    companyId: 'c',
+    testbedId: 'oulu',
+    profile: profileId,
+    pilotStartsAt: null,
+    pilotEndsAt: null,
+  };
   const rejected: Record<string, number> = {};
   let readings = 0;
   for (const { at, payload } of recorder.sent) {
@@ -73,7 +81,16 @@ async function runDevice(profileId: string, format: PayloadFormat, faults: Fault
   return { stats: driver.stats(), rejected, readings, sent: recorder.sent };
 }
 
-const EVERY_FAULT = faultsSchema.parse({ malformed: 0.08, outOfRange: 0.08, clockSkew: 0.08, duplicate: 0.06, stuck: 0.05, gap: 0.04, disconnect: 0.04, backlog: 0.05 });
+const EVERY_FAULT = faultsSchema.parse({
+  malformed: 0.08,
+  outOfRange: 0.08,
+  clockSkew: 0.08,
+  duplicate: 0.06,
+  stuck: 0.05,
+  gap: 0.04,
+  disconnect: 0.04,
+  backlog: 0.05,
+});
 
 describe('fault injection', () => {
   for (const [id, { profile }] of profiles) {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +26,13 @@ const profiles = loadProfiles();
 const pipeline = createPipeline(profiles, { maxPayloadBytes: 16_384, maxFutureMs: 600_000, maxAgeMs: 365 * 86_400_000 });
 /** What the gateway's pipeline makes of a payload: the codes of its rejections (none for a valid reading). */
 const rejectionsOf = (profile: string, payload: unknown) =>
-  pipeline.process({ deviceId: 'x', pilotId: 'p', companyId: 'c', testbedId: 't', profile, pilotStartsAt: null, pilotEndsAt: null }, Buffer.from(JSON.stringify(payload)), Date.now()).rejections.map((r) => r.code);
+  pipeline
+    .process(
+      { deviceId: 'x', pilotId: 'p', companyId: 'c', testbedId: 't', profile, pilotStartsAt: null, pilotEndsAt: null },
+      Buffer.from(JSON.stringify(payload)),
+      Date.now(),
+    )
+    .rejections.map((r) => r.code);
 const OBSERVER = { username: 'observer', password: 'observer-secret' };
 const known = ['dev-1', 'dev-2', 'dev-3', 'dev-4'].map((deviceId, i): DeviceCredentials => ({
   deviceId,
@@ -79,7 +84,10 @@ beforeAll(async () => {
     const topic = client ? parseDeviceTopic(packet.topic) : undefined;
     if (topic?.rest !== 'readings' || !rejecting.has(topic.deviceId)) return;
     const notice = { code: 'TESTBED_READING_OUT_OF_RANGE', reason: 'pm25 must be at most 1000 µg/m³' };
-    broker.publish({ cmd: 'publish', topic: deviceTopic(topic.deviceId, 'errors'), payload: JSON.stringify(notice), qos: 0, retain: false, dup: false }, () => {});
+    broker.publish(
+      { cmd: 'publish', topic: deviceTopic(topic.deviceId, 'errors'), payload: JSON.stringify(notice), qos: 0, retain: false, dup: false },
+      () => {},
+    );
   });
   server = net.createServer(broker.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -88,7 +96,10 @@ beforeAll(async () => {
   accounts.set(OBSERVER.username, OBSERVER.password);
   observer = await mqtt.connectAsync(url, { ...OBSERVER, protocolVersion: 4, reconnectPeriod: 0, clientId: 'observer' });
   observer.on('message', (topic, payload) => received.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> }));
-  await observer.subscribeAsync(known.map((d) => deviceTopic(d.deviceId, 'readings')), { qos: 1 });
+  await observer.subscribeAsync(
+    known.map((d) => deviceTopic(d.deviceId, 'readings')),
+    { qos: 1 },
+  );
 });
 
 beforeEach(() => {
@@ -283,43 +294,5 @@ describe('testbed simulate', () => {
     const result = await run(['--credentials', file, '--mqtt-url', url, '--count', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/refused dev-1: bad username or password/);
-  });
-
-  it('registers devices in a pilot through the API, saves their credentials and runs them', async () => {
-    const requests: { auth: string | undefined; body: unknown }[] = [];
-    let next = 10;
-    // A stand-in for the HTTP API's device registration, which makes accounts on this broker.
-    const fakeApi = http.createServer((req, res) => {
-      let text = '';
-      req.on('data', (chunk) => (text += String(chunk)));
-      req.on('end', async () => {
-        requests.push({ auth: req.headers.authorization, body: JSON.parse(text) });
-        const id = `dev-${next++}`;
-        accounts.set(`user-${id}`, `secret-${id}`);
-        await observer.subscribeAsync(deviceTopic(id, 'readings'), { qos: 1 });
-        res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id, profile: 'noise', name: 'x', mqtt: { username: `user-${id}`, password: `secret-${id}` } }));
-      });
-    });
-    await new Promise<void>((resolve) => fakeApi.listen(0, '127.0.0.1', resolve));
-    const apiUrl = `http://127.0.0.1:${(fakeApi.address() as net.AddressInfo).port}`;
-    const saved = path.join(tmp, 'new.json');
-    try {
-      const result = await run(['--pilot', 'p-1', '--profile', 'noise', '--devices', '2', '--count', '2', '--rate', '20', '--api-url', apiUrl, '--mqtt-url', url, '--key', 'k-1', '--save-credentials', saved]);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toMatch(/Registered 2 devices in pilot p-1: dev-10, dev-11/);
-      expect(requests).toEqual([
-        { auth: 'Bearer k-1', body: { profile: 'noise', name: 'sim-1' } },
-        { auth: 'Bearer k-1', body: { profile: 'noise', name: 'sim-2' } },
-      ]);
-      expect(JSON.parse(fs.readFileSync(saved, 'utf8'))).toEqual([
-        { deviceId: 'dev-10', username: 'user-dev-10', password: 'secret-dev-10', profile: 'noise' },
-        { deviceId: 'dev-11', username: 'user-dev-11', password: 'secret-dev-11', profile: 'noise' },
-      ]);
-      await until(() => received.length === 4);
-      for (const { payload } of received) expect(rejectionsOf('noise', payload)).toEqual([]);
-    } finally {
-      await new Promise<void>((resolve) => fakeApi.close(() => resolve()));
-    }
   });
 });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatorError } from '../simulators/errors.js';
+import { type SimulatorError } from '../simulators/errors.js';
 import { ProvisionError, provisionDevices } from '../simulators/provision.js';
 
 /**
@@ -9,7 +9,12 @@ import { ProvisionError, provisionDevices } from '../simulators/provision.js';
  * registration (the API itself is tested with its own suite). `answer`
  * decides each response.
  */
-interface Seen { method: string; url: string; auth: string | undefined; body: unknown }
+interface Seen {
+  method: string;
+  url: string;
+  auth: string | undefined;
+  body: unknown;
+}
 const seen: Seen[] = [];
 let answer: (n: number, body: { name: string; profile: string }) => { status: number; body: string };
 let fakeApi: http.Server;
@@ -17,7 +22,15 @@ let apiUrl: string;
 
 const created = (n: number) => ({
   status: 201,
-  body: JSON.stringify({ id: `dev_${n}`, pilotId: 'p-1', profile: 'weather', name: `sim-${n}`, username: `dev_${n}`, createdAt: '2026-01-01T00:00:00Z', mqtt: { username: `dev_${n}`, password: `pw-${n}` } }),
+  body: JSON.stringify({
+    id: `dev_${n}`,
+    pilotId: 'p-1',
+    profile: 'weather',
+    name: `sim-${n}`,
+    username: `dev_${n}`,
+    createdAt: '2026-01-01T00:00:00Z',
+    mqtt: { username: `dev_${n}`, password: `pw-${n}` },
+  }),
 });
 
 beforeAll(async () => {
@@ -51,7 +64,9 @@ describe('provisionDevices', () => {
   it('registers the devices one by one and returns their MQTT credentials in order', async () => {
     const made = await provisionDevices({ ...options, apiUrl });
     expect(made).toEqual([1, 2, 3].map((n) => ({ deviceId: `dev_${n}`, username: `dev_${n}`, password: `pw-${n}`, profile: 'weather' })));
-    expect(seen).toEqual([1, 2, 3].map((n) => ({ method: 'POST', url: '/v1/pilots/p-1/devices', auth: 'Bearer key-1', body: { profile: 'weather', name: `sim-${n}` } })));
+    expect(seen).toEqual(
+      [1, 2, 3].map((n) => ({ method: 'POST', url: '/v1/pilots/p-1/devices', auth: 'Bearer key-1', body: { profile: 'weather', name: `sim-${n}` } })),
+    );
   });
 
   it('keeps a path prefix of the API URL and escapes the pilot id', async () => {
@@ -60,7 +75,10 @@ describe('provisionDevices', () => {
   });
 
   it("surfaces the API's error message and code", async () => {
-    answer = () => ({ status: 401, body: JSON.stringify({ error: { code: 'TESTBED_UNAUTHORIZED', message: 'A valid API key is required (Authorization: Bearer <key>)' } }) });
+    answer = () => ({
+      status: 401,
+      body: JSON.stringify({ error: { code: 'TESTBED_UNAUTHORIZED', message: 'A valid API key is required (Authorization: Bearer <key>)' } }),
+    });
     const err = (await provisionDevices({ ...options, apiUrl }).catch((e: unknown) => e)) as ProvisionError;
     expect(err).toBeInstanceOf(ProvisionError);
     expect(err.kind).toBe('api');

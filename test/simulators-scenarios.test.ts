@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfiles } from '../device-profiles/load.js';
-import { SimulatorError } from '../simulators/errors.js';
+import { type SimulatorError } from '../simulators/errors.js';
 import { bundledScenariosDir, loadScenario, planScenario } from '../simulators/scenario.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -44,13 +44,25 @@ describe('scenario files', () => {
 
   it('name every problem of a broken scenario in one error', () => {
     const file = path.join(tmp.dir, 'broken.json');
-    fs.writeFileSync(file, JSON.stringify({
-      scenarioVersion: 1,
-      name: 'Broken',
-      testbed: 'helsinki',
-      faults: { malformed: 0.7, gap: 0.7 },
-      pilots: [{ name: 'P', company: 'C', devices: [{ profile: 'lidar', name: 'x' }, { profile: 'noise', name: 'y', format: 'binary' }] }],
-    }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        scenarioVersion: 1,
+        name: 'Broken',
+        testbed: 'helsinki',
+        faults: { malformed: 0.7, gap: 0.7 },
+        pilots: [
+          {
+            name: 'P',
+            company: 'C',
+            devices: [
+              { profile: 'lidar', name: 'x' },
+              { profile: 'noise', name: 'y', format: 'binary' },
+            ],
+          },
+        ],
+      }),
+    );
     expect(() => loadScenario(file, profiles)).toThrow(/faults: the fault rates add up to more than 1/);
     const fixed = JSON.parse(fs.readFileSync(file, 'utf8'));
     delete fixed.faults;

@@ -18,7 +18,12 @@ const WINTER = Date.parse('2026-01-12T00:00:00Z'); // a Monday in term
 const SUMMER = Date.parse('2026-07-06T00:00:00Z'); // a Monday in the summer holidays
 const AUTUMN = Date.parse('2026-10-05T00:00:00Z'); // a Monday in term
 
-interface Sample { readonly t: number; readonly hour: number; readonly weekday: number; readonly r: Record<string, number> }
+interface Sample {
+  readonly t: number;
+  readonly hour: number;
+  readonly weekday: number;
+  readonly r: Record<string, number>;
+}
 
 /** A simulated week of one device, one reading per step. */
 function week(profileId: string, seed: number, start = WINTER, weather?: CityWeather, step = FIFTEEN_MINUTES): Sample[] {
@@ -50,7 +55,15 @@ const series = (samples: Sample[], name: string) => samples.map((s) => s.r[name]
 const meanWhere = (samples: Sample[], name: string, keep: (s: Sample) => boolean) => mean(series(samples.filter(keep), name));
 const weekday = (s: Sample) => s.weekday >= 1 && s.weekday <= 5;
 let devices = 0;
-const ctx = (profile: string): DeviceContext => ({ deviceId: `sim_${++devices}`, pilotId: 'p', companyId: 'c', testbedId: 'helsinki', profile, pilotStartsAt: null, pilotEndsAt: null });
+const ctx = (profile: string): DeviceContext => ({
+  deviceId: `sim_${++devices}`,
+  pilotId: 'p',
+  companyId: 'c',
+  testbedId: 'helsinki',
+  profile,
+  pilotStartsAt: null,
+  pilotEndsAt: null,
+});
 
 describe('simulated readings', () => {
   for (const [id, compiled] of profiles) {
@@ -72,7 +85,9 @@ describe('simulated readings', () => {
                   const field = compiled.profile.binary?.fields.find((f) => f.measurement === m.name);
                   const unitScale = field ? acceptedUnits(m.quantity, m.alternativeUnits).get(field.unit ?? m.unit)!.scale : 1;
                   const resolution = format === 'binary' ? Math.abs(field!.scale * unitScale) : 1e-9;
-                  expect(Math.abs(stored.values[m.name]! - r[m.name]!), `${m.name} ${r[m.name]} -> ${stored.values[m.name]}`).toBeLessThanOrEqual(resolution * 1.01 + 1e-9);
+                  expect(Math.abs(stored.values[m.name]! - r[m.name]!), `${m.name} ${r[m.name]} -> ${stored.values[m.name]}`).toBeLessThanOrEqual(
+                    resolution * 1.01 + 1e-9,
+                  );
                 }
               }
             }
@@ -94,14 +109,22 @@ describe('simulated readings', () => {
   }
 
   it('gives weather and air signals that wander, not white noise', () => {
-    for (const [id, names] of [['weather', ['temperature', 'humidity', 'pressure']], ['air-quality', ['pm25', 'no2', 'temperature']], ['road-weather', ['surface_temperature']]] as const) {
+    for (const [id, names] of [
+      ['weather', ['temperature', 'humidity', 'pressure']],
+      ['air-quality', ['pm25', 'no2', 'temperature']],
+      ['road-weather', ['surface_temperature']],
+    ] as const) {
       const samples = week(id, 7, AUTUMN);
       for (const name of names) expect(lag1(series(samples, name)), `${id} ${name}`).toBeGreaterThan(0.5);
     }
   });
 
   it('warms up in the afternoon and cools down before dawn, and summer is warmer', () => {
-    for (const [id, start] of [['weather', WINTER], ['weather', SUMMER], ['air-quality', SUMMER]] as const) {
+    for (const [id, start] of [
+      ['weather', WINTER],
+      ['weather', SUMMER],
+      ['air-quality', SUMMER],
+    ] as const) {
       const samples = week(id, 11, start);
       const afternoon = meanWhere(samples, 'temperature', (s) => s.hour >= 13 && s.hour < 17);
       const preDawn = meanWhere(samples, 'temperature', (s) => s.hour >= 3 && s.hour < 6);
@@ -126,7 +149,9 @@ describe('simulated readings', () => {
     expect(meanWhere(traffic, 'vehicles', rush)).toBeGreaterThan(4 * meanWhere(traffic, 'vehicles', night));
     expect(meanWhere(traffic, 'mean_speed', rush)).toBeLessThan(meanWhere(traffic, 'mean_speed', night));
     const bikes = week('bicycle-counter', 3, AUTUMN);
-    expect(meanWhere(bikes, 'bicycles_in', (s) => weekday(s) && s.hour >= 7 && s.hour < 9)).toBeGreaterThan(2 * meanWhere(bikes, 'bicycles_in', (s) => weekday(s) && s.hour >= 16 && s.hour < 18));
+    expect(meanWhere(bikes, 'bicycles_in', (s) => weekday(s) && s.hour >= 7 && s.hour < 9)).toBeGreaterThan(
+      2 * meanWhere(bikes, 'bicycles_in', (s) => weekday(s) && s.hour >= 16 && s.hour < 18),
+    );
   });
 
   it('is quieter at night than by day and keeps lamax at or above laeq', () => {
@@ -146,7 +171,9 @@ describe('simulated readings', () => {
 
   it('fills parking spaces by day, empties buildings at night, empties bins on collection rounds', () => {
     const parking = week('parking-occupancy', 5, AUTUMN, undefined, 10 * 60_000);
-    expect(meanWhere(parking, 'occupied', (s) => weekday(s) && s.hour >= 9 && s.hour < 16)).toBeGreaterThan(meanWhere(parking, 'occupied', (s) => s.hour >= 1 && s.hour < 5) + 0.2);
+    expect(meanWhere(parking, 'occupied', (s) => weekday(s) && s.hour >= 9 && s.hour < 16)).toBeGreaterThan(
+      meanWhere(parking, 'occupied', (s) => s.hour >= 1 && s.hour < 5) + 0.2,
+    );
     const people = week('people-counter', 5, AUTUMN, undefined, 5 * 60_000);
     expect(Math.min(...series(people, 'occupancy'))).toBe(0);
     expect(meanWhere(people, 'occupancy', (s) => s.hour >= 2 && s.hour < 6)).toBeLessThan(1);
@@ -188,7 +215,10 @@ describe('simulated readings', () => {
     const b = createCityWeather(9, 'turku');
     const times = Array.from({ length: 50 }, (_, i) => AUTUMN + i * 3_600_000);
     const forward = times.map((t) => a.at(t));
-    const backward = [...times].reverse().map((t) => b.at(t)).reverse();
+    const backward = [...times]
+      .reverse()
+      .map((t) => b.at(t))
+      .reverse();
     expect(backward).toEqual(forward);
   });
 

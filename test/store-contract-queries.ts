@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../core/model.js';
-import { QueryTimeExceeded, type AggregateFunction, type Position, type Reading, type ReadingStore, type Selection, type SeriesRow } from '../core/store/types.js';
+import { QueryTimeExceeded, type AggregateFunction, type Position, type Reading, type ReadingStore, type Selection, type SeriesRow } from '../store/types.js';
 
 const ALL: Scope = { kind: 'all' };
 const T0 = Date.UTC(2025, 0, 1);
@@ -14,17 +14,38 @@ const later = () => Date.now() + 30_000;
 function pilotOf(label: string, tags: Partial<Reading> = {}) {
   const pilotId = `${label}-${randomUUID().slice(0, 8)}`;
   const r = (deviceId: string, time: number, values: Record<string, number>): Reading => ({
-    deviceId: `${pilotId}.${deviceId}`, pilotId, companyId: 'co_q', testbedId: 'tampere', profile: 'weather', time, values, ...tags,
+    deviceId: `${pilotId}.${deviceId}`,
+    pilotId,
+    companyId: 'co_q',
+    testbedId: 'tampere',
+    profile: 'weather',
+    time,
+    values,
+    ...tags,
   });
   return { pilotId, dev: (d: string) => `${pilotId}.${d}`, r };
 }
 
 /** Reads every page of a raw query, `pageSize` rows at a time, following the last row as the cursor. */
-async function allPages(store: ReadingStore, scope: Scope, select: Selection, pageSize: number, extra: { from?: number; to?: number; measurements?: string[] } = {}) {
+async function allPages(
+  store: ReadingStore,
+  scope: Scope,
+  select: Selection,
+  pageSize: number,
+  extra: { from?: number; to?: number; measurements?: string[] } = {},
+) {
   const rows: SeriesRow[] = [];
   let after: Position | undefined;
   for (let pages = 0; pages < 1000; pages++) {
-    const page = await store.queryRaw(scope, { select, from: extra.from ?? 0, to: extra.to ?? FAR, after, limit: pageSize, measurements: extra.measurements, deadline: later() });
+    const page = await store.queryRaw(scope, {
+      select,
+      from: extra.from ?? 0,
+      to: extra.to ?? FAR,
+      after,
+      limit: pageSize,
+      measurements: extra.measurements,
+      deadline: later(),
+    });
     rows.push(...page);
     const last = page.at(-1);
     if (page.length < pageSize || !last) return rows;
@@ -66,14 +87,25 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
       const p = pilotOf('raw');
       const other = pilotOf('raw-other');
       const written = [
-        p.r('b', T0 + 2000, { v: 1 }), p.r('a', T0 + 2000, { v: 2 }), p.r('c', T0 + 2000, { v: 3 }),
-        p.r('a', T0, { v: 4 }), p.r('c', T0 + 1000, { v: 5 }), p.r('b', T0 + 3000, { v: 6 }), p.r('a', T0 + 3000, { v: 7 }),
+        p.r('b', T0 + 2000, { v: 1 }),
+        p.r('a', T0 + 2000, { v: 2 }),
+        p.r('c', T0 + 2000, { v: 3 }),
+        p.r('a', T0, { v: 4 }),
+        p.r('c', T0 + 1000, { v: 5 }),
+        p.r('b', T0 + 3000, { v: 6 }),
+        p.r('a', T0 + 3000, { v: 7 }),
         other.r('a', T0 + 1000, { v: 99 }),
       ];
       await store.write(written);
       const select: Selection = { kind: 'pilot', pilotId: p.pilotId };
       const expected = [
-        [T0, 'a', 4], [T0 + 1000, 'c', 5], [T0 + 2000, 'a', 2], [T0 + 2000, 'b', 1], [T0 + 2000, 'c', 3], [T0 + 3000, 'a', 7], [T0 + 3000, 'b', 6],
+        [T0, 'a', 4],
+        [T0 + 1000, 'c', 5],
+        [T0 + 2000, 'a', 2],
+        [T0 + 2000, 'b', 1],
+        [T0 + 2000, 'c', 3],
+        [T0 + 3000, 'a', 7],
+        [T0 + 3000, 'b', 6],
       ].map(([time, d, v]) => ({ deviceId: p.dev(d as string), time, values: { v } }));
       expect(await store.queryRaw(ALL, { select, from: 0, to: FAR, limit: 100, deadline: later() })).toEqual(expected);
       // Every page size cuts the ties somewhere else; the pages always join up exactly.
@@ -131,7 +163,10 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
       const p = pilotOf('one');
       await store.write([p.r('a', T0, { v: 1 }), p.r('b', T0, { v: 2 }), p.r('a', T0 + 1, { v: 3 })]);
       const rows = await allPages(store, ALL, { kind: 'device', deviceId: p.dev('a') }, 1);
-      expect(rows).toEqual([{ deviceId: p.dev('a'), time: T0, values: { v: 1 } }, { deviceId: p.dev('a'), time: T0 + 1, values: { v: 3 } }]);
+      expect(rows).toEqual([
+        { deviceId: p.dev('a'), time: T0, values: { v: 1 } },
+        { deviceId: p.dev('a'), time: T0 + 1, values: { v: 3 } },
+      ]);
     });
   });
 
@@ -152,19 +187,22 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
       await store.write([p.r('a', T0, { v: 1 }), p.r('b', T0 + MIN, { v: 2 })]);
     });
 
-    it.each(scopes(p.pilotId).map(([name, scope, sees]) => [`${name}: ${sees ? 'sees the pilot' : 'sees nothing'}`, scope, sees] as const))('%s', async (_, scope, sees) => {
-      const pilot: Selection = { kind: 'pilot', pilotId: p.pilotId };
-      const device: Selection = { kind: 'device', deviceId: p.dev('a') };
-      const base = { from: 0, to: FAR, limit: 10, deadline: later() };
-      const count = (rows: unknown[]) => rows.length;
-      expect(count(await store.queryRaw(scope, { ...base, select: pilot }))).toBe(sees ? 2 : 0);
-      expect(count(await store.queryRaw(scope, { ...base, select: device }))).toBe(sees ? 1 : 0);
-      expect(count(await store.queryReadings(scope, { deviceId: p.dev('a'), limit: 10 }))).toBe(sees ? 1 : 0);
-      const agg = { from: 0, to: T0 + HOUR, every: HOUR, fn: 'count' as const, deadline: later() };
-      expect(count(await store.queryAggregate(scope, { ...agg, select: pilot }))).toBe(sees ? 2 : 0);
-      expect(count(await store.queryAggregate(scope, { ...agg, select: device }))).toBe(sees ? 1 : 0);
-      expect(count(await store.queryLatest(scope, { pilotId: p.pilotId, deviceIds: [p.dev('a'), p.dev('b')] }))).toBe(sees ? 2 : 0);
-    });
+    it.each(scopes(p.pilotId).map(([name, scope, sees]) => [`${name}: ${sees ? 'sees the pilot' : 'sees nothing'}`, scope, sees] as const))(
+      '%s',
+      async (_, scope, sees) => {
+        const pilot: Selection = { kind: 'pilot', pilotId: p.pilotId };
+        const device: Selection = { kind: 'device', deviceId: p.dev('a') };
+        const base = { from: 0, to: FAR, limit: 10, deadline: later() };
+        const count = (rows: unknown[]) => rows.length;
+        expect(count(await store.queryRaw(scope, { ...base, select: pilot }))).toBe(sees ? 2 : 0);
+        expect(count(await store.queryRaw(scope, { ...base, select: device }))).toBe(sees ? 1 : 0);
+        expect(count(await store.queryReadings(scope, { deviceId: p.dev('a'), limit: 10 }))).toBe(sees ? 1 : 0);
+        const agg = { from: 0, to: T0 + HOUR, every: HOUR, fn: 'count' as const, deadline: later() };
+        expect(count(await store.queryAggregate(scope, { ...agg, select: pilot }))).toBe(sees ? 2 : 0);
+        expect(count(await store.queryAggregate(scope, { ...agg, select: device }))).toBe(sees ? 1 : 0);
+        expect(count(await store.queryLatest(scope, { pilotId: p.pilotId, deviceIds: [p.dev('a'), p.dev('b')] }))).toBe(sees ? 2 : 0);
+      },
+    );
   });
 
   describe('windowed aggregates', () => {
@@ -187,8 +225,23 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
     });
 
     it('aggregates only the chosen measurements, one device, a part of the range', async () => {
-      const q = { select: { kind: 'device', deviceId: p.dev('a') } as const, from: T0 + HOUR, to: T0 + 2 * HOUR, every: 15 * MIN, fn: 'mean' as const, measurements: ['humidity'], deadline: later() };
-      const expected = expectedAggregates(written.filter((r) => r.deviceId === p.dev('a')), 'mean', 15 * MIN, T0 + HOUR, T0 + 2 * HOUR, ['humidity']);
+      const q = {
+        select: { kind: 'device', deviceId: p.dev('a') } as const,
+        from: T0 + HOUR,
+        to: T0 + 2 * HOUR,
+        every: 15 * MIN,
+        fn: 'mean' as const,
+        measurements: ['humidity'],
+        deadline: later(),
+      };
+      const expected = expectedAggregates(
+        written.filter((r) => r.deviceId === p.dev('a')),
+        'mean',
+        15 * MIN,
+        T0 + HOUR,
+        T0 + 2 * HOUR,
+        ['humidity'],
+      );
       expect(expected.length).toBeGreaterThan(1);
       expect(await store.queryAggregate(ALL, q)).toEqual(expected);
     });
@@ -196,8 +249,20 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
     it('gives each window its start as its time, aligned to UTC days, and leaves out empty windows', async () => {
       const d = pilotOf('days');
       const day = 24 * HOUR;
-      await store.write([d.r('a', T0 + 23 * HOUR, { v: 1 }), d.r('a', T0 + day + 1, { v: 3 }), d.r('a', T0 + day + 2 * HOUR, { v: 5 }), d.r('a', T0 + 3 * day, { v: 7 })]);
-      const rows = await store.queryAggregate(ALL, { select: { kind: 'pilot', pilotId: d.pilotId }, from: T0, to: T0 + 4 * day, every: day, fn: 'mean', deadline: later() });
+      await store.write([
+        d.r('a', T0 + 23 * HOUR, { v: 1 }),
+        d.r('a', T0 + day + 1, { v: 3 }),
+        d.r('a', T0 + day + 2 * HOUR, { v: 5 }),
+        d.r('a', T0 + 3 * day, { v: 7 }),
+      ]);
+      const rows = await store.queryAggregate(ALL, {
+        select: { kind: 'pilot', pilotId: d.pilotId },
+        from: T0,
+        to: T0 + 4 * day,
+        every: day,
+        fn: 'mean',
+        deadline: later(),
+      });
       expect(rows).toEqual([
         { deviceId: d.dev('a'), time: T0, values: { v: 1 } },
         { deviceId: d.dev('a'), time: T0 + day, values: { v: 4 } },
@@ -208,7 +273,14 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
     it('stops a query past its deadline with QueryTimeExceeded', async () => {
       const big = pilotOf('deadline');
       await store.write(Array.from({ length: 5000 }, (_, i) => big.r('a', T0 + i * 1000, { v: i })));
-      const q = { select: { kind: 'pilot', pilotId: big.pilotId } as const, from: T0, to: T0 + 2 * HOUR, every: MIN, fn: 'mean' as const, deadline: Date.now() - 1 };
+      const q = {
+        select: { kind: 'pilot', pilotId: big.pilotId } as const,
+        from: T0,
+        to: T0 + 2 * HOUR,
+        every: MIN,
+        fn: 'mean' as const,
+        deadline: Date.now() - 1,
+      };
       await expect(store.queryAggregate(ALL, q)).rejects.toBeInstanceOf(QueryTimeExceeded);
       await expect(store.queryRaw(ALL, { ...q, limit: 5000, measurements: ['nothing'] })).rejects.toBeInstanceOf(QueryTimeExceeded);
     });
@@ -218,7 +290,11 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
     it('is the newest reading of each device asked for, in device order', async () => {
       const p = pilotOf('latest');
       await store.write([
-        p.r('b', T0 + 5, { v: 1 }), p.r('b', T0 + 9, { v: 2, w: 1 }), p.r('a', T0 + 20, { w: 3 }), p.r('a', T0 + 1, { v: 4 }), p.r('c', T0, { v: 5 }),
+        p.r('b', T0 + 5, { v: 1 }),
+        p.r('b', T0 + 9, { v: 2, w: 1 }),
+        p.r('a', T0 + 20, { w: 3 }),
+        p.r('a', T0 + 1, { v: 4 }),
+        p.r('c', T0, { v: 5 }),
       ]);
       expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('b'), p.dev('a'), p.dev('none')] })).toEqual([
         { deviceId: p.dev('a'), time: T0 + 20, values: { w: 3 } },

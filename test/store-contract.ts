@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../core/model.js';
-import type { Reading, ReadingStore } from '../core/store/types.js';
+import type { Reading, ReadingStore } from '../store/types.js';
 import { describeQueryContract } from './store-contract-queries.js';
 
 export interface OpenedStore {
@@ -109,7 +109,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       const a = freshId('dev-a');
       const b = freshId('dev-b');
       await store.write([reading(a, T0, { v: 1 }), reading(b, T0, { v: 2 }), reading(a, T0 + 1, { v: 3 })]);
-      expect(await read(a)).toEqual([{ time: T0, values: { v: 1 } }, { time: T0 + 1, values: { v: 3 } }]);
+      expect(await read(a)).toEqual([
+        { time: T0, values: { v: 1 } },
+        { time: T0 + 1, values: { v: 3 } },
+      ]);
       expect(await read(b)).toEqual([{ time: T0, values: { v: 2 } }]);
       expect(await read(freshId('nobody'))).toEqual([]);
     });

@@ -1,4 +1,4 @@
-import { EmbeddedStore } from '../core/store/embedded/store.js';
+import { EmbeddedStore } from '../store/embedded/store.js';
 import { tempDir } from './helpers/tmp.js';
 import { describeStoreContract } from './store-contract.js';
 

@@ -1,11 +1,11 @@
 import { HttpError } from '@influxdata/influxdb-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/log.js';
-import { describeServer } from '../core/store/influx/server.js';
-import { InfluxStore } from '../core/store/influx/store.js';
-import { toV1Path } from '../core/store/influx/transport-v1.js';
-import { classifyWriteError, retryAfterMs } from '../core/store/influx/write-errors.js';
-import { StoreWriteError } from '../core/store/types.js';
+import { describeServer } from '../store/influx/server.js';
+import { InfluxStore } from '../store/influx/store.js';
+import { toV1Path } from '../store/influx/transport-v1.js';
+import { classifyWriteError, retryAfterMs } from '../store/influx/write-errors.js';
+import { StoreWriteError } from '../store/types.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { T0, describeStoreContract, freshId, reading } from './store-contract.js';
 
@@ -54,7 +54,12 @@ describe('InfluxStore against a real influxd', () => {
     const tagKeys = rowsOf(await influxd.query('SHOW TAG KEYS FROM "readings"', { db: 'influx' })).map((r) => r.tagKey);
     expect(tagKeys).toEqual(['company', 'device', 'pilot', 'profile', 'testbed']);
     const fields = rowsOf(await influxd.query('SHOW FIELD KEYS FROM "readings"', { db: 'influx' }));
-    expect(fields).toEqual(expect.arrayContaining([{ fieldKey: 'pm2_5', fieldType: 'float' }, { fieldKey: 'temperature', fieldType: 'float' }]));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        { fieldKey: 'pm2_5', fieldType: 'float' },
+        { fieldKey: 'temperature', fieldType: 'float' },
+      ]),
+    );
     const rows = rowsOf(await influxd.query(`SELECT * FROM "readings" WHERE "device" = '${d}' GROUP BY *`, { db: 'influx' }));
     expect(rows).toEqual([{ time: T0 + 42, pm2_5: 5, temperature: -1.5 }]);
     const tagged = rowsOf(await influxd.query(`SHOW SERIES FROM "readings" WHERE "device" = '${d}'`, { db: 'influx' }));
@@ -72,7 +77,8 @@ describe('InfluxStore against a real influxd', () => {
     // An integer field `level` in this shard: a float `level` now conflicts with it.
     const setup = freshId('int-field');
     await fetch(`${influxd.url}/write?db=influx&precision=ms&u=${ADMIN.username}&p=${ADMIN.password}`, {
-      method: 'POST', body: `readings,device=${setup} level=1i ${T0}`,
+      method: 'POST',
+      body: `readings,device=${setup} level=1i ${T0}`,
     });
     const d = freshId('partial');
     const batch = Array.from({ length: 13 }, (_, i) => reading(d, T0 + i * 1000, i === 3 || i === 11 ? { level: 2.5, other: i } : { other: i }));
@@ -86,7 +92,8 @@ describe('InfluxStore against a real influxd', () => {
   it('keeps concurrent writes apart: each gets its own outcome', async () => {
     const setup = freshId('int-field-2');
     await fetch(`${influxd.url}/write?db=influx&precision=ms&u=${ADMIN.username}&p=${ADMIN.password}`, {
-      method: 'POST', body: `readings,device=${setup} gauge=1i ${T0}`,
+      method: 'POST',
+      body: `readings,device=${setup} gauge=1i ${T0}`,
     });
     const [a, b, c] = [freshId('conc-a'), freshId('conc-b'), freshId('conc-c')];
     const results = await Promise.all([
@@ -95,7 +102,11 @@ describe('InfluxStore against a real influxd', () => {
       store.write(Array.from({ length: 50 }, (_, i) => reading(c, T0 + i, i === 40 ? { gauge: 0.5 } : { v: i }))),
     ]);
     expect(results.map((r) => r.refused.map((x) => x.index))).toEqual([[7], [], [40]]);
-    for (const [d, count] of [[a, 49], [b, 50], [c, 49]] as const) {
+    for (const [d, count] of [
+      [a, 49],
+      [b, 50],
+      [c, 49],
+    ] as const) {
       expect(await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 100 })).toHaveLength(count);
     }
   });
@@ -121,7 +132,12 @@ describe('InfluxStore against a real influxd', () => {
 
   it('refuses a reading whose id line protocol cannot carry exactly, without sending it', async () => {
     const d = freshId('fine');
-    const result = await store.write([reading(d, T0, { v: 1 }), reading('ends-in-backslash\\', T0, { v: 2 }), reading(d, T0 + 1, { v: 3 }), reading('two\nlines', T0, { v: 4 })]);
+    const result = await store.write([
+      reading(d, T0, { v: 1 }),
+      reading('ends-in-backslash\\', T0, { v: 2 }),
+      reading(d, T0 + 1, { v: 3 }),
+      reading('two\nlines', T0, { v: 4 }),
+    ]);
     expect(result.refused).toEqual([
       { index: 1, reason: expect.stringMatching(/device tag .* cannot be stored exactly/) },
       { index: 3, reason: expect.stringMatching(/device tag .* cannot be stored exactly/) },
@@ -143,7 +159,9 @@ describe('InfluxStore against a real influxd', () => {
   });
 
   it('fails to open with a clear error when the credentials are wrong', async () => {
-    await expect(InfluxStore.open({ url: influxd.url, token: 'admin:wrong', bucket: 'influx', org: undefined }, log)).rejects.toThrow(/could not create InfluxDB database influx: .*401/);
+    await expect(InfluxStore.open({ url: influxd.url, token: 'admin:wrong', bucket: 'influx', org: undefined }, log)).rejects.toThrow(
+      /could not create InfluxDB database influx: .*401/,
+    );
   });
 });
 
@@ -201,20 +219,32 @@ describe('InfluxDB write errors and paths (no server: HttpErrors built by hand f
   const httpError = (status: number, body: string, headers: Record<string, string> = {}) =>
     new HttpError(status, 'status', body, headers['retry-after'], 'application/json', undefined, headers);
 
-  it('halves the batch on 400, 413 and 422, with the server\'s reason', () => {
-    expect(classifyWriteError(httpError(400, '{"error":"partial write: field type conflict"}'))).toEqual({ kind: 'lines', reason: 'partial write: field type conflict' });
+  it("halves the batch on 400, 413 and 422, with the server's reason", () => {
+    expect(classifyWriteError(httpError(400, '{"error":"partial write: field type conflict"}'))).toEqual({
+      kind: 'lines',
+      reason: 'partial write: field type conflict',
+    });
     expect(classifyWriteError(httpError(413, '{"error":"Request Entity Too Large"}'))).toMatchObject({ kind: 'lines' });
-    expect(classifyWriteError(httpError(422, '{"code":"unprocessable entity","message":"failure writing points"}'))).toEqual({ kind: 'lines', reason: 'failure writing points' });
+    expect(classifyWriteError(httpError(422, '{"code":"unprocessable entity","message":"failure writing points"}'))).toEqual({
+      kind: 'lines',
+      reason: 'failure writing points',
+    });
   });
 
   it('retries 429 and 503 after Retry-After (seconds, RFC 9110), not 401 or 403', () => {
     const c429 = classifyWriteError(httpError(429, '{"message":"slow down"}', { 'retry-after': '7' }));
     expect(c429).toMatchObject({ kind: 'batch', error: { retryable: true, retryAfterMs: 7000 } });
     expect(classifyWriteError(httpError(503, '{"error":"overloaded"}'))).toMatchObject({ kind: 'batch', error: { retryable: true, retryAfterMs: undefined } });
-    expect(classifyWriteError(httpError(500, '{"error":"engine: cache-max-memory-size exceeded"}'))).toMatchObject({ kind: 'batch', error: { retryable: true } });
+    expect(classifyWriteError(httpError(500, '{"error":"engine: cache-max-memory-size exceeded"}'))).toMatchObject({
+      kind: 'batch',
+      error: { retryable: true },
+    });
     expect(classifyWriteError(httpError(401, '{"error":"authorization failed"}'))).toMatchObject({ kind: 'batch', error: { retryable: false } });
     expect(classifyWriteError(httpError(403, '{"error":"forbidden"}'))).toMatchObject({ kind: 'batch', error: { retryable: false } });
-    expect(classifyWriteError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toMatchObject({ kind: 'batch', error: { retryable: true } });
+    expect(classifyWriteError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toMatchObject({
+      kind: 'batch',
+      error: { retryable: true },
+    });
   });
 
   it('reads Retry-After as seconds or an HTTP date', () => {
@@ -230,7 +260,11 @@ describe('InfluxDB write errors and paths (no server: HttpErrors built by hand f
     const path = toV1Path('/api/v2/write?org=&bucket=telemetry%2Fone_year&precision=ms', server);
     expect(path.startsWith('/write?')).toBe(true);
     expect(Object.fromEntries(new URLSearchParams(path.slice('/write?'.length)))).toEqual({
-      db: 'telemetry', rp: 'one_year', precision: 'ms', u: 'user', p: 'pa:ss&=',
+      db: 'telemetry',
+      rp: 'one_year',
+      precision: 'ms',
+      u: 'user',
+      p: 'pa:ss&=',
     });
     expect(toV1Path('/api/v2/query?org=x', server)).toBe('/api/v2/query?org=x');
   });

@@ -18,7 +18,10 @@ describe('pipeline wiring', () => {
     mqtt.connectAsync(p.mqttUrl, { username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000 });
   const closeOf = (client: MqttClient) => new Promise<void>((resolve) => client.once('close', () => resolve()));
   const admin = (method: string, path: string) =>
-    fetch(`${p.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
+    fetch(`${p.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, any>,
+    }));
 
   it('shows a connected device as online, and when it was last seen', async () => {
     const { devices } = provision(p, 'noise');

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError } from '../../core/errors.js';
-import type { Caller, Role } from '../../core/model.js';
-import type { Registry } from '../../core/registry/registry.js';
+import { TestbedError, type Caller, type Role } from '../../core/index.js';
+import type { Registry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
 import { RateLimiter, type RateLimit } from '../rate-limit.js';
@@ -53,9 +52,13 @@ export function requireApiKey(app: ApiInstance, registry: Registry, rateLimit: R
     request.setDecorator(CALLER, caller);
     const wait = limiter.take(caller.keyId);
     if (wait > 0) {
-      throw new TestbedError('TESTBED_RATE_LIMITED', `This key may make ${rateLimit.perSecond} requests a second (bursts of ${rateLimit.burst}); retry in ${wait} s`, {
-        retryAfterSeconds: wait,
-      });
+      throw new TestbedError(
+        'TESTBED_RATE_LIMITED',
+        `This key may make ${rateLimit.perSecond} requests a second (bursts of ${rateLimit.burst}); retry in ${wait} s`,
+        {
+          retryAfterSeconds: wait,
+        },
+      );
     }
     authorize(caller, policyOf(request));
   });
@@ -65,9 +68,17 @@ export function requireApiKey(app: ApiInstance, registry: Registry, rateLimit: R
     const target = request.getDecorator<Target | null>(TARGET) ?? {};
     try {
       registry.audit.record({
-        keyId: caller.keyId, role: caller.role, action: policyOf(request).changes ? 'change' : 'read', method: request.method,
-        route: request.routeOptions.url ?? request.url, url: request.url, status: reply.statusCode,
-        companyId: target.companyId ?? null, testbedId: target.testbedId ?? null, pilotId: target.pilotId ?? null, deviceId: target.deviceId ?? null,
+        keyId: caller.keyId,
+        role: caller.role,
+        action: policyOf(request).changes ? 'change' : 'read',
+        method: request.method,
+        route: request.routeOptions.url ?? request.url,
+        url: request.url,
+        status: reply.statusCode,
+        companyId: target.companyId ?? null,
+        testbedId: target.testbedId ?? null,
+        pilotId: target.pilotId ?? null,
+        deviceId: target.deviceId ?? null,
       });
     } catch (err) {
       // The answer still goes out; a full disk shows in the log.

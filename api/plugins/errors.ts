@@ -1,4 +1,4 @@
-import { TestbedError } from '../../core/errors.js';
+import { TestbedError } from '../../core/index.js';
 import type { ApiInstance } from '../deps.js';
 import { errorBody, toTestbedError } from '../errors.js';
 

@@ -39,7 +39,7 @@ function overview(limits: ApiLimits): string {
     '',
     '**Roles.** admin: everything. operator: every pilot and device in its testbeds. company: its own pilots. researcher: pilots shared ' +
       'with research or published as open data, read only. Each operation lists the roles that may call it in `x-roles`, and ' +
-      '`x-changes: true` when it changes something (refused to read-only keys). An object outside the key\'s scope answers exactly as one ' +
+      "`x-changes: true` when it changes something (refused to read-only keys). An object outside the key's scope answers exactly as one " +
       'that does not exist (404).',
     '',
     '**Errors** are `{ "error": { "code": "TESTBED_...", "message": "...", "details"?: ... } }`; the codes are listed on the Error schema.',

@@ -1,7 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import { TestbedError } from '../../core/errors.js';
-import type { Caller, Device } from '../../core/model.js';
-import type { Selection, SeriesRow } from '../../core/store/types.js';
+import { TestbedError, type Caller, type Device } from '../../core/index.js';
+import type { Selection, SeriesRow } from '../../store/index.js';
 import type { RouteOptions } from '../deps.js';
 import { EXPORT_PAGE_ROWS } from '../limits.js';
 import type { AggregateQueryParams } from '../schemas/queries.js';
@@ -9,7 +8,12 @@ import { measurementColumns } from './columns.js';
 import { inOrder, sendExport } from './export.js';
 import { timedRead } from './read.js';
 
-const UNITS: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+const UNITS: [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
 /** `every` as written: the largest unit that divides it. */
 export const durationText = (ms: number): string => {
   const [unit, size] = UNITS.find(([, size]) => ms % size === 0) ?? ['s', 1000];
@@ -49,22 +53,32 @@ export async function answerAggregate(
       throw limitExceeded(
         `${tooMany}; an answer holds at most ${limits.maxWindows} (maxWindows): use every=${suggest((to - from) / limits.maxWindows)} or more, ` +
           `a shorter range, or format=csv or format=ndjson (up to ${limits.maxExportWindows} windows)`,
-        'maxWindows', limits.maxWindows,
+        'maxWindows',
+        limits.maxWindows,
       );
     }
     if (windows * series > limits.maxAggregateRows) {
       throw limitExceeded(
         `${tooMany} for each of ${series} devices; an answer holds at most ${limits.maxAggregateRows} rows (maxAggregateRows): use a larger every, ` +
           'a shorter range, a single device, or format=csv or format=ndjson',
-        'maxAggregateRows', limits.maxAggregateRows,
+        'maxAggregateRows',
+        limits.maxAggregateRows,
       );
     }
     const rows = await read(from, to);
-    return reply.send({ every: durationText(every), fn, aggregates: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })) });
+    return reply.send({
+      every: durationText(every),
+      fn,
+      aggregates: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })),
+    });
   }
 
   if (windows > limits.maxExportWindows) {
-    throw limitExceeded(`${tooMany}; an export holds at most ${limits.maxExportWindows} (maxExportWindows): use every=${suggest((to - from) / limits.maxExportWindows)} or more, or a shorter range`, 'maxExportWindows', limits.maxExportWindows);
+    throw limitExceeded(
+      `${tooMany}; an export holds at most ${limits.maxExportWindows} (maxExportWindows): use every=${suggest((to - from) / limits.maxExportWindows)} or more, or a shorter range`,
+      'maxExportWindows',
+      limits.maxExportWindows,
+    );
   }
   // About a page of rows per store query, whatever the number of devices.
   const step = Math.max(1, Math.floor(EXPORT_PAGE_ROWS / series)) * every;

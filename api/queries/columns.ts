@@ -1,6 +1,5 @@
-import { TestbedError } from '../../core/errors.js';
-import type { Device } from '../../core/model.js';
-import type { ProfileCatalogue } from '../../device-profiles/load.js';
+import { TestbedError, type Device } from '../../core/index.js';
+import type { ProfileCatalogue } from '../../device-profiles/index.js';
 
 /**
  * The measurement columns of an export: the chosen ones, or every measurement

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import type { SeriesRow } from '../../core/store/types.js';
+import type { SeriesRow } from '../../store/index.js';
 import { csvLine } from '../csv.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -19,10 +19,18 @@ export function inOrder(values: Readonly<Record<string, number>>): Record<string
 }
 
 /** One row as a CSV line: time, device, then a cell per column (empty where the row has no value). */
-const csvRow = (columns: readonly string[]) => (r: SeriesRow): string => csvLine([iso(r.time), r.deviceId, ...columns.map((c) => r.values[c])]);
+const csvRow =
+  (columns: readonly string[]) =>
+  (r: SeriesRow): string =>
+    csvLine([iso(r.time), r.deviceId, ...columns.map((c) => r.values[c])]);
 const ndjsonRow = (r: SeriesRow): string => `${JSON.stringify({ time: iso(r.time), deviceId: r.deviceId, values: inOrder(r.values) })}\n`;
 
-async function* encode(format: ExportFormat, columns: readonly string[], first: readonly SeriesRow[], rest: AsyncIterable<readonly SeriesRow[]>): AsyncGenerator<string> {
+async function* encode(
+  format: ExportFormat,
+  columns: readonly string[],
+  first: readonly SeriesRow[],
+  rest: AsyncIterable<readonly SeriesRow[]>,
+): AsyncGenerator<string> {
   const line = format === 'csv' ? csvRow(columns) : ndjsonRow;
   if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns]);
   if (first.length > 0) yield first.map(line).join('');
@@ -36,7 +44,14 @@ async function* encode(format: ExportFormat, columns: readonly string[], first: 
  * is an ordinary error answer; a failure later cuts the download short (the
  * connection is closed without the last chunk, so the client sees it fail).
  */
-export function sendExport(reply: FastifyReply, format: ExportFormat, filename: string, columns: readonly string[], first: readonly SeriesRow[], rest: AsyncIterable<readonly SeriesRow[]>) {
+export function sendExport(
+  reply: FastifyReply,
+  format: ExportFormat,
+  filename: string,
+  columns: readonly string[],
+  first: readonly SeriesRow[],
+  rest: AsyncIterable<readonly SeriesRow[]>,
+) {
   const type = format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8';
   return reply
     .header('content-type', type)

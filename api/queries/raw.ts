@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import type { Caller, Device } from '../../core/model.js';
-import type { Position, Selection, SeriesRow } from '../../core/store/types.js';
+import type { Caller, Device } from '../../core/index.js';
+import type { Position, Selection, SeriesRow } from '../../store/index.js';
 import type { RouteOptions } from '../deps.js';
 import { DEFAULT_QUERY_LIMIT, EXPORT_PAGE_ROWS } from '../limits.js';
 import type { RawQueryParams } from '../schemas/queries.js';
@@ -40,7 +40,11 @@ export async function answerRaw(
     const shown = more ? rows.slice(0, limit) : rows;
     // The quality flag only when the reading has one.
     const flag = (r: SeriesRow) => (r.suspect ? { suspect: [...r.suspect] } : {});
-    const readings = shown.map((r) => (select.kind === 'device' ? { time: iso(r.time), values: inOrder(r.values), ...flag(r) } : { deviceId: r.deviceId, time: iso(r.time), values: inOrder(r.values), ...flag(r) }));
+    const readings = shown.map((r) =>
+      select.kind === 'device'
+        ? { time: iso(r.time), values: inOrder(r.values), ...flag(r) }
+        : { deviceId: r.deviceId, time: iso(r.time), values: inOrder(r.values), ...flag(r) },
+    );
     const last = shown.at(-1);
     return reply.send(more && last ? { readings, next: cursors.encode(caller.keyId, query, positionOf(last)) } : { readings });
   }

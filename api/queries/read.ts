@@ -1,5 +1,5 @@
-import { TestbedError } from '../../core/errors.js';
-import { QueryTimeExceeded } from '../../core/store/types.js';
+import { TestbedError } from '../../core/index.js';
+import { QueryTimeExceeded } from '../../store/index.js';
 import type { ApiLimits } from '../limits.js';
 import { readStore } from '../store-read.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditEntrySchema } from '../../core/model.js';
+import { auditEntrySchema } from '../../core/index.js';
 import { MAX_QUERY_LIMIT } from '../limits.js';
 import { component } from './components.js';
 import { cursorParam, limitParam } from './queries.js';
@@ -13,6 +13,9 @@ export const auditQuerySchema = z.strictObject({
 });
 
 export const auditResponseSchema = z.object({
-  entries: z.array(component('AuditEntry', auditEntrySchema, 'Which key read or changed what, when, and the answer\'s status')),
-  next: z.string().optional().meta({ description: `Present while more entries remain: repeat the request with cursor=<next> (at most ${MAX_QUERY_LIMIT} a page)` }),
+  entries: z.array(component('AuditEntry', auditEntrySchema, "Which key read or changed what, when, and the answer's status")),
+  next: z
+    .string()
+    .optional()
+    .meta({ description: `Present while more entries remain: repeat the request with cursor=<next> (at most ${MAX_QUERY_LIMIT} a page)` }),
 });

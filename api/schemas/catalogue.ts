@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { testbedSchema } from '../../core/model.js';
-import { measurementSchema, profileSchema } from '../../device-profiles/format.js';
+import { testbedSchema } from '../../core/index.js';
+import { measurementSchema, profileSchema } from '../../device-profiles/index.js';
 import { component } from './components.js';
 
 export const testbedsResponseSchema = z.object({ testbeds: z.array(component('Testbed', testbedSchema, 'A testbed city')) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeySchema, companySchema } from '../../core/model.js';
+import { apiKeySchema, companySchema } from '../../core/index.js';
 import { component } from './components.js';
 
 const label = z.string().trim().min(1).max(200);
@@ -15,8 +15,6 @@ export const newKeySchema = z.strictObject({ name: label.optional() }).nullish()
 
 export const createdKeySchema = component(
   'CreatedApiKey',
-  z
-    .object({ key: z.string().meta({ description: 'The bearer key; shown once, stored only as a digest' }) })
-    .extend(apiKeySchema.shape),
+  z.object({ key: z.string().meta({ description: 'The bearer key; shown once, stored only as a digest' }) }).extend(apiKeySchema.shape),
   'The new API key; `key` is shown only now',
 );

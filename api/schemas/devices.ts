@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { deviceSchema } from '../../core/model.js';
-import { isSafeTopicSegment } from '../../core/topics.js';
+import { deviceSchema, isSafeTopicSegment } from '../../core/index.js';
 import { MAX_BULK_DEVICES } from '../limits.js';
 import { component } from './components.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodes, type ErrorCode } from '../../core/errors.js';
+import { ErrorCodes, type ErrorCode } from '../../core/index.js';
 import { component } from './components.js';
 
 const codes = Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]];

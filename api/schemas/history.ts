@@ -8,13 +8,16 @@ export const readingSchema = component(
   'Reading',
   z.object({
     time: utcTime,
-    values: z.record(z.string(), z.number()).meta({ description: 'Measurement name -> value in the profile\'s canonical unit' }),
+    values: z.record(z.string(), z.number()).meta({ description: "Measurement name -> value in the profile's canonical unit" }),
     suspect: z
       .array(z.string())
       .optional()
-      .meta({ description: 'The quality flag, only when raised: the measurements whose value is outside its plausible range (inside the physical one)', example: ['pm10'] }),
+      .meta({
+        description: 'The quality flag, only when raised: the measurements whose value is outside its plausible range (inside the physical one)',
+        example: ['pm10'],
+      }),
   }),
-  'A device\'s values at one instant',
+  "A device's values at one instant",
 );
 
 export const rejectionSchema = component(
@@ -50,8 +53,16 @@ export const aggregatesResponseSchema = z.object({
   every: z.string().meta({ example: '15m' }),
   fn: z.string().meta({ example: 'mean' }),
   aggregates: z
-    .array(component('Aggregate', z.object({ deviceId: z.string(), time: utcTime.meta({ description: 'The window\'s start' }), values: readingSchema.shape.values }), 'One device\'s window'))
+    .array(
+      component(
+        'Aggregate',
+        z.object({ deviceId: z.string(), time: utcTime.meta({ description: "The window's start" }), values: readingSchema.shape.values }),
+        "One device's window",
+      ),
+    )
     .meta({ description: 'In (time, deviceId) order; windows without readings are left out' }),
 });
 
-export const latestResponseSchema = z.object({ latest: z.array(deviceReadingSchema).meta({ description: 'The newest reading of each device that has one, by deviceId' }) });
+export const latestResponseSchema = z.object({
+  latest: z.array(deviceReadingSchema).meta({ description: 'The newest reading of each device that has one, by deviceId' }),
+});

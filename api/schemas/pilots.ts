@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pilotSchema, sharingSchema } from '../../core/model.js';
+import { pilotSchema, sharingSchema } from '../../core/index.js';
 import { component } from './components.js';
 
 const isoWithZone = z.iso.datetime({ offset: true }).meta({ example: '2024-05-01T00:00:00Z' });

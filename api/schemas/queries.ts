@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGGREGATE_FUNCTIONS } from '../../core/store/types.js';
+import { AGGREGATE_FUNCTIONS } from '../../store/index.js';
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../limits.js';
 import { instant } from './time-range.js';
 
@@ -25,7 +25,10 @@ export const limitParam = z.coerce
     params: { code: 'TESTBED_LIMIT_EXCEEDED' },
   })
   .optional()
-  .meta({ maximum: MAX_QUERY_LIMIT, description: `Rows in a page (default ${DEFAULT_QUERY_LIMIT}, at most ${MAX_QUERY_LIMIT}); with csv or ndjson, the most rows to export (default: all)` });
+  .meta({
+    maximum: MAX_QUERY_LIMIT,
+    description: `Rows in a page (default ${DEFAULT_QUERY_LIMIT}, at most ${MAX_QUERY_LIMIT}); with csv or ndjson, the most rows to export (default: all)`,
+  });
 
 export const cursorParam = z
   .string()
@@ -37,7 +40,14 @@ export const cursorParam = z
 export const measurementsParam = z
   .string()
   .transform((text, ctx) => {
-    const names = [...new Set(text.split(',').map((n) => n.trim()).filter(Boolean))];
+    const names = [
+      ...new Set(
+        text
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      ),
+    ];
     const bad = names.filter((n) => !MEASUREMENT.test(n));
     if (names.length === 0 || names.length > 50 || bad.length > 0) {
       ctx.issues.push({ code: 'custom', input: text, message: 'must be 1 to 50 measurement names (lower_snake_case), comma-separated' });
@@ -71,7 +81,10 @@ const everyParam = z
     }
     return ms;
   })
-  .meta({ description: 'The window: a whole number of s, m, h or d. Windows are aligned to the epoch (1d: UTC midnight)', examples: ['1m', '15m', '1h', '1d'] });
+  .meta({
+    description: 'The window: a whole number of s, m, h or d. Windows are aligned to the epoch (1d: UTC midnight)',
+    examples: ['1m', '15m', '1h', '1d'],
+  });
 
 export const aggregateQuerySchema = z
   .strictObject({

@@ -9,7 +9,9 @@ export function json<T extends z.ZodType>(description: string, schema: T) {
   return { description, content: { 'application/json': { schema } } } as const;
 }
 
-const csvText = z.string().meta({ description: 'With format=csv: RFC 4180, a header row `time,deviceId,<measurement>...`, ISO 8601 UTC times, a row per reading or window' });
+const csvText = z
+  .string()
+  .meta({ description: 'With format=csv: RFC 4180, a header row `time,deviceId,<measurement>...`, ISO 8601 UTC times, a row per reading or window' });
 const ndjsonText = z.string().meta({ description: 'With format=ndjson: one JSON object a line, `{ "time", "deviceId", "values" }`' });
 
 /** A readings answer: JSON, or with `format=csv|ndjson` the same rows streamed as a download. */
@@ -21,7 +23,7 @@ export function data<T extends z.ZodType>(description: string, schema: T) {
 export const errorResponses = {
   '4xx': json(
     'Refused; the code says why: 400 invalid request or beyond a query limit (TESTBED_LIMIT_EXCEEDED names the limit), 401 no valid key, ' +
-      '403 the key\'s role or read-only flag does not allow it (see x-roles and x-changes), 404 no such route or object (or not visible to this key), ' +
+      "403 the key's role or read-only flag does not allow it (see x-roles and x-changes), 404 no such route or object (or not visible to this key), " +
       '409 conflict, 413 body too large, 429 too many requests from this key (Retry-After says when to retry)',
     errorBodySchema,
   ),

@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { buildApp, type ApiDeps } from '../../api/app.js';
 import type { ApiInstance, DeviceSessions } from '../../api/deps.js';
-import { LiveFeed } from '../../core/live.js';
-import { Registry } from '../../core/registry/registry.js';
-import { EmbeddedStore } from '../../core/store/embedded/store.js';
+import { LiveFeed } from '../../ingest/live.js';
+import { Registry } from '../../registry/registry.js';
+import { EmbeddedStore } from '../../store/embedded/store.js';
 import { loadProfiles } from '../../device-profiles/load.js';
 import { tempDir } from './tmp.js';
 
@@ -20,7 +20,9 @@ export function recordingSessions() {
   const seen = new Map<string, number>();
   const disconnected: string[] = [];
   const sessions: DeviceSessions & { online: Set<string>; seen: Map<string, number>; disconnected: string[] } = {
-    online, seen, disconnected,
+    online,
+    seen,
+    disconnected,
     disconnect(deviceId) {
       disconnected.push(deviceId);
       online.delete(deviceId);
@@ -48,11 +50,22 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
   const live = new LiveFeed();
   const sessions = recordingSessions();
   const app = await buildApp({
-    registry, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' }),
-    live, sessions, rateLimit: { perSecond: 1e6, burst: 1e6 }, ...extra,
+    registry,
+    readings: store,
+    rejections: store,
+    profiles: loadProfiles(),
+    log: pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' }),
+    live,
+    sessions,
+    rateLimit: { perSecond: 1e6, burst: 1e6 },
+    ...extra,
   });
   return {
-    app, registry, store, live, sessions,
+    app,
+    registry,
+    store,
+    live,
+    sessions,
     async close() {
       await app.close();
       await store.close();

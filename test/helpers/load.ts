@@ -44,8 +44,13 @@ export function startLoad(options: LoadOptions): Load {
   const counts = { published: 0, acknowledged: 0 };
   const clients: MqttClient[] = options.devices.map((d) =>
     mqtt.connect(options.url, {
-      username: d.username, password: d.password, clientId: `load-${d.deviceId}`, protocolVersion: 4,
-      reconnectPeriod: 200, connectTimeout: 2000, clean: false,
+      username: d.username,
+      password: d.password,
+      clientId: `load-${d.deviceId}`,
+      protocolVersion: 4,
+      reconnectPeriod: 200,
+      connectTimeout: 2000,
+      clean: false,
     }),
   );
   for (const c of clients) {

@@ -22,7 +22,7 @@ export const PAGING =
 
 export const AGGREGATES =
   'Per device and measurement, fn over each window of `every`. Windows are aligned to the epoch (1d windows start at UTC midnight), a ' +
-  'window\'s time is its start, and windows without readings are left out. from is rounded down and to up to whole windows.';
+  "window's time is its start, and windows without readings are left out. from is rounded down and to up to whole windows.";
 
 /** A device's readings (raw and aggregated) and its rejected payloads. */
 export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, options) => {
@@ -34,7 +34,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       config: ANY_KEY,
       schema: {
         tags: ['readings'],
-        summary: 'Read a device\'s readings, paged, or export them',
+        summary: "Read a device's readings, paged, or export them",
         description: PAGING,
         params: deviceParamsSchema,
         querystring: rawQuerySchema,
@@ -53,7 +53,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       config: ANY_KEY,
       schema: {
         tags: ['readings'],
-        summary: 'Aggregate a device\'s readings over windows (mean, min, max, sum, count, first, last)',
+        summary: "Aggregate a device's readings over windows (mean, min, max, sum, count, first, last)",
         description: AGGREGATES,
         params: deviceParamsSchema,
         querystring: aggregateQuerySchema,

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError } from '../../../core/errors.js';
-import { deviceTopic } from '../../../core/topics.js';
+import { TestbedError, deviceTopic } from '../../../core/index.js';
 import { ANY_KEY, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_DEVICE, visibleDevice } from '../../lookups.js';

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError } from '../../../core/errors.js';
-import type { KeyGrant } from '../../../core/model.js';
-import { grantProblems, refuseGrant } from '../../../core/registry/key-policy.js';
+import { TestbedError, type KeyGrant } from '../../../core/index.js';
+import { grantProblems, refuseGrant } from '../../../registry/index.js';
 import { changes, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { callerOf } from '../../plugins/auth.js';
@@ -47,16 +46,26 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       const caller = callerOf(request);
       const wanted = grantOf(request.body);
       const problems = grantProblems(wanted);
-      if (problems.length > 0) throw new TestbedError('TESTBED_BAD_REQUEST', `Invalid key: ${problems.join('; ')}`, problems.map((message) => ({ in: 'body' as const, message })));
+      if (problems.length > 0)
+        throw new TestbedError(
+          'TESTBED_BAD_REQUEST',
+          `Invalid key: ${problems.join('; ')}`,
+          problems.map((message) => ({ in: 'body' as const, message })),
+        );
       if (wanted.expiresAt !== null && wanted.expiresAt <= registry.now()) {
-        throw new TestbedError('TESTBED_BAD_REQUEST', 'expiresAt must be in the future', [{ in: 'body', field: 'expiresAt', message: 'must be in the future' }]);
+        throw new TestbedError('TESTBED_BAD_REQUEST', 'expiresAt must be in the future', [
+          { in: 'body', field: 'expiresAt', message: 'must be in the future' },
+        ]);
       }
       const refused = refuseGrant(caller.grant, wanted);
       if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-      if (wanted.companyId !== null && !registry.getCompany({ kind: 'all' }, wanted.companyId)) throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
+      if (wanted.companyId !== null && !registry.getCompany({ kind: 'all' }, wanted.companyId))
+        throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
       const unknown = (wanted.testbedIds ?? []).filter((t) => !registry.getTestbed(t));
       if (unknown.length > 0) {
-        throw new TestbedError('TESTBED_BAD_REQUEST', `Unknown testbeds: ${unknown.join(', ')}; GET /v1/testbeds lists them`, [{ in: 'body', field: 'testbedIds', message: `unknown: ${unknown.join(', ')}` }]);
+        throw new TestbedError('TESTBED_BAD_REQUEST', `Unknown testbeds: ${unknown.join(', ')}; GET /v1/testbeds lists them`, [
+          { in: 'body', field: 'testbedIds', message: `unknown: ${unknown.join(', ')}` },
+        ]);
       }
       const { key, apiKey } = registry.keys.create({ ...wanted, name: request.body.name ?? null, createdBy: caller.keyId });
       return reply.code(201).send({ key, ...apiKey });

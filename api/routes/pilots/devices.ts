@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError } from '../../../core/errors.js';
-import type { Device } from '../../../core/model.js';
-import type { NewDevice } from '../../../core/registry/registry.js';
-import { deviceTopic } from '../../../core/topics.js';
+import { TestbedError, type Device, deviceTopic } from '../../../core/index.js';
+import type { NewDevice } from '../../../registry/index.js';
 import { ANY_KEY, changes } from '../../access.js';
-import { CsvError, parseCsv } from '../../csv.js';
+import { type CsvError, parseCsv } from '../../csv.js';
 import type { RouteOptions } from '../../deps.js';
 import { BODY_LIMIT_BYTES } from '../../limits.js';
 import { knownProfile, unknownProfileMessage, visiblePilot } from '../../lookups.js';
@@ -29,11 +27,15 @@ export function devicesFromCsv(text: string): { devices: Record<string, string>[
   const names = (header ?? []).map((h) => h.trim());
   const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
   if (!names.includes('profile') || unknown.length > 0 || new Set(names).size !== names.length) {
-    throw new TestbedError('TESTBED_BAD_REQUEST', `The CSV's first line must name its columns, once each, from: ${CSV_COLUMNS.join(', ')} (profile is required)`);
+    throw new TestbedError(
+      'TESTBED_BAD_REQUEST',
+      `The CSV's first line must name its columns, once each, from: ${CSV_COLUMNS.join(', ')} (profile is required)`,
+    );
   }
   return {
     devices: rows.map((cells, i) => {
-      if (cells.length !== names.length) throw new TestbedError('TESTBED_BAD_REQUEST', `CSV row ${i + 1} has ${cells.length} fields; the header has ${names.length}`);
+      if (cells.length !== names.length)
+        throw new TestbedError('TESTBED_BAD_REQUEST', `CSV row ${i + 1} has ${cells.length} fields; the header has ${names.length}`);
       return Object.fromEntries(names.flatMap((n, j) => (cells[j] === '' ? [] : [[n, cells[j] as string]])));
     }),
   };
@@ -88,7 +90,10 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         consumes: ['application/json', 'text/csv'],
         params: pilotParamsSchema,
         body: bulkDevicesSchema,
-        response: { 201: json('The new devices, in the order given, with their MQTT credentials; the passwords are shown only now', createdDevicesSchema), ...errorResponses },
+        response: {
+          201: json('The new devices, in the order given, with their MQTT credentials; the passwords are shown only now', createdDevicesSchema),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -96,7 +101,8 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       const inputs: NewDevice[] = request.body.devices;
       const problems: (FieldProblem & { index: number })[] = [];
       inputs.forEach((d, index) => {
-        if (!profiles.has(d.profile)) problems.push({ index, in: 'body', field: `devices.${index}.profile`, message: unknownProfileMessage(profiles, d.profile) });
+        if (!profiles.has(d.profile))
+          problems.push({ index, in: 'body', field: `devices.${index}.profile`, message: unknownProfileMessage(profiles, d.profile) });
       });
       for (const p of registry.devices.check(inputs)) problems.push({ index: p.index, in: 'body', field: `devices.${p.index}.${p.field}`, message: p.message });
       if (problems.length > 0) {
@@ -113,7 +119,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       config: ANY_KEY,
       schema: {
         tags: ['devices'],
-        summary: 'List a pilot\'s devices with their profile and connection status',
+        summary: "List a pilot's devices with their profile and connection status",
         params: pilotParamsSchema,
         response: { 200: json('The devices, oldest first', devicesResponseSchema), ...errorResponses },
       },

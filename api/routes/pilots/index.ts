@@ -1,13 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError } from '../../../core/errors.js';
-import type { Caller, Pilot } from '../../../core/model.js';
-import type { PilotChanges } from '../../../core/registry/pilots.js';
+import { TestbedError, type Caller, type Pilot } from '../../../core/index.js';
+import type { PilotChanges } from '../../../registry/index.js';
 import { ANY_KEY, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_PILOT, visiblePilot } from '../../lookups.js';
 import { callerOf, noteTarget } from '../../plugins/auth.js';
 import { errorResponses, json } from '../../schemas/responses.js';
-import { newPilotSchema, pilotChangesSchema, pilotParamsSchema, pilotResponseSchema, pilotsQuerySchema, pilotsResponseSchema, type PilotChangesBody } from '../../schemas/pilots.js';
+import {
+  newPilotSchema,
+  pilotChangesSchema,
+  pilotParamsSchema,
+  pilotResponseSchema,
+  pilotsQuerySchema,
+  pilotsResponseSchema,
+  type PilotChangesBody,
+} from '../../schemas/pilots.js';
 
 const epochMs = (iso: string | null | undefined): number | null | undefined => (iso === undefined || iso === null ? iso : Date.parse(iso));
 
@@ -92,7 +99,11 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const caller = callerOf(request);
       const pilot = visiblePilot(request, registry, request.params.pilotId);
       const refused = refusedChanges(caller, request.body);
-      if (refused.length > 0) throw new TestbedError('TESTBED_FORBIDDEN', `A company key may change only name and sharing; ask the testbed operator to change ${refused.join(' and ')}`);
+      if (refused.length > 0)
+        throw new TestbedError(
+          'TESTBED_FORBIDDEN',
+          `A company key may change only name and sharing; ask the testbed operator to change ${refused.join(' and ')}`,
+        );
       const body = request.body;
       const changesWanted: PilotChanges = { name: body.name, sharing: body.sharing, startsAt: epochMs(body.startsAt), endsAt: epochMs(body.endsAt) };
       const updated = registry.pilots.update(caller.scope, pilot.id, changesWanted);

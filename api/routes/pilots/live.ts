@@ -2,8 +2,8 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TestbedError } from '../../../core/errors.js';
-import type { Reading } from '../../../core/store/types.js';
+import { TestbedError } from '../../../core/index.js';
+import type { Reading } from '../../../store/index.js';
 import { ANY_KEY } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
@@ -42,7 +42,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       config: ANY_KEY,
       schema: {
         tags: ['readings'],
-        summary: 'Stream a pilot\'s readings as they are stored (Server-Sent Events)',
+        summary: "Stream a pilot's readings as they are stored (Server-Sent Events)",
         description: `${DESCRIPTION} At most ${limits.maxLiveStreamsPerKey} streams per key at once (one more is 429).`,
         params: pilotParamsSchema,
         response: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses },
@@ -74,7 +74,13 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const pump = () => {
         if (backedUp || stream.destroyed || stream.writableEnded) return;
         const { readings, dropped } = subscription.take();
-        if (dropped > 0) write(event('dropped', { dropped, message: `${dropped} readings were not sent because this client fell behind; read them from /v1/pilots/${pilot.id}/readings` }));
+        if (dropped > 0)
+          write(
+            event('dropped', {
+              dropped,
+              message: `${dropped} readings were not sent because this client fell behind; read them from /v1/pilots/${pilot.id}/readings`,
+            }),
+          );
         if (readings.length > 0) write(readings.map(readingEvent).join(''));
       };
       const subscription = live.subscribe({ scope: caller.scope, pilotId: pilot.id }, pump, { bufferSize: limits.liveBufferSize });

@@ -79,7 +79,8 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       const { measurements, format } = request.query;
       const columns = measurementColumns(deps.profiles, devices, measurements);
       const rows = await timedRead(options.limits, () =>
-        deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements }));
+        deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements }),
+      );
       if (format !== 'json') return sendExport(reply, format, `${pilot.id}-latest`, columns, rows, (async function* () {})());
       return { latest: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })) };
     },

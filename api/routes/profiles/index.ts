@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { CompiledProfile } from '../../../device-profiles/compile.js';
+import type { CompiledProfile } from '../../../device-profiles/index.js';
 import { ANY_KEY } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { profilesResponseSchema, type ProfileView } from '../../schemas/catalogue.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { newSecret } from '../secrets.js';
+import { newSecret } from '../core/index.js';
 
 export interface AdminToken {
   readonly token: string;

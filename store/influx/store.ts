@@ -1,8 +1,5 @@
 import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
-import type { InfluxConfig } from '../../config.js';
-import { TestbedError } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import type { Scope } from '../../model.js';
+import { type InfluxConfig, TestbedError, type Logger, type Scope } from '../../core/index.js';
 import {
   QueryTimeExceeded,
   StoreWriteError,

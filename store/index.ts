@@ -1,5 +1,5 @@
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+export * from './types.js';
+import type { Config, Logger } from '../core/index.js';
 import { EmbeddedStore } from './embedded/store.js';
 import { InfluxStore } from './influx/store.js';
 import type { ReadingStore, RejectionLog } from './types.js';

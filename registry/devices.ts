@@ -1,8 +1,16 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { TestbedError } from '../errors.js';
-import type { Device, DeviceContext, Pilot, Scope } from '../model.js';
-import { hashSecret, newId, newSecret, verifySecret } from '../secrets.js';
-import { isSafeTopicSegment } from '../topics.js';
+import {
+  TestbedError,
+  type Device,
+  type DeviceContext,
+  type Pilot,
+  type Scope,
+  hashSecret,
+  newId,
+  newSecret,
+  verifySecret,
+  isSafeTopicSegment,
+} from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -10,20 +18,49 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 const COLUMNS = 'id, pilot_id, company_id, testbed_id, profile, name, username, created_at, secret_rotated_at, revoked_at';
 
 interface DeviceRow {
-  id: string; pilot_id: string; company_id: string; testbed_id: string; profile: string; name: string | null; username: string;
-  created_at: number; secret_rotated_at: number | null; revoked_at: number | null;
+  id: string;
+  pilot_id: string;
+  company_id: string;
+  testbed_id: string;
+  profile: string;
+  name: string | null;
+  username: string;
+  created_at: number;
+  secret_rotated_at: number | null;
+  revoked_at: number | null;
 }
-interface DeviceAuthRow extends DeviceRow { secret_hash: Buffer; starts_at: number | null; ends_at: number | null; ended_at: number | null }
+interface DeviceAuthRow extends DeviceRow {
+  secret_hash: Buffer;
+  starts_at: number | null;
+  ends_at: number | null;
+  ended_at: number | null;
+}
 
 const toDevice = (r: DeviceRow): Device => ({
-  id: r.id, pilotId: r.pilot_id, companyId: r.company_id, testbedId: r.testbed_id, profile: r.profile, name: r.name, username: r.username,
-  createdAt: iso(r.created_at), secretRotatedAt: isoOrNull(r.secret_rotated_at), revokedAt: isoOrNull(r.revoked_at),
+  id: r.id,
+  pilotId: r.pilot_id,
+  companyId: r.company_id,
+  testbedId: r.testbed_id,
+  profile: r.profile,
+  name: r.name,
+  username: r.username,
+  createdAt: iso(r.created_at),
+  secretRotatedAt: isoOrNull(r.secret_rotated_at),
+  revokedAt: isoOrNull(r.revoked_at),
 });
 
-export interface NewDevice { profile: string; name?: string | undefined; username?: string | undefined }
+export interface NewDevice {
+  profile: string;
+  name?: string | undefined;
+  username?: string | undefined;
+}
 
 /** A problem with one device of a bulk registration: its index in the request and the field. */
-export interface DeviceProblem { readonly index: number; readonly field: 'username'; readonly message: string }
+export interface DeviceProblem {
+  readonly index: number;
+  readonly field: 'username';
+  readonly message: string;
+}
 
 const USERNAME_RULE = 'may use only letters, digits and _ . : @ - (at most 128)';
 const DUMMY_DIGEST = hashSecret('no such device');
@@ -95,8 +132,12 @@ export class DeviceTable {
 
   /** The devices of a pilot that the scope may see, oldest first. */
   list(scope: Scope, pilotId: string): Device[] {
-    const { stmt, scopeParams } = this.#scoped.get('list', scope, DEVICE_COLUMNS, (where) =>
-      `SELECT ${COLUMNS} FROM devices WHERE pilot_id = ? AND (${where}) ORDER BY created_at, id`);
+    const { stmt, scopeParams } = this.#scoped.get(
+      'list',
+      scope,
+      DEVICE_COLUMNS,
+      (where) => `SELECT ${COLUMNS} FROM devices WHERE pilot_id = ? AND (${where}) ORDER BY created_at, id`,
+    );
     return (stmt.all(pilotId, ...scopeParams) as DeviceRow[]).map(toDevice);
   }
 
@@ -132,8 +173,13 @@ export class DeviceTable {
     if (!verifySecret(password, row.secret_hash) || row.revoked_at !== null) return undefined;
     const ends = row.ended_at === null ? row.ends_at : row.ends_at === null ? row.ended_at : Math.min(row.ends_at, row.ended_at);
     return {
-      deviceId: row.id, pilotId: row.pilot_id, companyId: row.company_id, testbedId: row.testbed_id,
-      profile: row.profile, pilotStartsAt: row.starts_at, pilotEndsAt: ends,
+      deviceId: row.id,
+      pilotId: row.pilot_id,
+      companyId: row.company_id,
+      testbedId: row.testbed_id,
+      profile: row.profile,
+      pilotStartsAt: row.starts_at,
+      pilotEndsAt: ends,
     };
   }
 
@@ -141,8 +187,16 @@ export class DeviceTable {
     const id = newId('dev');
     const password = newSecret();
     const row: DeviceRow = {
-      id, pilot_id: pilot.id, company_id: pilot.companyId, testbed_id: pilot.testbedId, profile: input.profile,
-      name: input.name ?? null, username: input.username ?? id, created_at: this.#now(), secret_rotated_at: null, revoked_at: null,
+      id,
+      pilot_id: pilot.id,
+      company_id: pilot.companyId,
+      testbed_id: pilot.testbedId,
+      profile: input.profile,
+      name: input.name ?? null,
+      username: input.username ?? id,
+      created_at: this.#now(),
+      secret_rotated_at: null,
+      revoked_at: null,
     };
     this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
     return { device: toDevice(row), password };

@@ -1,6 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Scope } from '../model.js';
-import { scopeCondition, type ScopeColumns } from '../scope-sql.js';
+import { type Scope, scopeCondition, type ScopeColumns } from '../core/index.js';
 
 /**
  * Prepared statements whose WHERE includes a scope condition. The SQL text

@@ -1,7 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, Statement } from 'better-sqlite3';
-import type { Scope } from '../../model.js';
-import { scopeCondition, type ScopeColumns } from '../../scope-sql.js';
+import { type Scope, scopeCondition, type ScopeColumns } from '../../core/index.js';
 import { Aggregator, pickRow } from '../aggregate.js';
 import { QueryTimeExceeded, type AggregateQuery, type LatestQuery, type Position, type RawQuery, type Selection, type SeriesRow } from '../types.js';
 
@@ -9,7 +8,12 @@ import { QueryTimeExceeded, type AggregateQuery, type LatestQuery, type Position
 const SLICE_ROWS = 2000;
 const COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' };
 
-interface Row { device_id: string; time: number; vals: string; suspect: string | null }
+interface Row {
+  device_id: string;
+  time: number;
+  vals: string;
+  suspect: string | null;
+}
 const toRow = (r: Row): SeriesRow => {
   const row = { deviceId: r.device_id, time: r.time, values: JSON.parse(r.vals) as Record<string, number> };
   // The quality flag: measurement names, comma-separated; NULL when every value was plausible.
@@ -60,8 +64,10 @@ export class EmbeddedQueries {
   /** The latest reading of each device: one indexed lookup per device. */
   async latest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
     const condition = scopeCondition(scope, COLUMNS);
-    const stmt = this.#statement(`latest:${scope.kind}`, () =>
-      `SELECT device_id, time, vals, suspect FROM readings WHERE device_id = ? AND pilot_id = ? AND (${condition.sql}) ORDER BY time DESC LIMIT 1`);
+    const stmt = this.#statement(
+      `latest:${scope.kind}`,
+      () => `SELECT device_id, time, vals, suspect FROM readings WHERE device_id = ? AND pilot_id = ? AND (${condition.sql}) ORDER BY time DESC LIMIT 1`,
+    );
     const out: SeriesRow[] = [];
     for (const deviceId of [...new Set(q.deviceIds)].sort()) {
       const row = stmt.get(deviceId, q.pilotId, ...condition.params) as Row | undefined;
@@ -76,10 +82,13 @@ export class EmbeddedQueries {
   async *#scan(scope: Scope, select: Selection, from: number, to: number, after: Position | undefined, deadline: number): AsyncGenerator<SeriesRow[]> {
     const condition = scopeCondition(scope, COLUMNS);
     const target = select.kind === 'device' ? 'device_id' : 'pilot_id';
-    const stmt = this.#statement(`scan:${select.kind}:${scope.kind}`, () =>
-      `SELECT device_id, time, vals, suspect FROM readings
+    const stmt = this.#statement(
+      `scan:${select.kind}:${scope.kind}`,
+      () =>
+        `SELECT device_id, time, vals, suspect FROM readings
        WHERE ${target} = ? AND (${condition.sql}) AND time >= ? AND time < ? AND (time, device_id) > (?, ?)
-       ORDER BY time, device_id LIMIT ?`);
+       ORDER BY time, device_id LIMIT ?`,
+    );
     const id = select.kind === 'device' ? select.deviceId : select.pilotId;
     // Before the first row: any device id is > '' at time from - 1.
     let position = after ?? { time: from - 1, deviceId: '' };

@@ -1,4 +1,4 @@
-import type { Scope } from '../../model.js';
+import type { Scope } from '../../core/index.js';
 import { pick, pickRow } from '../aggregate.js';
 import type { AggregateFunction, AggregateQuery, LatestQuery, Position, RawQuery, SeriesRow } from '../types.js';
 import { firstResult, influxIdent, influxString, timeIs, whereOf, type QueryResponse } from './influxql.js';
@@ -42,7 +42,12 @@ export function toSeriesRows(body: QueryResponse, rename: (column: string) => st
         }
       }
       const deviceId = deviceAt >= 0 ? (cells[deviceAt] as string) : (s.tags?.device ?? '');
-      if (any) rows.push(suspect === undefined ? { deviceId, time: cells[timeAt] as number, values } : { deviceId, time: cells[timeAt] as number, values, suspect: suspect.split(',') });
+      if (any)
+        rows.push(
+          suspect === undefined
+            ? { deviceId, time: cells[timeAt] as number, values }
+            : { deviceId, time: cells[timeAt] as number, values, suspect: suspect.split(',') },
+        );
     }
   }
   return rows;
@@ -117,7 +122,8 @@ export class InfluxReader {
     for (const s of firstResult(body).series ?? []) {
       const columns = s.columns ?? [];
       const [t, d, f] = ['time', 'device', SUSPECT_FIELD].map((c) => columns.indexOf(c)) as [number, number, number];
-      for (const cells of s.values ?? []) if (typeof cells[f] === 'string' && cells[f] !== '') flags.set(`${String(cells[t])}|${String(cells[d])}`, (cells[f] as string).split(','));
+      for (const cells of s.values ?? [])
+        if (typeof cells[f] === 'string' && cells[f] !== '') flags.set(`${String(cells[t])}|${String(cells[d])}`, (cells[f] as string).split(','));
     }
     return rows.flatMap((r) => pickRow({ ...r, suspect: flags.get(`${r.time}|${r.deviceId}`) }, measurements) ?? []);
   }

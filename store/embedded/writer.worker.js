@@ -24,7 +24,17 @@ const insertRejection = db.prepare(
 );
 
 const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
-  for (const r of rows) insertReading.run(r.deviceId, r.time, r.pilotId, r.companyId, r.testbedId, r.profile, JSON.stringify(r.values), r.suspect?.length ? r.suspect.join(',') : null);
+  for (const r of rows)
+    insertReading.run(
+      r.deviceId,
+      r.time,
+      r.pilotId,
+      r.companyId,
+      r.testbedId,
+      r.profile,
+      JSON.stringify(r.values),
+      r.suspect?.length ? r.suspect.join(',') : null,
+    );
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {

@@ -1,5 +1,5 @@
-import { scopeAdmits, type Scope } from './model.js';
-import type { Reading } from './store/types.js';
+import { scopeAdmits, type Scope } from '../core/index.js';
+import type { Reading } from '../store/index.js';
 
 /**
  * What a subscriber wants: the readings its scope may see, of one pilot and

@@ -72,7 +72,11 @@ function tag(key: string, value: string): string | undefined {
 /** Which tag made `toLine` give up; only called on that rare path. */
 function unwritableTag(r: Reading): Unwritable {
   const values: Record<(typeof TAG_KEYS)[number], string> = {
-    company: r.companyId, device: r.deviceId, pilot: r.pilotId, profile: r.profile, testbed: r.testbedId,
+    company: r.companyId,
+    device: r.deviceId,
+    pilot: r.pilotId,
+    profile: r.profile,
+    testbed: r.testbedId,
   };
   const key = TAG_KEYS.find((k) => tag(k, values[k]) === undefined) ?? 'device';
   return new Unwritable(`the ${key} tag ${JSON.stringify(values[key])} cannot be stored exactly in InfluxDB line protocol`);

@@ -1,25 +1,41 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { TestbedError } from '../errors.js';
-import type { Pilot, Scope, Sharing } from '../model.js';
-import { newId } from '../secrets.js';
+import { TestbedError, type Pilot, type Scope, type Sharing, newId } from '../core/index.js';
 import { PILOT_COLUMNS, ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export interface PilotRow {
-  id: string; company_id: string; testbed_id: string; name: string; starts_at: number | null; ends_at: number | null;
-  ended_at: number | null; sharing: Sharing; created_at: number;
+  id: string;
+  company_id: string;
+  testbed_id: string;
+  name: string;
+  starts_at: number | null;
+  ends_at: number | null;
+  ended_at: number | null;
+  sharing: Sharing;
+  created_at: number;
 }
 
 export const toPilot = (r: PilotRow): Pilot => ({
-  id: r.id, companyId: r.company_id, testbedId: r.testbed_id, name: r.name, startsAt: isoOrNull(r.starts_at), endsAt: isoOrNull(r.ends_at),
-  endedAt: isoOrNull(r.ended_at), sharing: r.sharing, createdAt: iso(r.created_at),
+  id: r.id,
+  companyId: r.company_id,
+  testbedId: r.testbed_id,
+  name: r.name,
+  startsAt: isoOrNull(r.starts_at),
+  endsAt: isoOrNull(r.ends_at),
+  endedAt: isoOrNull(r.ended_at),
+  sharing: r.sharing,
+  createdAt: iso(r.created_at),
 });
 
 export interface NewPilot {
-  companyId: string; testbedId: string; name: string;
-  startsAt?: number | undefined; endsAt?: number | undefined; sharing?: Sharing | undefined;
+  companyId: string;
+  testbedId: string;
+  name: string;
+  startsAt?: number | undefined;
+  endsAt?: number | undefined;
+  sharing?: Sharing | undefined;
 }
 
 /** What an update may change; `null` clears a date. Who may change what is the API's policy. */
@@ -51,22 +67,25 @@ export class PilotTable {
   constructor(db: Database, now: () => number) {
     this.#now = now;
     this.#scoped = new ScopedStatements(db);
-    this.#insert = db.prepare(
-      'INSERT INTO pilots (id, company_id, testbed_id, name, starts_at, ends_at, sharing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.#insert = db.prepare('INSERT INTO pilots (id, company_id, testbed_id, name, starts_at, ends_at, sharing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#update = db.prepare('UPDATE pilots SET name = ?, starts_at = ?, ends_at = ?, sharing = ? WHERE id = ?');
     this.#end = db.prepare('UPDATE pilots SET ended_at = ? WHERE id = ? AND ended_at IS NULL');
-    this.#shared = db.prepare(
-      `SELECT id FROM pilots WHERE sharing <> 'private' AND (? IS NULL OR testbed_id IN (SELECT value FROM json_each(?))) ORDER BY id`,
-    );
+    this.#shared = db.prepare(`SELECT id FROM pilots WHERE sharing <> 'private' AND (? IS NULL OR testbed_id IN (SELECT value FROM json_each(?))) ORDER BY id`);
   }
 
   /** Creates a pilot; the company and testbed have been checked to exist. */
   create(input: NewPilot): Pilot {
     checkWindow(input.startsAt ?? null, input.endsAt ?? null);
     const row: PilotRow = {
-      id: newId('pi'), company_id: input.companyId, testbed_id: input.testbedId, name: input.name, starts_at: input.startsAt ?? null,
-      ends_at: input.endsAt ?? null, ended_at: null, sharing: input.sharing ?? 'private', created_at: this.#now(),
+      id: newId('pi'),
+      company_id: input.companyId,
+      testbed_id: input.testbedId,
+      name: input.name,
+      starts_at: input.startsAt ?? null,
+      ends_at: input.endsAt ?? null,
+      ended_at: null,
+      sharing: input.sharing ?? 'private',
+      created_at: this.#now(),
     };
     this.#insert.run(row.id, row.company_id, row.testbed_id, row.name, row.starts_at, row.ends_at, row.sharing, row.created_at);
     return toPilot(row);
@@ -79,8 +98,12 @@ export class PilotTable {
 
   /** The pilots the scope may see, oldest first, optionally of one testbed or company. */
   list(scope: Scope, filter: PilotFilter = {}): Pilot[] {
-    const { stmt, scopeParams } = this.#scoped.get('list', scope, PILOT_COLUMNS, (where) =>
-      `SELECT * FROM pilots WHERE (${where}) AND (? IS NULL OR testbed_id = ?) AND (? IS NULL OR company_id = ?) ORDER BY created_at, id`);
+    const { stmt, scopeParams } = this.#scoped.get(
+      'list',
+      scope,
+      PILOT_COLUMNS,
+      (where) => `SELECT * FROM pilots WHERE (${where}) AND (? IS NULL OR testbed_id = ?) AND (? IS NULL OR company_id = ?) ORDER BY created_at, id`,
+    );
     const t = filter.testbedId ?? null;
     const c = filter.companyId ?? null;
     return (stmt.all(...scopeParams, t, t, c, c) as PilotRow[]).map(toPilot);

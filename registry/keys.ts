@@ -1,26 +1,45 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ApiKey, KeyGrant, Role } from '../model.js';
-import { hashSecret, newId, newSecret, verifySecret } from '../secrets.js';
+import { type ApiKey, type KeyGrant, type Role, hashSecret, newId, newSecret, verifySecret } from '../core/index.js';
 import { mayManage } from './key-policy.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 interface KeyRow {
-  id: string; secret_hash: Buffer; role: Role; company_id: string | null; testbed_ids: string | null; name: string | null;
-  read_only: 0 | 1; expires_at: number | null; created_by: string | null; created_at: number; revoked_at: number | null;
+  id: string;
+  secret_hash: Buffer;
+  role: Role;
+  company_id: string | null;
+  testbed_ids: string | null;
+  name: string | null;
+  read_only: 0 | 1;
+  expires_at: number | null;
+  created_by: string | null;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 const grantOf = (r: KeyRow): KeyGrant => ({
-  role: r.role, companyId: r.company_id, testbedIds: r.testbed_ids === null ? null : (JSON.parse(r.testbed_ids) as string[]),
-  readOnly: r.read_only === 1, expiresAt: r.expires_at,
+  role: r.role,
+  companyId: r.company_id,
+  testbedIds: r.testbed_ids === null ? null : (JSON.parse(r.testbed_ids) as string[]),
+  readOnly: r.read_only === 1,
+  expiresAt: r.expires_at,
 });
 
 const toApiKey = (r: KeyRow): ApiKey => {
   const g = grantOf(r);
   return {
-    id: r.id, role: g.role, companyId: g.companyId, testbedIds: g.testbedIds === null ? null : [...g.testbedIds], name: r.name,
-    readOnly: g.readOnly, expiresAt: isoOrNull(r.expires_at), revokedAt: isoOrNull(r.revoked_at), createdBy: r.created_by, createdAt: iso(r.created_at),
+    id: r.id,
+    role: g.role,
+    companyId: g.companyId,
+    testbedIds: g.testbedIds === null ? null : [...g.testbedIds],
+    name: r.name,
+    readOnly: g.readOnly,
+    expiresAt: isoOrNull(r.expires_at),
+    revokedAt: isoOrNull(r.revoked_at),
+    createdBy: r.created_by,
+    createdAt: iso(r.created_at),
   };
 };
 
@@ -63,11 +82,30 @@ export class KeyTable {
     const id = newId('key');
     const secret = newSecret();
     const row: KeyRow = {
-      id, secret_hash: hashSecret(secret), role: input.role, company_id: input.companyId,
-      testbed_ids: input.testbedIds === null ? null : JSON.stringify([...new Set(input.testbedIds)]), name: input.name,
-      read_only: input.readOnly ? 1 : 0, expires_at: input.expiresAt, created_by: input.createdBy, created_at: this.#now(), revoked_at: null,
+      id,
+      secret_hash: hashSecret(secret),
+      role: input.role,
+      company_id: input.companyId,
+      testbed_ids: input.testbedIds === null ? null : JSON.stringify([...new Set(input.testbedIds)]),
+      name: input.name,
+      read_only: input.readOnly ? 1 : 0,
+      expires_at: input.expiresAt,
+      created_by: input.createdBy,
+      created_at: this.#now(),
+      revoked_at: null,
     };
-    this.#insert.run(row.id, row.secret_hash, row.role, row.company_id, row.testbed_ids, row.name, row.read_only, row.expires_at, row.created_by, row.created_at);
+    this.#insert.run(
+      row.id,
+      row.secret_hash,
+      row.role,
+      row.company_id,
+      row.testbed_ids,
+      row.name,
+      row.read_only,
+      row.expires_at,
+      row.created_by,
+      row.created_at,
+    );
     return { key: `${id}.${secret}`, apiKey: toApiKey(row) };
   }
 

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { AuditEntry, Scope } from '../model.js';
+import type { AuditEntry, Scope } from '../core/index.js';
 import { ScopedStatements } from './statements.js';
 
 const MAX_URL = 2000;
@@ -16,13 +16,35 @@ export interface AuditQuery {
 }
 
 interface AuditRow {
-  id: number; time: number; key_id: string; role: AuditEntry['role']; action: AuditEntry['action']; method: string; route: string; url: string;
-  status: number; company_id: string | null; testbed_id: string | null; pilot_id: string | null; device_id: string | null;
+  id: number;
+  time: number;
+  key_id: string;
+  role: AuditEntry['role'];
+  action: AuditEntry['action'];
+  method: string;
+  route: string;
+  url: string;
+  status: number;
+  company_id: string | null;
+  testbed_id: string | null;
+  pilot_id: string | null;
+  device_id: string | null;
 }
 
 const toEntry = (r: AuditRow): AuditEntry => ({
-  id: r.id, time: new Date(r.time).toISOString(), keyId: r.key_id, role: r.role, action: r.action, method: r.method, route: r.route, url: r.url,
-  status: r.status, companyId: r.company_id, testbedId: r.testbed_id, pilotId: r.pilot_id, deviceId: r.device_id,
+  id: r.id,
+  time: new Date(r.time).toISOString(),
+  keyId: r.key_id,
+  role: r.role,
+  action: r.action,
+  method: r.method,
+  route: r.route,
+  url: r.url,
+  status: r.status,
+  companyId: r.company_id,
+  testbedId: r.testbed_id,
+  pilotId: r.pilot_id,
+  deviceId: r.device_id,
 });
 
 /**
@@ -46,13 +68,30 @@ export class AuditLog {
   }
 
   record(e: NewAuditEntry): void {
-    this.#insert.run(this.#now(), e.keyId, e.role, e.action, e.method, e.route, e.url.slice(0, MAX_URL), e.status, e.companyId, e.testbedId, e.pilotId, e.deviceId);
+    this.#insert.run(
+      this.#now(),
+      e.keyId,
+      e.role,
+      e.action,
+      e.method,
+      e.route,
+      e.url.slice(0, MAX_URL),
+      e.status,
+      e.companyId,
+      e.testbedId,
+      e.pilotId,
+      e.deviceId,
+    );
   }
 
   /** Entries the scope may see, oldest first. */
   list(scope: Scope, q: AuditQuery): AuditEntry[] {
-    const { stmt, scopeParams } = this.#scoped.get('list', scope, { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' }, (where) =>
-      `SELECT * FROM audit_log WHERE id > ? AND time >= ? AND time < ? AND (${where}) ORDER BY id LIMIT ?`);
+    const { stmt, scopeParams } = this.#scoped.get(
+      'list',
+      scope,
+      { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' },
+      (where) => `SELECT * FROM audit_log WHERE id > ? AND time >= ? AND time < ? AND (${where}) ORDER BY id LIMIT ?`,
+    );
     return (stmt.all(q.afterId, q.from, q.to, ...scopeParams, q.limit) as AuditRow[]).map(toEntry);
   }
 }

@@ -2,9 +2,22 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import { TestbedError } from '../errors.js';
-import { unhandled, type ApiKey, type Caller, type Company, type Device, type DeviceContext, type KeyGrant, type Pilot, type Scope, type Testbed } from '../model.js';
-import { hashSecret, newId, verifySecret } from '../secrets.js';
+import {
+  TestbedError,
+  unhandled,
+  type ApiKey,
+  type Caller,
+  type Company,
+  type Device,
+  type DeviceContext,
+  type KeyGrant,
+  type Pilot,
+  type Scope,
+  type Testbed,
+  hashSecret,
+  newId,
+  verifySecret,
+} from '../core/index.js';
 import { AuditLog } from './audit.js';
 import { DeviceTable, type NewDevice } from './devices.js';
 import { scopeOf } from './key-policy.js';
@@ -26,7 +39,11 @@ export interface RegistryOptions {
   readonly now?: () => number;
 }
 
-interface CompanyRow { id: string; name: string; created_at: number }
+interface CompanyRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
 const toCompany = (r: CompanyRow): Company => ({ id: r.id, name: r.name, createdAt: iso(r.created_at) });
 
 /**

@@ -31,7 +31,14 @@ export function pickRow(row: SeriesRow, measurements: readonly string[] | undefi
   return suspect !== undefined && suspect.length > 0 ? { ...rest, values, suspect } : { ...rest, values };
 }
 
-interface Acc { count: number; sum: number; min: number; max: number; first: number; last: number }
+interface Acc {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+}
 
 function result(fn: AggregateFunction, a: Acc): number {
   switch (fn) {

@@ -1,4 +1,4 @@
-import type { InfluxConfig } from '../../config.js';
+import type { InfluxConfig } from '../../core/index.js';
 import { QueryTimeExceeded } from '../types.js';
 import type { QueryResponse } from './influxql.js';
 
@@ -66,7 +66,11 @@ export async function ping(server: InfluxServer, timeoutMs = REQUEST_TIMEOUT_MS)
 
 /** A failed `/query` request: `status` is the HTTP status, or undefined when there was no answer. */
 export class InfluxQueryError extends Error {
-  constructor(message: string, readonly status: number | undefined, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'InfluxQueryError';
   }

@@ -1,5 +1,4 @@
-import type { ErrorCode } from '../errors.js';
-import type { Scope } from '../model.js';
+import type { ErrorCode, Scope } from '../core/index.js';
 
 /** Where a reading belongs; stored as tags so a pilot's, company's or testbed's data can be selected. */
 export interface ReadingTags {
@@ -66,9 +65,7 @@ export interface ReadingRow {
 }
 
 /** Which readings a query reads: one device's, or those of every device of a pilot. */
-export type Selection =
-  | { readonly kind: 'device'; readonly deviceId: string }
-  | { readonly kind: 'pilot'; readonly pilotId: string };
+export type Selection = { readonly kind: 'device'; readonly deviceId: string } | { readonly kind: 'pilot'; readonly pilotId: string };
 
 /** A place in the (time, deviceId) order every multi-device answer is in: the last row of a page. */
 export interface Position {

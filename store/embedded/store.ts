@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type { Scope } from '../../model.js';
-import { scopeCondition } from '../../scope-sql.js';
+import { type Scope, scopeCondition } from '../../core/index.js';
 import {
   StoreWriteError,
   type AggregateQuery,
@@ -22,7 +21,12 @@ import {
 import { EmbeddedQueries } from './queries.js';
 import { configure, migrate } from './schema.js';
 
-interface Reply { id: number; ok: boolean; message?: string; code?: string }
+interface Reply {
+  id: number;
+  ok: boolean;
+  message?: string;
+  code?: string;
+}
 
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 

@@ -12,9 +12,7 @@ import { errorText } from './server.js';
 const CONTENT_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
 
 /** What one failed write attempt means. */
-export type WriteFailure =
-  | { readonly kind: 'lines'; readonly reason: string }
-  | { readonly kind: 'batch'; readonly error: StoreWriteError };
+export type WriteFailure = { readonly kind: 'lines'; readonly reason: string } | { readonly kind: 'batch'; readonly error: StoreWriteError };
 
 /** The server's own words: 1.x answers `{"error":"..."}`, 2.x/3.x `{"code":..,"message":".."}`. */
 export function serverReason(err: HttpError): string {

@@ -1,4 +1,4 @@
-import { unhandled, type KeyGrant, type Scope } from '../model.js';
+import { unhandled, type KeyGrant, type Scope } from '../core/index.js';
 
 /*
  * Which keys may exist and who may make or manage them: pure functions over
@@ -20,7 +20,7 @@ export function grantProblems(g: KeyGrant): string[] {
       break;
     case 'company':
       if (g.companyId === null) problems.push('a company key needs a companyId');
-      if (testbeds !== null) problems.push('a company key has no testbedIds: it sees its company\'s pilots wherever they run');
+      if (testbeds !== null) problems.push("a company key has no testbedIds: it sees its company's pilots wherever they run");
       break;
     case 'researcher':
       if (g.companyId !== null) problems.push('a researcher key has no companyId');

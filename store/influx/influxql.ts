@@ -1,4 +1,4 @@
-import { unhandled, type Scope } from '../../model.js';
+import { unhandled, type Scope } from '../../core/index.js';
 import type { DeviceQuery, ReadingRow, Selection } from '../types.js';
 import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
 

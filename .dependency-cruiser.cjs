@@ -1,0 +1,60 @@
+/**
+ * The import rules between top-level folders, checked by `npm test`
+ * (`npm run lint:imports`). The data path is device -> gateway -> ingest ->
+ * store -> api, with the registry beside them; `core/` is the kernel they
+ * share; `cli/` is the composition root and the only code that starts stages.
+ */
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|simulators';
+
+/** What each folder may import besides itself and packages. */
+const ALLOWED = {
+  core: [],
+  'device-profiles': ['core'],
+  registry: ['core'],
+  store: ['core'],
+  ingest: ['core', 'device-profiles', 'store'],
+  gateway: ['core', 'ingest', 'store'],
+  api: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
+  simulators: ['core', 'device-profiles'],
+};
+
+const folderRules = Object.entries(ALLOWED).map(([folder, allowed]) => ({
+  name: `${folder}-imports`,
+  comment: `${folder}/ may import only ${allowed.length ? allowed.join(', ') : 'packages and Node built-ins'} (see ${folder}/README.md)`,
+  severity: 'error',
+  from: { path: `^${folder}/` },
+  to: { path: '^[^/]+/', pathNot: [`^(${[folder, ...allowed].join('|')})/`, '^node_modules/'], dependencyTypesNot: ['core', 'npm', 'npm-dev'] },
+}));
+
+module.exports = {
+  forbidden: [
+    ...folderRules,
+    {
+      name: 'entry-files-only',
+      comment: "A folder reaches another folder only through its entry file (index.ts); the rest is that folder's own business.",
+      severity: 'error',
+      from: { path: `^(${STAGES}|cli|bench)/` },
+      to: { path: `^(${STAGES})/`, pathNot: ['^$1/', `^(${STAGES})/index\\.ts$`] },
+    },
+    {
+      name: 'stages-share-types-only',
+      comment: 'A stage does not run another stage: gateway and api take ingest as types, and the composition root hands them the running stage.',
+      severity: 'error',
+      from: { path: '^(gateway|api)/' },
+      to: { path: '^(ingest|gateway|api)/', pathNot: ['^$1/'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-circular',
+      comment: 'Import cycles make start order and tests fragile.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

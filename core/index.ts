@@ -1,0 +1,12 @@
+/**
+ * The kernel every stage shares: configuration, the error catalogue, the
+ * domain model and scopes, the topic builder and parser, the logger and
+ * secrets. It imports no stage.
+ */
+export * from './config.js';
+export * from './errors.js';
+export * from './log.js';
+export * from './model.js';
+export * from './scope-sql.js';
+export * from './secrets.js';
+export * from './topics.js';
