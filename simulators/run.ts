@@ -210,7 +210,8 @@ async function drive(driver: DeviceDriver, rate: number, index: number, start: n
       }
     }
     if (signal.aborted) break;
-    await driver.tick(Date.now());
+    // Stamped with the time it was due, so readings stay distinct when a busy machine runs the loop late.
+    await driver.tick(Math.floor(due));
   }
   await driver.finish();
 }
