@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/index.js';
+import { isoTime, type Logger } from '../core/index.js';
 import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
 import { rejectionOf } from './pipeline.js';
@@ -158,6 +158,6 @@ export class Drainer {
 }
 
 function storeRefusal(reading: Reading, key: string, reason: string): Rejection {
-  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: new Date(reading.time).toISOString() }));
+  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: isoTime(reading.time) }));
   return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
 }
