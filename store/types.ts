@@ -160,8 +160,12 @@ export interface WriteResult {
 }
 
 /**
- * Thrown by a store write that failed as a whole. `retryable` tells the writer
- * whether the same batch may succeed later (outage, 5xx, 429) or never will.
+ * Thrown by a store write that failed as a whole. `retryable` says whether the
+ * same batch may succeed later by itself (an outage, 5xx, 429) or not until the
+ * store's side changes (401, 403, a closed store). The ingest drainer retries
+ * both, never dropping the batch, but waits the longest backoff step and logs an
+ * error for the second; `InfluxStore.open` waits for a server that is only not
+ * answering yet and fails start on one that refuses.
  */
 export class StoreWriteError extends Error {
   readonly retryable: boolean;

@@ -137,7 +137,7 @@ describe('aggregates', () => {
       .map(([k, g]) => ({
         deviceId: k.split('|')[1]!,
         time: iso(Number(k.split('|')[0])),
-        values: Object.fromEntries([...g].map(([m, vs]) => [m, round(f(vs))])),
+        values: Object.fromEntries([...g].map(([m, vs]) => [m, round(f(vs)!)])),
       }))
       .sort((a, b) => a.time.localeCompare(b.time) || (a.deviceId < b.deviceId ? -1 : 1));
   }
