@@ -69,7 +69,7 @@ export function parseCsv(text: string): { delimiter: CsvDelimiter; records: CsvR
       skip_empty_lines: true,
       relax_column_count: true,
       info: true,
-    }) as {
+    }) as unknown as {
       record: string[];
       info: { lines: number };
     }[];
