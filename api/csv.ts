@@ -1,3 +1,5 @@
+import { parse } from 'csv-parse/sync';
+
 /**
  * CSV as RFC 4180 has it: CRLF line ends, a field holding a comma, a double
  * quote, CR or LF is enclosed in double quotes, and a double quote inside one
@@ -21,66 +23,60 @@ export class CsvError extends Error {
   constructor(
     readonly line: number,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`CSV line ${line}: ${message}`);
+    super(`CSV line ${line}: ${message}`, options);
     this.name = 'CsvError';
   }
 }
 
+/** The delimiters a CSV body may use: `,` as RFC 4180 has it, `;` as spreadsheets write it where the decimal mark is a comma (fi, de, fr, ...). */
+export type CsvDelimiter = ',' | ';';
+
+/** The header line's delimiter: whichever of `,` and `;` it has more of outside quotes (`,` for a single column). */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const counts = { ',': 0, ';': 0 };
+  let quoted = false;
+  for (const c of text) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && (c === ',' || c === ';')) counts[c]++;
+  }
+  return counts[';'] > counts[','] ? ';' : ',';
+}
+
+/** One record of a CSV body, with the line it ends on (1-based). */
+export interface CsvRecord {
+  readonly fields: string[];
+  readonly line: number;
+}
+
 /**
- * Parses CSV into records of fields. Takes CRLF or LF line ends, quoted fields
- * (with doubled quotes and line breaks inside), a UTF-8 byte order mark, and
- * ignores empty lines. Throws CsvError for a quote out of place or an
+ * Parses CSV (RFC 4180, with `,` or `;` as the delimiter, detected from the
+ * header line) into records of fields, with csv-parse. Takes CRLF or LF line
+ * ends, quoted fields (with doubled quotes and line breaks inside), a UTF-8 byte
+ * order mark, and ignores empty lines. Records may differ in length: the caller
+ * says what it expects. Throws CsvError for a quote out of place or an
  * unterminated quoted field.
  */
-export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  let line = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endRecord = () => {
-    record.push(field);
-    if (record.length > 1 || record[0] !== '') records.push(record);
-    record = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (c === '"') {
-        quoted = false;
-        const next = text[i + 1];
-        if (next !== undefined && next !== ',' && next !== '\r' && next !== '\n') throw new CsvError(line, 'a closing quote must end its field');
-      } else {
-        if (c === '\n') line++;
-        field += c;
-      }
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      if (field !== '') throw new CsvError(line, 'a quote may only open a field');
-      quoted = true;
-    } else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      endRecord();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      line++;
-    } else {
-      field += c;
-    }
-    i++;
+export function parseCsv(text: string): { delimiter: CsvDelimiter; records: CsvRecord[] } {
+  const delimiter = detectDelimiter(text.replace(/^\uFEFF/, ''));
+  try {
+    const rows = parse(text, {
+      bom: true,
+      delimiter,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      skip_empty_lines: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+    return { delimiter, records: rows.map(({ record, info }) => ({ fields: record, line: info.lines })) };
+  } catch (err) {
+    const e = err as Error & { lines?: number };
+    // csv-parse words its messages for programmers ("Invalid Opening Quote: ..."); the line is what a person needs.
+    throw new CsvError(e.lines ?? 1, e.message, { cause: err });
   }
-  if (quoted) throw new CsvError(line, 'a quoted field is not closed');
-  if (field !== '' || record.length > 0) endRecord();
-  return records;
 }

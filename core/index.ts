@@ -1,7 +1,7 @@
 /**
  * The kernel every stage shares: configuration, the error catalogue, the
  * domain model and scopes, the topic builder and parser, the logger and
- * secrets. It imports no stage.
+ * secrets, and how an instant is written. It imports no stage.
  */
 export * from './config.js';
 export * from './errors.js';
@@ -9,4 +9,5 @@ export * from './log.js';
 export * from './model.js';
 export * from './scope-sql.js';
 export * from './secrets.js';
+export * from './time.js';
 export * from './topics.js';

@@ -25,6 +25,11 @@ export const measurementSchema = z
     plausible: interval.refine((r) => r.min < r.max, 'plausible.min must be below plausible.max').optional(),
     /** Other units a device may send this measurement in; ingest converts them to `unit`. */
     alternativeUnits: z.array(z.string().min(1)).default([]),
+    /**
+     * The smallest step the sensor resolves, in `unit` (e.g. 0.1). Aggregates
+     * (a mean, a sum) are rounded to it; without it, to 6 significant digits.
+     */
+    resolution: z.number().positive().finite().optional(),
     description: z.string().optional(),
   })
   .strict()

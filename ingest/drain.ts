@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/index.js';
-import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
+import { isoTime, type Logger } from '../core/index.js';
+import { StoreWriteError, type Reading, type ReadingStore, type Rejection, type RejectionLog } from '../store/index.js';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
 import { rejectionOf } from './pipeline.js';
 import type { DurableQueue, QueuedRecord } from './queue.js';
@@ -143,10 +143,10 @@ export class Drainer {
         this.#state.consecutiveFailures++;
         this.#state.lastError = (err as Error).message;
         const wait = retryDelay(failures + 1, err, this.#o.backoff ?? DEFAULT_BACKOFF);
-        this.#o.log.warn(
-          { what, err, attempt: failures + 1, retryInMs: Math.round(wait), backlogBytes: this.#queue.depthBytes },
-          'store write failed; will retry',
-        );
+        const fields = { what, err, attempt: failures + 1, retryInMs: Math.round(wait), backlogBytes: this.#queue.depthBytes };
+        // Refused as a whole (credentials, permissions): not a passing outage, so an operator must act; nothing is lost meanwhile.
+        if (err instanceof StoreWriteError && !err.retryable) this.#o.log.error(fields, 'the store refuses every write; check its credentials and permissions');
+        else this.#o.log.warn(fields, 'store write failed; will retry');
         try {
           await sleep(wait, undefined, { signal: this.#abort.signal });
         } catch {
@@ -158,6 +158,6 @@ export class Drainer {
 }
 
 function storeRefusal(reading: Reading, key: string, reason: string): Rejection {
-  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: new Date(reading.time).toISOString() }));
+  const payload = Buffer.from(JSON.stringify({ ...reading.values, time: isoTime(reading.time) }));
   return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
 }

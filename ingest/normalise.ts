@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../core/index.js';
+import { isoTime, type ErrorCode } from '../core/index.js';
 
 export interface TimePolicy {
   /** How far ahead of the gateway's clock a reading's own time may be. */
@@ -34,7 +34,7 @@ export function timeInWindow(time: number, now: number, policy: TimePolicy, hint
 
 /** A time for a reason: ISO 8601, or the raw ms where toISOString would throw (beyond ±8.64e15 ms; a device may send anything). */
 export function isoOrRaw(time: number): string {
-  return Math.abs(time) <= 8.64e15 ? new Date(time).toISOString() : `${time} ms`;
+  return Math.abs(time) <= 8.64e15 ? isoTime(time) : `${time} ms`;
 }
 
 /**

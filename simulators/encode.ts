@@ -1,3 +1,4 @@
+import { isoTime } from '../core/index.js';
 import {
   BINARY_TYPE_SIZES,
   layoutLength,
@@ -103,7 +104,7 @@ export function createEncoder(
       if (s && !s.conversion.identity) units[name] = s.unit;
     }
     if (Object.keys(units).length > 0) payload.units = units;
-    if (time !== undefined) payload.time = new Date(time).toISOString();
+    if (time !== undefined) payload.time = isoTime(time);
     return Buffer.from(JSON.stringify(payload));
   };
 

@@ -78,6 +78,15 @@ export interface SeriesRow extends ReadingRow {
   readonly deviceId: string;
 }
 
+/**
+ * The newest value of each measurement of a device, each from the newest reading
+ * that carries it: `values` and `times` (epoch ms) by measurement, `time` the
+ * newest of those times, `suspect` the measurements whose newest value was flagged.
+ */
+export interface LatestRow extends SeriesRow {
+  readonly times: Readonly<Record<string, number>>;
+}
+
 /** Raw readings in [from, to), after `after`, in (time, deviceId) order. */
 export interface RawQuery {
   readonly select: Selection;
@@ -112,7 +121,7 @@ export interface AggregateQuery {
   readonly deadline: number;
 }
 
-/** The latest reading of each of these devices of a pilot. */
+/** The newest value of each measurement of these devices of a pilot. */
 export interface LatestQuery {
   readonly pilotId: string;
   readonly deviceIds: readonly string[];
@@ -151,8 +160,12 @@ export interface WriteResult {
 }
 
 /**
- * Thrown by a store write that failed as a whole. `retryable` tells the writer
- * whether the same batch may succeed later (outage, 5xx, 429) or never will.
+ * Thrown by a store write that failed as a whole. `retryable` says whether the
+ * same batch may succeed later by itself (an outage, 5xx, 429) or not until the
+ * store's side changes (401, 403, a closed store). The ingest drainer retries
+ * both, never dropping the batch, but waits the longest backoff step and logs an
+ * error for the second; `InfluxStore.open` waits for a server that is only not
+ * answering yet and fails start on one that refuses.
  */
 export class StoreWriteError extends Error {
   readonly retryable: boolean;
@@ -178,14 +191,16 @@ export class StoreWriteError extends Error {
 export interface ReadingStore {
   readonly kind: 'embedded' | 'influx';
   write(readings: readonly Reading[]): Promise<WriteResult>;
-  /** Readings of one device, oldest first. Only readings the scope may see are returned. */
-  queryReadings(scope: Scope, query: DeviceQuery): Promise<ReadingRow[]>;
   /** Raw readings of a device or a pilot, in (time, deviceId) order, limited to the scope. */
   queryRaw(scope: Scope, query: RawQuery): Promise<SeriesRow[]>;
   /** Windowed aggregates in (time, deviceId) order, limited to the scope. Each row's values are those the window has. */
   queryAggregate(scope: Scope, query: AggregateQuery): Promise<SeriesRow[]>;
-  /** The latest reading of each device that has one, in deviceId order, limited to the scope. */
-  queryLatest(scope: Scope, query: LatestQuery): Promise<SeriesRow[]>;
+  /**
+   * Per device that has one, in deviceId order, the newest value of each measurement
+   * (of the chosen ones), each with its own time: a reading that carries only some
+   * measurements hides none of the others. Limited to the scope.
+   */
+  queryLatest(scope: Scope, query: LatestQuery): Promise<LatestRow[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -119,6 +119,22 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
     await eventually(() => (api.live.subscribers === 0 ? true : undefined));
   });
 
+  it('carries the quality flag as the readings route does: only when raised', async () => {
+    const stream = await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, keys.a);
+    await eventually(() => (api.live.subscribers > 0 ? true : undefined));
+    api.live.publish([
+      { ...reading(6), suspect: ['laeq'] },
+      { ...reading(7), suspect: [] },
+    ]);
+    const got = await eventually(() => (stream.readings().length >= 2 ? stream.readings() : undefined));
+    expect(got).toEqual([
+      { deviceId: ids.deviceA, time: new Date(reading(6).time).toISOString(), values: { laeq: 46 }, suspect: ['laeq'] },
+      { deviceId: ids.deviceA, time: new Date(reading(7).time).toISOString(), values: { laeq: 47 } },
+    ]);
+    await stream.close();
+    await eventually(() => (api.live.subscribers === 0 ? true : undefined));
+  });
+
   it('is scoped like every read: another company gets the 404 of a missing pilot; a researcher only shared pilots', async () => {
     const other = await fetch(`${base}/v1/pilots/${ids.pilotA}/live`, { headers: bearer(keys.b) });
     const missing = await fetch(`${base}/v1/pilots/pi_aaaaaaaaaaaaaaaa/live`, { headers: bearer(keys.b) });

@@ -157,6 +157,32 @@ describe('devices', () => {
     expect(broken.json().error.message).toContain('profile, name, username');
   });
 
+  it('registers a semicolon-separated CSV, as spreadsheets write it in Finnish, all or nothing, problems by line', async () => {
+    const post = (payload: string) =>
+      api.app.inject({
+        method: 'POST',
+        url: `/v1/pilots/${pilotId}/devices/bulk`,
+        headers: { ...bearer(ADMIN), 'content-type': 'text/csv' },
+        payload,
+      });
+    const before = api.registry.devices.list({ kind: 'all' }, pilotId).length;
+    const ok = await post('\uFEFFprofile;name;username\r\nnoise;"Pysäkki 4; pohjoinen";semi-1\r\nweather;Tori, itä;\r\n');
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().devices.map((d: { name: string; profile: string; username: string }) => [d.profile, d.name])).toEqual([
+      ['noise', 'Pysäkki 4; pohjoinen'],
+      ['weather', 'Tori, itä'],
+    ]);
+    const short = await post('profile;name\nnoise;a\n\nweather\n');
+    expect(short.statusCode).toBe(400);
+    expect(short.json().error.message).toBe('CSV line 4 has 1 fields; the header has 2 (;-separated)');
+    const quote = await post('profile;name\nnoise;"open\n');
+    expect(quote.json().error.message).toMatch(/^CSV line 2: /);
+    const unknown = await post('profile;name\nnoise;a\nno-such-profile;b\n');
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.details.map((d: { field: string }) => d.field)).toEqual(['devices.1.profile']);
+    expect(api.registry.devices.list({ kind: 'all' }, pilotId)).toHaveLength(before + 2);
+  });
+
   it('rotates a secret (the old stops, the device is disconnected) and revokes a device', async () => {
     const device = (await co.post(`/v1/pilots/${pilotId}/devices`, { profile: 'noise' })).json();
     api.sessions.online.add(device.id);
@@ -184,13 +210,22 @@ describe('CSV (pure)', () => {
     const fields = ['plain', 'with, comma', 'with "quotes"', 'line\r\nbreak', '', 12.5];
     const line = csvLine(fields);
     expect(line).toBe('plain,"with, comma","with ""quotes""","line\r\nbreak",,12.5\r\n');
-    expect(parseCsv(line)).toEqual([fields.map(String)]);
-    expect(parseCsv('\uFEFFa,b\n\n1,2')).toEqual([
-      ['a', 'b'],
-      ['1', '2'],
+    const records = (text: string) => parseCsv(text).records.map((r) => r.fields);
+    expect(records(line)).toEqual([fields.map(String)]);
+    expect(parseCsv('\uFEFFa,b\n\n1,2').records).toEqual([
+      { fields: ['a', 'b'], line: 1 },
+      { fields: ['1', '2'], line: 3 },
     ]);
-    expect(() => parseCsv('a,"b\n')).toThrow(/not closed/);
-    expect(() => parseCsv('a,b"c"\n')).toThrow(/quote/);
+    // The delimiter is the header line's: a semicolon where a spreadsheet's decimal mark is a comma.
+    expect(parseCsv('a;b\r\n"1,5";"x;y"\r\n')).toEqual({
+      delimiter: ';',
+      records: [
+        { fields: ['a', 'b'], line: 1 },
+        { fields: ['1,5', 'x;y'], line: 2 },
+      ],
+    });
+    expect(() => parseCsv('a,"b\n')).toThrow(/^CSV line 1: .*not closed/i);
+    expect(() => parseCsv('a,b\n1,2"c"\n')).toThrow(/^CSV line 2: .*quote/i);
     expect(devicesFromCsv('username,profile\nu1,noise\n')).toEqual({ devices: [{ username: 'u1', profile: 'noise' }] });
   });
 });

@@ -131,8 +131,14 @@ describe('aggregates', () => {
         { mean: sum / vs.length, sum, count: vs.length, min: Math.min(...vs), max: Math.max(...vs), first: vs[0], last: vs.at(-1) } as Record<string, number>
       )[fn];
     };
+    // Every measurement here has a resolution of 0.1 in its profile: what aggregates are rounded to (a count is not).
+    const round = (v: number) => (fn === 'count' ? v : Number((Math.round(v / 0.1) * 0.1).toFixed(1)));
     return [...groups]
-      .map(([k, g]) => ({ deviceId: k.split('|')[1]!, time: iso(Number(k.split('|')[0])), values: Object.fromEntries([...g].map(([m, vs]) => [m, f(vs)])) }))
+      .map(([k, g]) => ({
+        deviceId: k.split('|')[1]!,
+        time: iso(Number(k.split('|')[0])),
+        values: Object.fromEntries([...g].map(([m, vs]) => [m, round(f(vs)!)])),
+      }))
       .sort((a, b) => a.time.localeCompare(b.time) || (a.deviceId < b.deviceId ? -1 : 1));
   }
 
@@ -222,13 +228,20 @@ describe('latest', () => {
     const body = (await get(`/v1/pilots/${pilotId}/latest`)).json();
     const newest = devices.map((d) => [...written].filter((r) => r.deviceId === d.id).sort((a, b) => b.time - a.time)[0]!);
     expect(body.latest).toEqual(
-      newest.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)).map((r) => ({ deviceId: r.deviceId, time: iso(r.time), values: r.values })),
+      newest
+        .sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))
+        .map((r) => ({
+          deviceId: r.deviceId,
+          time: iso(r.time),
+          values: r.values,
+          times: Object.fromEntries(Object.keys(r.values).map((m) => [m, iso(r.time)])),
+        })),
     );
     const csv = await get(`/v1/pilots/${pilotId}/latest?format=csv&measurements=temperature`);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8; header=present');
-    expect(parseCsv(csv.body)).toEqual([
-      ['time', 'deviceId', 'temperature'],
-      ...body.latest.map((r: { time: string; deviceId: string; values: { temperature: number } }) => [r.time, r.deviceId, String(r.values.temperature)]),
+    expect(parseCsv(csv.body).records.map((r) => r.fields)).toEqual([
+      ['time', 'deviceId', 'temperature [°C]', 'suspect'],
+      ...body.latest.map((r: { time: string; deviceId: string; values: { temperature: number } }) => [r.time, r.deviceId, String(r.values.temperature), '']),
     ]);
   });
 });
@@ -239,17 +252,18 @@ describe('exports', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-disposition']).toBe(`attachment; filename="${pilotId}-readings.csv"`);
     expect(res.body.endsWith('\r\n')).toBe(true);
-    const [header, ...rows] = parseCsv(res.body);
-    const names = (id: string) =>
+    const [header, ...rows] = parseCsv(res.body).records.map((r) => r.fields);
+    const named = (id: string) =>
       loadCatalogue()
         .get(id)!
-        .profile.measurements.map((m) => m.name);
-    expect(header).toEqual(['time', 'deviceId', ...new Set([...names('air-quality'), ...names('weather')])]);
+        .profile.measurements.map((m) => [m.name, `${m.name} [${m.unit}]`] as const);
+    const columns = new Map([...named('air-quality'), ...named('weather')]);
+    expect(header).toEqual(['time', 'deviceId', ...columns.values(), 'suspect']);
     const sorted = [...written].sort(byTimeThenDevice);
     expect(rows).toHaveLength(sorted.length);
     rows.forEach((row, i) => {
       const r = sorted[i]!;
-      expect(row).toEqual([iso(r.time), r.deviceId, ...header!.slice(2).map((m) => (r.values[m] === undefined ? '' : String(r.values[m])))]);
+      expect(row).toEqual([iso(r.time), r.deviceId, ...[...columns.keys()].map((m) => (r.values[m] === undefined ? '' : String(r.values[m]))), '']);
     });
   });
 
@@ -319,8 +333,8 @@ describe('exports', () => {
           for (const line of lines) {
             if (line.startsWith('time,')) continue;
             const i = row++;
-            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`)
-              expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90`);
+            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,`)
+              expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,`);
           }
           maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
         }

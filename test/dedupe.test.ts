@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
+import { readDevice } from './helpers/readings.js';
 
 /**
  * A device whose PUBACK was lost sends the message again. These tests speak
@@ -76,14 +77,14 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   async function storedTimes(deviceId: string, expected: number): Promise<number[]> {
     await eventually(
       async () => {
-        const r = await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId, limit: 100 });
+        const r = await readDevice(p.stores.readings, deviceId, { limit: 100 }, { kind: 'all' });
         return r.length >= expected ? r : undefined;
       },
       5000,
       `${expected} readings`,
     );
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would be stored by now
-    return (await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId, limit: 100 })).map((r) => r.time);
+    return (await readDevice(p.stores.readings, deviceId, { limit: 100 }, { kind: 'all' })).map((r) => r.time);
   }
 
   it('recognises a resend with DUP set, on the same connection or a new one', async () => {

@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { readDevice } from './helpers/readings.js';
 
 const ALL = { kind: 'all' } as const;
 
@@ -55,7 +56,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
 
     const rows = await eventually(
       async () => {
-        const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 10 });
+        const r = await readDevice(p.stores.readings, device.id, { limit: 10 }, ALL);
         return r.length === 2 ? r : undefined;
       },
       5000,
@@ -75,7 +76,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     await client.publishAsync(deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: 55.5 }), { qos: 1 });
     const after = Date.now();
     const [row] = await eventually(async () => {
-      const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 10 });
+      const r = await readDevice(p.stores.readings, device.id, { limit: 10 }, ALL);
       return r.length > 0 ? r : undefined;
     });
     expect(row!.values).toEqual({ laeq: 55.5 });
@@ -91,7 +92,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => client.publishAsync(topic, JSON.stringify({ laeq: 40 + i / 10 }), { qos: 1 })));
     const rows = await eventually(
       async () => {
-        const r = await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 100 });
+        const r = await readDevice(p.stores.readings, device.id, { limit: 100 }, ALL);
         return r.length === 50 ? r : undefined;
       },
       5000,
@@ -141,7 +142,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     expect(rejections.map((r) => r.code)).toEqual(['TESTBED_READING_OUT_OF_RANGE', 'TESTBED_READING_NOT_JSON']);
     expect(rejections[0]!.reason).toContain('pm25 must be at most 1000');
     expect(rejections[1]!.payload).toBe('not json');
-    expect(await p.stores.readings.queryReadings(ALL, { deviceId: device.id, limit: 10 })).toEqual([]);
+    expect(await readDevice(p.stores.readings, device.id, { limit: 10 }, ALL)).toEqual([]);
   });
 
   it('keeps an oversized payload as a rejection with the payload capped', async () => {
@@ -172,7 +173,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     again.publish('city/helsinki/anything', JSON.stringify({ pm25: 1 }), { qos: 0 });
     await closedAgain;
     await new Promise((r) => setTimeout(r, 100));
-    expect(await p.stores.readings.queryReadings(ALL, { deviceId: b.device.id, limit: 10 })).toEqual([]);
+    expect(await readDevice(p.stores.readings, b.device.id, { limit: 10 }, ALL)).toEqual([]);
   });
 
   it("refuses subscriptions that could match another device's topics (SUBACK 0x80)", async () => {

@@ -6,6 +6,7 @@ import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { tempDir } from './helpers/tmp.js';
+import { readDevice } from './helpers/readings.js';
 
 /**
  * The quality flag from ingest into an embedded store whose readings.db was
@@ -52,7 +53,7 @@ describe('the quality flag', () => {
       const plain = pipeline.process(ctx, Buffer.from('{"pm25": 6}'), now + 1000);
       expect(flagged.readings[0]!.suspect).toEqual(['pm25', 'pm10']);
       await store.write([...flagged.readings, ...plain.readings]);
-      const rows = await store.queryReadings({ kind: 'all' }, { deviceId: 'dev_1', limit: 10 });
+      const rows = await readDevice(store, 'dev_1', { limit: 10 }, { kind: 'all' });
       expect(rows).toStrictEqual([
         { time: 1_000, values: { pm25: 4 } },
         { time: now, values: { pm25: 640, pm10: 700, humidity: 50 }, suspect: ['pm25', 'pm10'] },

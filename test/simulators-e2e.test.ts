@@ -9,6 +9,7 @@ import { runSimulation, type SimulatedDevice } from '../simulators/run.js';
 import { ADMIN_TOKEN, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { tempDir } from './helpers/tmp.js';
 import { eventually } from './helpers/wait.js';
+import { readDevice } from './helpers/readings.js';
 
 /**
  * The simulators against the whole pipeline in this process, over real MQTT:
@@ -59,7 +60,7 @@ async function rejectionsOf(devices: readonly SimulatedDevice[]): Promise<Record
 
 async function storedReadings(devices: readonly SimulatedDevice[]): Promise<number> {
   let n = 0;
-  for (const d of devices) n += (await p.stores.readings.queryReadings(ALL, { deviceId: d.credentials.deviceId, limit: 10_000 })).length;
+  for (const d of devices) n += (await readDevice(p.stores.readings, d.credentials.deviceId, { limit: 10_000 }, ALL)).length;
   return n;
 }
 

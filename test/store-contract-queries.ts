@@ -152,10 +152,12 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
         { deviceId: p.dev('a'), time: T0 + 2, values: { t: 3 } },
       ]);
       expect((await store.queryRaw(ALL, { select, from: 0, to: FAR, limit: 1, deadline: later() }))[0]?.suspect).toEqual(['t', 'h']);
-      expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('a')], measurements: ['h'] })).toEqual([]);
+      expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('a')], measurements: ['h'] })).toEqual([
+        { deviceId: p.dev('a'), time: T0 + 1, values: { h: 11 }, times: { h: T0 + 1 }, suspect: ['h'] },
+      ]);
       await store.write([{ ...p.r('a', T0 + 3, { t: 4, h: 12 }), suspect: ['h'] }]);
       expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('a')], measurements: ['h'] })).toEqual([
-        { deviceId: p.dev('a'), time: T0 + 3, values: { h: 12 }, suspect: ['h'] },
+        { deviceId: p.dev('a'), time: T0 + 3, values: { h: 12 }, times: { h: T0 + 3 }, suspect: ['h'] },
       ]);
     });
 
@@ -196,7 +198,6 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
         const count = (rows: unknown[]) => rows.length;
         expect(count(await store.queryRaw(scope, { ...base, select: pilot }))).toBe(sees ? 2 : 0);
         expect(count(await store.queryRaw(scope, { ...base, select: device }))).toBe(sees ? 1 : 0);
-        expect(count(await store.queryReadings(scope, { deviceId: p.dev('a'), limit: 10 }))).toBe(sees ? 1 : 0);
         const agg = { from: 0, to: T0 + HOUR, every: HOUR, fn: 'count' as const, deadline: later() };
         expect(count(await store.queryAggregate(scope, { ...agg, select: pilot }))).toBe(sees ? 2 : 0);
         expect(count(await store.queryAggregate(scope, { ...agg, select: device }))).toBe(sees ? 1 : 0);
@@ -286,8 +287,8 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
     });
   });
 
-  describe('latest reading of each device', () => {
-    it('is the newest reading of each device asked for, in device order', async () => {
+  describe('latest value of each measurement of each device', () => {
+    it('is the newest value of each measurement, each with its own time, of each device asked for, in device order', async () => {
       const p = pilotOf('latest');
       await store.write([
         p.r('b', T0 + 5, { v: 1 }),
@@ -296,14 +297,25 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
         p.r('a', T0 + 1, { v: 4 }),
         p.r('c', T0, { v: 5 }),
       ]);
+      // a's newest reading carries only w: its v is the one from before, with that reading's time.
       expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('b'), p.dev('a'), p.dev('none')] })).toEqual([
-        { deviceId: p.dev('a'), time: T0 + 20, values: { w: 3 } },
-        { deviceId: p.dev('b'), time: T0 + 9, values: { v: 2, w: 1 } },
+        { deviceId: p.dev('a'), time: T0 + 20, values: { v: 4, w: 3 }, times: { v: T0 + 1, w: T0 + 20 } },
+        { deviceId: p.dev('b'), time: T0 + 9, values: { v: 2, w: 1 }, times: { v: T0 + 9, w: T0 + 9 } },
       ]);
       expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('a'), p.dev('b')], measurements: ['v'] })).toEqual([
-        { deviceId: p.dev('b'), time: T0 + 9, values: { v: 2 } },
+        { deviceId: p.dev('a'), time: T0 + 1, values: { v: 4 }, times: { v: T0 + 1 } },
+        { deviceId: p.dev('b'), time: T0 + 9, values: { v: 2 }, times: { v: T0 + 9 } },
       ]);
       expect(await store.queryLatest(ALL, { pilotId: 'another-pilot', deviceIds: [p.dev('a')] })).toEqual([]);
+    });
+
+    it('flags a value by the reading it came from, and an older reading written later changes nothing', async () => {
+      const p = pilotOf('latest-flags');
+      await store.write([{ ...p.r('a', T0 + 10, { t: 1, h: 99 }), suspect: ['h'] }, p.r('a', T0 + 20, { t: 2 })]);
+      await store.write([p.r('a', T0, { t: 7, h: 7 })]);
+      expect(await store.queryLatest(ALL, { pilotId: p.pilotId, deviceIds: [p.dev('a')] })).toEqual([
+        { deviceId: p.dev('a'), time: T0 + 20, values: { t: 2, h: 99 }, times: { t: T0 + 20, h: T0 + 10 }, suspect: ['h'] },
+      ]);
     });
   });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../core/model.js';
 import type { Reading, ReadingStore } from '../store/types.js';
+import { readDevice } from './helpers/readings.js';
 import { describeQueryContract } from './store-contract-queries.js';
 
 export interface OpenedStore {
@@ -41,8 +42,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       await opened?.close();
     });
 
-    const read = (deviceId: string, q: { from?: number; to?: number; limit?: number } = {}, scope: Scope = ALL) =>
-      store.queryReadings(scope, { deviceId, limit: 1000, ...q });
+    const read = (deviceId: string, q: { from?: number; to?: number; limit?: number } = {}, scope: Scope = ALL) => readDevice(store, deviceId, q, scope);
 
     it('answers ping', async () => {
       expect(await store.ping()).toBe(true);

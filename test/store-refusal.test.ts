@@ -4,6 +4,7 @@ import { deviceTopic } from '../core/topics.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
+import { readDevice } from './helpers/readings.js';
 
 /**
  * A reading InfluxDB refuses after the gateway acknowledged it: it becomes a
@@ -48,7 +49,7 @@ describe('a reading the store refuses', () => {
     await other.publishAsync(deviceTopic(air.device.id, 'readings'), JSON.stringify({ pm25: 3, time: '2026-11-01T08:00:00Z' }), { qos: 1 });
     await other.endAsync();
     await eventually(async () => {
-      const r = await p.stores.readings.queryReadings({ kind: 'all' }, { deviceId: air.device.id, limit: 10 });
+      const r = await readDevice(p.stores.readings, air.device.id, { limit: 10 }, { kind: 'all' });
       return r.length === 1 ? r : undefined;
     });
   });

@@ -8,6 +8,7 @@ import { classifyWriteError, retryAfterMs } from '../store/influx/write-errors.j
 import { StoreWriteError } from '../store/types.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { T0, describeStoreContract, freshId, reading } from './store-contract.js';
+import { readDevice } from './helpers/readings.js';
 
 const log = createLogger(process.env.TESTBED_TEST_LOG ?? 'silent');
 const ADMIN = { username: 'admin', password: 'admin-secret' };
@@ -85,7 +86,7 @@ describe('InfluxStore against a real influxd', () => {
     const result = await store.write(batch);
     expect(result.refused.map((r) => r.index)).toEqual([3, 11]);
     for (const r of result.refused) expect(r.reason).toMatch(/field type conflict.*level/);
-    const stored = await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 100 });
+    const stored = await readDevice(store, d, { limit: 100 }, { kind: 'all' });
     expect(stored.map((r) => r.values.other)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 12]);
   });
 
@@ -107,7 +108,7 @@ describe('InfluxStore against a real influxd', () => {
       [b, 50],
       [c, 49],
     ] as const) {
-      expect(await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 100 })).toHaveLength(count);
+      expect(await readDevice(store, d, { limit: 100 }, { kind: 'all' })).toHaveLength(count);
     }
   });
 
@@ -119,12 +120,12 @@ describe('InfluxStore against a real influxd', () => {
       const now = Date.now();
       const result = await short.write([reading(d, now - 1000, { v: 1 }), reading(d, now - 3 * 3_600_000, { v: 2 }), reading(d, now, { v: 3 })]);
       expect(result.refused).toEqual([{ index: 1, reason: expect.stringMatching(/beyond retention policy/) }]);
-      expect(await short.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).toEqual([
+      expect(await readDevice(short, d, { limit: 10 }, { kind: 'all' })).toEqual([
         { time: now - 1000, values: { v: 1 } },
         { time: now, values: { v: 3 } },
       ]);
       // The default retention policy of the same database does not hold them.
-      expect(await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).toEqual([]);
+      expect(await readDevice(store, d, { limit: 10 }, { kind: 'all' })).toEqual([]);
     } finally {
       await short.close();
     }
@@ -142,7 +143,7 @@ describe('InfluxStore against a real influxd', () => {
       { index: 1, reason: expect.stringMatching(/device tag .* cannot be stored exactly/) },
       { index: 3, reason: expect.stringMatching(/device tag .* cannot be stored exactly/) },
     ]);
-    expect((await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).map((r) => r.values.v)).toEqual([1, 3]);
+    expect((await readDevice(store, d, { limit: 10 }, { kind: 'all' })).map((r) => r.values.v)).toEqual([1, 3]);
   });
 
   it('writes as a user who may write but not create databases', async () => {
@@ -152,7 +153,7 @@ describe('InfluxStore against a real influxd', () => {
     try {
       const d = freshId('writer');
       expect(await limited.write([reading(d, T0, { v: 1 })])).toEqual({ refused: [] });
-      expect(await limited.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).toEqual([{ time: T0, values: { v: 1 } }]);
+      expect(await readDevice(limited, d, { limit: 10 }, { kind: 'all' })).toEqual([{ time: T0, values: { v: 1 } }]);
     } finally {
       await limited.close();
     }
@@ -185,12 +186,12 @@ describe('InfluxStore when influxd goes away', () => {
     const failed = await store.write([reading(d, T0 + 1, { v: 2 })]).catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(StoreWriteError);
     expect((failed as StoreWriteError).retryable).toBe(true);
-    await expect(store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).rejects.toMatchObject({ code: 'TESTBED_STORE_UNAVAILABLE' });
+    await expect(readDevice(store, d, { limit: 10 }, { kind: 'all' })).rejects.toMatchObject({ code: 'TESTBED_STORE_UNAVAILABLE' });
 
     await server.restart();
     expect(await store.ping()).toBe(true);
     expect(await store.write([reading(d, T0 + 1, { v: 2 })])).toEqual({ refused: [] });
-    expect(await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 10 })).toEqual([
+    expect(await readDevice(store, d, { limit: 10 }, { kind: 'all' })).toEqual([
       { time: T0, values: { v: 1 } },
       { time: T0 + 1, values: { v: 2 } },
     ]);
@@ -201,7 +202,7 @@ describe('InfluxStore when influxd goes away', () => {
     await store.write(Array.from({ length: 100 }, (_, i) => reading(d, T0 + i, { v: i })));
     await server.kill('SIGKILL');
     await server.restart();
-    expect(await store.queryReadings({ kind: 'all' }, { deviceId: d, limit: 1000 })).toHaveLength(100);
+    expect(await readDevice(store, d, { limit: 1000 }, { kind: 'all' })).toHaveLength(100);
   });
 
   it('reports a paused (hung) server as not answering', async () => {

@@ -1,11 +1,13 @@
 import type { FastifyReply } from 'fastify';
-import { TestbedError, type Caller, type Device } from '../../core/index.js';
+import { TestbedError, isoTime, type Caller, type Device } from '../../core/index.js';
 import type { Selection, SeriesRow } from '../../store/index.js';
 import type { RouteOptions } from '../deps.js';
 import { EXPORT_PAGE_ROWS } from '../limits.js';
 import type { AggregateQueryParams } from '../schemas/queries.js';
 import { measurementColumns } from './columns.js';
 import { inOrder, sendExport } from './export.js';
+import { defaultRange } from './range.js';
+import { aggregateRounding } from './rounding.js';
 import { timedRead } from './read.js';
 
 const UNITS: [string, number][] = [
@@ -25,28 +27,43 @@ const suggest = (ms: number): string => durationText(NICE.find((n) => n >= ms) ?
 
 const limitExceeded = (message: string, limit: string, value: number) => new TestbedError('TESTBED_LIMIT_EXCEEDED', message, { limit, value });
 
+/** The time of the first reading of the selection before `to`, if there is one. */
+async function firstReading({ deps, limits }: RouteOptions, caller: Caller, select: Selection, to: number): Promise<number | undefined> {
+  const [first] = await timedRead(limits, (deadline) => deps.readings.queryRaw(caller.scope, { select, from: 0, to, limit: 1, deadline }));
+  return first?.time;
+}
+
 /**
  * Windowed aggregates of a device or a pilot. `from` and `to` are widened to
- * whole windows. A JSON answer is held to `maxWindows` windows and
+ * whole windows; without them, the range is from the first reading up to now.
+ * Values are rounded to their measurement's resolution (see rounding.ts). A JSON answer is held to `maxWindows` windows and
  * `maxAggregateRows` rows; an export streams a slice of windows at a time.
  */
 export async function answerAggregate(
-  { deps, limits }: RouteOptions,
+  options: RouteOptions,
   caller: Caller,
   reply: FastifyReply,
   select: Selection,
   devices: readonly Device[],
   params: AggregateQueryParams,
 ) {
+  const { deps, limits } = options;
   const { every, fn, measurements } = params;
-  const columns = measurementColumns(deps.profiles, devices, measurements);
-  const from = Math.floor(params.from / every) * every;
-  const to = Math.ceil(params.to / every) * every;
+  // A count has no unit: it counts readings.
+  const columns = measurementColumns(deps.profiles, devices, measurements).map((c) => (fn === 'count' ? { ...c, unit: undefined } : c));
+  const round = aggregateRounding(deps.profiles, devices, fn);
+  const range = defaultRange(params);
+  // Without from: from the first reading in range, so that the windows start where the data does.
+  const start = params.from ?? (await firstReading(options, caller, select, range.to)) ?? range.to;
+  const from = Math.floor(start / every) * every;
+  const to = Math.ceil(range.to / every) * every;
   const windows = (to - from) / every;
   const series = Math.max(1, devices.length);
   const tooMany = `every=${durationText(every)} over this range makes ${windows} windows`;
-  const read = (a: number, b: number) =>
-    timedRead(limits, (deadline) => deps.readings.queryAggregate(caller.scope, { select, from: a, to: b, every, fn, measurements, deadline }));
+  const read = async (a: number, b: number) =>
+    (await timedRead(limits, (deadline) => deps.readings.queryAggregate(caller.scope, { select, from: a, to: b, every, fn, measurements, deadline }))).map(
+      round,
+    );
 
   if (params.format === 'json') {
     if (windows > limits.maxWindows) {
@@ -69,7 +86,7 @@ export async function answerAggregate(
     return reply.send({
       every: durationText(every),
       fn,
-      aggregates: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })),
+      aggregates: rows.map((r) => ({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values) })),
     });
   }
 
@@ -87,5 +104,5 @@ export async function answerAggregate(
     for (let a = from + step; a < to; a += step) yield await read(a, Math.min(to, a + step));
   }
   const name = `${select.kind === 'device' ? select.deviceId : select.pilotId}-${fn}-${durationText(every)}`;
-  return sendExport(reply, params.format, name, columns, first, rest());
+  return sendExport(reply, params.format, 'aggregates', name, columns, first, rest());
 }

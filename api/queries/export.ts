@@ -1,38 +1,77 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import type { SeriesRow } from '../../store/index.js';
+import { isoTime } from '../../core/index.js';
+import type { LatestRow, SeriesRow } from '../../store/index.js';
 import { csvLine } from '../csv.js';
+import { headerOf, type Column } from './columns.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * A row's values with the measurements in name order. Stores return them in
  * their own order (InfluxDB: alphabetical columns; the embedded store: as
  * published); answers are the same, byte for byte, whichever store is behind them.
  */
-export function inOrder(values: Readonly<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const name of Object.keys(values).sort()) out[name] = values[name] as number;
+export function inOrder<T>(values: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const name of Object.keys(values).sort()) out[name] = values[name] as T;
   return out;
 }
 
-/** One row as a CSV line: time, device, then a cell per column (empty where the row has no value). */
-const csvRow =
-  (columns: readonly string[]) =>
+/** The quality flag as the JSON answers carry it: only when raised. */
+export const flagOf = (r: SeriesRow): { suspect?: string[] } => (r.suspect && r.suspect.length > 0 ? { suspect: [...r.suspect] } : {});
+
+/** The time of each of a latest row's values, as ISO times in name order. */
+export const timesOf = (r: LatestRow): Record<string, string> => inOrder(Object.fromEntries(Object.entries(r.times).map(([m, t]) => [m, isoTime(t)])));
+
+/** What a row says beyond its values: each value's time (latest), the quality flag. */
+const extras = (r: SeriesRow | LatestRow) => ({ ...('times' in r ? { times: timesOf(r) } : {}), ...flagOf(r) });
+
+/** What the rows hold: readings (with the quality flag) or aggregates (without: a window has no flag). */
+export type ExportKind = 'readings' | 'aggregates';
+
+/**
+ * A latest row as CSV rows, one per distinct time: a CSV row is one instant, so
+ * values that came from different readings go on rows of their own.
+ */
+function byTime(r: SeriesRow | LatestRow): SeriesRow[] {
+  if (!('times' in r)) return [r];
+  const rows = new Map<number, { values: Record<string, number>; suspect: string[] }>();
+  for (const [m, t] of Object.entries(r.times)) {
+    const row = rows.get(t) ?? { values: {}, suspect: [] };
+    rows.set(t, row);
+    row.values[m] = r.values[m] as number;
+    if (r.suspect?.includes(m)) row.suspect.push(m);
+  }
+  return [...rows]
+    .sort(([a], [b]) => a - b)
+    .map(([time, { values, suspect }]) => ({ deviceId: r.deviceId, time, values, ...(suspect.length > 0 ? { suspect } : {}) }));
+}
+
+/**
+ * CSV lines of a row: time, device, a cell per column (empty where the row has
+ * no value), then for readings the quality flag: the flagged measurements,
+ * space-separated, empty when none.
+ */
+const csvRows =
+  (columns: readonly Column[], kind: ExportKind) =>
   (r: SeriesRow): string =>
-    csvLine([iso(r.time), r.deviceId, ...columns.map((c) => r.values[c])]);
-const ndjsonRow = (r: SeriesRow): string => `${JSON.stringify({ time: iso(r.time), deviceId: r.deviceId, values: inOrder(r.values) })}\n`;
+    byTime(r)
+      .map((row) =>
+        csvLine([isoTime(row.time), row.deviceId, ...columns.map((c) => row.values[c.name]), ...(kind === 'readings' ? [row.suspect?.join(' ') ?? ''] : [])]),
+      )
+      .join('');
+const ndjsonRow = (r: SeriesRow): string => `${JSON.stringify({ time: isoTime(r.time), deviceId: r.deviceId, values: inOrder(r.values), ...extras(r) })}\n`;
 
 async function* encode(
   format: ExportFormat,
-  columns: readonly string[],
+  kind: ExportKind,
+  columns: readonly Column[],
   first: readonly SeriesRow[],
   rest: AsyncIterable<readonly SeriesRow[]>,
 ): AsyncGenerator<string> {
-  const line = format === 'csv' ? csvRow(columns) : ndjsonRow;
-  if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns]);
+  const line = format === 'csv' ? csvRows(columns, kind) : ndjsonRow;
+  if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns.map(headerOf), ...(kind === 'readings' ? ['suspect'] : [])]);
   if (first.length > 0) yield first.map(line).join('');
   for await (const rows of rest) if (rows.length > 0) yield rows.map(line).join('');
 }
@@ -47,8 +86,9 @@ async function* encode(
 export function sendExport(
   reply: FastifyReply,
   format: ExportFormat,
+  kind: ExportKind,
   filename: string,
-  columns: readonly string[],
+  columns: readonly Column[],
   first: readonly SeriesRow[],
   rest: AsyncIterable<readonly SeriesRow[]>,
 ) {
@@ -57,5 +97,5 @@ export function sendExport(
     .header('content-type', type)
     .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}.${format}"`)
     .header('cache-control', 'no-store')
-    .send(Readable.from(encode(format, columns, first, rest), { objectMode: false }));
+    .send(Readable.from(encode(format, kind, columns, first, rest), { objectMode: false }));
 }

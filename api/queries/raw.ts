@@ -1,15 +1,14 @@
 import type { FastifyReply } from 'fastify';
-import type { Caller, Device } from '../../core/index.js';
+import { isoTime, type Caller, type Device } from '../../core/index.js';
 import type { Position, Selection, SeriesRow } from '../../store/index.js';
 import type { RouteOptions } from '../deps.js';
 import { DEFAULT_QUERY_LIMIT, EXPORT_PAGE_ROWS } from '../limits.js';
 import type { RawQueryParams } from '../schemas/queries.js';
 import { measurementColumns } from './columns.js';
-import { inOrder, sendExport } from './export.js';
+import { flagOf, inOrder, sendExport } from './export.js';
+import { defaultRange } from './range.js';
 import { timedRead } from './read.js';
 
-const END_OF_TIME = Number.MAX_SAFE_INTEGER;
-const iso = (ms: number): string => new Date(ms).toISOString();
 const positionOf = (r: SeriesRow): Position => ({ time: r.time, deviceId: r.deviceId });
 
 /**
@@ -29,7 +28,7 @@ export async function answerRaw(
   // The cursor is bound to what the query is, not to how much of it a page holds or how it is encoded.
   const query = JSON.stringify(['raw', select, params.from ?? null, params.to ?? null, measurements ?? null]);
   const after = params.cursor === undefined ? undefined : cursors.decode(params.cursor, caller.keyId, query);
-  const base = { select, from: params.from ?? 0, to: params.to ?? END_OF_TIME, measurements };
+  const base = { select, ...defaultRange(params), measurements };
   const page = (from: Position | undefined, limit: number) =>
     timedRead(limits, (deadline) => deps.readings.queryRaw(caller.scope, { ...base, after: from, limit, deadline }));
 
@@ -38,12 +37,10 @@ export async function answerRaw(
     const rows = await page(after, limit + 1);
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
-    // The quality flag only when the reading has one.
-    const flag = (r: SeriesRow) => (r.suspect ? { suspect: [...r.suspect] } : {});
     const readings = shown.map((r) =>
       select.kind === 'device'
-        ? { time: iso(r.time), values: inOrder(r.values), ...flag(r) }
-        : { deviceId: r.deviceId, time: iso(r.time), values: inOrder(r.values), ...flag(r) },
+        ? { time: isoTime(r.time), values: inOrder(r.values), ...flagOf(r) }
+        : { deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), ...flagOf(r) },
     );
     const last = shown.at(-1);
     return reply.send(more && last ? { readings, next: cursors.encode(caller.keyId, query, positionOf(last)) } : { readings });
@@ -64,5 +61,5 @@ export async function answerRaw(
     }
   }
   const name = select.kind === 'device' ? `${select.deviceId}-readings` : `${select.pilotId}-readings`;
-  return sendExport(reply, params.format, name, columns, first, rest());
+  return sendExport(reply, params.format, 'readings', name, columns, first, rest());
 }

@@ -63,6 +63,16 @@ export const aggregatesResponseSchema = z.object({
     .meta({ description: 'In (time, deviceId) order; windows without readings are left out' }),
 });
 
+export const latestValuesSchema = component(
+  'LatestValues',
+  deviceReadingSchema.extend({
+    time: utcTime.meta({ description: 'The newest of `times`' }),
+    values: readingSchema.shape.values.meta({ description: 'The newest value of each measurement, in its canonical unit' }),
+    times: z.record(z.string(), utcTime).meta({ description: 'Measurement name -> the time of the reading its value came from' }),
+  }),
+  "A device's newest value of each measurement, each with its own time",
+);
+
 export const latestResponseSchema = z.object({
-  latest: z.array(deviceReadingSchema).meta({ description: 'The newest reading of each device that has one, by deviceId' }),
+  latest: z.array(latestValuesSchema).meta({ description: 'The newest values of each device that has any, by deviceId' }),
 });

@@ -65,7 +65,14 @@ const orderMessage = { message: 'from must be earlier than to', path: ['to'] };
 
 /** Raw readings: a page in JSON with a `next` cursor, or the whole range exported. */
 export const rawQuerySchema = z
-  .strictObject({ from: from.optional(), to: to.optional(), limit: limitParam, cursor: cursorParam, measurements: measurementsParam, format: formatParam })
+  .strictObject({
+    from: from.optional().meta({ description: 'Inclusive start: ISO 8601 with a zone, or epoch milliseconds. Default: the first reading' }),
+    to: to.optional().meta({ description: 'Exclusive end: ISO 8601 with a zone, or epoch milliseconds. Default: now' }),
+    limit: limitParam,
+    cursor: cursorParam,
+    measurements: measurementsParam,
+    format: formatParam,
+  })
   .refine(ordered, orderMessage);
 export type RawQueryParams = z.infer<typeof rawQuerySchema>;
 
@@ -88,8 +95,8 @@ const everyParam = z
 
 export const aggregateQuerySchema = z
   .strictObject({
-    from: from.meta({ description: 'Inclusive start; rounded down to a window boundary' }),
-    to: to.meta({ description: 'Exclusive end; rounded up to a window boundary' }),
+    from: from.optional().meta({ description: 'Inclusive start; rounded down to a window boundary. Default: the first reading' }),
+    to: to.optional().meta({ description: 'Exclusive end; rounded up to a window boundary. Default: now' }),
     every: everyParam,
     fn: z.enum(AGGREGATE_FUNCTIONS).default('mean').meta({ description: 'What each window holds per measurement (default mean)' }),
     measurements: measurementsParam,

@@ -2,7 +2,17 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, Statement } from 'better-sqlite3';
 import { type Scope, scopeCondition, type ScopeColumns } from '../../core/index.js';
 import { Aggregator, pickRow } from '../aggregate.js';
-import { QueryTimeExceeded, type AggregateQuery, type LatestQuery, type Position, type RawQuery, type Selection, type SeriesRow } from '../types.js';
+import { latestRow } from '../latest.js';
+import {
+  QueryTimeExceeded,
+  type AggregateQuery,
+  type LatestQuery,
+  type LatestRow,
+  type Position,
+  type RawQuery,
+  type Selection,
+  type SeriesRow,
+} from '../types.js';
 
 /** Rows read in one synchronous step. Small enough that a step takes a few ms, so reads never hold up the event loop for long. */
 const SLICE_ROWS = 2000;
@@ -61,19 +71,22 @@ export class EmbeddedQueries {
     return agg.finish();
   }
 
-  /** The latest reading of each device: one indexed lookup per device. */
-  async latest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+  /** The newest value of each measurement of each device: one indexed lookup per device in the `latest` table. */
+  async latest(scope: Scope, q: LatestQuery): Promise<LatestRow[]> {
     const condition = scopeCondition(scope, COLUMNS);
     const stmt = this.#statement(
       `latest:${scope.kind}`,
-      () => `SELECT device_id, time, vals, suspect FROM readings WHERE device_id = ? AND pilot_id = ? AND (${condition.sql}) ORDER BY time DESC LIMIT 1`,
+      () => `SELECT measurement, time, value, suspect FROM latest WHERE device_id = ? AND pilot_id = ? AND (${condition.sql})`,
     );
-    const out: SeriesRow[] = [];
+    const out: LatestRow[] = [];
     for (const deviceId of [...new Set(q.deviceIds)].sort()) {
-      const row = stmt.get(deviceId, q.pilotId, ...condition.params) as Row | undefined;
-      if (!row) continue;
-      const latest = pickRow(toRow(row), q.measurements);
-      if (latest !== undefined) out.push(latest);
+      const found = stmt.all(deviceId, q.pilotId, ...condition.params) as { measurement: string; time: number; value: number; suspect: number }[];
+      const row = latestRow(
+        deviceId,
+        found.map((f) => ({ ...f, suspect: f.suspect === 1 })),
+        q.measurements,
+      );
+      if (row !== undefined) out.push(row);
     }
     return out;
   }

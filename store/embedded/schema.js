@@ -44,6 +44,26 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX IF NOT EXISTS rejections_source ON rejections(source);`,
   // The quality flag: names of the measurements outside their plausible range, comma-separated; NULL when none.
   `ALTER TABLE readings ADD COLUMN suspect TEXT;`,
+  // The newest value of each measurement of each device, kept as readings are written, so that
+  // /latest finds a measurement the newest reading lacks without scanning the history.
+  // Filled from the readings already stored (SQLite takes the bare columns from the max(time) row).
+  `CREATE TABLE latest (
+     device_id   TEXT    NOT NULL,
+     pilot_id    TEXT    NOT NULL,
+     measurement TEXT    NOT NULL,
+     company_id  TEXT    NOT NULL,
+     testbed_id  TEXT    NOT NULL,
+     time        INTEGER NOT NULL,
+     value       REAL    NOT NULL,
+     suspect     INTEGER NOT NULL,
+     PRIMARY KEY (device_id, pilot_id, measurement)
+   ) STRICT, WITHOUT ROWID;
+   INSERT INTO latest (device_id, pilot_id, measurement, company_id, testbed_id, time, value, suspect)
+     SELECT r.device_id, r.pilot_id, j.key, r.company_id, r.testbed_id, max(r.time), j.value,
+            instr(',' || coalesce(r.suspect, '') || ',', ',' || j.key || ',') > 0
+     FROM readings r, json_each(r.vals) j
+     WHERE j.type IN ('integer', 'real')
+     GROUP BY r.device_id, r.pilot_id, j.key;`,
 ];
 
 /**

@@ -8,10 +8,10 @@ import {
   type AggregateQuery,
   type DeviceQuery,
   type LatestQuery,
+  type LatestRow,
   type RawQuery,
   type SeriesRow,
   type Reading,
-  type ReadingRow,
   type ReadingStore,
   type Rejection,
   type RejectionLog,
@@ -89,12 +89,6 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     if (rejections.length > 0) await this.#send('rejections', rejections);
   }
 
-  async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
-    const select = { kind: 'device', deviceId: q.deviceId } as const;
-    const rows = await this.queryRaw(scope, { select, from: q.from ?? 0, to: q.to ?? MAX_TIME, limit: q.limit, deadline: MAX_TIME });
-    return rows.map(({ deviceId: _, ...row }) => row);
-  }
-
   async queryRaw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
     this.#checkOpen();
     return this.#queries.raw(scope, q);
@@ -105,7 +99,7 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     return this.#queries.aggregate(scope, q);
   }
 
-  async queryLatest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+  async queryLatest(scope: Scope, q: LatestQuery): Promise<LatestRow[]> {
     this.#checkOpen();
     return this.#queries.latest(scope, q);
   }

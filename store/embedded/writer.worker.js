@@ -18,13 +18,20 @@ migrate(db);
 const insertReading = db.prepare(
   'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals, suspect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
 );
+// The newest value of each measurement: a reading older than the one kept leaves it alone.
+const upsertLatest = db.prepare(
+  `INSERT INTO latest (device_id, pilot_id, measurement, company_id, testbed_id, time, value, suspect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+   ON CONFLICT (device_id, pilot_id, measurement) DO UPDATE SET
+     company_id = excluded.company_id, testbed_id = excluded.testbed_id, time = excluded.time, value = excluded.value, suspect = excluded.suspect
+   WHERE excluded.time >= latest.time`,
+);
 const insertRejection = db.prepare(
   `INSERT OR IGNORE INTO rejections (device_id, pilot_id, company_id, testbed_id, time, code, reason, payload, payload_encoding, payload_bytes, source)
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 
 const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
-  for (const r of rows)
+  for (const r of rows) {
     insertReading.run(
       r.deviceId,
       r.time,
@@ -35,6 +42,9 @@ const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
       JSON.stringify(r.values),
       r.suspect?.length ? r.suspect.join(',') : null,
     );
+    for (const [measurement, value] of Object.entries(r.values))
+      upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, value, r.suspect?.includes(measurement) ? 1 : 0);
+  }
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {

@@ -1,6 +1,5 @@
 import { unhandled, type Scope } from '../../core/index.js';
-import type { DeviceQuery, ReadingRow, Selection } from '../types.js';
-import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
+import type { Selection } from '../types.js';
 
 /**
  * Quotes text for InfluxQL. The scanner (influxql `ScanString`) knows the escapes
@@ -65,20 +64,6 @@ export function whereOf(scope: Scope, select: Selection): string | null {
 /** A time bound for a WHERE clause. */
 export const timeIs = (op: '>=' | '>' | '<' | '=', ms: number): string => `time ${op} ${msLiteral(ms)}`;
 
-/**
- * The InfluxQL for `queryReadings`, or null when the scope can see nothing of the
- * device. The scope becomes a condition in the query itself, so a key never
- * receives rows outside its scope. Callers check `limit >= 1` first: `LIMIT 0`
- * means "no limit" in InfluxQL.
- */
-export function readingsQuery(scope: Scope, q: DeviceQuery): string | null {
-  let where = whereOf(scope, { kind: 'device', deviceId: q.deviceId });
-  if (where === null) return null;
-  if (q.from !== undefined) where += ` AND ${timeIs('>=', q.from)}`;
-  if (q.to !== undefined) where += ` AND ${timeIs('<', q.to)}`;
-  return `SELECT * FROM ${influxIdent(MEASUREMENT)} WHERE ${where} ORDER BY time ASC LIMIT ${Math.trunc(q.limit)}`;
-}
-
 export interface Series {
   readonly tags?: Readonly<Record<string, string>>;
   readonly columns?: readonly string[];
@@ -94,39 +79,14 @@ export interface QueryResponse {
   readonly results?: readonly StatementResult[];
 }
 
-/** The first statement's result, or the error InfluxDB reported for the request or the statement. */
-export function firstResult(body: QueryResponse): StatementResult {
+/** The result of statement `n` of a request, or the error InfluxDB reported for the request or that statement. */
+export function resultAt(body: QueryResponse, n: number): StatementResult {
   if (typeof body.error === 'string') throw new Error(body.error);
-  const result = body.results?.[0];
-  if (!result) throw new Error('the response holds no result');
+  const result = body.results?.[n];
+  if (!result) throw new Error(`the response holds no result for statement ${n}`);
   if (typeof result.error === 'string') throw new Error(result.error);
   return result;
 }
 
-const tagColumns: ReadonlySet<string> = new Set(TAG_KEYS);
-
-/**
- * Rows of a `readingsQuery` answer (with `epoch=ms`), oldest first. Tag columns
- * are dropped, and so are the null cells `SELECT *` gives for fields a row lacks.
- * Without GROUP BY, InfluxDB answers with one series, already in time order.
- */
-export function toReadingRows(body: QueryResponse): ReadingRow[] {
-  const series = firstResult(body).series ?? [];
-  const rows: ReadingRow[] = [];
-  for (const s of series) {
-    const columns = s.columns ?? [];
-    const timeAt = columns.indexOf('time');
-    for (const row of s.values ?? []) {
-      const values: Record<string, number> = {};
-      let suspect: string | undefined;
-      for (let i = 0; i < columns.length; i++) {
-        const cell = row[i];
-        const name = columns[i] as string;
-        if (i !== timeAt && typeof cell === 'number' && !tagColumns.has(name)) values[name] = cell;
-        else if (name === SUSPECT_FIELD && typeof cell === 'string' && cell !== '') suspect = cell;
-      }
-      rows.push(suspect === undefined ? { time: row[timeAt] as number, values } : { time: row[timeAt] as number, values, suspect: suspect.split(',') });
-    }
-  }
-  return rows;
-}
+/** The first statement's result (see resultAt). */
+export const firstResult = (body: QueryResponse): StatementResult => resultAt(body, 0);

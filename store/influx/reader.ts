@@ -1,7 +1,8 @@
 import type { Scope } from '../../core/index.js';
 import { pick, pickRow } from '../aggregate.js';
-import type { AggregateFunction, AggregateQuery, LatestQuery, Position, RawQuery, SeriesRow } from '../types.js';
-import { firstResult, influxIdent, influxString, timeIs, whereOf, type QueryResponse } from './influxql.js';
+import { latestRow, type LatestValue } from '../latest.js';
+import type { AggregateFunction, AggregateQuery, LatestQuery, LatestRow, Position, RawQuery, SeriesRow } from '../types.js';
+import { firstResult, influxIdent, influxString, resultAt, timeIs, whereOf, type QueryResponse } from './influxql.js';
 import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
 import { query, type InfluxServer } from './server.js';
 
@@ -150,21 +151,43 @@ export class InfluxReader {
     return rows.sort(byTimeThenDevice);
   }
 
-  /** Per device, the newest point: `GROUP BY "device" ORDER BY time DESC LIMIT 1`. */
-  async latest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+  /**
+   * Per device, the newest value of each measurement, each with its own time: one
+   * `last("m")` per measurement (a lone selector gives its point's time, and the
+   * flag field beside it comes from that same point). The measurements are the
+   * chosen ones, or every float field the store has.
+   */
+  async latest(scope: Scope, q: LatestQuery): Promise<LatestRow[]> {
     const where = whereOf(scope, { kind: 'pilot', pilotId: q.pilotId });
     const devices = [...new Set(q.deviceIds)].sort();
     if (where === null || devices.length === 0) return [];
-    const out: SeriesRow[] = [];
+    const measurements = q.measurements ?? (await this.#fieldKeys());
+    if (measurements.length === 0) return [];
+    const found = new Map<string, LatestValue[]>();
     for (let i = 0; i < devices.length; i += LATEST_DEVICES_PER_QUERY) {
       const some = devices.slice(i, i + LATEST_DEVICES_PER_QUERY).map((d) => `"device" = ${influxString(d)}`);
-      const text = `SELECT * FROM ${FROM} WHERE ${where} AND (${some.join(' OR ')}) GROUP BY "device" ORDER BY time DESC LIMIT 1`;
-      for (const row of await this.#query(text, undefined)) {
-        const picked = pickRow(row, q.measurements);
-        if (picked !== undefined) out.push(picked);
-      }
+      const statements = measurements.map(
+        (m) =>
+          `SELECT last(${influxIdent(m)}) AS ${influxIdent(m)}, ${influxIdent(SUSPECT_FIELD)} FROM ${FROM} WHERE ${where} AND (${some.join(' OR ')}) GROUP BY "device"`,
+      );
+      const body = await query(this.#server, statements.join('; '));
+      measurements.forEach((measurement, n) => {
+        for (const row of toSeriesRows({ results: [resultAt(body, n)] })) {
+          const value = row.values[measurement];
+          if (value === undefined) continue;
+          const list = found.get(row.deviceId) ?? [];
+          found.set(row.deviceId, list);
+          list.push({ measurement, time: row.time, value, suspect: row.suspect?.includes(measurement) ?? false });
+        }
+      });
     }
-    return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    return [...found.keys()].sort().flatMap((d) => latestRow(d, found.get(d) ?? [], undefined) ?? []);
+  }
+
+  /** Every float field of the measurement: what a device can have measured (the flag is a string field). */
+  async #fieldKeys(): Promise<string[]> {
+    const series = firstResult(await query(this.#server, `SHOW FIELD KEYS FROM ${FROM}`)).series ?? [];
+    return series.flatMap((s) => (s.values ?? []).filter((v) => v[1] === 'float').map((v) => String(v[0])));
   }
 
   async #query(text: string, deadline: number | undefined, rename?: (column: string) => string): Promise<SeriesRow[]> {

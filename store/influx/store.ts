@@ -4,17 +4,16 @@ import {
   QueryTimeExceeded,
   StoreWriteError,
   type AggregateQuery,
-  type DeviceQuery,
   type LatestQuery,
+  type LatestRow,
   type RawQuery,
   type Reading,
-  type ReadingRow,
   type ReadingStore,
   type RefusedReading,
   type SeriesRow,
   type WriteResult,
 } from '../types.js';
-import { influxIdent, readingsQuery, toReadingRows, firstResult } from './influxql.js';
+import { influxIdent, firstResult } from './influxql.js';
 import { toLine } from './line-protocol.js';
 import { InfluxReader } from './reader.js';
 import { InfluxQueryError, REQUEST_TIMEOUT_MS, describeServer, errorText, majorVersion, ping, query, type InfluxServer } from './server.js';
@@ -142,13 +141,6 @@ export class InfluxStore implements ReadingStore {
     return { refused };
   }
 
-  async queryReadings(scope: Scope, q: DeviceQuery): Promise<ReadingRow[]> {
-    const text = readingsQuery(scope, q);
-    // InfluxQL reads LIMIT 0 as "no limit".
-    if (q.limit < 1 || text === null) return [];
-    return this.#read(async () => toReadingRows(await query(this.#server, text)));
-  }
-
   async queryRaw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
     return this.#read(() => this.#reader.raw(scope, q));
   }
@@ -157,7 +149,7 @@ export class InfluxStore implements ReadingStore {
     return this.#read(() => this.#reader.aggregate(scope, q));
   }
 
-  async queryLatest(scope: Scope, q: LatestQuery): Promise<SeriesRow[]> {
+  async queryLatest(scope: Scope, q: LatestQuery): Promise<LatestRow[]> {
     return this.#read(() => this.#reader.latest(scope, q));
   }
 

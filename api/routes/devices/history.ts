@@ -1,3 +1,4 @@
+import { isoTime } from '../../../core/index.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ANY_KEY, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
@@ -12,8 +13,6 @@ import { aggregateQuerySchema, rawQuerySchema } from '../../schemas/queries.js';
 import { data, errorResponses, json } from '../../schemas/responses.js';
 import { timeRangeQuerySchema } from '../../schemas/time-range.js';
 import { readStore } from '../../store-read.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export const PAGING =
   `Oldest first. from is inclusive, to exclusive; each is ISO 8601 with a zone or epoch milliseconds. A page holds at most ${MAX_QUERY_LIMIT} ` +
@@ -83,7 +82,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       const { scope } = callerOf(request);
       const device = visibleDevice(request, deps.registry, request.params.deviceId);
       const rows = await readStore(() => deps.rejections.queryRejections(scope, { deviceId: device.id, ...request.query }));
-      return { rejections: rows.map((r) => ({ ...r, time: iso(r.time) })) };
+      return { rejections: rows.map((r) => ({ ...r, time: isoTime(r.time) })) };
     },
   );
 };

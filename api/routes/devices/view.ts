@@ -1,4 +1,4 @@
-import type { Device } from '../../../core/index.js';
+import { isoTime, type Device } from '../../../core/index.js';
 import type { DeviceSessions } from '../../deps.js';
 
 /** A device with its connection status; without the gateway's sessions, offline and never seen. */
@@ -6,6 +6,6 @@ export function deviceView(sessions: DeviceSessions | undefined, device: Device)
   const lastSeen = sessions?.lastSeen(device.id);
   return {
     ...device,
-    connection: { online: sessions?.isOnline(device.id) ?? false, lastSeen: lastSeen === undefined ? null : new Date(lastSeen).toISOString() },
+    connection: { online: sessions?.isOnline(device.id) ?? false, lastSeen: lastSeen === undefined ? null : isoTime(lastSeen) },
   };
 }

@@ -15,28 +15,34 @@ import { deviceView } from '../devices/view.js';
 
 const CSV_COLUMNS = ['profile', 'name', 'username'] as const;
 
-/** A CSV body of devices as the JSON body it stands for: a header row, then one device a row; empty cells are absent fields. */
+/**
+ * A CSV body of devices as the JSON body it stands for: a header row, then one
+ * device a row; empty cells are absent fields. Comma- or semicolon-separated.
+ */
 export function devicesFromCsv(text: string): { devices: Record<string, string>[] } {
-  let records: string[][];
+  let parsed: ReturnType<typeof parseCsv>;
   try {
-    records = parseCsv(text);
+    parsed = parseCsv(text);
   } catch (err) {
     throw new TestbedError('TESTBED_BAD_REQUEST', (err as CsvError).message);
   }
-  const [header, ...rows] = records;
-  const names = (header ?? []).map((h) => h.trim());
+  const [header, ...rows] = parsed.records;
+  const names = (header?.fields ?? []).map((h) => h.trim());
   const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
   if (!names.includes('profile') || unknown.length > 0 || new Set(names).size !== names.length) {
     throw new TestbedError(
       'TESTBED_BAD_REQUEST',
-      `The CSV's first line must name its columns, once each, from: ${CSV_COLUMNS.join(', ')} (profile is required)`,
+      `The CSV's first line must name its columns, once each, from: ${CSV_COLUMNS.join(', ')} (profile is required), ` + 'separated by commas or semicolons',
     );
   }
   return {
-    devices: rows.map((cells, i) => {
-      if (cells.length !== names.length)
-        throw new TestbedError('TESTBED_BAD_REQUEST', `CSV row ${i + 1} has ${cells.length} fields; the header has ${names.length}`);
-      return Object.fromEntries(names.flatMap((n, j) => (cells[j] === '' ? [] : [[n, cells[j] as string]])));
+    devices: rows.map(({ fields, line }) => {
+      if (fields.length !== names.length)
+        throw new TestbedError(
+          'TESTBED_BAD_REQUEST',
+          `CSV line ${line} has ${fields.length} fields; the header has ${names.length} (${parsed.delimiter}-separated)`,
+        );
+      return Object.fromEntries(names.flatMap((n, j) => (fields[j] === '' ? [] : [[n, fields[j] as string]])));
     }),
   };
 }
@@ -85,7 +91,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         summary: 'Register many devices in one request, all or nothing; answers their MQTT credentials once',
         description:
           'JSON `{ "devices": [ { "profile", "name"?, "username"? } ] }`, or CSV (Content-Type: text/csv) with a header row naming the ' +
-          'columns (profile, name, username) and a device a row. If any device has a problem, none is registered and the 400 lists every ' +
+          'columns (profile, name, username) and a device a row, separated by `,` or `;` (as the header line is). If any device has a problem, none is registered and the 400 lists every ' +
           'problem by `devices.<n>` (the n-th device, from 0: CSV line n + 2).',
         consumes: ['application/json', 'text/csv'],
         params: pilotParamsSchema,

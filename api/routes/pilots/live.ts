@@ -2,21 +2,24 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TestbedError } from '../../../core/index.js';
+import { TestbedError, isoTime } from '../../../core/index.js';
 import type { Reading } from '../../../store/index.js';
 import { ANY_KEY } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
+import { flagOf, inOrder } from '../../queries/export.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
 import { errorResponses } from '../../schemas/responses.js';
 
 const event = (name: string, payload: unknown): string => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
-const readingEvent = (r: Reading): string => `data: ${JSON.stringify({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: r.values })}\n\n`;
+/** A reading as the readings route answers it: the quality flag only when raised. */
+const readingEvent = (r: Reading): string =>
+  `data: ${JSON.stringify({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), ...flagOf(r) })}\n\n`;
 
 const DESCRIPTION =
   'Server-Sent Events (text/event-stream): each reading of the pilot as it is stored, as a message event with data ' +
-  '`{ "deviceId", "time", "values" }`. A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
+  '`{ "deviceId", "time", "values", "suspect"? }` (suspect: the quality flag, only when raised, as on /readings). A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
   'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
   'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
   'whose pilot is no longer visible to it, ends with an `event: end` naming why.';

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { isoTime } from '../../../core/index.js';
 import { ANY_KEY } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
 import { measurementColumns } from '../../queries/columns.js';
-import { inOrder, sendExport } from '../../queries/export.js';
+import { flagOf, inOrder, sendExport, timesOf } from '../../queries/export.js';
 import { answerAggregate } from '../../queries/aggregate.js';
 import { answerRaw } from '../../queries/raw.js';
 import { timedRead } from '../../queries/read.js';
@@ -67,22 +68,28 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       config: ANY_KEY,
       schema: {
         tags: ['readings'],
-        summary: 'The latest reading of every device of a pilot',
-        description: 'With measurements, only those values; a device whose latest reading has none of them is left out.',
+        summary: 'The newest value of each measurement of every device of a pilot',
+        description:
+          'Per device, the newest value of each measurement, each from the newest reading that carries it: `times` gives each ' +
+          "value's time, `time` the newest of them, `suspect` the measurements whose newest value was flagged. A reading that " +
+          'carries only some measurements hides none of the others. With measurements, only those; a device with none of them is ' +
+          'left out. As CSV, a row per device and distinct time.',
         params: pilotParamsSchema,
         querystring: latestQuerySchema,
-        response: { 200: data('The newest reading of each device that has one, by deviceId', latestResponseSchema), ...errorResponses },
+        response: { 200: data('The newest values of each device that has any, by deviceId', latestResponseSchema), ...errorResponses },
       },
     },
     async (request, reply) => {
       const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
       const { measurements, format } = request.query;
       const columns = measurementColumns(deps.profiles, devices, measurements);
+      // The devices' measurements when none are chosen, so the store looks for no others.
+      const wanted = measurements ?? (columns.length > 0 ? columns.map((c) => c.name) : undefined);
       const rows = await timedRead(options.limits, () =>
-        deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements }),
+        deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements: wanted }),
       );
-      if (format !== 'json') return sendExport(reply, format, `${pilot.id}-latest`, columns, rows, (async function* () {})());
-      return { latest: rows.map((r) => ({ deviceId: r.deviceId, time: new Date(r.time).toISOString(), values: inOrder(r.values) })) };
+      if (format !== 'json') return sendExport(reply, format, 'readings', `${pilot.id}-latest`, columns, rows, (async function* () {})());
+      return { latest: rows.map((r) => ({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), times: timesOf(r), ...flagOf(r) })) };
     },
   );
 };
