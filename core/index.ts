@@ -9,4 +9,5 @@ export * from './log.js';
 export * from './model.js';
 export * from './scope-sql.js';
 export * from './secrets.js';
+export * from './tls.js';
 export * from './topics.js';
