@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
+import { runSimulation } from '../simulators/run.js';
 import { selfSignedCert, type TestCert } from './helpers/certs.js';
 import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { tempDir } from './helpers/tmp.js';
@@ -118,5 +119,22 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
     await before.publishAsync(deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: 60 }), { qos: 1 });
     await after.publishAsync(deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: 61 }), { qos: 1 });
     await stored(device.id, 2);
+  });
+
+  it('runs the simulators over mqtts:// and wss:// with a private CA', async () => {
+    for (const url of [p.mqttsUrl!, p.wsUrl]) {
+      const { devices } = provision(p, 'noise', 1);
+      const { device, password } = devices[0]!;
+      const credentials = { deviceId: device.id, username: device.username, password, profile: 'noise' };
+      const summary = await runSimulation({
+        url,
+        ca: fs.readFileSync(cert.cert), // the certificate in use now (a test above renews it)
+        devices: [{ credentials, profile: p.profiles.get('noise')!.profile }],
+        rate: 20,
+        count: 3,
+        qos: 1,
+      });
+      expect(summary).toMatchObject({ connected: 1, sent: 3, acknowledged: 3, errors: 0 });
+    }
   });
 });
