@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ErrorCodes, TestbedError } from '../core/index.js';
 import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
 import { API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
@@ -7,6 +8,7 @@ import { requireApiKey } from './plugins/auth.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
 import { RequestLog } from './plugins/request-log.js';
+import { capConnections, fastifyServerOptions, type ServerOptions } from './server-options.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
@@ -21,6 +23,7 @@ import { profileRoutes } from './routes/profiles/index.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
 
 export type { ApiDeps } from './deps.js';
+export type { ServerOptions } from './server-options.js';
 
 /**
  * The HTTP API as a plugin tree, ready but not listening (use `inject()` or
@@ -30,17 +33,30 @@ export type { ApiDeps } from './deps.js';
  *   /v1/health             no key
  *   /v1/...                behind the API key hook: each route declares its roles
  */
-export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
+export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promise<ApiInstance> {
   // Typed as Fastify's logger interface so the plugins need not know it is pino.
   const log: FastifyBaseLogger = deps.log.child({ stage: 'api' });
-  const app: ApiInstance = Fastify({
+  // An HTTPS server has the same interface for the routes; the cast keeps one instance type.
+  const app = Fastify({
     loggerInstance: log,
     bodyLimit: BODY_LIMIT_BYTES,
     logController: new RequestLog(),
-  }).withTypeProvider<ZodTypeProvider>();
+    ...fastifyServerOptions(server),
+  }).withTypeProvider<ZodTypeProvider>() as unknown as ApiInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   handleErrors(app);
+  if (server.limits) {
+    const overCap = capConnections(app.server, server.limits, deps.log.child({ stage: 'api' }));
+    app.addHook('onRequest', async (request, reply) => {
+      if (!overCap(request.raw.socket)) return;
+      void reply.header('connection', 'close').header('retry-after', '1');
+      throw new TestbedError(
+        'TESTBED_CONNECTION_LIMIT',
+        `${ErrorCodes.TESTBED_CONNECTION_LIMIT.message} (at most ${server.limits!.maxConnectionsPerIp} from one address)`,
+      );
+    });
+  }
   const limits = { ...API_LIMITS, ...deps.limits };
   await serveOpenApi(app, limits);
 

@@ -1,10 +1,10 @@
 import { start as startApi } from '../api/index.js';
-import type { Config, Logger } from '../core/index.js';
+import { type Config, type Logger, TlsCredentials } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
-import { start as startGateway, type Gateway } from '../gateway/index.js';
+import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -14,7 +14,12 @@ export interface RunningPipeline {
   readonly ingest: Ingest;
   readonly gateway: Gateway;
   readonly admin: AdminToken;
+  /** The first device listener: plain TCP, else TLS. */
   readonly mqttUrl: string;
+  /** MQTT over TLS, when configured. */
+  readonly mqttsUrl: string | undefined;
+  /** MQTT over WebSocket on the API's port (`wss:` when the API has HTTPS). */
+  readonly wsUrl: string;
   readonly apiUrl: string;
   /** Stops accepting, writes what is queued, and closes everything, in reverse order of start. */
   stop(): Promise<void>;
@@ -37,6 +42,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
     const registry = Registry.open(config.dataDir, admin.token);
     stops.push({ name: 'registry', stop: () => registry.close() });
+    const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
+    if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
     const ingest = await startIngest(config, {
@@ -46,34 +53,63 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
-    const gateway = await startGateway(config, { devices: registry, ingest, log });
+    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
-    const api = await startApi(config, {
-      registry,
-      readings: stores.readings,
-      rejections: stores.rejections,
-      profiles,
-      log,
-      live: ingest.live,
-      sessions: gateway,
-      health: () => {
-        const { queue, store, ...counts } = ingest.stats();
-        // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.
-        const status = queue.failed || queue.full ? 'failing' : store.reachable ? 'ok' : 'degraded';
-        return { status, gateway: { connectedDevices: gateway.connectedDevices() }, ingest: counts, queue, store };
+    const api = await startApi(
+      config,
+      {
+        registry,
+        readings: stores.readings,
+        rejections: stores.rejections,
+        profiles,
+        log,
+        live: ingest.live,
+        sessions: gateway,
+        health: () => {
+          const { queue, store, ...counts } = ingest.stats();
+          // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.
+          const status = queue.failed || queue.full ? 'failing' : store.reachable ? 'ok' : 'degraded';
+          return { status, gateway: { connectedDevices: gateway.connectedDevices() }, ingest: counts, queue, store };
+        },
       },
-    });
+      tls?.credentials,
+    );
+    const ws = mqttOverWebSocket(gateway, config, log);
+    api.server.on('upgrade', ws.onUpgrade);
     // Stop order: no new messages first, then deliver the queue, then the API and the stores.
     stops.splice(
       stops.findIndex((s) => s.name === 'ingest'),
       0,
       { name: 'api', stop: () => api.stop() },
+      { name: 'websocket', stop: () => ws.close() },
     );
-    const mqttUrl = `mqtt://${config.host}:${gateway.port}`;
-    log.info({ mqtt: mqttUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, apiUrl: api.url, stop: stopAll };
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
+    const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
+    const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
+    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
+    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Reloads the certificate when its files change and on SIGHUP; servers take
+ * it for new handshakes, open connections keep theirs.
+ */
+function watchTls(credentials: TlsCredentials, log: Logger) {
+  const report = (result: ReturnType<TlsCredentials['reload']>) =>
+    result.ok ? log.info('TLS certificate reloaded') : log.error({ err: result.error.message }, 'TLS certificate not reloaded; the previous one stays in use');
+  credentials.watch(report);
+  const onHangup = () => report(credentials.reload());
+  process.on('SIGHUP', onHangup);
+  return {
+    credentials,
+    stop: () => {
+      process.off('SIGHUP', onHangup);
+      credentials.close();
+    },
+  };
 }

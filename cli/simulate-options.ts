@@ -31,6 +31,7 @@ export const OPTIONS = {
   qos: { type: 'string' },
   seed: { type: 'string' },
   'mqtt-url': { type: 'string' },
+  ca: { type: 'string' },
   'api-url': { type: 'string' },
   key: { type: 'string' },
   pilot: { type: 'string' },
@@ -54,6 +55,8 @@ export type Source =
 export interface Plan {
   source: Source;
   mqttUrl: string;
+  /** PEM of the CA that signed the gateway's certificate (`--ca <file>`). */
+  ca: Buffer | undefined;
   rate: number;
   durationMs: number | undefined;
   count: number | undefined;
@@ -88,6 +91,14 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
     '--mqtt-url',
     problems,
   );
+  let ca: Buffer | undefined;
+  if (v.ca !== undefined) {
+    try {
+      ca = fs.readFileSync(v.ca);
+    } catch (err) {
+      problems.push(`--ca ${v.ca}: ${(err as Error).message}`);
+    }
+  }
   const profileId = v.profile;
   if (profileId !== undefined && !profiles.has(profileId))
     problems.push(`unknown profile ${JSON.stringify(profileId)}; known: ${[...profiles.keys()].join(', ')}`);
@@ -119,6 +130,7 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
   return {
     source,
     mqttUrl,
+    ca,
     rate,
     durationMs: duration === undefined ? undefined : duration * 1_000,
     count,

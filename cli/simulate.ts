@@ -59,7 +59,8 @@ Options:
                             (neither: run until Ctrl-C; both: whichever first)
   --qos <0|1>               QoS of the readings (default 1)
   --seed <n>                seed of the signals, to repeat a run (default random)
-  --mqtt-url <url>          default mqtt://127.0.0.1:$TESTBED_MQTT_PORT (1883)
+  --mqtt-url <url>          default mqtt://127.0.0.1:$TESTBED_MQTT_PORT (1883); also mqtts://, ws://.../mqtt, wss://
+  --ca <file>               PEM of a private CA that signed the gateway's certificate
   --api-url <url>           default http://127.0.0.1:$TESTBED_HTTP_PORT (8080)
   --key <key>               API key for --pilot or --scenario
                             (default $TESTBED_API_KEY)
@@ -143,6 +144,7 @@ async function simulate(plan: Plan, devices: SimulatedDevice[], io: SimulateIo, 
   const reporter = createProgressReporter(io.stderr);
   const summary = await runSimulation({
     url: plan.mqttUrl,
+    ca: plan.ca,
     devices,
     rate: plan.rate,
     durationMs: plan.durationMs,

@@ -1,6 +1,11 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { limitsOf, limitsSchema, type Limits } from './config-limits.js';
 import { TestbedError } from './errors.js';
+import type { TlsFiles } from './tls.js';
+
+export type { Limits } from './config-limits.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -18,8 +23,14 @@ const optionalString = z
 export const envSchema = z
   .object({
     TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
-    TESTBED_MQTT_PORT: port.default(1883),
+    TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
+    TESTBED_MQTTS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
     TESTBED_HTTP_PORT: port.default(8080),
+    TESTBED_HTTPS: z.enum(['on', 'off']).default('off'),
+    TESTBED_TLS_CERT: optionalString,
+    TESTBED_TLS_KEY: optionalString,
+    TESTBED_TLS_CA: optionalString,
+    TESTBED_TRUSTED_PROXIES: optionalString,
     TESTBED_DATA_DIR: z.string().min(1).default('./data'),
     TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -42,11 +53,41 @@ export const envSchema = z
     TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
     TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
     TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
+    ...limitsSchema,
   })
   .refine((e) => e.TESTBED_MAX_PACKET_BYTES > e.TESTBED_MAX_PAYLOAD_BYTES, {
     path: ['TESTBED_MAX_PACKET_BYTES'],
     message: 'must be larger than TESTBED_MAX_PAYLOAD_BYTES (a payload between the two becomes a rejection; a packet over this closes its connection)',
+  })
+  .refine((e) => (e.TESTBED_TLS_CERT === undefined) === (e.TESTBED_TLS_KEY === undefined), {
+    path: ['TESTBED_TLS_KEY'],
+    message: 'TESTBED_TLS_CERT and TESTBED_TLS_KEY go together: set both or neither',
+  })
+  .refine((e) => e.TESTBED_MQTTS_PORT === undefined || e.TESTBED_TLS_CERT !== undefined, {
+    path: ['TESTBED_MQTTS_PORT'],
+    message: 'needs TESTBED_TLS_CERT and TESTBED_TLS_KEY',
+  })
+  .refine((e) => e.TESTBED_HTTPS === 'off' || e.TESTBED_TLS_CERT !== undefined, {
+    path: ['TESTBED_HTTPS'],
+    message: 'on needs TESTBED_TLS_CERT and TESTBED_TLS_KEY',
+  })
+  .refine((e) => (e.TESTBED_TRUSTED_PROXIES ?? '').split(',').every((entry) => entry.trim() === '' || isAddressOrRange(entry.trim())), {
+    path: ['TESTBED_TRUSTED_PROXIES'],
+    message: 'must be a comma-separated list of IP addresses or CIDR ranges (e.g. 10.0.0.1,192.168.0.0/16)',
+  })
+  .refine((e) => e.TESTBED_TLS_CA === undefined || e.TESTBED_TLS_CERT !== undefined, {
+    path: ['TESTBED_TLS_CA'],
+    message: 'needs TESTBED_TLS_CERT and TESTBED_TLS_KEY',
   });
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
 
 export interface InfluxConfig {
   readonly url: string;
@@ -58,11 +99,24 @@ export interface InfluxConfig {
 export interface Config {
   readonly host: string;
   readonly mqtt: {
-    readonly port: number;
+    /** The plain TCP listener; undefined when switched off (`TESTBED_MQTT_PORT=off`). */
+    readonly port: number | undefined;
+    /** The MQTT over TLS listener; undefined when not configured. */
+    readonly tlsPort: number | undefined;
     /** A longer MQTT packet closes its connection as soon as its header arrives. */
     readonly maxPacketBytes: number;
   };
-  readonly http: { readonly port: number };
+  readonly http: {
+    readonly port: number;
+    /** HTTPS (and so WebSocket over TLS) with the certificate in `tls`. */
+    readonly https: boolean;
+    /** Addresses or CIDR ranges whose X-Forwarded-For is believed (a reverse proxy in front). */
+    readonly trustedProxies: readonly string[];
+  };
+  /** The server certificate for MQTTS and HTTPS; undefined without `TESTBED_TLS_CERT`. */
+  readonly tls: TlsFiles | undefined;
+  /** Connection, rate and timeout limits (the README's Limits table). */
+  readonly limits: Limits;
   readonly dataDir: string;
   readonly adminToken: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['TESTBED_LOG_LEVEL'];
@@ -106,8 +160,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
-    mqtt: { port: e.TESTBED_MQTT_PORT, maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES },
-    http: { port: e.TESTBED_HTTP_PORT },
+    mqtt: {
+      port: e.TESTBED_MQTT_PORT === 'off' ? undefined : e.TESTBED_MQTT_PORT,
+      tlsPort: e.TESTBED_MQTTS_PORT,
+      maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES,
+    },
+    http: {
+      port: e.TESTBED_HTTP_PORT,
+      https: e.TESTBED_HTTPS === 'on',
+      trustedProxies: (e.TESTBED_TRUSTED_PROXIES ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    },
+    tls:
+      e.TESTBED_TLS_CERT === undefined || e.TESTBED_TLS_KEY === undefined
+        ? undefined
+        : {
+            cert: path.resolve(e.TESTBED_TLS_CERT),
+            key: path.resolve(e.TESTBED_TLS_KEY),
+            ca: e.TESTBED_TLS_CA === undefined ? undefined : path.resolve(e.TESTBED_TLS_CA),
+          },
+    limits: limitsOf(e),
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
     adminToken: e.TESTBED_ADMIN_TOKEN,
     logLevel: e.TESTBED_LOG_LEVEL,

@@ -8,6 +8,14 @@ export const ErrorCodes = {
   // Configuration and start-up
   TESTBED_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
   TESTBED_PROFILE_INVALID: { status: 500, message: 'A device profile is invalid' },
+  TESTBED_TLS_INVALID: { status: 500, message: 'The TLS certificate or key cannot be read or does not match' },
+
+  // Connections (MQTT and HTTP): beyond a limit in the README's Limits table
+  TESTBED_CONNECTION_LIMIT: { status: 503, message: 'Too many open connections (from this address, for this device, or in all); close some and retry' },
+  TESTBED_CONNECT_RATE_LIMITED: { status: 429, message: 'Too many connection attempts from this address; wait and retry' },
+  TESTBED_LOGIN_THROTTLED: { status: 429, message: 'Too many failed logins from this address or for this username; wait before trying again' },
+  TESTBED_WILL_NOT_ALLOWED: { status: 403, message: "A will message may only go to the device's own status topic at QoS 0 or 1" },
+  TESTBED_QOS_NOT_SUPPORTED: { status: 400, message: 'The gateway takes readings at QoS 0 or 1; a QoS 2 PUBLISH closes the connection' },
 
   // HTTP API
   TESTBED_UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },

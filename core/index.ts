@@ -10,4 +10,5 @@ export * from './model.js';
 export * from './scope-sql.js';
 export * from './secrets.js';
 export * from './time.js';
+export * from './tls.js';
 export * from './topics.js';

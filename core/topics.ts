@@ -5,10 +5,11 @@
  * Contract (MQTT 3.1.1):
  *   devices/{deviceId}/readings  device -> gateway, QoS 0 or 1
  *   devices/{deviceId}/errors    gateway -> device, QoS 0: a notice per rejection
+ *   devices/{deviceId}/status    the device's will (QoS 0 or 1), passed on, not stored
  */
 export const TOPIC_ROOT = 'devices';
 
-export type DeviceChannel = 'readings' | 'errors';
+export type DeviceChannel = 'readings' | 'errors' | 'status';
 
 /** Device ids and usernames never contain topic separators or wildcards. */
 const SAFE_SEGMENT = /^[A-Za-z0-9_.:@-]{1,128}$/;

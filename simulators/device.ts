@@ -19,6 +19,8 @@ export interface VirtualDeviceOptions {
   readonly reconnectMs?: number;
   /** The MQTT client id (default: the device id). */
   readonly clientId?: string;
+  /** PEM of the CA that signed the gateway's certificate, for `mqtts:` and `wss:` with a private CA. */
+  readonly ca?: string | Buffer;
 }
 
 /** What a device has done so far. */
@@ -87,6 +89,7 @@ export class VirtualDevice {
       reconnectPeriod: 0,
       connectTimeout: timeoutMs + 1_000,
       keepalive: 30,
+      ...(this.#options.ca === undefined ? {} : { ca: this.#options.ca }),
     });
     this.#client = client;
     try {

@@ -31,6 +31,8 @@ export interface SimulatedDevice {
 export interface SimulationOptions {
   /** The MQTT broker, e.g. `mqtt://127.0.0.1:1883`. */
   readonly url: string;
+  /** PEM of a private CA for `mqtts:` and `wss:` URLs. */
+  readonly ca?: string | Buffer;
   readonly devices: readonly SimulatedDevice[];
   /** Readings per second per device, unless a device says otherwise. */
   readonly rate: number;
@@ -102,7 +104,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const seed = options.seed ?? randomSeed();
   const listen = options.listenForRejections ?? true;
   const devices = options.devices.map(
-    (d) => new VirtualDevice({ url: options.url, credentials: d.credentials, qos, listenForRejections: listen, connectTimeoutMs: options.connectTimeoutMs }),
+    (d) =>
+      new VirtualDevice({
+        url: options.url,
+        credentials: d.credentials,
+        qos,
+        listenForRejections: listen,
+        connectTimeoutMs: options.connectTimeoutMs,
+        ca: options.ca,
+      }),
   );
   const drivers = createDrivers(options, devices, seed);
   const stop = new AbortController();

@@ -91,11 +91,11 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
     const { devices } = provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
-    const first = await RawDevice.connect(p.gateway.port, device.username, password);
+    const first = await RawDevice.connect(p.gateway.port!, device.username, password);
     await first.publish(topic, '{"laeq": 51.5}', 7, false);
     await first.publish(topic, '{"laeq": 51.5}', 7, true);
     first.close();
-    const second = await RawDevice.connect(p.gateway.port, device.username, password);
+    const second = await RawDevice.connect(p.gateway.port!, device.username, password);
     await second.publish(topic, '{"laeq": 51.5}', 7, true);
     second.close();
     expect(await storedTimes(device.id, 1)).toHaveLength(1);
@@ -106,10 +106,10 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
     const { devices } = provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
-    const first = await RawDevice.connect(p.gateway.port, device.username, password);
+    const first = await RawDevice.connect(p.gateway.port!, device.username, password);
     await first.publish(topic, '{"laeq": 60}', 300, false);
     first.close();
-    const second = await RawDevice.connect(p.gateway.port, device.username, password);
+    const second = await RawDevice.connect(p.gateway.port!, device.username, password);
     await second.publish(topic, '{"laeq": 60}', 300, false);
     second.close();
     expect(await storedTimes(device.id, 1)).toHaveLength(1);
@@ -119,7 +119,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
     const { devices } = provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
-    const raw = await RawDevice.connect(p.gateway.port, device.username, password);
+    const raw = await RawDevice.connect(p.gateway.port!, device.username, password);
     // Identifiers are free again once acknowledged [MQTT-2.3.1-6]: these are three readings.
     await raw.publish(topic, '{"laeq": 45}', 1, false);
     await raw.publish(topic, '{"laeq": 45}', 1, false);
@@ -132,7 +132,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
     const { devices } = provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
-    const raw = await RawDevice.connect(p.gateway.port, device.username, password);
+    const raw = await RawDevice.connect(p.gateway.port!, device.username, password);
     await raw.publish(topic, '{"laeq": 45}', 9, false);
     await raw.publish(topic, '{"laeq": 46}', 9, true);
     raw.close();

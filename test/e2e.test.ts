@@ -40,7 +40,7 @@ function endToEnd(
     }
 
     async function mosquittoPub(username: string, password: string, topic: string, message: string) {
-      const port = String(p.gateway.port);
+      const port = String(p.gateway.port!);
       return run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-V', 'mqttv311', '-q', '1', '-u', username, '-P', password, '-t', topic, '-m', message]);
     }
 

@@ -190,12 +190,18 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     expect(client.connected).toBe(true);
   });
 
-  it('refuses a client id that another connected device holds', async () => {
+  it('scopes client ids to their device: another device using the same client id neither takes over nor is refused', async () => {
     const { devices } = provision(p, 'air-quality', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
-    const first = await connect(a.device.username, a.password, { clientId: 'shared-client-id' });
-    await expect(connect(b.device.username, b.password, { clientId: 'shared-client-id' })).rejects.toMatchObject({ code: 2 });
+    const first = await connect(a.device.username, a.password, { clientId: a.device.id });
+    const squatter = await connect(b.device.username, b.password, { clientId: a.device.id });
+    // The squatter's session is its own: the first device keeps its connection and can reconnect.
+    await new Promise((r) => setTimeout(r, 200));
     expect(first.connected).toBe(true);
+    expect(squatter.connected).toBe(true);
+    await first.endAsync();
+    const again = await connect(a.device.username, a.password, { clientId: a.device.id });
+    await again.publishAsync(deviceTopic(a.device.id, 'readings'), JSON.stringify({ pm25: 1 }), { qos: 1 });
   });
   it('shows a device offline once all its connections are gone, even one closed for a policy violation right after CONNECT', async () => {
     const { devices } = provision(p, 'noise', 2);
@@ -209,7 +215,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     for (let i = 0; i < 5; i++) {
       // CONNECT and a PUBLISH to another device's topic in one write: the gateway closes the
       // connection while the broker is still setting the session up.
-      const socket = net.connect(p.gateway.port, '127.0.0.1');
+      const socket = net.connect(p.gateway.port!, '127.0.0.1');
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       const connect = mqttPacket.generate({
         cmd: 'connect',

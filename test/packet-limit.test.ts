@@ -37,7 +37,7 @@ describe('gateway packet size limit, over TCP', () => {
   });
 
   async function closedAfter(bytes: Buffer): Promise<number> {
-    const socket = net.connect(p.gateway.port, '127.0.0.1');
+    const socket = net.connect(p.gateway.port!, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const started = Date.now();
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -56,7 +56,7 @@ describe('gateway packet size limit, over TCP', () => {
   it('keeps a payload between the payload and packet limits as a rejection, and closes on a longer packet', async () => {
     const { devices } = provision(p, 'noise');
     const { device, password } = devices[0]!;
-    const socket = net.connect(p.gateway.port, '127.0.0.1');
+    const socket = net.connect(p.gateway.port!, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {}); // the server resets the connection

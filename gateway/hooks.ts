@@ -1,0 +1,144 @@
+import type { AedesOptions, AuthenticateError, Client } from 'aedes';
+import { type Config, type DeviceContext, type ErrorCode, type Logger, deviceTopic } from '../core/index.js';
+import type { Ingest } from '../ingest/index.js';
+import type { Rejection } from '../store/index.js';
+import { accessOf, mayPublish, maySubscribe, pilotWindow, type DeviceAccess } from './acl.js';
+import { keepaliveFor, printable, sessionKey, willProblem, type Will } from './connect-policy.js';
+import { LoginThrottle, RateLimiter } from './throttle.js';
+
+// CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
+const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+/** Bursts are ten seconds' worth of a rate. */
+const BURST_SECONDS = 10;
+
+export type Session = DeviceAccess & { readonly connection: number; readonly statusTopic: string };
+
+/** What the hooks share with the rest of the gateway. */
+export interface HookContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly devices: { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined };
+  readonly ingest: Pick<Ingest, 'accept'>;
+  readonly sessions: WeakMap<Client, Session>;
+  /** The client address of a connection, keyed by its stream. */
+  peerOf(client: Client): string;
+  /** Open connections of a device. */
+  connectionsOf(deviceId: string): number;
+  /** The connected client holding a session key, if any. */
+  holderOf(key: string): Client | undefined;
+  track(client: Client, deviceId: string): void;
+  seen(deviceId: string, at: number): void;
+  notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
+}
+
+function refuse(code: ErrorCode, message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(`${code}: ${message}`), { returnCode }) as AuthenticateError;
+}
+
+/** The Aedes hooks: each translates between MQTT and the policy in acl.ts, connect-policy.ts and throttle.ts. */
+export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> {
+  const { config, log, sessions } = ctx;
+  const limits = config.limits.mqtt;
+  const connects = new RateLimiter(limits.connectsPerSecondPerIp, limits.connectsPerSecondPerIp * BURST_SECONDS);
+  const messages = new RateLimiter(limits.deviceMessagesPerSecond, limits.deviceMessagesPerSecond * BURST_SECONDS);
+  const logins = new LoginThrottle();
+  let connectionCount = 0;
+
+  return {
+    preConnect(_client, packet, done) {
+      // [MQTT-3.1.2-24] keepalive 0 or beyond the maximum is replaced by the maximum.
+      packet.keepalive = keepaliveFor(packet.keepalive, limits.maxKeepaliveSeconds);
+      done(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      const peer = ctx.peerOf(client);
+      const now = Date.now();
+      const deny = (code: ErrorCode, message: string, returnCode: number, fields: object = {}) => {
+        log.info({ code, remoteAddress: peer, username: printable(username), ...fields }, `refused CONNECT: ${message}`);
+        done(refuse(code, message, returnCode), false);
+      };
+      if (connects.take(peer, now) > 0) {
+        return deny('TESTBED_CONNECT_RATE_LIMITED', 'too many CONNECTs from this address', SERVER_UNAVAILABLE);
+      }
+      const wait = logins.wait(peer, username ?? '', now);
+      if (wait > 0) {
+        return deny('TESTBED_LOGIN_THROTTLED', 'too many failed logins', NOT_AUTHORIZED, { retryAfterSeconds: Math.ceil(wait / 1000) });
+      }
+      const device = username && password ? ctx.devices.authenticateDevice(username, password) : undefined;
+      if (!device) {
+        logins.failed(peer, username ?? '', now);
+        return deny('TESTBED_UNAUTHORIZED', 'bad username or password', BAD_USERNAME_OR_PASSWORD);
+      }
+      logins.succeeded(peer, username!);
+      const fields = { deviceId: device.deviceId };
+      const window = pilotWindow(device, now);
+      if (window !== 'active') return deny('TESTBED_FORBIDDEN', `pilot ${window}`, NOT_AUTHORIZED, fields);
+      const will = (client as unknown as { _will?: Will | null })._will;
+      const problem = willProblem(device, will);
+      if (problem) return deny('TESTBED_WILL_NOT_ALLOWED', problem, NOT_AUTHORIZED, fields);
+      // Client ids are scoped to the device (see sessionKey): a takeover [MQTT-3.1.4-2]
+      // can only be by the same device, and does not count against its cap.
+      client.id = sessionKey(device.deviceId, client.id);
+      const holder = ctx.holderOf(client.id);
+      if (!holder && ctx.connectionsOf(device.deviceId) >= limits.maxConnectionsPerDevice) {
+        return deny('TESTBED_CONNECTION_LIMIT', `device has ${limits.maxConnectionsPerDevice} connections already`, SERVER_UNAVAILABLE, fields);
+      }
+      sessions.set(client, { ...accessOf(device), connection: ++connectionCount, statusTopic: deviceTopic(device.deviceId, 'status') });
+      ctx.track(client, device.deviceId);
+      done(null, true);
+    },
+
+    authorizePublish(client, packet, done) {
+      if (client === null) return done(null); // the broker's own notices
+      const session = sessions.get(client);
+      if (session && packet.topic === session.statusTopic && packet.qos < 2) {
+        packet.retain = false; // the device's will or status: passed on to its own subscribers, not stored
+        return done(null);
+      }
+      if (!session || !mayPublish(session, packet.topic)) {
+        // [MQTT-3.3.5-2] An unauthorised PUBLISH cannot be refused in 3.1.1; the connection is closed.
+        log.warn({ deviceId: session?.device.deviceId, topic: printable(packet.topic) }, 'closed connection: publish outside its own topics');
+        return done(new Error(`not authorised to publish to ${packet.topic}`));
+      }
+      const { device } = session;
+      if (packet.qos === 2) {
+        log.info({ code: 'TESTBED_QOS_NOT_SUPPORTED', deviceId: device.deviceId }, 'closed connection: QoS 2 PUBLISH');
+        return done(new Error('QoS 2 is not supported'));
+      }
+      const now = Date.now();
+      if (pilotWindow(device, now) !== 'active') {
+        log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
+        return done(new Error('pilot has ended'));
+      }
+      ctx.seen(device.deviceId, now);
+      // Readings are not retained messages; the store keeps them.
+      packet.retain = false;
+      const pass = () => {
+        if (client.closed) return done(new Error('connection closed'));
+        const message = { payload: packet.payload as Buffer, qos: packet.qos, messageId: packet.messageId, dup: packet.dup, connection: session.connection };
+        const outcome = ctx.ingest.accept(device, message, done);
+        for (const rejection of outcome.rejections) ctx.notify(rejection);
+      };
+      // Beyond its message rate a device is read more slowly: the broker reads no
+      // more of its socket until this callback, so TCP pushes back on the sender.
+      const wait = messages.take(device.deviceId, now, true);
+      if (wait === 0) return pass();
+      setTimeout(pass, wait).unref();
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const session = sessions.get(client);
+      if (!session || !maySubscribe(session, subscription.topic)) {
+        log.info({ deviceId: session?.device.deviceId, topic: printable(subscription.topic) }, 'refused SUBSCRIBE outside its own topics');
+        return done(null, null); // SUBACK return code 0x80 [MQTT-3.9.3]
+      }
+      // The contract is QoS 0 and 1: a QoS 2 subscription is granted at QoS 1 [MQTT-3.9.3-1 allows a lower grant].
+      if (subscription.qos > 1) subscription.qos = 1;
+      done(null, subscription);
+    },
+  };
+}
