@@ -8,6 +8,11 @@ export const ErrorCodes = {
   // Configuration and start-up
   TESTBED_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
   TESTBED_PROFILE_INVALID: { status: 500, message: 'A device profile is invalid' },
+  TESTBED_PORT_IN_USE: { status: 500, message: 'A port the configuration names is already in use' },
+  TESTBED_DATA_DIR_LOCKED: { status: 500, message: 'Another testbed process is using the data folder' },
+
+  // The command line's admin commands
+  TESTBED_API_UNREACHABLE: { status: 503, message: 'The testbed API did not answer' },
 
   // HTTP API
   TESTBED_UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
