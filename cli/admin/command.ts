@@ -140,13 +140,13 @@ export async function runResource(resource: Resource, argv: readonly string[], i
   try {
     client = loadClientConfig(io.env);
   } catch (err) {
-    problems.push((err as Error).message);
+    return usageError([...problems, err instanceof TestbedError ? `${err.code}: ${err.message}` : String(err)], hint);
   }
-  const key = (values.key as string | undefined) ?? client?.apiKey;
+  const key = (values.key as string | undefined) ?? client.apiKey;
   if (!key) problems.push('no API key: give --key <key> or set TESTBED_API_KEY (the admin key is in the data folder, admin-token)');
-  const url = ((values.url as string | undefined) ?? client?.apiUrl)?.replace(/\/+$/, '');
-  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) problems.push(`--url must be an http:// or https:// address, not ${JSON.stringify(url)}`);
-  if (problems.length > 0 || !key || !url) return usageError(problems, hint);
+  const url = ((values.url as string | undefined) ?? client.apiUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(url)) problems.push(`--url must be an http:// or https:// address, not ${JSON.stringify(url)}`);
+  if (problems.length > 0 || !key) return usageError(problems, hint);
 
   try {
     const result = await action.run({ api: apiClient(url, key), options: values, args: positionals });
