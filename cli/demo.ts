@@ -127,7 +127,7 @@ Publish a reading yourself with a stock MQTT client (mosquitto-clients), as JSON
   ${pub(noise, '[{"bn":"noise:","n":"laeq","u":"dBA","v":58.1,"t":-60},{"n":"laeq","u":"dBA","v":61.4}]')}
 
 Manage it from another terminal with the admin commands (testbed help):
-  TESTBED_API_URL=${pipeline.apiUrl} TESTBED_API_KEY=${pipeline.admin.file ? `$(cat ${pipeline.admin.file})` : '"$TESTBED_ADMIN_TOKEN"'} testbed pilots list
+  TESTBED_API_URL=${pipeline.apiUrl} TESTBED_API_KEY=${pipeline.admin.file ? `$(cat ${pipeline.admin.file})` : '"$TESTBED_ADMIN_TOKEN"'} node ${path.relative(process.cwd(), process.argv[1] ?? 'dist/cli/testbed.js')} pilots list
 
 Stop with Ctrl-C. Data stays in ${pipeline.config.dataDir}.
 `;
