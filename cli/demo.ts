@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { loadConfig, createLogger, deviceTopic } from '../core/index.js';
+import { loadConfig, deviceTopic } from '../core/index.js';
 import {
   type DeviceCredentials,
   runSimulation,
@@ -11,7 +11,9 @@ import {
   type PlannedDevice,
   type Scenario,
 } from '../simulators/index.js';
-import { startPipeline, type RunningPipeline } from './pipeline.js';
+import { launchPipeline } from './launch.js';
+import { fileLogger } from './logger.js';
+import type { RunningPipeline } from './pipeline.js';
 import { untilSignal } from './signals.js';
 
 /** The scenario the demo runs (simulators/scenarios/helsinki.json). */
@@ -65,7 +67,36 @@ async function publishBadReading(url: string, device: DeviceCredentials): Promis
   await client.endAsync();
 }
 
-function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[], state: DemoState): string {
+/** Which company owns which pilot and devices: one block per company, with its key. */
+function owners(scenario: Scenario, plan: readonly PlannedDevice[], state: DemoState): string {
+  return state.companies
+    .map((c) => {
+      const pilots = state.pilots.filter((_, i) => scenario.pilots[i]!.company === c.name);
+      const lines = pilots.flatMap((p) => {
+        const at = state.pilots.indexOf(p);
+        const devices = state.devices.filter((_, i) => plan[i]!.pilot === at);
+        const profiles = [...new Set(devices.map((d) => d.profile))];
+        return [
+          `      pilot ${p.name} (${p.id})`,
+          ...profiles.map(
+            (profile) =>
+              `        ${profile.padEnd(18)} ${devices
+                .filter((d) => d.profile === profile)
+                .map((d) => d.deviceId)
+                .join(' ')}`,
+          ),
+        ];
+      });
+      return [`    ${c.name}  (company ${c.id}, key ${c.key})`, ...lines].join('\n');
+    })
+    .join('\n');
+}
+
+function adminKey(pipeline: RunningPipeline): string {
+  return pipeline.admin.file ? `cat ${pipeline.admin.file}   (or set TESTBED_ADMIN_TOKEN before the first start)` : 'the value of TESTBED_ADMIN_TOKEN';
+}
+
+function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[], state: DemoState, logFile: string): string {
   const airAt = state.devices.findIndex((d) => d.profile === 'air-quality');
   const air = state.devices[airAt]!;
   const noise = state.devices.find((d) => d.profile === 'noise')!;
@@ -74,18 +105,18 @@ function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly Pl
   const pub = (d: DeviceCredentials, message: string) =>
     `mosquitto_pub -h ${pipeline.config.host} -p ${pipeline.gateway.port} -V mqttv311 -q 1 -u ${d.username} -P ${d.password} -t ${deviceTopic(d.deviceId, 'readings')} -m '${message}'`;
   return `
-Testbed demo: the ${scenario.name} scenario on the embedded store, ${state.devices.length} simulated devices publishing
+Testbed demo: the ${scenario.name} scenario, ${state.devices.length} simulated devices publishing
 (JSON, SenML and binary payloads; now and then a fault, as real devices make them).
 
+  API docs      ${pipeline.apiUrl}/docs   (try it out there with a key below)
   HTTP API      ${pipeline.apiUrl}   (OpenAPI document: ${pipeline.apiUrl}/openapi.json)
   MQTT gateway  ${pipeline.mqttUrl}
-  Admin key     ${pipeline.admin.file ? `in ${pipeline.admin.file}` : 'from TESTBED_ADMIN_TOKEN'}
-  Companies and their keys:
-${state.companies.map((c) => `    ${c.name.padEnd(24)} ${c.key}`).join('\n')}
-  Pilots (Helsinki testbed):
-${state.pilots.map((p) => `    ${p.name.padEnd(36)} ${p.id}`).join('\n')}
+  Admin key     ${adminKey(pipeline)}
+  Server log    ${logFile}
+  Companies, their keys, pilots and devices (Helsinki testbed):
+${owners(scenario, plan, state)}
 
-Latest readings of an air-quality station (values in the units GET /v1/profiles lists):
+Latest readings of ${company}'s air-quality station ${air.deviceId} (values in the units GET /v1/profiles lists):
   curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/readings?from=${new Date(Date.now() - 3_600_000).toISOString()}'
 
 Rejected readings (one bad reading was sent on purpose):
@@ -95,15 +126,20 @@ Publish a reading yourself with a stock MQTT client (mosquitto-clients), as JSON
   ${pub(noise, '{"laeq": 62.5}')}
   ${pub(noise, '[{"bn":"noise:","n":"laeq","u":"dBA","v":58.1,"t":-60},{"n":"laeq","u":"dBA","v":61.4}]')}
 
+Manage it from another terminal with the admin commands (testbed help):
+  TESTBED_API_URL=${pipeline.apiUrl} TESTBED_API_KEY=${pipeline.admin.file ? `$(cat ${pipeline.admin.file})` : '"$TESTBED_ADMIN_TOKEN"'} node ${path.relative(process.cwd(), process.argv[1] ?? 'dist/cli/testbed.js')} pilots list
+
 Stop with Ctrl-C. Data stays in ${pipeline.config.dataDir}.
 `;
 }
 
 /** `testbed demo`: the pipeline, and the Helsinki scenario's companies, pilots and simulated devices. */
-export async function demoCommand(_argv: string[]): Promise<number> {
-  const config = loadConfig({ TESTBED_LOG_LEVEL: 'warn', ...process.env });
-  const log = createLogger(config.logLevel);
-  const pipeline = await startPipeline(config, log);
+export async function demoCommand(): Promise<number> {
+  const config = loadConfig(process.env);
+  // The terminal is for what the demo prints; the server's log goes to a file beside its data.
+  const logFile = path.join(config.dataDir, 'demo.log');
+  const log = fileLogger(config, logFile);
+  const pipeline = await launchPipeline(config, log);
   const profiles = pipeline.profiles;
   const scenario = loadScenario(DEMO_SCENARIO, profiles);
   const plan = planScenario(scenario, profiles);
@@ -145,7 +181,7 @@ export async function demoCommand(_argv: string[]): Promise<number> {
     pipeline.mqttUrl,
     state.devices.find((d) => d.profile === 'air-quality')!,
   );
-  process.stdout.write(banner(pipeline, scenario, plan, state));
+  process.stdout.write(banner(pipeline, scenario, plan, state, logFile));
 
   await Promise.race([untilSignal(), simulation]);
   abort.abort();

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import type { parseArgs } from 'node:util';
+import type { ClientConfig } from '../core/index.js';
 import { type ProfileCatalogue, PAYLOAD_FORMATS, type PayloadFormat } from '../device-profiles/index.js';
 import {
   parseCredentials,
   type DeviceCredentials,
   SimulatorError,
-  DEFAULT_WINDOW,
   faultsSchema,
   type Faults,
   type TimeWindow,
@@ -18,9 +18,10 @@ import {
 /**
  * The options of `testbed simulate`, checked all at once into a plan: where
  * the devices come from (a scenario, a pilot, a credentials file) and how
- * they run. Every problem is collected, so one message lists them all.
+ * they run. Every problem is collected, so one message lists them all. What
+ * the environment says comes parsed (`loadClientConfig`); options win over it.
  */
-export type SimulateEnv = Record<string, string | undefined>;
+type SimulateEnv = ClientConfig;
 
 export const OPTIONS = {
   profile: { type: 'string' },
@@ -85,12 +86,7 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
   const seed = number('seed', randomSeed(), wholeIn(0, 0xffffffff), 'a whole number from 0 to 4294967295');
   const qos =
     v.qos === undefined ? 1 : v.qos === '0' ? 0 : v.qos === '1' ? 1 : (problems.push(`--qos must be 0 or 1, not ${JSON.stringify(v.qos)}`), undefined);
-  const mqttUrl = url(
-    v['mqtt-url'] ?? `mqtt://127.0.0.1:${env.TESTBED_MQTT_PORT || 1883}`,
-    ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'],
-    '--mqtt-url',
-    problems,
-  );
+  const mqttUrl = url(v['mqtt-url'] ?? env.mqttUrl, ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], '--mqtt-url', problems);
   let ca: Buffer | undefined;
   if (v.ca !== undefined) {
     try {
@@ -138,7 +134,7 @@ export function makePlan(v: Values, env: SimulateEnv, profiles: ProfileCatalogue
     seed: scenarioSeed ?? seed,
     format,
     faults,
-    window: windowOf(env),
+    window: env.window,
   };
 }
 
@@ -153,16 +149,6 @@ function parseFaults(text: string, problems: string[]): Faults | undefined {
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) problems.push(`--faults: ${issue.path.join('.') || '(all)'}: ${issue.message}`);
   return undefined;
-}
-
-/** The gateway's window as its configuration says, when this environment has it. */
-function windowOf(env: SimulateEnv): TimeWindow {
-  const future = Number(env.TESTBED_MAX_FUTURE_SECONDS);
-  const age = Number(env.TESTBED_MAX_AGE_DAYS);
-  return {
-    maxFutureSeconds: env.TESTBED_MAX_FUTURE_SECONDS && future >= 0 ? future : DEFAULT_WINDOW.maxFutureSeconds,
-    maxAgeDays: env.TESTBED_MAX_AGE_DAYS && age > 0 ? age : DEFAULT_WINDOW.maxAgeDays,
-  };
 }
 
 function scenarioSource(
@@ -182,8 +168,8 @@ function scenarioSource(
     problems.push(err instanceof SimulatorError ? err.message : String(err));
     return undefined;
   }
-  const apiUrl = url(v['api-url'] ?? `http://127.0.0.1:${env.TESTBED_HTTP_PORT || 8080}`, ['http:', 'https:'], '--api-url', problems);
-  const key = v.key ?? env.TESTBED_API_KEY;
+  const apiUrl = url(v['api-url'] ?? env.apiUrl, ['http:', 'https:'], '--api-url', problems);
+  const key = v.key ?? env.apiKey;
   if (!key) problems.push('--scenario needs an API key: the admin key (--key or TESTBED_API_KEY), or a company key with --pilot <id>');
   const saveTo = v['save-credentials'];
   if (saveTo !== undefined && fs.existsSync(saveTo)) problems.push(`--save-credentials ${saveTo} exists; name a new file`);
@@ -192,8 +178,8 @@ function scenarioSource(
 }
 
 function pilotSource(v: Values, pilotId: string, env: SimulateEnv, devices: number | undefined, problems: string[]): Source | undefined {
-  const apiUrl = url(v['api-url'] ?? `http://127.0.0.1:${env.TESTBED_HTTP_PORT || 8080}`, ['http:', 'https:'], '--api-url', problems);
-  const key = v.key ?? env.TESTBED_API_KEY;
+  const apiUrl = url(v['api-url'] ?? env.apiUrl, ['http:', 'https:'], '--api-url', problems);
+  const key = v.key ?? env.apiKey;
   if (!key) problems.push('--pilot needs an API key: --key <key> or TESTBED_API_KEY');
   if (v.profile === undefined) problems.push('--pilot needs --profile <id>: the profile of the devices to register');
   const saveTo = v['save-credentials'];

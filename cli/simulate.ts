@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type ClientConfig, loadClientConfig } from '../core/index.js';
 import { type ProfileCatalogue, loadProfiles } from '../device-profiles/index.js';
 import {
   type DeviceCredentials,
@@ -61,7 +62,8 @@ Options:
   --seed <n>                seed of the signals, to repeat a run (default random)
   --mqtt-url <url>          default mqtt://127.0.0.1:$TESTBED_MQTT_PORT (1883); also mqtts://, ws://.../mqtt, wss://
   --ca <file>               PEM of a private CA that signed the gateway's certificate
-  --api-url <url>           default http://127.0.0.1:$TESTBED_HTTP_PORT (8080)
+  --api-url <url>           default $TESTBED_API_URL, or
+                            http://127.0.0.1:$TESTBED_HTTP_PORT (8080)
   --key <key>               API key for --pilot or --scenario
                             (default $TESTBED_API_KEY)
   --save-credentials <file> with --pilot or --scenario, write the new
@@ -94,8 +96,14 @@ export async function simulateCommand(argv: string[], io: SimulateIo): Promise<n
     io.stderr.write(`testbed simulate: ${(err as Error).message}\n`);
     return 1;
   }
+  let env: ClientConfig;
+  try {
+    env = loadClientConfig(io.env);
+  } catch (err) {
+    return usageError(io, [(err as Error).message]);
+  }
   const problems: string[] = [];
-  const plan = makePlan(values, io.env, profiles, problems);
+  const plan = makePlan(values, env, profiles, problems);
   if (!plan) return usageError(io, problems);
 
   const stop = new AbortController();

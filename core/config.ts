@@ -16,45 +16,47 @@ const optionalString = z
   .optional();
 
 /**
- * Every environment variable the pipeline reads, with its default. This schema
- * is the only place that knows the variable names; the README's configuration
- * table documents the same list.
+ * Every environment variable the pipeline reads, with its default. This file
+ * (this schema and `clientEnvSchema` below) is the only place that knows the
+ * variable names; the README's configuration table documents the same list.
  */
-export const envSchema = z
-  .object({
-    TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
-    TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
-    TESTBED_MQTTS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
-    TESTBED_HTTP_PORT: port.default(8080),
-    TESTBED_HTTPS: z.enum(['on', 'off']).default('off'),
-    TESTBED_TLS_CERT: optionalString,
-    TESTBED_TLS_KEY: optionalString,
-    TESTBED_TLS_CA: optionalString,
-    TESTBED_TRUSTED_PROXIES: optionalString,
-    TESTBED_DATA_DIR: z.string().min(1).default('./data'),
-    TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
-    TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TESTBED_PROFILES_DIR: optionalString,
+const serverEnv = z.object({
+  TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
+  TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
+  TESTBED_MQTTS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
+  TESTBED_HTTP_PORT: port.default(8080),
+  TESTBED_HTTPS: z.enum(['on', 'off']).default('off'),
+  TESTBED_TLS_CERT: optionalString,
+  TESTBED_TLS_KEY: optionalString,
+  TESTBED_TLS_CA: optionalString,
+  TESTBED_TRUSTED_PROXIES: optionalString,
+  TESTBED_DATA_DIR: z.string().min(1).default('./data'),
+  TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TESTBED_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  TESTBED_PROFILES_DIR: optionalString,
 
-    TESTBED_INFLUX_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
-    TESTBED_INFLUX_TOKEN: optionalString,
-    TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
-    TESTBED_INFLUX_ORG: optionalString,
+  TESTBED_INFLUX_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  TESTBED_INFLUX_TOKEN: optionalString,
+  TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
+  TESTBED_INFLUX_ORG: optionalString,
 
-    TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
-    TESTBED_MAX_PACKET_BYTES: positiveInt
-      .min(1024)
-      .max(256 * 1024 * 1024)
-      .default(256 * 1024),
-    TESTBED_MAX_FUTURE_SECONDS: positiveInt.default(600),
-    TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
-    TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
-    TESTBED_FLUSH_MS: positiveInt.max(60_000).default(100),
-    TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
-    TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
-    TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
-    ...limitsSchema,
-  })
+  TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
+  TESTBED_MAX_PACKET_BYTES: positiveInt
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(256 * 1024),
+  TESTBED_MAX_FUTURE_SECONDS: positiveInt.default(600),
+  TESTBED_MAX_AGE_DAYS: positiveInt.default(365),
+  TESTBED_BATCH_SIZE: positiveInt.max(50_000).default(1000),
+  TESTBED_FLUSH_MS: positiveInt.max(60_000).default(100),
+  TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
+  TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
+  TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
+  ...limitsSchema,
+});
+
+export const envSchema = serverEnv
   .refine((e) => e.TESTBED_MAX_PACKET_BYTES > e.TESTBED_MAX_PAYLOAD_BYTES, {
     path: ['TESTBED_MAX_PACKET_BYTES'],
     message: 'must be larger than TESTBED_MAX_PAYLOAD_BYTES (a payload between the two becomes a rejection; a packet over this closes its connection)',
@@ -120,6 +122,8 @@ export interface Config {
   readonly dataDir: string;
   readonly adminToken: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['TESTBED_LOG_LEVEL'];
+  /** `auto`: human-readable on a terminal, JSON lines otherwise (the command line decides which). */
+  readonly logFormat: z.infer<typeof envSchema>['TESTBED_LOG_FORMAT'];
   /** Folder of device profiles; undefined means the profiles that ship with the package. */
   readonly profilesDir: string | undefined;
   /** InfluxDB is the reading store when set; otherwise the embedded store is. */
@@ -153,10 +157,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new TestbedError('TESTBED_CONFIG_INVALID', `Invalid configuration:\n${lines.join('\n')}`);
-  }
+  if (!parsed.success) throw invalid(parsed.error);
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
@@ -185,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
     adminToken: e.TESTBED_ADMIN_TOKEN,
     logLevel: e.TESTBED_LOG_LEVEL,
+    logFormat: e.TESTBED_LOG_FORMAT,
     profilesDir: e.TESTBED_PROFILES_DIR === undefined ? undefined : path.resolve(e.TESTBED_PROFILES_DIR),
     influx:
       e.TESTBED_INFLUX_URL === undefined
@@ -200,5 +202,47 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownMs: e.TESTBED_SHUTDOWN_SECONDS * 1000,
       retryMaxMs: e.TESTBED_RETRY_MAX_SECONDS * 1000,
     },
+  });
+}
+
+/** One TESTBED_CONFIG_INVALID error listing every problem, one line per variable. */
+function invalid(error: z.ZodError): TestbedError {
+  const lines = error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  return new TestbedError('TESTBED_CONFIG_INVALID', `Invalid configuration:\n${lines.join('\n')}`);
+}
+
+/**
+ * What the command line's client commands (`testbed companies|pilots|devices|keys`,
+ * `testbed simulate`) read: where the API and the gateway are, which key to use,
+ * and the gateway's time window. The server's variables keep their definitions;
+ * `--url`, `--key` and the like win over these.
+ */
+export const clientEnvSchema = serverEnv
+  .pick({ TESTBED_HTTP_PORT: true, TESTBED_MQTT_PORT: true, TESTBED_MAX_FUTURE_SECONDS: true, TESTBED_MAX_AGE_DAYS: true })
+  .extend({
+    TESTBED_API_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    TESTBED_API_KEY: optionalString,
+  });
+
+export interface ClientConfig {
+  /** The API's base address, without a trailing slash; the local server's (127.0.0.1, TESTBED_HTTP_PORT) by default. */
+  readonly apiUrl: string;
+  readonly apiKey: string | undefined;
+  /** The local gateway's address (127.0.0.1, TESTBED_MQTT_PORT). */
+  readonly mqttUrl: string;
+  /** The gateway's time window, as its configuration says. */
+  readonly window: { readonly maxFutureSeconds: number; readonly maxAgeDays: number };
+}
+
+/** Parses the client's variables once, reporting every problem in one TESTBED_CONFIG_INVALID error. */
+export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
+  const parsed = clientEnvSchema.safeParse(env);
+  if (!parsed.success) throw invalid(parsed.error);
+  const e = parsed.data;
+  return deepFreeze({
+    apiUrl: (e.TESTBED_API_URL ?? `http://127.0.0.1:${e.TESTBED_HTTP_PORT}`).replace(/\/+$/, ''),
+    apiKey: e.TESTBED_API_KEY,
+    mqttUrl: `mqtt://127.0.0.1:${e.TESTBED_MQTT_PORT === 'off' ? 1883 : e.TESTBED_MQTT_PORT}`,
+    window: { maxFutureSeconds: e.TESTBED_MAX_FUTURE_SECONDS, maxAgeDays: e.TESTBED_MAX_AGE_DAYS },
   });
 }

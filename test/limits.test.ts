@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { readDevice } from './helpers/readings.js';
 
 /** Limits tried from the outside, as a hostile or careless client meets them. */
 function harness(env: Record<string, string>) {
@@ -78,7 +79,7 @@ describe('MQTT limits', () => {
     const closed = closeOf(client);
     client.publish(deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: 1 }), { qos: 2 });
     await closed;
-    expect(await state.p.stores.readings.queryReadings({ kind: 'all' }, { deviceId: device.id, limit: 10 })).toEqual([]);
+    expect(await readDevice(state.p.stores.readings, device.id, { limit: 10 })).toEqual([]);
   });
 
   it('refuses a will on a foreign topic or at QoS 2 at CONNECT, and takes one on the own status topic', async () => {
@@ -106,7 +107,7 @@ describe('MQTT message rate', () => {
     expect(Date.now() - started).toBeGreaterThan(1500);
     // Acknowledged means queued durably; the store has them all shortly after.
     await eventually(async () => {
-      const rows = await state.p.stores.readings.queryReadings({ kind: 'all' }, { deviceId: device.id, limit: 100 });
+      const rows = await readDevice(state.p.stores.readings, device.id, { limit: 100 });
       return rows.length === 60 ? rows : undefined;
     });
   });

@@ -7,9 +7,9 @@ import { deviceTopic } from '../core/topics.js';
 import { runSimulation } from '../simulators/run.js';
 import { selfSignedCert, type TestCert } from './helpers/certs.js';
 import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { readDevice } from './helpers/readings.js';
 import { tempDir } from './helpers/tmp.js';
 
-const ALL = { kind: 'all' } as const;
 
 describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   const tmp = tempDir('testbed-tls-');
@@ -41,7 +41,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
 
   async function stored(deviceId: string, count: number) {
     return eventually(async () => {
-      const rows = await p.stores.readings.queryReadings(ALL, { deviceId, limit: 10 });
+      const rows = await readDevice(p.stores.readings, deviceId, { limit: 10 });
       return rows.length === count ? rows : undefined;
     });
   }

@@ -1,0 +1,19 @@
+import { loadConfig } from '../core/index.js';
+import { launchPipeline } from './launch.js';
+import { stdoutLogger } from './logger.js';
+import { untilSignal } from './signals.js';
+
+/** `testbed start`: runs the pipeline until SIGINT or SIGTERM. */
+export async function startCommand(): Promise<number> {
+  const config = loadConfig(process.env);
+  const log = stdoutLogger(config);
+  const pipeline = await launchPipeline(config, log);
+  if (pipeline.admin.generated) {
+    process.stderr.write(`\nGenerated an admin key (shown once; kept in ${pipeline.admin.file}):\n  ${pipeline.admin.token}\n\n`);
+  }
+  await untilSignal();
+  log.info('stopping');
+  await pipeline.stop();
+  log.flush();
+  return 0;
+}
