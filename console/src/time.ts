@@ -36,3 +36,14 @@ export function formatValue(value: number | undefined, unit: string): string {
   const text = Math.abs(value) >= 1000 || Number.isInteger(value) ? String(Math.round(value * 100) / 100) : value.toPrecision(4);
   return unit && unit !== '1' ? `${text} ${unit}` : text;
 }
+
+const clock = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' });
+const day = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit' });
+
+/** A chart axis tick in the testbed's zone: the time of day over a short range, the date (and time) over a longer one. */
+export function axisTime(ms: number, range: { from: number; to: number }): string {
+  const span = range.to - range.from;
+  if (span <= 86_400_000) return clock.format(ms);
+  if (span <= 7 * 86_400_000) return `${day.format(ms)} ${clock.format(ms)}`;
+  return day.format(ms);
+}

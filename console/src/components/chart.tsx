@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ApiError, api } from '../api.js';
-import { TIME_ZONE, formatValue } from '../time.js';
+import { TIME_ZONE, axisTime, formatTime, formatValue } from '../time.js';
 import type { Measurement } from '../types.js';
 import { windowFor } from '../windows.js';
 import { ErrorBox } from './status.js';
@@ -14,8 +14,11 @@ export interface Range {
 
 type Series = [number[], (number | null)[]];
 
-/** Mean per window as uPlot columns (seconds), with a gap where windows are missing so no line is drawn across silence. */
-function toSeries(rows: { time: string; values: Record<string, number> }[], name: string, everyMs: number): Series {
+/**
+ * Mean per window as uPlot columns (seconds), with a gap where the device was
+ * silent for longer than `gapMs`, so that no line is drawn across silence.
+ */
+function toSeries(rows: { time: string; values: Record<string, number> }[], name: string, gapMs: number): Series {
   const xs: number[] = [];
   const ys: (number | null)[] = [];
   let last: number | undefined;
@@ -23,8 +26,8 @@ function toSeries(rows: { time: string; values: Record<string, number> }[], name
     const t = Date.parse(row.time);
     const v = row.values[name];
     if (v === undefined) continue;
-    if (last !== undefined && t - last > everyMs * 1.5) {
-      xs.push((last + everyMs) / 1000);
+    if (last !== undefined && t - last > gapMs) {
+      xs.push((last + 1) / 1000);
       ys.push(null);
     }
     xs.push(t / 1000);
@@ -43,11 +46,14 @@ function toSeries(rows: { time: string; values: Record<string, number> }[], name
 export function DeviceChart({
   deviceId,
   measurement,
+  reportingMs,
   range,
   onRange,
 }: {
   deviceId: string;
   measurement: Measurement;
+  /** How often the profile says the device reports; a silence of three intervals breaks the line. */
+  reportingMs: number | undefined;
   range: Range;
   onRange: (r: Range) => void;
 }) {
@@ -67,19 +73,17 @@ export function DeviceChart({
       {
         width: Math.max(300, el.clientWidth),
         height: 320,
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), TIME_ZONE),
         scales: { x: { time: true, range: () => [rangeNow.current.from / 1000, rangeNow.current.to / 1000] } },
         series: [
-          { label: `Time (${TIME_ZONE})` },
+          { label: `Time (${TIME_ZONE})`, value: (_u, v) => (v === null ? '–' : formatTime(v * 1000)) },
           {
             label: `${measurement.name} (${unit})`,
             stroke: '#1f6feb',
             width: 1.5,
-            points: { show: false },
             value: (_u, v) => formatValue(v ?? undefined, unit),
           },
         ],
-        axes: [{}, { label: `${measurement.name} (${unit})`, size: 64 }],
+        axes: [{ values: (_u, splits) => splits.map((s) => axisTime(s * 1000, rangeNow.current)) }, { label: `${measurement.name} (${unit})`, size: 64 }],
         cursor: { drag: { x: true, y: false, setScale: false } },
         legend: { live: true },
         hooks: {
@@ -112,16 +116,16 @@ export function DeviceChart({
     setStatus(null);
     api.deviceAggregates(deviceId, { from: Math.floor(range.from), to: Math.ceil(range.to), every, measurements: measurement.name }, abort.signal).then(
       (answer) => {
-        const data = toSeries(answer.aggregates, measurement.name, ms);
+        const data = toSeries(answer.aggregates, measurement.name, Math.max(ms * 1.5, (reportingMs ?? 0) * 3));
         plot.current?.setData(data);
-        setStatus({ points: data[0].length, every: answer.every });
+        setStatus({ points: data[1].filter((v) => v !== null).length, every: answer.every });
       },
       (err: unknown) => {
         if (err instanceof ApiError) setStatus({ error: err });
       },
     );
     return () => abort.abort();
-  }, [deviceId, measurement.name, range.from, range.to]);
+  }, [deviceId, measurement.name, reportingMs, range.from, range.to]);
 
   const points = status && 'points' in status ? status.points : 0;
   return (

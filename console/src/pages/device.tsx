@@ -26,12 +26,12 @@ const lastFor = (ms: number): Range => {
 export function DevicePage({ access, deviceId }: { access: Access; deviceId: string }) {
   const loaded = useLoad(async () => {
     const [device, profiles] = await Promise.all([api.device(deviceId), api.profiles()]);
-    const latest = (await api.pilotLatest(device.pilotId)).find((r) => r.deviceId === device.id);
-    return { device, profile: profiles.find((p) => p.id === device.profile), latest };
+    const [pilot, latest] = await Promise.all([api.pilot(device.pilotId), api.pilotLatest(device.pilotId)]);
+    return { device, pilotName: pilot.name, profile: profiles.find((p) => p.id === device.profile), latest: latest.find((r) => r.deviceId === device.id) };
   }, [deviceId]);
   return (
     <main>
-      <Show loaded={loaded}>{({ device, profile, latest }) => <DeviceView access={access} device={device} profile={profile} latest={latest} />}</Show>
+      <Show loaded={loaded}>{(loadedData) => <DeviceView access={access} {...loadedData} />}</Show>
     </main>
   );
 }
@@ -39,11 +39,13 @@ export function DevicePage({ access, deviceId }: { access: Access; deviceId: str
 function DeviceView({
   access,
   device,
+  pilotName,
   profile,
   latest,
 }: {
   access: Access;
   device: Device;
+  pilotName: string;
   profile: Profile | undefined;
   latest: { time: string; values: Record<string, number>; suspect?: string[] } | undefined;
 }) {
@@ -56,8 +58,7 @@ function DeviceView({
   return (
     <>
       <nav class="crumbs" aria-label="Breadcrumb">
-        <a href={href({ page: 'pilots' })}>Pilots</a> / <a href={href({ page: 'pilot', pilotId: device.pilotId })}>{device.pilotId}</a> /{' '}
-        {device.name ?? device.id}
+        <a href={href({ page: 'pilots' })}>Pilots</a> / <a href={href({ page: 'pilot', pilotId: device.pilotId })}>{pilotName}</a> / {device.name ?? device.id}
       </nav>
       <h1>
         {device.name ?? device.id} <span class={`badge ${status}`}>{status}</span>
@@ -147,7 +148,13 @@ function DeviceView({
               {formatTime(range.from)} – {formatTime(range.to)} ({TIME_ZONE})
             </span>
           </div>
-          <DeviceChart deviceId={device.id} measurement={measurement} range={range} onRange={setRange} />
+          <DeviceChart
+            deviceId={device.id}
+            measurement={measurement}
+            reportingMs={profile?.reportingIntervalSeconds === undefined ? undefined : profile.reportingIntervalSeconds * 1000}
+            range={range}
+            onRange={setRange}
+          />
         </>
       ) : (
         <Empty>This device's profile ({device.profile}) has no measurements this console knows of.</Empty>
