@@ -28,19 +28,25 @@ const MINUTE = 60_000;
 let p: TestPipeline;
 let browser: Browser;
 let companyKey: string;
-let alpha: { pilotId: string; deviceId: string };
+let alpha: { pilotId: string; deviceId: string; username: string; password: string };
 let beta: { pilotId: string };
 let fleetPilotId: string;
 
-/** Publishes `count` air-quality readings a minute apart, ending now, as the device, with QoS 1. */
-async function publishReadings(username: string, password: string, deviceId: string, count: number): Promise<void> {
+/** Publishes payloads as the device, with QoS 1. */
+async function publish(device: { username: string; password: string; deviceId: string }, payloads: object[]): Promise<void> {
+  const { username, password, deviceId } = device;
   const client = await mqtt.connectAsync(p.mqttUrl, { username, password, clientId: `console-test-${deviceId}`, reconnectPeriod: 0 });
-  const now = Date.now();
-  for (let i = count - 1; i >= 0; i--) {
-    const payload = { pm25: 5 + (i % 7), pm10: 10 + (i % 5), temperature: 20 + i / 10, humidity: 60, time: new Date(now - i * MINUTE).toISOString() };
-    await client.publishAsync(`devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
-  }
+  for (const payload of payloads) await client.publishAsync(`devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
   await client.endAsync();
+}
+
+/** `count` air-quality readings a minute apart, ending now. */
+function readings(count: number): object[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, n) => {
+    const i = count - 1 - n;
+    return { pm25: 5 + (i % 7), pm10: 10 + (i % 5), temperature: 20 + i / 10, humidity: 60, time: new Date(now - i * MINUTE).toISOString() };
+  });
 }
 
 beforeAll(async () => {
@@ -60,11 +66,12 @@ beforeAll(async () => {
     Array.from({ length: 1000 }, (_, i) => ({ profile: 'weather', name: `Weather ${String(i).padStart(4, '0')}` })),
   );
   companyKey = registry.createCompanyKey(acme.id, 'console test').key;
-  alpha = { pilotId: alphaPilot.id, deviceId: made.device.id };
+  alpha = { pilotId: alphaPilot.id, deviceId: made.device.id, username: made.device.username, password: made.password };
   beta = { pilotId: betaPilot.id };
   fleetPilotId = fleet.id;
 
-  await publishReadings(made.device.username, made.password, made.device.id, 60);
+  // An hour of readings, and one payload the gateway refuses (below the physical range).
+  await publish(alpha, [...readings(60), { pm25: -5 }]);
   await eventually(async () => {
     const res = await fetch(`${p.apiUrl}/v1/pilots/${alphaPilot.id}/latest`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await res.json()) as { latest: unknown[] };
@@ -193,6 +200,15 @@ describe('web console', () => {
     await expect.poll(() => requests.filter((u) => u.includes('/aggregates')).length).toBeGreaterThan(before);
     await expect.poll(async () => Number(await plot.getAttribute('data-points'))).toBeGreaterThan(30);
     await page.screenshot({ path: '/tmp/console-device.png', fullPage: true });
+
+    // The refused payload is listed with its code and reason.
+    const rejected = page.getByRole('table', { name: 'Rejected payloads' });
+    await rejected.waitFor();
+    expect(await rejected.textContent()).toContain('TESTBED_READING_OUT_OF_RANGE');
+
+    // A reading published now appears without reloading, from the live stream.
+    await publish(alpha, [{ pm25: 42, pm10: 43 }]);
+    await page.locator('.values').getByText('42 µg/m³').waitFor({ timeout: 10_000 });
     expect(errors).toEqual([]);
     await context.close();
   });

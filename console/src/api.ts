@@ -64,6 +64,39 @@ export async function get<T>(path: string, query?: Query, key: string | null = s
   throw error;
 }
 
+/**
+ * Reads a Server-Sent Events answer (text/event-stream) with the session's key:
+ * EventSource cannot send an Authorization header, and the key must not go in
+ * the URL, so the stream is read through fetch. Resolves when the stream ends
+ * or `signal` aborts it.
+ */
+export async function stream(path: string, onEvent: (event: string, data: string) => void, signal: AbortSignal): Promise<void> {
+  const key = session.key();
+  const response = await fetch(path, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), accept: 'text/event-stream' }, signal });
+  if (!response.ok || !response.body) throw await errorOf(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    text += value;
+    // Events are separated by a blank line; lines starting with ':' are comments (heartbeats).
+    const blocks = text.split('\n\n');
+    text = blocks.pop() ?? '';
+    for (const block of blocks) {
+      const lines = block.split('\n').filter((line) => line && !line.startsWith(':'));
+      // A block without data (the opening `retry:`) dispatches nothing (WHATWG HTML, server-sent events: dispatch).
+      if (!lines.some((l) => l.startsWith('data:'))) continue;
+      const field = (name: string) =>
+        lines
+          .filter((l) => l.startsWith(`${name}:`))
+          .map((l) => l.slice(name.length + 1).replace(/^ /, ''))
+          .join('\n');
+      onEvent(field('event') || 'message', field('data'));
+    }
+  }
+}
+
 /** Whether the session's key may call a route: true on 2xx, false on 403; anything else is thrown. */
 async function allowed(path: string, query?: Query): Promise<boolean> {
   try {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { companyName, type Access } from '../access.js';
 import { api } from '../api.js';
 import { DeviceChart, type Range } from '../components/chart.js';
@@ -7,6 +7,7 @@ import { useLoad } from '../load.js';
 import { href } from '../router.js';
 import { TIME_ZONE, ago, formatTime, formatValue } from '../time.js';
 import type { Device, Profile } from '../types.js';
+import { useLiveReadings } from '../live.js';
 import { Rejections } from './rejections.js';
 
 const PRESETS: readonly [string, number][] = [
@@ -16,6 +17,8 @@ const PRESETS: readonly [string, number][] = [
   ['7 d', 7 * 86_400_000],
   ['30 d', 30 * 86_400_000],
 ];
+
+const LIVE_REDRAW_MS = 5000;
 
 const lastFor = (ms: number): Range => {
   const to = Date.now() + 60_000;
@@ -54,6 +57,22 @@ function DeviceView({
   const [preset, setPreset] = useState(86_400_000);
   const [range, setRange] = useState<Range>(() => lastFor(86_400_000));
   const measurement = measurements.find((m) => m.name === chosen);
+  // Live: the latest values follow the stream, and a chart showing "the last N" moves on with it (at most every few seconds).
+  const [newest, setNewest] = useState(latest);
+  const zoomed = useRef(false);
+  const redrawn = useRef(0);
+  useLiveReadings(device.pilotId, (reading) => {
+    if (reading.deviceId !== device.id) return;
+    setNewest((old) => (old && Date.parse(old.time) > Date.parse(reading.time) ? old : reading));
+    if (!zoomed.current && Date.now() - redrawn.current > LIVE_REDRAW_MS) {
+      redrawn.current = Date.now();
+      setRange(lastFor(preset));
+    }
+  });
+  const zoom = (r: Range) => {
+    zoomed.current = true;
+    setRange(r);
+  };
   const status = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
   return (
     <>
@@ -95,18 +114,20 @@ function DeviceView({
       </dl>
 
       <h2>Latest values</h2>
-      {latest ? (
+      {newest ? (
         <>
-          <p class="muted">At {formatTime(latest.time)}</p>
+          <p class="muted" aria-live="polite">
+            At {formatTime(newest.time)}
+          </p>
           <dl class="values">
             {measurements
-              .filter((m) => latest.values[m.name] !== undefined)
+              .filter((m) => newest.values[m.name] !== undefined)
               .map((m) => (
-                <div key={m.name} class={latest.suspect?.includes(m.name) ? 'suspect' : undefined}>
+                <div key={m.name} class={newest.suspect?.includes(m.name) ? 'suspect' : undefined}>
                   <dt>{m.name}</dt>
                   <dd>
-                    {formatValue(latest.values[m.name], m.unit)}
-                    {latest.suspect?.includes(m.name) && <span class="badge warn">suspect</span>}
+                    {formatValue(newest.values[m.name], m.unit)}
+                    {newest.suspect?.includes(m.name) && <span class="badge warn">suspect</span>}
                   </dd>
                 </div>
               ))}
@@ -136,6 +157,7 @@ function DeviceView({
                   type="button"
                   aria-pressed={preset === ms}
                   onClick={() => {
+                    zoomed.current = false;
                     setPreset(ms);
                     setRange(lastFor(ms));
                   }}
@@ -153,7 +175,7 @@ function DeviceView({
             measurement={measurement}
             reportingMs={profile?.reportingIntervalSeconds === undefined ? undefined : profile.reportingIntervalSeconds * 1000}
             range={range}
-            onRange={setRange}
+            onRange={zoom}
           />
         </>
       ) : (
