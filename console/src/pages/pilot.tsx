@@ -22,15 +22,23 @@ function matches(d: Device, status: StatusFilter, profile: string, text: string)
 
 /** A pilot and its devices with their connection status, filtered and paged. */
 export function PilotPage({ access, pilotId }: { access: Access; pilotId: string }) {
-  const loaded = useLoad(() => Promise.all([api.pilot(pilotId), api.pilotDevices(pilotId), api.pilotLatest(pilotId)]), [pilotId]);
+  const loaded = useLoad(async () => {
+    const [pilot, devices, testbeds] = await Promise.all([api.pilot(pilotId), api.pilotDevices(pilotId), api.testbeds()]);
+    // Registered in one request, devices share a creation time: list them by name so that pages are stable.
+    devices.sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, 'en', { numeric: true }));
+    return [pilot, devices, testbeds] as const;
+  }, [pilotId]);
+  // The latest readings fill their column once the list is on screen: the list does not wait for the store.
+  const listed = loaded.state === 'ready';
+  const latest = useLoad(() => (listed ? api.pilotLatest(pilotId) : new Promise<never>(() => {})), [pilotId, listed]);
   const [status, setStatus] = useState<StatusFilter>('all');
   const [profile, setProfile] = useState('');
   const [text, setText] = useState('');
   return (
     <main>
       <Show loaded={loaded}>
-        {([pilot, devices, latest]) => {
-          const latestOf = new Map(latest.map((r) => [r.deviceId, r.time]));
+        {([pilot, devices, testbeds]) => {
+          const latestOf = new Map(latest.state === 'ready' ? latest.data.map((r) => [r.deviceId, r.time]) : []);
           const profiles = [...new Set(devices.map((d) => d.profile))].sort();
           const shown = devices.filter((d) => matches(d, status, profile, text.trim().toLowerCase()));
           const online = devices.filter((d) => d.connection.online).length;
@@ -47,7 +55,7 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                 </div>
                 <div>
                   <dt>Testbed</dt>
-                  <dd>{pilot.testbedId}</dd>
+                  <dd>{testbeds.find((t) => t.id === pilot.testbedId)?.name ?? pilot.testbedId}</dd>
                 </div>
                 <div>
                   <dt>State</dt>
@@ -60,7 +68,8 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                 <div>
                   <dt>Period</dt>
                   <dd>
-                    {formatTime(pilot.startsAt)} → {formatTime(pilot.endedAt ?? pilot.endsAt)}
+                    {pilot.startsAt ? formatTime(pilot.startsAt) : 'from registration'} →{' '}
+                    {pilot.endedAt || pilot.endsAt ? formatTime(pilot.endedAt ?? pilot.endsAt) : 'open-ended'}
                   </dd>
                 </div>
                 <div>
@@ -121,7 +130,7 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                             ),
                         },
                         { title: 'Last seen', cell: (d) => <span title={formatTime(d.connection.lastSeen)}>{ago(d.connection.lastSeen)}</span> },
-                        { title: 'Latest reading', cell: (d) => formatTime(latestOf.get(d.id)) },
+                        { title: 'Latest reading', cell: (d) => (latest.state === 'loading' ? '…' : formatTime(latestOf.get(d.id))) },
                       ]}
                     />
                   )}
