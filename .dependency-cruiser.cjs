@@ -16,6 +16,8 @@ const ALLOWED = {
   gateway: ['core', 'ingest', 'store'],
   api: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
   simulators: ['core', 'device-profiles'],
+  // The web console runs in the browser and talks to the API over HTTP only.
+  console: [],
 };
 
 const folderRules = Object.entries(ALLOWED).map(([folder, allowed]) => ({
@@ -55,6 +57,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.tsx', '.js'] },
   },
 };

@@ -5,6 +5,7 @@ import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
 import { API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
 import { requireApiKey } from './plugins/auth.js';
+import { serveConsole } from './plugins/console.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
 import { RequestLog } from './plugins/request-log.js';
@@ -29,6 +30,7 @@ export type { ServerOptions } from './server-options.js';
  * The HTTP API as a plugin tree, ready but not listening (use `inject()` or
  * `start()`):
  *
+ *   /                      the web console's files (no key: it asks the API with the user's)
  *   /openapi.json, /docs   the document, generated from the routes' zod schemas, and a browser for it
  *   /v1/health             no key
  *   /v1/...                behind the API key hook: each route declares its roles
@@ -59,6 +61,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   }
   const limits = { ...API_LIMITS, ...deps.limits };
   await serveOpenApi(app, limits);
+  await serveConsole(app, deps.consoleDir);
 
   const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
   await app.register(

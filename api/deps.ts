@@ -39,6 +39,8 @@ export interface ApiDeps {
   readonly rateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
+  /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
+  readonly consoleDir?: string | undefined;
 }
 
 /** The options every route plugin is registered with. */

@@ -5,6 +5,7 @@ import type { Config, TlsCredentials } from '../core/index.js';
 import { buildApp, type ApiDeps } from './app.js';
 
 export type { ApiDeps } from './app.js';
+export { bundledConsoleDir } from './plugins/console.js';
 
 /** How long a stop waits for requests in flight (an export, a live stream) before cutting them. */
 const STOP_GRACE_MS = 2000;

@@ -1,4 +1,4 @@
-import { start as startApi } from '../api/index.js';
+import { bundledConsoleDir, start as startApi } from '../api/index.js';
 import { type Config, type Logger, TlsCredentials } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
@@ -65,6 +65,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         log,
         live: ingest.live,
         sessions: gateway,
+        consoleDir: bundledConsoleDir(),
         health: () => {
           const { queue, store, ...counts } = ingest.stats();
           // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.

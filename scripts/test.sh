@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs everything the tests need (InfluxDB 1.x and the
-# Mosquitto command-line clients from Debian's packages, the npm dependencies),
+# The test command: installs everything the tests need (InfluxDB 1.x, the
+# Mosquitto command-line clients and Chromium from Debian's packages, the npm dependencies),
 # builds, type-checks the whole project, checks lint, format and the import
 # rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# The console's tests drive Debian's Chromium with playwright-core (its own browser download cannot work here).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian's packages..." >&2
   sudo=""
@@ -22,6 +24,7 @@ fi
 bash scripts/deps.sh
 npm run build --silent
 npx tsc --noEmit
+npx tsc -p console/tsconfig.json --noEmit
 echo "Lint, format and import rules..." >&2
 npm run lint --silent
 npx vitest run "$@"

@@ -10,7 +10,6 @@ import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipelin
 import { readDevice } from './helpers/readings.js';
 import { tempDir } from './helpers/tmp.js';
 
-
 describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   const tmp = tempDir('testbed-tls-');
   let cert: TestCert;

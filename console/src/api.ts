@@ -1,0 +1,134 @@
+import type { Aggregates, ApiKey, Company, Device, DeviceReading, Health, Pilot, Profile, Rejection, Testbed } from './types.js';
+
+/**
+ * The one client every page uses. It holds the API key (in sessionStorage, so
+ * it lasts for this tab's session and never appears in a URL), sends it as a
+ * bearer token, and turns every failed answer into an ApiError carrying the
+ * API's code and message, so each page shows errors the same way.
+ */
+const KEY_ITEM = 'testbed.apiKey';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const session = {
+  key: (): string | null => sessionStorage.getItem(KEY_ITEM),
+  signIn: (key: string): void => sessionStorage.setItem(KEY_ITEM, key),
+  signOut: (): void => sessionStorage.removeItem(KEY_ITEM),
+};
+
+/** Called when the API answers 401 to a signed-in key (revoked or expired): the shell signs out. */
+let onUnauthorised: (error: ApiError) => void = () => {};
+export function whenUnauthorised(handler: (error: ApiError) => void): void {
+  onUnauthorised = handler;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function url(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } };
+    if (body.error?.code) return new ApiError(response.status, body.error.code, body.error.message ?? response.statusText);
+  } catch {
+    // Not the API's error body (a proxy's page, say): fall through to the status line.
+  }
+  return new ApiError(response.status, `HTTP_${response.status}`, `The server answered ${response.status} ${response.statusText}`);
+}
+
+/** GET a JSON answer; `key` overrides the session's (used to check a key before keeping it). */
+export async function get<T>(path: string, query?: Query, key: string | null = session.key(), signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url(path, query), { headers: key ? { authorization: `Bearer ${key}` } : {}, signal: signal ?? null });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'NETWORK', 'The gateway could not be reached; check that it is running and try again');
+  }
+  if (response.ok) return (await response.json()) as T;
+  const error = await errorOf(response);
+  if (response.status === 401 && key !== null && key === session.key()) onUnauthorised(error);
+  throw error;
+}
+
+/**
+ * Reads a Server-Sent Events answer (text/event-stream) with the session's key:
+ * EventSource cannot send an Authorization header, and the key must not go in
+ * the URL, so the stream is read through fetch. Resolves when the stream ends
+ * or `signal` aborts it.
+ */
+export async function stream(path: string, onEvent: (event: string, data: string) => void, signal: AbortSignal): Promise<void> {
+  const key = session.key();
+  const response = await fetch(path, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), accept: 'text/event-stream' }, signal });
+  if (!response.ok || !response.body) throw await errorOf(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    text += value;
+    // Events are separated by a blank line; lines starting with ':' are comments (heartbeats).
+    const blocks = text.split('\n\n');
+    text = blocks.pop() ?? '';
+    for (const block of blocks) {
+      const lines = block.split('\n').filter((line) => line && !line.startsWith(':'));
+      // A block without data (the opening `retry:`) dispatches nothing (WHATWG HTML, server-sent events: dispatch).
+      if (!lines.some((l) => l.startsWith('data:'))) continue;
+      const field = (name: string) =>
+        lines
+          .filter((l) => l.startsWith(`${name}:`))
+          .map((l) => l.slice(name.length + 1).replace(/^ /, ''))
+          .join('\n');
+      onEvent(field('event') || 'message', field('data'));
+    }
+  }
+}
+
+/** Whether the session's key may call a route: true on 2xx, false on 403; anything else is thrown. */
+async function allowed(path: string, query?: Query): Promise<boolean> {
+  try {
+    await get(path, query);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return false;
+    throw err;
+  }
+}
+
+/** The routes the console uses, by name. */
+export const api = {
+  /** Checks a key by reading the companies it may see: the cheapest scoped read. */
+  check: (key: string) => get<{ companies: Company[] }>('/v1/companies', undefined, key),
+  health: () => get<Health>('/v1/health', undefined, null),
+  testbeds: () => get<{ testbeds: Testbed[] }>('/v1/testbeds').then((r) => r.testbeds),
+  companies: () => get<{ companies: Company[] }>('/v1/companies').then((r) => r.companies),
+  profiles: () => get<{ profiles: Profile[] }>('/v1/profiles').then((r) => r.profiles),
+  pilots: (filter: { testbedId?: string | undefined; companyId?: string | undefined } = {}) =>
+    get<{ pilots: Pilot[] }>('/v1/pilots', filter).then((r) => r.pilots),
+  pilot: (pilotId: string) => get<Pilot>(`/v1/pilots/${encodeURIComponent(pilotId)}`),
+  pilotDevices: (pilotId: string) => get<{ devices: Device[] }>(`/v1/pilots/${encodeURIComponent(pilotId)}/devices`).then((r) => r.devices),
+  pilotLatest: (pilotId: string) => get<{ latest: DeviceReading[] }>(`/v1/pilots/${encodeURIComponent(pilotId)}/latest`).then((r) => r.latest),
+  device: (deviceId: string) => get<Device>(`/v1/devices/${encodeURIComponent(deviceId)}`),
+  deviceAggregates: (deviceId: string, q: { from: number; to: number; every: string; measurements: string; fn?: string }, signal?: AbortSignal) =>
+    get<Aggregates>(`/v1/devices/${encodeURIComponent(deviceId)}/aggregates`, q, session.key(), signal),
+  deviceRejections: (deviceId: string, q: { from?: number; limit?: number } = {}) =>
+    get<{ rejections: Rejection[] }>(`/v1/devices/${encodeURIComponent(deviceId)}/rejections`, q).then((r) => r.rejections),
+  keys: () => get<{ keys: ApiKey[] }>('/v1/keys').then((r) => r.keys),
+  /** Admin and operator keys may read the audit log; the console uses that to know whether to show operations views. */
+  mayOperate: () => allowed('/v1/audit', { limit: 1 }),
+  /** Admin, operator and company keys may list keys; researchers may not. */
+  mayListKeys: () => allowed('/v1/keys'),
+};
