@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { LiveFeed } from '../ingest/index.js';
 import type { Logger } from '../core/index.js';
-import type { Registry } from '../registry/index.js';
+import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
@@ -24,7 +24,8 @@ export interface DeviceSessions {
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
 export interface ApiDeps {
-  readonly registry: Registry;
+  /** The one door to tenant data: every read and write takes the caller's scope. */
+  readonly registry: TestbedRegistry;
   readonly readings: ReadingStore;
   readonly rejections: RejectionLog;
   readonly profiles: ProfileCatalogue;

@@ -9,6 +9,7 @@ import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { tempDir } from './helpers/tmp.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const ADMIN = 'api-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -74,8 +75,8 @@ describe('API errors: one shape, stable codes', () => {
   beforeAll(async () => {
     api = await openApi();
     app = api.app;
-    const company = api.registry.createCompany('Errors Oy');
-    pilotId = api.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'P' }).id;
+    const company = api.registry.createCompany(SETUP.scope, 'Errors Oy');
+    pilotId = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' }).id;
     deviceId = api.registry.createDevice({ kind: 'all' }, pilotId, { profile: 'weather', username: 'taken-name' }).device.id;
   });
   afterAll(async () => api?.close());
@@ -147,7 +148,7 @@ describe('API errors: one shape, stable codes', () => {
   it('a taken MQTT username -> 409; an unknown company or testbed -> 404', async () => {
     errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'taken-name' }), 409, 'TESTBED_CONFLICT');
     errorOf(await post('/v1/pilots', { companyId: 'co_nobody', testbedId: 'helsinki', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
-    const company = api.registry.createCompany('Real Oy');
+    const company = api.registry.createCompany(SETUP.scope, 'Real Oy');
     errorOf(await post('/v1/pilots', { companyId: company.id, testbedId: 'atlantis', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
     errorOf(await post('/v1/companies/co_nobody/keys', {}), 404, 'TESTBED_NOT_FOUND');
   });
@@ -200,8 +201,8 @@ describe('API errors from the server side', () => {
   it('a reading store that cannot answer -> 503 TESTBED_STORE_UNAVAILABLE for readings and rejections', async () => {
     const api = await openApi();
     try {
-      const company = api.registry.createCompany('Down Oy');
-      const pilot = api.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'P' });
+      const company = api.registry.createCompany(SETUP.scope, 'Down Oy');
+      const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' });
       const { device } = api.registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'weather' });
       await api.store.close(); // a real fault: the store's connections are gone
       for (const kind of ['readings', 'rejections']) {

@@ -7,6 +7,7 @@ import type { Reading } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { bearer, openTestApi, type TestApi } from './helpers/api.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /*
  * The same readings in the embedded store and in a real InfluxDB 1.x: every
@@ -35,11 +36,11 @@ beforeAll(async () => {
     log,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
   });
-  const company = embedded.registry.createCompany('Both Oy');
-  const pilot = embedded.registry.createPilot({ companyId: company.id, testbedId: 'turku', name: 'both' });
+  const company = embedded.registry.createCompany(SETUP.scope, 'Both Oy');
+  const pilot = embedded.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'both' });
   pilotId = pilot.id;
-  key = embedded.registry.createCompanyKey(company.id).key;
-  deviceIds = ['weather', 'weather', 'noise'].map((profile) => embedded.registry.devices.create(pilot, { profile }).device.id);
+  key = embedded.registry.createCompanyKey(SETUP, company.id).key;
+  deviceIds = ['weather', 'weather', 'noise'].map((profile) => embedded.registry.createDevice(SETUP.scope, pilot.id, { profile }).device.id);
   const readings: Reading[] = [];
   for (let i = 0; i < 400; i++) {
     const d = i % 3;

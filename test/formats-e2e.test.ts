@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /**
  * Payload formats end to end: SenML packs (the examples of RFC 8428 section 5.1
@@ -18,9 +19,9 @@ const iso = (s: number) => new Date(Math.round(s * 1000)).toISOString();
 
 beforeAll(async () => {
   p = await startTestPipeline();
-  const company = p.registry.createCompany('Formaatit Oy');
-  key = p.registry.createCompanyKey(company.id, 'formats').key;
-  pilotId = p.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'Formats' }).id;
+  const company = p.registry.createCompany(SETUP.scope, 'Formaatit Oy');
+  key = p.registry.createCompanyKey(SETUP, company.id, 'formats').key;
+  pilotId = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Formats' }).id;
 });
 afterAll(async () => {
   await p?.close();
