@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { LiveFeed } from '../ingest/index.js';
+import type { Ingest, LiveFeed } from '../ingest/index.js';
 import type { Logger } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
@@ -20,6 +20,8 @@ export interface DeviceSessions {
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT or message, if it has been seen since start. */
   lastSeen(deviceId: string): number | undefined;
+  /** MQTT connections open now, for `GET /v1/health`. */
+  connectedDevices(): number;
 }
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
@@ -30,8 +32,8 @@ export interface ApiDeps {
   readonly rejections: RejectionLog;
   readonly profiles: ProfileCatalogue;
   readonly log: Logger;
-  /** Extra fields for `GET /v1/health`, e.g. gateway and ingest counters. */
-  readonly health?: (() => Record<string, unknown>) | undefined;
+  /** The ingest stage, for `GET /v1/health` (its status and counters); without it health answers only `{ status: 'ok' }`. */
+  readonly ingest?: Pick<Ingest, 'health'> | undefined;
   /** Readings as they are stored, for `GET /v1/pilots/{pilotId}/live`; without it that route answers 503. */
   readonly live?: LiveFeed | undefined;
   /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */

@@ -56,12 +56,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log,
       live: ingest.live,
       sessions: gateway,
-      health: () => {
-        const { queue, store, ...counts } = ingest.stats();
-        // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.
-        const status = queue.failed || queue.full ? 'failing' : store.reachable ? 'ok' : 'degraded';
-        return { status, gateway: { connectedDevices: gateway.connectedDevices() }, ingest: counts, queue, store };
-      },
+      ingest,
     });
     // Stop order: no new messages first, then deliver the queue, then the API and the stores.
     stops.splice(

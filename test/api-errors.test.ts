@@ -181,8 +181,10 @@ describe('API errors: one shape, stable codes', () => {
 describe('API errors from the server side', () => {
   it('an unexpected failure -> 500 TESTBED_INTERNAL without its message or stack; the log has both', async () => {
     const api = await openApi({
-      health: () => {
-        throw new Error('boom: secret internals');
+      ingest: {
+        health: () => {
+          throw new Error('boom: secret internals');
+        },
       },
     });
     try {

@@ -5,6 +5,7 @@ import type { ApiInstance } from '../api/deps.js';
 import { start } from '../api/index.js';
 import { MAX_QUERY_LIMIT } from '../api/limits.js';
 import { loadConfig } from '../core/config.js';
+import { healthOf, type IngestStats } from '../ingest/health.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
@@ -21,6 +22,16 @@ describe('API happy path (inject)', () => {
   let registry: Registry;
   let store: EmbeddedStore;
   let app: ApiInstance;
+  // The ingest stage's counters as health reads them; the test moves them.
+  const stats: IngestStats = {
+    readings: 3,
+    rejections: 1,
+    duplicates: 0,
+    stored: 3,
+    refused: 0,
+    queue: { depthBytes: 0, maxBytes: 1 << 20, full: false, oldestAgeMs: null, failed: null },
+    store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
+  };
 
   beforeAll(async () => {
     registry = Registry.open(tmp.dir, ADMIN);
@@ -31,7 +42,7 @@ describe('API happy path (inject)', () => {
       rejections: store,
       profiles,
       log: pino({ level: 'silent' }),
-      health: () => ({ store: { kind: 'embedded' } }),
+      ingest: { health: () => healthOf(stats) },
     });
   });
   afterAll(async () => {
@@ -41,10 +52,21 @@ describe('API happy path (inject)', () => {
     tmp.remove();
   });
 
-  it('answers health without a key, with the extra fields', async () => {
+  it('answers health without a key, with the status the ingest counters add up to', async () => {
     const res = await app.inject({ url: '/v1/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', store: { kind: 'embedded' } });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      ingest: { readings: 3, rejections: 1, duplicates: 0, stored: 3, refused: 0 },
+      queue: stats.queue,
+      store: stats.store,
+    });
+    stats.store.reachable = false;
+    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'degraded', store: { reachable: false } });
+    stats.queue.full = true;
+    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'failing', queue: { full: true } });
+    stats.queue.full = false;
+    stats.store.reachable = true;
   });
 
   it('lists the testbeds and the profiles to any key, profiles without their test vectors', async () => {

@@ -29,6 +29,7 @@ export function recordingSessions() {
     },
     isOnline: (deviceId) => online.has(deviceId),
     lastSeen: (deviceId) => seen.get(deviceId),
+    connectedDevices: () => online.size,
   };
   return sessions;
 }
