@@ -32,6 +32,8 @@ export interface ApiDeps {
   readonly rejections: RejectionLog;
   readonly profiles: ProfileCatalogue;
   readonly log: Logger;
+  /** The broker address devices are told in registration answers (`mqtt.url`): TESTBED_PUBLIC_MQTT_URL, or the gateway's own. */
+  readonly mqttUrl: string;
   /** The ingest stage, for `GET /v1/health` (its status and counters); without it health answers only `{ status: 'ok' }`. */
   readonly ingest?: Pick<Ingest, 'health'> | undefined;
   /** Readings as they are stored, for `GET /v1/pilots/{pilotId}/live`; without it that route answers 503. */

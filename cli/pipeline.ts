@@ -48,8 +48,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const mqttUrl = `mqtt://${host}:${gateway.port}`;
     const api = await startApi(config, {
       registry,
+      mqttUrl: config.mqtt.publicUrl ?? mqttUrl,
       readings: stores.readings,
       rejections: stores.rejections,
       profiles,
@@ -64,7 +67,6 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       0,
       { name: 'api', stop: () => api.stop() },
     );
-    const mqttUrl = `mqtt://${config.host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
     return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {

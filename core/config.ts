@@ -19,6 +19,9 @@ export const envSchema = z
   .object({
     TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
     TESTBED_MQTT_PORT: port.default(1883),
+    TESTBED_PUBLIC_MQTT_URL: optionalString.pipe(
+      z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be a URL such as mqtt://host:1883 (mqtt, mqtts, ws or wss)' }).optional(),
+    ),
     TESTBED_HTTP_PORT: port.default(8080),
     TESTBED_DATA_DIR: z.string().min(1).default('./data'),
     TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -61,6 +64,12 @@ export interface Config {
     readonly port: number;
     /** A longer MQTT packet closes its connection as soon as its header arrives. */
     readonly maxPacketBytes: number;
+    /**
+     * The broker address told to devices when they are registered, for a gateway
+     * behind a load balancer or a public name; undefined: this gateway's own
+     * `mqtt://<host>:<port>`.
+     */
+    readonly publicUrl: string | undefined;
   };
   readonly http: { readonly port: number };
   readonly dataDir: string;
@@ -106,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
-    mqtt: { port: e.TESTBED_MQTT_PORT, maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES },
+    mqtt: { port: e.TESTBED_MQTT_PORT, maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES, publicUrl: e.TESTBED_PUBLIC_MQTT_URL },
     http: { port: e.TESTBED_HTTP_PORT },
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
     adminToken: e.TESTBED_ADMIN_TOKEN,

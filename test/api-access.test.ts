@@ -8,6 +8,7 @@ import type { Caller } from '../core/model.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -60,7 +61,7 @@ describe('API keys, roles and company isolation', () => {
   beforeAll(async () => {
     registry = Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
-    app = await buildApp({ registry, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: 'silent' }) });
+    app = await buildApp({ registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: 'silent' }) });
     const companyA = registry.createCompany(SETUP.scope, 'A Oy');
     const companyB = registry.createCompany(SETUP.scope, 'B Ab');
     keyA = registry.createCompanyKey(SETUP, companyA.id).key;

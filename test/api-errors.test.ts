@@ -8,6 +8,7 @@ import { parseInstant } from '../api/schemas/time-range.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -22,7 +23,7 @@ async function openApi(extra: Partial<ApiDeps> = {}) {
   const store = await EmbeddedStore.open(tmp.dir);
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-  const app = await buildApp({ registry, readings: store, rejections: store, profiles, log, ...extra });
+  const app = await buildApp({ registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles, log, ...extra });
   return {
     app,
     registry,

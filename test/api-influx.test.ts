@@ -5,7 +5,7 @@ import type { ApiInstance } from '../api/deps.js';
 import { InfluxStore } from '../store/influx/store.js';
 import type { Reading } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
-import { bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -30,6 +30,7 @@ beforeAll(async () => {
   embedded = await openTestApi();
   onInflux = await buildApp({
     registry: embedded.registry,
+    mqttUrl: MQTT_URL,
     readings: influx,
     rejections: embedded.store,
     profiles: loadProfiles(),

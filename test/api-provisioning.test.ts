@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicesFromCsv } from '../api/routes/pilots/devices.js';
 import { csvLine, parseCsv } from '../api/csv.js';
-import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { ADMIN, bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 
 let api: TestApi;
 let now = Date.parse('2025-06-01T12:00:00Z');
@@ -129,8 +129,9 @@ describe('devices', () => {
       ],
     });
     expect(ok.statusCode).toBe(201);
-    const made = ok.json().devices as { id: string; username: string; mqtt: { username: string; password: string } }[];
+    const made = ok.json().devices as { id: string; username: string; mqtt: { url: string; username: string; password: string } }[];
     expect(made.map((d) => d.username)).toEqual(['b-1', made[1]!.id]);
+    expect(made.map((d) => d.mqtt.url)).toEqual([MQTT_URL, MQTT_URL]);
     for (const d of made) expect(api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.deviceId).toBe(d.id);
   });
 
@@ -166,6 +167,8 @@ describe('devices', () => {
 
     const rotated = await co.post(`/v1/devices/${device.id}/rotate-secret`);
     expect(rotated.statusCode).toBe(200);
+    expect(device.mqtt.url).toBe(MQTT_URL);
+    expect(rotated.json().mqtt).toMatchObject({ url: MQTT_URL, username: device.mqtt.username });
     expect(rotated.json().mqtt.password).not.toBe(device.mqtt.password);
     expect(api.sessions.disconnected).toContain(device.id);
     expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password))).toBeUndefined();

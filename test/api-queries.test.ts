@@ -6,7 +6,7 @@ import type { ApiInstance } from '../api/deps.js';
 import { parseCsv } from '../api/csv.js';
 import type { Reading, ReadingStore } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
-import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { ADMIN, bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const T0 = Date.parse('2025-02-03T00:00:00Z');
@@ -204,6 +204,7 @@ describe('aggregates', () => {
 function depsOf(t: TestApi) {
   return {
     registry: t.registry,
+    mqttUrl: MQTT_URL,
     readings: t.store as ReadingStore,
     rejections: t.store,
     profiles: loadCatalogue(),

@@ -9,6 +9,7 @@ import { healthOf, type IngestStats } from '../ingest/health.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ADMIN = 'api-test-admin-token-0123456789';
@@ -38,6 +39,7 @@ describe('API happy path (inject)', () => {
     store = await EmbeddedStore.open(tmp.dir);
     app = await buildApp({
       registry,
+      mqttUrl: MQTT_URL,
       readings: store,
       rejections: store,
       profiles,
@@ -140,7 +142,7 @@ describe('API happy path (inject)', () => {
     expect(deviceRes.statusCode).toBe(201);
     const { mqtt, ...device } = deviceRes.json();
     expect(device).toMatchObject({ pilotId: pilot.id, companyId, testbedId: 'helsinki', profile: 'weather', name: 'Roof station', username: device.id });
-    expect(mqtt).toEqual({ username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
+    expect(mqtt).toEqual({ url: MQTT_URL, username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
     expect(registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password))?.deviceId).toBe(device.id);
     const deviceBack = await app.inject({ url: `/v1/devices/${device.id}`, headers: bearer(key) });
     expect(deviceBack.json()).toEqual({ ...device, connection: { online: false, lastSeen: null } });
@@ -272,7 +274,7 @@ describe('API over real HTTP (start)', () => {
     const registry = Registry.open(tmp.dir, ADMIN);
     const store = await EmbeddedStore.open(tmp.dir);
     const config = loadConfig({ TESTBED_DATA_DIR: tmp.dir, TESTBED_HOST: '127.0.0.1', TESTBED_HTTP_PORT: '0' });
-    const api = await start(config, { registry, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }) });
+    const api = await start(config, { registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }) });
     try {
       expect(api.port).toBeGreaterThan(0);
       expect(api.url).toBe(`http://127.0.0.1:${api.port}`);

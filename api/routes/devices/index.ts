@@ -42,7 +42,10 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       const rotated = registry.rotateDevice(callerOf(request).scope, device.id);
       if (!rotated) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       deps.sessions?.disconnect(device.id);
-      return { ...rotated.device, mqtt: { username: device.username, password: rotated.password, topic: deviceTopic(device.id, 'readings') } };
+      return {
+        ...rotated.device,
+        mqtt: { url: deps.mqttUrl, username: device.username, password: rotated.password, topic: deviceTopic(device.id, 'readings') },
+      };
     },
   );
 

@@ -53,7 +53,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
   });
   const created = ({ device, password }: { device: Device; password: string }) => ({
     ...device,
-    mqtt: { username: device.username, password, topic: deviceTopic(device.id, 'readings') },
+    mqtt: { url: deps.mqttUrl, username: device.username, password, topic: deviceTopic(device.id, 'readings') },
   });
 
   app.post(
