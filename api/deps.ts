@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { LiveFeed } from '../ingest/index.js';
+import type { Ingest, LiveFeed } from '../ingest/index.js';
 import type { Logger } from '../core/index.js';
-import type { Registry } from '../registry/index.js';
+import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
@@ -20,17 +20,22 @@ export interface DeviceSessions {
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT or message, if it has been seen since start. */
   lastSeen(deviceId: string): number | undefined;
+  /** MQTT connections open now, for `GET /v1/health`. */
+  connectedDevices(): number;
 }
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
 export interface ApiDeps {
-  readonly registry: Registry;
+  /** The one door to tenant data: every read and write takes the caller's scope. */
+  readonly registry: TestbedRegistry;
   readonly readings: ReadingStore;
   readonly rejections: RejectionLog;
   readonly profiles: ProfileCatalogue;
   readonly log: Logger;
-  /** Extra fields for `GET /v1/health`, e.g. gateway and ingest counters. */
-  readonly health?: (() => Record<string, unknown>) | undefined;
+  /** The broker address devices are told in registration answers (`mqtt.url`): TESTBED_PUBLIC_MQTT_URL, or the gateway's own. */
+  readonly mqttUrl: string;
+  /** The ingest stage, for `GET /v1/health` (its status and counters); without it health answers only `{ status: 'ok' }`. */
+  readonly ingest?: Pick<Ingest, 'health'> | undefined;
   /** Readings as they are stored, for `GET /v1/pilots/{pilotId}/live`; without it that route answers 503. */
   readonly live?: LiveFeed | undefined;
   /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */

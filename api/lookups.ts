@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { TestbedError, type Device, type Pilot } from '../core/index.js';
-import type { Registry } from '../registry/index.js';
+import type { TestbedRegistry } from '../registry/index.js';
 import type { CompiledProfile, ProfileCatalogue } from '../device-profiles/index.js';
 import { callerOf, noteTarget } from './plugins/auth.js';
 
@@ -14,14 +14,14 @@ import { callerOf, noteTarget } from './plugins/auth.js';
 export const NO_PILOT = "No pilot with this id is visible to this API key; check the id, and that the key's scope includes the pilot";
 export const NO_DEVICE = "No device with this id is visible to this API key; check the id, and that the key's scope includes the device";
 
-export function visiblePilot(request: FastifyRequest, registry: Registry, id: string): Pilot {
+export function visiblePilot(request: FastifyRequest, registry: TestbedRegistry, id: string): Pilot {
   const pilot = registry.getPilot(callerOf(request).scope, id);
   if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
   noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
   return pilot;
 }
 
-export function visibleDevice(request: FastifyRequest, registry: Registry, id: string): Device {
+export function visibleDevice(request: FastifyRequest, registry: TestbedRegistry, id: string): Device {
   const device = registry.getDevice(callerOf(request).scope, id);
   if (!device) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
   noteTarget(request, { companyId: device.companyId, testbedId: device.testbedId, pilotId: device.pilotId, deviceId: device.id });

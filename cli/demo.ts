@@ -11,6 +11,7 @@ import {
   type PlannedDevice,
   type Scenario,
 } from '../simulators/index.js';
+import { SETUP_CALLER } from '../registry/index.js';
 import { launchPipeline } from './launch.js';
 import { fileLogger } from './logger.js';
 import type { RunningPipeline } from './pipeline.js';
@@ -36,20 +37,21 @@ function loadState(file: string, pipeline: RunningPipeline, plan: readonly Plann
     state.scenario === DEMO_SCENARIO &&
     state.devices?.length === plan.length &&
     state.devices.every((d, i) => d.profile === plan[i]!.profile) &&
-    state.pilots?.every((p) => pipeline.registry.getPilot({ kind: 'all' }, p.id));
+    state.pilots?.every((p) => pipeline.registry.getPilot(SETUP_CALLER.scope, p.id));
   return fits ? (state as DemoState) : undefined;
 }
 
 /** Registers the scenario's companies, pilots and devices in-process, through the registry. */
 function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[]): DemoState {
   const { registry } = pipeline;
+  const { scope } = SETUP_CALLER;
   const companies = [...new Set(scenario.pilots.map((p) => p.company))].map((name) => {
-    const company = registry.createCompany(name);
-    return { name, id: company.id, key: registry.createCompanyKey(company.id, 'demo').key };
+    const company = registry.createCompany(scope, name);
+    return { name, id: company.id, key: registry.createCompanyKey(SETUP_CALLER, company.id, 'demo').key };
   });
   const pilots = scenario.pilots.map((p) => {
     const companyId = companies.find((c) => c.name === p.company)!.id;
-    return { name: p.name, id: registry.createPilot({ companyId, testbedId: scenario.testbed, name: p.name }).id };
+    return { name: p.name, id: registry.createPilot(scope, { companyId, testbedId: scenario.testbed, name: p.name }).id };
   });
   const devices = plan.map((d) => {
     const pilot = pilots[d.pilot]!;

@@ -55,23 +55,23 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
+    const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
     const api = await startApi(
       config,
       {
         registry,
+        // Devices are told where to connect: the configured public address, else this gateway's own listener.
+        mqttUrl: config.mqtt.publicUrl ?? ownMqttUrl ?? `ws://${host}:${config.http.port}${MQTT_WS_PATH}`,
         readings: stores.readings,
         rejections: stores.rejections,
         profiles,
         log,
         live: ingest.live,
         sessions: gateway,
+        ingest,
         consoleDir: bundledConsoleDir(),
-        health: () => {
-          const { queue, store, ...counts } = ingest.stats();
-          // failing: not acknowledging readings; degraded: acknowledging, but the store is behind.
-          const status = queue.failed || queue.full ? 'failing' : store.reachable ? 'ok' : 'degraded';
-          return { status, gateway: { connectedDevices: gateway.connectedDevices() }, ingest: counts, queue, store };
-        },
       },
       tls?.credentials,
     );
@@ -84,8 +84,6 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       { name: 'api', stop: () => api.stop() },
       { name: 'websocket', stop: () => ws.close() },
     );
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');

@@ -23,6 +23,9 @@ const optionalString = z
 const serverEnv = z.object({
   TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
   TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
+  TESTBED_PUBLIC_MQTT_URL: optionalString.pipe(
+    z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be a URL such as mqtt://host:1883 (mqtt, mqtts, ws or wss)' }).optional(),
+  ),
   TESTBED_MQTTS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
   TESTBED_HTTP_PORT: port.default(8080),
   TESTBED_HTTPS: z.enum(['on', 'off']).default('off'),
@@ -107,6 +110,12 @@ export interface Config {
     readonly tlsPort: number | undefined;
     /** A longer MQTT packet closes its connection as soon as its header arrives. */
     readonly maxPacketBytes: number;
+    /**
+     * The broker address told to devices when they are registered, for a gateway
+     * behind a load balancer or a public name; undefined: this gateway's own
+     * `mqtt://<host>:<port>`.
+     */
+    readonly publicUrl: string | undefined;
   };
   readonly http: {
     readonly port: number;
@@ -165,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       port: e.TESTBED_MQTT_PORT === 'off' ? undefined : e.TESTBED_MQTT_PORT,
       tlsPort: e.TESTBED_MQTTS_PORT,
       maxPacketBytes: e.TESTBED_MAX_PACKET_BYTES,
+      publicUrl: e.TESTBED_PUBLIC_MQTT_URL,
     },
     http: {
       port: e.TESTBED_HTTP_PORT,

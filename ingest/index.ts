@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config, Logger, DeviceContext } from '../core/index.js';
 import type { ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
+import { healthOf, type IngestHealth, type IngestStats } from './health.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
 import { Drainer } from './drain.js';
 import { LiveFeed } from './live.js';
@@ -9,6 +10,7 @@ import { createPipeline, type MessageOutcome } from './pipeline.js';
 import { DurableQueue, type MessageKey } from './queue.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
+export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -31,17 +33,6 @@ export interface InboundMessage {
   readonly connection: number;
 }
 
-export interface IngestStats {
-  readings: number;
-  rejections: number;
-  duplicates: number;
-  stored: number;
-  /** Acknowledged readings the store refused, now rejections. */
-  refused: number;
-  queue: { depthBytes: number; maxBytes: number; full: boolean; oldestAgeMs: number | null; failed: string | null };
-  store: { kind: string; reachable: boolean; consecutiveFailures: number; lastError: string | null };
-}
-
 export interface Ingest {
   /**
    * Runs one message through the pipeline and queues its outcome on disk.
@@ -53,6 +44,8 @@ export interface Ingest {
   /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
+  /** The stage's health: its counters with the status they add up to. */
+  health(): IngestHealth;
   /** Readings as they are stored, for live subscribers (the API's live streams). */
   readonly live: LiveFeed;
   /** Adds a listener for refusals after acknowledgement (the gateway tells the device). */
@@ -93,6 +86,24 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   drainer.start();
   const counts = { readings: 0, rejections: 0, duplicates: 0 };
   let warnedFull = false;
+
+  const stats = (): IngestStats => {
+    const d = drainer.state;
+    const age = queue.oldestAgeMs(Date.now());
+    return {
+      ...counts,
+      stored: d.stored,
+      refused: d.refused,
+      queue: {
+        depthBytes: queue.depthBytes,
+        maxBytes: config.ingest.queueMaxBytes,
+        full: queue.full,
+        oldestAgeMs: age ?? null,
+        failed: queue.failed?.message ?? null,
+      },
+      store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
+    };
+  };
 
   return {
     accept(ctx, message, done) {
@@ -138,23 +149,8 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     forget: (deviceId) => pipeline.forget(deviceId),
     live,
     onRefused: (listener) => void refusalListeners.push(listener),
-    stats() {
-      const d = drainer.state;
-      const age = queue.oldestAgeMs(Date.now());
-      return {
-        ...counts,
-        stored: d.stored,
-        refused: d.refused,
-        queue: {
-          depthBytes: queue.depthBytes,
-          maxBytes: config.ingest.queueMaxBytes,
-          full: queue.full,
-          oldestAgeMs: age ?? null,
-          failed: queue.failed?.message ?? null,
-        },
-        store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
-      };
-    },
+    stats,
+    health: () => healthOf(stats()),
     async stop() {
       clearInterval(sweeper);
       const { left } = await drainer.stop(config.ingest.shutdownMs);

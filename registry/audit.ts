@@ -5,6 +5,8 @@ import { ScopedStatements } from './statements.js';
 const MAX_URL = 2000;
 
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'time'>;
+/** An entry as the API reports it; the key and role come from the caller. */
+export type AuditRecord = Omit<NewAuditEntry, 'keyId' | 'role'>;
 
 export interface AuditQuery {
   /** Inclusive and exclusive, epoch ms. */

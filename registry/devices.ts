@@ -11,6 +11,7 @@ import {
   verifySecret,
   isSafeTopicSegment,
 } from '../core/index.js';
+import { asConflict } from './conflict.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -55,10 +56,16 @@ export interface NewDevice {
   username?: string | undefined;
 }
 
-/** A problem with one device of a bulk registration: its index in the request and the field. */
+/**
+ * A problem with one device of a registration: its index in the request, the
+ * field, and why: `unsafe` (not a safe topic segment), `repeated` (given twice
+ * in one request) or `taken` (another device has it: a conflict with the
+ * current state rather than a bad request).
+ */
 export interface DeviceProblem {
   readonly index: number;
   readonly field: 'username';
+  readonly reason: 'unsafe' | 'repeated' | 'taken';
   readonly message: string;
 }
 
@@ -93,7 +100,7 @@ export class DeviceTable {
   create(pilot: Pilot, input: NewDevice): { device: Device; password: string } {
     const [problem] = this.check([input]);
     if (problem) {
-      throw problem.message.endsWith('is taken')
+      throw problem.reason === 'taken'
         ? new TestbedError('TESTBED_CONFLICT', `The username ${input.username ?? ''} is taken`)
         : new TestbedError('TESTBED_BAD_REQUEST', `username ${USERNAME_RULE}`);
     }
@@ -107,9 +114,9 @@ export class DeviceTable {
     inputs.forEach((input, index) => {
       const username = input.username;
       if (username === undefined) return;
-      if (!isSafeTopicSegment(username)) problems.push({ index, field: 'username', message: USERNAME_RULE });
-      else if (seen.has(username)) problems.push({ index, field: 'username', message: `${username} is given twice in this request` });
-      else if (this.#taken.get(username)) problems.push({ index, field: 'username', message: `${username} is taken` });
+      if (!isSafeTopicSegment(username)) problems.push({ index, field: 'username', reason: 'unsafe', message: USERNAME_RULE });
+      else if (seen.has(username)) problems.push({ index, field: 'username', reason: 'repeated', message: `${username} is given twice in this request` });
+      else if (this.#taken.get(username)) problems.push({ index, field: 'username', reason: 'taken', message: `${username} is taken` });
       seen.add(username);
     });
     return problems;
@@ -198,7 +205,12 @@ export class DeviceTable {
       secret_rotated_at: null,
       revoked_at: null,
     };
-    this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
+    try {
+      this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
+    } catch (err) {
+      // `check` ran first; only another process on the same registry can get here.
+      throw asConflict(err, `The username ${row.username} is taken`);
+    }
     return { device: toDevice(row), password };
   }
 }

@@ -1,8 +1,12 @@
 /**
  * The registry: testbeds, companies, pilots, devices, API keys and the audit
- * log. Every read and write of tenant data takes the caller's scope.
+ * log. `TestbedRegistry` is the one door to tenant data: every read and write
+ * takes the caller's scope. The tables behind it are not exported.
  */
 export { resolveAdminToken, type AdminToken } from './admin-token.js';
 export { grantProblems, mayManage, refuseGrant, scopeOf } from './key-policy.js';
-export type { PilotChanges, PilotFilter } from './pilots.js';
-export * from './registry.js';
+export type { AuditQuery, AuditRecord } from './audit.js';
+export type { DeviceProblem, NewDevice } from './devices.js';
+export type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
+export { Registry, SETUP_CALLER, type RegistryOptions } from './registry.js';
+export type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { TestbedError, type Pilot, type Scope, type Sharing, newId } from '../core/index.js';
+import { TestbedError, type Pilot, type Scope, type Sharing, newId, unhandled } from '../core/index.js';
 import { PILOT_COLUMNS, ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -49,6 +49,21 @@ export interface PilotChanges {
 export interface PilotFilter {
   readonly testbedId?: string | undefined;
   readonly companyId?: string | undefined;
+}
+
+/** Why `scope` may not start a pilot in `testbedId`, or undefined when it may: the admin anywhere, an operator in its own testbeds. */
+export function refusePilotPlace(scope: Scope, testbedId: string): string | undefined {
+  switch (scope.kind) {
+    case 'all':
+      return undefined;
+    case 'testbeds':
+      return scope.testbedIds.includes(testbedId) ? undefined : `This operator key runs ${scope.testbedIds.join(', ')}; it may start pilots only there`;
+    case 'company':
+    case 'research':
+      return 'Only admin and operator keys may start pilots';
+    default:
+      return unhandled(scope);
+  }
 }
 
 function checkWindow(startsAt: number | null, endsAt: number | null): void {

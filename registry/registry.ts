@@ -4,8 +4,8 @@ import path from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import {
   TestbedError,
-  unhandled,
   type ApiKey,
+  type AuditEntry,
   type Caller,
   type Company,
   type Device,
@@ -15,68 +15,67 @@ import {
   type Scope,
   type Testbed,
   hashSecret,
-  newId,
   verifySecret,
 } from '../core/index.js';
-import { AuditLog } from './audit.js';
-import { DeviceTable, type NewDevice } from './devices.js';
-import { scopeOf } from './key-policy.js';
+import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
+import { CompanyTable } from './companies.js';
+import { DeviceTable, type DeviceProblem, type NewDevice } from './devices.js';
+import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { migrate } from './migrations.js';
-import { PilotTable, type NewPilot } from './pilots.js';
-
-export type { NewDevice } from './devices.js';
-export type { NewPilot } from './pilots.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
+import { PilotTable, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
+import type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
 const ADMIN_GRANT: KeyGrant = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null };
-export const ADMIN_KEY_ID = 'admin';
+const ADMIN_KEY_ID = 'admin';
+const SETUP_KEY_ID = 'setup';
+
+/**
+ * The composition root acting on its own behalf, outside any request: the
+ * demo's setup and test fixtures. It sees everything, and keys it makes have
+ * no creator (`createdBy: null`). The API never uses it: its callers come from
+ * `authenticateKey`.
+ */
+export const SETUP_CALLER: Caller = { keyId: SETUP_KEY_ID, role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: ADMIN_GRANT };
 
 export interface RegistryOptions {
   /** The clock (epoch ms) for created, revoked, ended and expiry times; tests move it. */
   readonly now?: () => number;
 }
 
-interface CompanyRow {
-  id: string;
-  name: string;
-  created_at: number;
-}
-const toCompany = (r: CompanyRow): Company => ({ id: r.id, name: r.name, createdAt: iso(r.created_at) });
-
 /**
  * Testbeds, companies, pilots, devices, API keys and the audit log, in an
  * embedded SQLite database. Lookups are indexed point reads (microseconds), so
- * the gateway may call them at CONNECT; every read of tenant data takes a Scope.
+ * the gateway may call them at CONNECT.
  *
- * The tables live in their own classes (`keys`, `pilots`, `devices`, `audit`);
- * the methods here are the common paths and the checks that span tables.
+ * The tables are private; `TestbedRegistry` is the door, and every read of
+ * tenant data through it takes a scope. Beyond it, only the composition root's
+ * own needs: opening and closing, and the gateway's credential check.
  */
-export class Registry {
-  readonly keys: KeyTable;
-  readonly pilots: PilotTable;
-  readonly devices: DeviceTable;
-  readonly audit: AuditLog;
+export class Registry implements TestbedRegistry {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #adminDigest: Buffer | undefined;
-  readonly #stmts: Record<'testbeds' | 'testbed' | 'insertCompany' | 'secret' | 'insertSecret', Statement>;
-  readonly #companies = new Map<string, Statement>();
+  readonly #companies: CompanyTable;
+  readonly #pilots: PilotTable;
+  readonly #devices: DeviceTable;
+  readonly #keys: KeyTable;
+  readonly #audit: AuditLog;
+  readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
     this.#db = db;
     this.#now = now;
     this.#adminDigest = adminToken === undefined ? undefined : hashSecret(adminToken);
-    this.keys = new KeyTable(db, now);
-    this.pilots = new PilotTable(db, now);
-    this.devices = new DeviceTable(db, now);
-    this.audit = new AuditLog(db, now);
+    this.#companies = new CompanyTable(db, now);
+    this.#pilots = new PilotTable(db, now);
+    this.#devices = new DeviceTable(db, now);
+    this.#keys = new KeyTable(db, now);
+    this.#audit = new AuditLog(db, now);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
-      insertCompany: db.prepare('INSERT INTO companies (id, name, created_at) VALUES (?, ?, ?)'),
       secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -98,12 +97,38 @@ export class Registry {
     this.#db.close();
   }
 
-  /** The registry's clock (epoch ms): what expiry and revocation times are compared with. */
+  /**
+   * Checks MQTT credentials at CONNECT (see DeviceTable.authenticate): the
+   * gateway's door, unscoped because the device is who is being identified.
+   */
+  authenticateDevice(username: string, password: Buffer): DeviceContext | undefined {
+    return this.#devices.authenticate(username, password);
+  }
+
+  // Who is calling. Called once per request, so revocation, expiry and a
+  // researcher's shared pilots take effect at the next request.
+
+  authenticateKey(presented: string): Caller | undefined {
+    if (this.#adminDigest && verifySecret(presented, this.#adminDigest)) return this.#adminCaller();
+    const holder = this.#keys.authenticate(presented);
+    return holder && this.#callerOf(holder);
+  }
+
+  recheckKey(keyId: string): Caller | undefined {
+    if (keyId === ADMIN_KEY_ID) return this.#adminDigest ? this.#adminCaller() : undefined;
+    const holder = this.#keys.active(keyId);
+    return holder && this.#callerOf(holder);
+  }
+
   now(): number {
     return this.#now();
   }
 
-  /** The testbeds: the public catalogue, the same for every key. */
+  secret(name: string): Buffer {
+    this.#stmts.insertSecret.run(name, randomBytes(32));
+    return (this.#stmts.secret.get(name) as { value: Buffer }).value;
+  }
+
   listTestbeds(): Testbed[] {
     return this.#stmts.testbeds.all() as Testbed[];
   }
@@ -112,135 +137,131 @@ export class Registry {
     return this.#stmts.testbed.get(id) as Testbed | undefined;
   }
 
-  createCompany(name: string): Company {
-    const row: CompanyRow = { id: newId('co'), name, created_at: this.#now() };
-    this.#stmts.insertCompany.run(row.id, row.name, row.created_at);
-    return toCompany(row);
+  // Companies
+
+  createCompany(scope: Scope, name: string): Company {
+    if (scope.kind !== 'all') throw new TestbedError('TESTBED_FORBIDDEN', 'Only the admin may create companies');
+    return this.#companies.create(name);
   }
 
   getCompany(scope: Scope, id: string): Company | undefined {
-    const row = this.#companyStatement(scope, true).get(id, ...companyParams(scope)) as CompanyRow | undefined;
-    return row && toCompany(row);
+    return this.#companies.get(scope, id);
   }
 
-  /**
-   * The companies the scope may see: all of them; its own; those with a pilot in
-   * the operator's testbeds; those with a pilot shared with the researcher.
-   */
   listCompanies(scope: Scope): Company[] {
-    return (this.#companyStatement(scope, false).all(...companyParams(scope)) as CompanyRow[]).map(toCompany);
+    return this.#companies.list(scope);
   }
 
-  /** Creates a company key outside the key policy (the admin route and the demo). The key is returned once. */
-  createCompanyKey(companyId: string, name?: string, createdBy: string | null = null): { key: string; apiKey: ApiKey } {
-    if (!this.getCompany({ kind: 'all' }, companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${companyId}`);
-    return this.keys.create({ role: 'company', companyId, testbedIds: null, readOnly: false, expiresAt: null, name: name ?? null, createdBy });
+  createCompanyKey(creator: Caller, companyId: string, name?: string): CreatedKey {
+    const wanted: KeyGrant = { role: 'company', companyId, testbedIds: null, readOnly: false, expiresAt: null };
+    const refused = refuseGrant(creator.grant, wanted);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
+    if (!this.#companies.get(creator.scope, companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${companyId}`);
+    return this.#keys.create({ ...wanted, name: name ?? null, createdBy: createdBy(creator) });
   }
 
-  /** Creates a pilot of a known company in a known testbed (404 otherwise). Who may is the API's policy. */
-  createPilot(input: NewPilot): Pilot {
-    if (!this.getCompany({ kind: 'all' }, input.companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${input.companyId}`);
+  // Pilots
+
+  createPilot(scope: Scope, input: NewPilot): Pilot {
+    const refused = refusePilotPlace(scope, input.testbedId);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
+    // Any company may run a pilot in the operator's testbeds, including one it cannot see yet.
+    if (!this.#companies.exists(input.companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${input.companyId}`);
     if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
-    return this.pilots.create(input);
+    return this.#pilots.create(input);
   }
 
   getPilot(scope: Scope, id: string): Pilot | undefined {
-    return this.pilots.get(scope, id);
+    return this.#pilots.get(scope, id);
   }
 
-  /**
-   * Registers a device in a pilot the scope can see. Returns the device and its
-   * MQTT password, which is shown once and stored only as a digest.
-   */
-  createDevice(scope: Scope, pilotId: string, input: NewDevice): { device: Device; password: string } {
-    const pilot = this.pilots.get(scope, pilotId);
-    if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', `No pilot ${pilotId}`);
-    return this.devices.create(pilot, input);
+  listPilots(scope: Scope, filter: PilotFilter = {}): Pilot[] {
+    return this.#pilots.list(scope, filter);
+  }
+
+  updatePilot(scope: Scope, id: string, changes: PilotChanges): Pilot | undefined {
+    return this.#pilots.update(scope, id, changes);
+  }
+
+  endPilot(scope: Scope, id: string): Pilot | undefined {
+    return this.#pilots.end(scope, id);
+  }
+
+  // Devices
+
+  createDevice(scope: Scope, pilotId: string, input: NewDevice): CreatedDevice {
+    return this.#devices.create(this.#pilot(scope, pilotId), input);
+  }
+
+  checkNewDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): DeviceProblem[] {
+    this.#pilot(scope, pilotId);
+    return this.#devices.check(inputs);
+  }
+
+  createDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): CreatedDevice[] {
+    return this.#devices.createMany(this.#pilot(scope, pilotId), inputs);
   }
 
   getDevice(scope: Scope, id: string): Device | undefined {
-    return this.devices.get(scope, id);
+    return this.#devices.get(scope, id);
   }
 
-  /** Checks MQTT credentials (see DeviceTable.authenticate). */
-  authenticateDevice(username: string, password: Buffer): DeviceContext | undefined {
-    return this.devices.authenticate(username, password);
+  listDevices(scope: Scope, pilotId: string): Device[] {
+    return this.#devices.list(scope, pilotId);
   }
 
-  /**
-   * Resolves a bearer key to its caller, or undefined when it is unknown, wrong,
-   * revoked or expired. Called once per request, so revocation, expiry and a
-   * researcher's shared pilots take effect at the next request.
-   */
-  authenticateKey(presented: string): Caller | undefined {
-    if (this.#adminDigest && verifySecret(presented, this.#adminDigest)) {
-      return { keyId: ADMIN_KEY_ID, role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: ADMIN_GRANT };
+  rotateDevice(scope: Scope, id: string): CreatedDevice | undefined {
+    return this.#devices.rotate(scope, id);
+  }
+
+  revokeDevice(scope: Scope, id: string): Device | undefined {
+    return this.#devices.revoke(scope, id);
+  }
+
+  // API keys
+
+  createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey {
+    const refused = refuseGrant(creator.grant, wanted);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
+    if (wanted.companyId !== null && !this.#companies.get(creator.scope, wanted.companyId)) {
+      throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
     }
-    const holder = this.keys.authenticate(presented);
-    return holder && this.#callerOf(holder);
+    return this.#keys.create({ ...wanted, name, createdBy: createdBy(creator) });
   }
 
-  /**
-   * The caller of a key that authenticated earlier, resolved afresh (undefined
-   * once revoked or expired): for requests that outlive the moment they were
-   * authenticated, such as live streams.
-   */
-  recheckKey(keyId: string): Caller | undefined {
-    if (keyId === ADMIN_KEY_ID) return this.#adminDigest ? { keyId, role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: ADMIN_GRANT } : undefined;
-    const holder = this.keys.active(keyId);
-    return holder && this.#callerOf(holder);
+  listKeys(holder: KeyGrant): ApiKey[] {
+    return this.#keys.list(holder);
+  }
+
+  revokeKey(holder: KeyGrant, id: string): ApiKey | undefined {
+    return this.#keys.revoke(holder, id);
+  }
+
+  // Audit log
+
+  recordAudit(caller: Caller, entry: AuditRecord): void {
+    this.#audit.record({ ...entry, keyId: caller.keyId, role: caller.role });
+  }
+
+  listAudit(scope: Scope, query: AuditQuery): AuditEntry[] {
+    return this.#audit.list(scope, query);
+  }
+
+  #pilot(scope: Scope, id: string): Pilot {
+    const pilot = this.#pilots.get(scope, id);
+    if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', `No pilot ${id}`);
+    return pilot;
+  }
+
+  #adminCaller(): Caller {
+    return { keyId: ADMIN_KEY_ID, role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: ADMIN_GRANT };
   }
 
   #callerOf(holder: KeyHolder): Caller {
-    const scope = scopeOf(holder.grant, (testbedIds) => this.pilots.sharedPilotIds(testbedIds));
+    const scope = scopeOf(holder.grant, (testbedIds) => this.#pilots.sharedPilotIds(testbedIds));
     return { keyId: holder.keyId, role: holder.grant.role, scope, readOnly: holder.grant.readOnly, grant: holder.grant };
   }
-
-  /** A named random secret, made on first use and kept in the registry (e.g. the cursor-signing key). */
-  secret(name: string): Buffer {
-    this.#stmts.insertSecret.run(name, randomBytes(32));
-    return (this.#stmts.secret.get(name) as { value: Buffer }).value;
-  }
-
-  #companyStatement(scope: Scope, one: boolean): Statement {
-    const key = `${scope.kind}:${one}`;
-    let stmt = this.#companies.get(key);
-    if (!stmt) {
-      const byId = one ? 'c.id = ? AND ' : '';
-      stmt = this.#db.prepare(`SELECT c.id, c.name, c.created_at FROM companies c WHERE ${byId}${companyCondition(scope)} ORDER BY c.created_at, c.id`);
-      this.#companies.set(key, stmt);
-    }
-    return stmt;
-  }
 }
 
-/** Which companies a scope sees; the parameters are `companyParams`. */
-function companyCondition(scope: Scope): string {
-  switch (scope.kind) {
-    case 'all':
-      return '1';
-    case 'company':
-      return 'c.id = ?';
-    case 'testbeds':
-      return 'EXISTS (SELECT 1 FROM pilots p WHERE p.company_id = c.id AND p.testbed_id IN (SELECT value FROM json_each(?)))';
-    case 'research':
-      return 'EXISTS (SELECT 1 FROM pilots p WHERE p.company_id = c.id AND p.id IN (SELECT value FROM json_each(?)))';
-    default:
-      return unhandled(scope);
-  }
-}
-
-function companyParams(scope: Scope): string[] {
-  switch (scope.kind) {
-    case 'all':
-      return [];
-    case 'company':
-      return [scope.companyId];
-    case 'testbeds':
-      return [JSON.stringify(scope.testbedIds)];
-    case 'research':
-      return [JSON.stringify(scope.pilotIds)];
-    default:
-      return unhandled(scope);
-  }
-}
+/** The creator a key records: the key that made it, or none when the composition root did. */
+const createdBy = (creator: Caller): string | null => (creator.keyId === SETUP_KEY_ID ? null : creator.keyId);

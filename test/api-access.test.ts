@@ -8,7 +8,9 @@ import type { Caller } from '../core/model.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const ADMIN = 'api-test-admin-token-0123456789';
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
@@ -59,13 +61,13 @@ describe('API keys, roles and company isolation', () => {
   beforeAll(async () => {
     registry = Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
-    app = await buildApp({ registry, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: 'silent' }) });
-    const companyA = registry.createCompany('A Oy');
-    const companyB = registry.createCompany('B Ab');
-    keyA = registry.createCompanyKey(companyA.id).key;
-    keyB = registry.createCompanyKey(companyB.id).key;
-    registry.createPilot({ companyId: companyB.id, testbedId: 'espoo', name: 'B pilot' });
-    const pilot = registry.createPilot({ companyId: companyA.id, testbedId: 'helsinki', name: 'A pilot' });
+    app = await buildApp({ registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: 'silent' }) });
+    const companyA = registry.createCompany(SETUP.scope, 'A Oy');
+    const companyB = registry.createCompany(SETUP.scope, 'B Ab');
+    keyA = registry.createCompanyKey(SETUP, companyA.id).key;
+    keyB = registry.createCompanyKey(SETUP, companyB.id).key;
+    registry.createPilot(SETUP.scope, { companyId: companyB.id, testbedId: 'espoo', name: 'B pilot' });
+    const pilot = registry.createPilot(SETUP.scope, { companyId: companyA.id, testbedId: 'helsinki', name: 'A pilot' });
     const { device } = registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'noise', username: 'a-noise-1' });
     a = { company: companyA.id, pilot: pilot.id, device: device.id, username: device.username };
     const tags = { deviceId: device.id, pilotId: pilot.id, companyId: companyA.id, testbedId: 'helsinki' };

@@ -8,7 +8,9 @@ import { parseInstant } from '../api/schemas/time-range.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const ADMIN = 'api-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -21,7 +23,7 @@ async function openApi(extra: Partial<ApiDeps> = {}) {
   const store = await EmbeddedStore.open(tmp.dir);
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-  const app = await buildApp({ registry, readings: store, rejections: store, profiles, log, ...extra });
+  const app = await buildApp({ registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles, log, ...extra });
   return {
     app,
     registry,
@@ -74,8 +76,8 @@ describe('API errors: one shape, stable codes', () => {
   beforeAll(async () => {
     api = await openApi();
     app = api.app;
-    const company = api.registry.createCompany('Errors Oy');
-    pilotId = api.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'P' }).id;
+    const company = api.registry.createCompany(SETUP.scope, 'Errors Oy');
+    pilotId = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' }).id;
     deviceId = api.registry.createDevice({ kind: 'all' }, pilotId, { profile: 'weather', username: 'taken-name' }).device.id;
   });
   afterAll(async () => api?.close());
@@ -147,7 +149,7 @@ describe('API errors: one shape, stable codes', () => {
   it('a taken MQTT username -> 409; an unknown company or testbed -> 404', async () => {
     errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'taken-name' }), 409, 'TESTBED_CONFLICT');
     errorOf(await post('/v1/pilots', { companyId: 'co_nobody', testbedId: 'helsinki', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
-    const company = api.registry.createCompany('Real Oy');
+    const company = api.registry.createCompany(SETUP.scope, 'Real Oy');
     errorOf(await post('/v1/pilots', { companyId: company.id, testbedId: 'atlantis', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
     errorOf(await post('/v1/companies/co_nobody/keys', {}), 404, 'TESTBED_NOT_FOUND');
   });
@@ -180,8 +182,10 @@ describe('API errors: one shape, stable codes', () => {
 describe('API errors from the server side', () => {
   it('an unexpected failure -> 500 TESTBED_INTERNAL without its message or stack; the log has both', async () => {
     const api = await openApi({
-      health: () => {
-        throw new Error('boom: secret internals');
+      ingest: {
+        health: () => {
+          throw new Error('boom: secret internals');
+        },
       },
     });
     try {
@@ -200,8 +204,8 @@ describe('API errors from the server side', () => {
   it('a reading store that cannot answer -> 503 TESTBED_STORE_UNAVAILABLE for readings and rejections', async () => {
     const api = await openApi();
     try {
-      const company = api.registry.createCompany('Down Oy');
-      const pilot = api.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'P' });
+      const company = api.registry.createCompany(SETUP.scope, 'Down Oy');
+      const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' });
       const { device } = api.registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'weather' });
       await api.store.close(); // a real fault: the store's connections are gone
       for (const kind of ['readings', 'rejections']) {

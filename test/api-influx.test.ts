@@ -5,8 +5,9 @@ import type { ApiInstance } from '../api/deps.js';
 import { InfluxStore } from '../store/influx/store.js';
 import type { Reading } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
-import { bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /*
  * The same readings in the embedded store and in a real InfluxDB 1.x: every
@@ -29,17 +30,18 @@ beforeAll(async () => {
   embedded = await openTestApi();
   onInflux = await buildApp({
     registry: embedded.registry,
+    mqttUrl: MQTT_URL,
     readings: influx,
     rejections: embedded.store,
     profiles: loadProfiles(),
     log,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
   });
-  const company = embedded.registry.createCompany('Both Oy');
-  const pilot = embedded.registry.createPilot({ companyId: company.id, testbedId: 'turku', name: 'both' });
+  const company = embedded.registry.createCompany(SETUP.scope, 'Both Oy');
+  const pilot = embedded.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'both' });
   pilotId = pilot.id;
-  key = embedded.registry.createCompanyKey(company.id).key;
-  deviceIds = ['weather', 'weather', 'noise'].map((profile) => embedded.registry.devices.create(pilot, { profile }).device.id);
+  key = embedded.registry.createCompanyKey(SETUP, company.id).key;
+  deviceIds = ['weather', 'weather', 'noise'].map((profile) => embedded.registry.createDevice(SETUP.scope, pilot.id, { profile }).device.id);
   const readings: Reading[] = [];
   for (let i = 0; i < 400; i++) {
     const d = i % 3;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role, Sharing } from '../core/model.js';
 import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /*
  * Proof of isolation: every operation of the OpenAPI document, called by every
@@ -153,8 +154,8 @@ const keys = {} as Record<Who, string>;
 /** A new pilot with a device and a reading, in a placement. */
 async function freshPilot(place: Place) {
   const [co, testbedId, sharing] = PLACES[place];
-  const pilot = api.registry.pilots.create({ companyId: ids.company[co], testbedId, name: `${place} pilot`, sharing: sharing as Sharing });
-  const { device } = api.registry.devices.create(pilot, { profile: 'weather' });
+  const pilot = api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, sharing: sharing as Sharing });
+  const { device } = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' });
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
   ]);
@@ -163,7 +164,7 @@ async function freshPilot(place: Place) {
 
 /** A new key in a key placement. */
 function freshKey(place: KeyPlace): string {
-  const base = { readOnly: false, expiresAt: null, name: place, createdBy: null };
+  const base = { readOnly: false, expiresAt: null };
   const grants = {
     coA: { role: 'company', companyId: ids.company.A, testbedIds: null },
     coB: { role: 'company', companyId: ids.company.B, testbedIds: null },
@@ -172,7 +173,7 @@ function freshKey(place: KeyPlace): string {
     resH: { role: 'researcher', companyId: null, testbedIds: ['helsinki'], readOnly: true },
     resAll: { role: 'researcher', companyId: null, testbedIds: null, readOnly: true },
   } as const;
-  return api.registry.keys.create({ ...base, ...grants[place] }).apiKey.id;
+  return api.registry.createKey(SETUP, { ...base, ...grants[place] }, place).apiKey.id;
 }
 
 const methodOf = (route: RouteCase) =>
@@ -192,12 +193,11 @@ const forbidden = (who: Who, route: RouteCase) => !route.roles.includes(ROLE[who
 
 beforeAll(async () => {
   api = await openTestApi({ live: undefined });
-  ids.company.A = api.registry.createCompany('A Oy').id;
-  ids.company.B = api.registry.createCompany('B Ab').id;
-  ids.company.C = api.registry.createCompany('C Oy, pilots made by the matrix').id;
+  ids.company.A = api.registry.createCompany(SETUP.scope, 'A Oy').id;
+  ids.company.B = api.registry.createCompany(SETUP.scope, 'B Ab').id;
+  ids.company.C = api.registry.createCompany(SETUP.scope, 'C Oy, pilots made by the matrix').id;
   const make = (grant: object) =>
-    api.registry.keys.create({ readOnly: false, expiresAt: null, name: null, createdBy: null, companyId: null, testbedIds: null, role: 'company', ...grant })
-      .key;
+    api.registry.createKey(SETUP, { readOnly: false, expiresAt: null, companyId: null, testbedIds: null, role: 'company', ...grant }, null).key;
   keys.admin = ADMIN;
   keys.operatorH = make({ role: 'operator', testbedIds: ['helsinki'] });
   keys.operatorT = make({ role: 'operator', testbedIds: ['tampere'] });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../store/types.js';
 import { bearer, openTestApi, type TestApi } from './helpers/api.js';
 import { eventually } from './helpers/wait.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 interface SseEvent {
   event: string;
@@ -69,28 +70,20 @@ beforeAll(async () => {
   api = await openTestApi({ limits: { liveHeartbeatMs: 100, liveBufferSize: 10, maxLiveStreamsPerKey: 3 } });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
-  const a = api.registry.createCompany('Live A');
-  const b = api.registry.createCompany('Live B');
+  const a = api.registry.createCompany(SETUP.scope, 'Live A');
+  const b = api.registry.createCompany(SETUP.scope, 'Live B');
   ids.companyA = a.id;
   ids.companyB = b.id;
-  const pilotA = api.registry.createPilot({ companyId: a.id, testbedId: 'helsinki', name: 'A' });
-  const shared = api.registry.createPilot({ companyId: a.id, testbedId: 'helsinki', name: 'A shared', sharing: 'open' });
+  const pilotA = api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A' });
+  const shared = api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A shared', sharing: 'open' });
   ids.pilotA = pilotA.id;
   ids.shared = shared.id;
-  ids.pilotB = api.registry.createPilot({ companyId: b.id, testbedId: 'helsinki', name: 'B' }).id;
-  ids.deviceA = api.registry.devices.create(pilotA, { profile: 'noise' }).device.id;
-  ids.sharedDevice = api.registry.devices.create(shared, { profile: 'noise' }).device.id;
-  keys.a = api.registry.createCompanyKey(a.id).key;
-  keys.b = api.registry.createCompanyKey(b.id).key;
-  keys.researcher = api.registry.keys.create({
-    role: 'researcher',
-    companyId: null,
-    testbedIds: null,
-    readOnly: true,
-    expiresAt: null,
-    name: null,
-    createdBy: null,
-  }).key;
+  ids.pilotB = api.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'helsinki', name: 'B' }).id;
+  ids.deviceA = api.registry.createDevice(SETUP.scope, pilotA.id, { profile: 'noise' }).device.id;
+  ids.sharedDevice = api.registry.createDevice(SETUP.scope, shared.id, { profile: 'noise' }).device.id;
+  keys.a = api.registry.createCompanyKey(SETUP, a.id).key;
+  keys.b = api.registry.createCompanyKey(SETUP, b.id).key;
+  keys.researcher = api.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, null).key;
 });
 afterAll(async () => api?.close());
 
@@ -179,7 +172,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
   });
 
   it('ends a stream once its key is revoked, and limits streams per key', async () => {
-    const { key, apiKey } = api.registry.createCompanyKey(ids.companyA);
+    const { key, apiKey } = api.registry.createCompanyKey(SETUP, ids.companyA);
     const streams = [
       await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
       await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
@@ -189,7 +182,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
     expect(fourth.status).toBe(429);
     expect(fourth.headers.get('retry-after')).toBe('1');
     expect(((await fourth.json()) as { error: { code: string } }).error.code).toBe('TESTBED_RATE_LIMITED');
-    api.registry.keys.revoke({ role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null }, apiKey.id);
+    api.registry.revokeKey({ role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null }, apiKey.id);
     for (const s of streams) {
       await s.done;
       expect(s.events.at(-1)).toEqual({ event: 'end', data: expect.stringContaining('TESTBED_UNAUTHORIZED') });
@@ -199,7 +192,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
 
   it("ends a researcher's stream once the pilot is no longer shared", async () => {
     const stream = await openStream(`${base}/v1/pilots/${ids.shared}/live`, keys.researcher);
-    api.registry.pilots.update({ kind: 'all' }, ids.shared, { sharing: 'private' });
+    api.registry.updatePilot({ kind: 'all' }, ids.shared, { sharing: 'private' });
     await stream.done;
     expect(stream.events.at(-1)).toEqual({ event: 'end', data: expect.stringContaining('TESTBED_NOT_FOUND') });
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../api/csv.js';
 import type { Reading } from '../store/types.js';
 import { bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { SETUP_CALLER } from '../registry/index.js';
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -18,13 +19,13 @@ const H0 = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
 
 beforeAll(async () => {
   api = await openTestApi();
-  const company = api.registry.createCompany('Outputs Oy');
-  const pilot = api.registry.createPilot({ companyId: company.id, testbedId: 'oulu', name: 'Outputs' });
+  const company = api.registry.createCompany(SETUP_CALLER.scope, 'Outputs Oy');
+  const pilot = api.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'oulu', name: 'Outputs' });
   pilotId = pilot.id;
-  key = api.registry.createCompanyKey(company.id).key;
-  air = api.registry.devices.create(pilot, { profile: 'air-quality' }).device.id;
-  people = api.registry.devices.create(pilot, { profile: 'people-counter' }).device.id;
-  ahead = api.registry.devices.create(pilot, { profile: 'air-quality' }).device.id;
+  key = api.registry.createCompanyKey(SETUP_CALLER, company.id).key;
+  air = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' }).device.id;
+  people = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'people-counter' }).device.id;
+  ahead = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' }).device.id;
   const tags = { pilotId, companyId: company.id, testbedId: 'oulu' };
   const r = (deviceId: string, profile: string, time: number, values: Record<string, number>, suspect?: string[]): Reading => ({
     ...tags,

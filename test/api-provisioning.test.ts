@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicesFromCsv } from '../api/routes/pilots/devices.js';
 import { csvLine, parseCsv } from '../api/csv.js';
-import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { ADMIN, bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 
 let api: TestApi;
 let now = Date.parse('2025-06-01T12:00:00Z');
@@ -129,8 +129,9 @@ describe('devices', () => {
       ],
     });
     expect(ok.statusCode).toBe(201);
-    const made = ok.json().devices as { id: string; username: string; mqtt: { username: string; password: string } }[];
+    const made = ok.json().devices as { id: string; username: string; mqtt: { url: string; username: string; password: string } }[];
     expect(made.map((d) => d.username)).toEqual(['b-1', made[1]!.id]);
+    expect(made.map((d) => d.mqtt.url)).toEqual([MQTT_URL, MQTT_URL]);
     for (const d of made) expect(api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.deviceId).toBe(d.id);
   });
 
@@ -165,7 +166,7 @@ describe('devices', () => {
         headers: { ...bearer(ADMIN), 'content-type': 'text/csv' },
         payload,
       });
-    const before = api.registry.devices.list({ kind: 'all' }, pilotId).length;
+    const before = api.registry.listDevices({ kind: 'all' }, pilotId).length;
     const ok = await post('\uFEFFprofile;name;username\r\nnoise;"Pysäkki 4; pohjoinen";semi-1\r\nweather;Tori, itä;\r\n');
     expect(ok.statusCode).toBe(201);
     expect(ok.json().devices.map((d: { name: string; profile: string; username: string }) => [d.profile, d.name])).toEqual([
@@ -180,7 +181,7 @@ describe('devices', () => {
     const unknown = await post('profile;name\nnoise;a\nno-such-profile;b\n');
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.details.map((d: { field: string }) => d.field)).toEqual(['devices.1.profile']);
-    expect(api.registry.devices.list({ kind: 'all' }, pilotId)).toHaveLength(before + 2);
+    expect(api.registry.listDevices({ kind: 'all' }, pilotId)).toHaveLength(before + 2);
   });
 
   it('rotates a secret (the old stops, the device is disconnected) and revokes a device', async () => {
@@ -192,6 +193,8 @@ describe('devices', () => {
 
     const rotated = await co.post(`/v1/devices/${device.id}/rotate-secret`);
     expect(rotated.statusCode).toBe(200);
+    expect(device.mqtt.url).toBe(MQTT_URL);
+    expect(rotated.json().mqtt).toMatchObject({ url: MQTT_URL, username: device.mqtt.username });
     expect(rotated.json().mqtt.password).not.toBe(device.mqtt.password);
     expect(api.sessions.disconnected).toContain(device.id);
     expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password))).toBeUndefined();

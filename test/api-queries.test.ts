@@ -6,7 +6,8 @@ import type { ApiInstance } from '../api/deps.js';
 import { parseCsv } from '../api/csv.js';
 import type { Reading, ReadingStore } from '../store/types.js';
 import { loadProfiles } from '../device-profiles/load.js';
-import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { ADMIN, bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const T0 = Date.parse('2025-02-03T00:00:00Z');
 const MIN = 60_000;
@@ -24,20 +25,12 @@ const valueAt = (i: number, d: number) => ({ temperature: -10 + ((i * 7 + d) % 8
 
 beforeAll(async () => {
   api = await openTestApi();
-  const company = api.registry.createCompany('Queries Oy');
-  const pilot = api.registry.createPilot({ companyId: company.id, testbedId: 'oulu', name: 'Q' });
+  const company = api.registry.createCompany(SETUP.scope, 'Queries Oy');
+  const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'Q' });
   pilotId = pilot.id;
-  key = api.registry.createCompanyKey(company.id).key;
-  otherKey = api.registry.keys.create({
-    role: 'operator',
-    companyId: null,
-    testbedIds: ['oulu'],
-    readOnly: false,
-    expiresAt: null,
-    name: null,
-    createdBy: null,
-  }).key;
-  devices = ['weather', 'weather', 'air-quality'].map((profile) => api.registry.devices.create(pilot, { profile }).device);
+  key = api.registry.createCompanyKey(SETUP, company.id).key;
+  otherKey = api.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['oulu'], readOnly: false, expiresAt: null }, null).key;
+  devices = ['weather', 'weather', 'air-quality'].map((profile) => api.registry.createDevice(SETUP.scope, pilot.id, { profile }).device);
   // Three hours of readings: the weather devices every 2 minutes, in step (ties), the air-quality one every 5.
   for (let i = 0; i < 90; i++) {
     for (const [d, device] of devices.entries()) {
@@ -186,8 +179,12 @@ describe('aggregates', () => {
       const res = await slow.inject({ url: `/v1/pilots/${pilotId}/aggregates?from=${iso(T0)}&to=${iso(T0 + 180 * MIN)}&every=1h`, headers: bearer(key) });
       // 180 readings fit in one slice of the scan: the deadline is only checked between slices, so write more first.
       expect([200, 400]).toContain(res.statusCode);
-      const big = api.registry.createPilot({ companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId, testbedId: 'oulu', name: 'big' });
-      const dev = api.registry.devices.create(big, { profile: 'weather' }).device;
+      const big = api.registry.createPilot(SETUP.scope, {
+        companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId,
+        testbedId: 'oulu',
+        name: 'big',
+      });
+      const dev = api.registry.createDevice(SETUP.scope, big.id, { profile: 'weather' }).device;
       await api.store.write(
         Array.from({ length: 5000 }, (_, i) => ({
           deviceId: dev.id,
@@ -213,6 +210,7 @@ describe('aggregates', () => {
 function depsOf(t: TestApi) {
   return {
     registry: t.registry,
+    mqttUrl: MQTT_URL,
     readings: t.store as ReadingStore,
     rejections: t.store,
     profiles: loadCatalogue(),
@@ -281,8 +279,12 @@ describe('exports', () => {
   });
 
   it('streams a large export over HTTP, reading the store only as fast as the client reads', async () => {
-    const big = api.registry.createPilot({ companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId, testbedId: 'oulu', name: 'export' });
-    const dev = api.registry.devices.create(big, { profile: 'noise' }).device;
+    const big = api.registry.createPilot(SETUP.scope, {
+      companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId,
+      testbedId: 'oulu',
+      name: 'export',
+    });
+    const dev = api.registry.createDevice(SETUP.scope, big.id, { profile: 'noise' }).device;
     const N = 120_000;
     for (let from = 0; from < N; from += 20_000) {
       await api.store.write(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../api/rate-limit.js';
 import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 describe('RateLimiter (pure)', () => {
   it('allows a burst, then the sustained rate, per key', () => {
@@ -25,7 +26,7 @@ describe('per-key rate limits in the API', () => {
   afterAll(async () => api?.close());
 
   it('answers 429 TESTBED_RATE_LIMITED with Retry-After past the burst, for that key only', async () => {
-    const other = api.registry.createCompanyKey(api.registry.createCompany('Other Oy').id).key;
+    const other = api.registry.createCompanyKey(SETUP, api.registry.createCompany(SETUP.scope, 'Other Oy').id).key;
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await api.app.inject({ url: '/v1/testbeds', headers: bearer(ADMIN) })).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);

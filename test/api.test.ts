@@ -5,9 +5,11 @@ import type { ApiInstance } from '../api/deps.js';
 import { start } from '../api/index.js';
 import { MAX_QUERY_LIMIT } from '../api/limits.js';
 import { loadConfig } from '../core/config.js';
+import { healthOf, type IngestStats } from '../ingest/health.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
+import { MQTT_URL } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ADMIN = 'api-test-admin-token-0123456789';
@@ -21,17 +23,28 @@ describe('API happy path (inject)', () => {
   let registry: Registry;
   let store: EmbeddedStore;
   let app: ApiInstance;
+  // The ingest stage's counters as health reads them; the test moves them.
+  const stats: IngestStats = {
+    readings: 3,
+    rejections: 1,
+    duplicates: 0,
+    stored: 3,
+    refused: 0,
+    queue: { depthBytes: 0, maxBytes: 1 << 20, full: false, oldestAgeMs: null, failed: null },
+    store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
+  };
 
   beforeAll(async () => {
     registry = Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
     app = await buildApp({
       registry,
+      mqttUrl: MQTT_URL,
       readings: store,
       rejections: store,
       profiles,
       log: pino({ level: 'silent' }),
-      health: () => ({ store: { kind: 'embedded' } }),
+      ingest: { health: () => healthOf(stats) },
     });
   });
   afterAll(async () => {
@@ -41,10 +54,21 @@ describe('API happy path (inject)', () => {
     tmp.remove();
   });
 
-  it('answers health without a key, with the extra fields', async () => {
+  it('answers health without a key, with the status the ingest counters add up to', async () => {
     const res = await app.inject({ url: '/v1/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', store: { kind: 'embedded' } });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      ingest: { readings: 3, rejections: 1, duplicates: 0, stored: 3, refused: 0 },
+      queue: stats.queue,
+      store: stats.store,
+    });
+    stats.store.reachable = false;
+    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'degraded', store: { reachable: false } });
+    stats.queue.full = true;
+    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'failing', queue: { full: true } });
+    stats.queue.full = false;
+    stats.store.reachable = true;
   });
 
   it('lists the testbeds and the profiles to any key, profiles without their test vectors', async () => {
@@ -118,7 +142,7 @@ describe('API happy path (inject)', () => {
     expect(deviceRes.statusCode).toBe(201);
     const { mqtt, ...device } = deviceRes.json();
     expect(device).toMatchObject({ pilotId: pilot.id, companyId, testbedId: 'helsinki', profile: 'weather', name: 'Roof station', username: device.id });
-    expect(mqtt).toEqual({ username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
+    expect(mqtt).toEqual({ url: MQTT_URL, username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
     expect(registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password))?.deviceId).toBe(device.id);
     const deviceBack = await app.inject({ url: `/v1/devices/${device.id}`, headers: bearer(key) });
     expect(deviceBack.json()).toEqual({ ...device, connection: { online: false, lastSeen: null } });
@@ -250,7 +274,7 @@ describe('API over real HTTP (start)', () => {
     const registry = Registry.open(tmp.dir, ADMIN);
     const store = await EmbeddedStore.open(tmp.dir);
     const config = loadConfig({ TESTBED_DATA_DIR: tmp.dir, TESTBED_HOST: '127.0.0.1', TESTBED_HTTP_PORT: '0' });
-    const api = await start(config, { registry, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }) });
+    const api = await start(config, { registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }) });
     try {
       expect(api.port).toBeGreaterThan(0);
       expect(api.url).toBe(`http://127.0.0.1:${api.port}`);

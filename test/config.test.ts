@@ -28,6 +28,13 @@ describe('configuration', () => {
     expect(config.influx).toEqual({ url: 'http://127.0.0.1:8086', token: 'u:p', bucket: 'db/rp', org: undefined });
   });
 
+  it('takes the broker address told to devices from TESTBED_PUBLIC_MQTT_URL', () => {
+    expect(loadConfig({}).mqtt.publicUrl).toBeUndefined();
+    expect(loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'mqtts://testbed.example.org:8883' }).mqtt.publicUrl).toBe('mqtts://testbed.example.org:8883');
+    expect(() => loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'http://testbed.example.org' })).toThrow(/TESTBED_PUBLIC_MQTT_URL/);
+    expect(() => loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'testbed.example.org:1883' })).toThrow(/TESTBED_PUBLIC_MQTT_URL/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ TESTBED_INFLUX_URL: '', TESTBED_ADMIN_TOKEN: '' }).influx).toBeUndefined();
   });

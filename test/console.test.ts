@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, eventually, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { SETUP_CALLER } from '../registry/index.js';
 
 /**
  * The web console in Debian's Chromium (playwright-core drives it; its own
@@ -54,18 +55,19 @@ beforeAll(async () => {
   execFileSync(process.execPath, ['console/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   p = await startTestPipeline();
   const { registry } = p;
-  const acme = registry.createCompany('Acme Air');
-  const other = registry.createCompany('Borealis Sensors');
-  const alphaPilot = registry.createPilot({ companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' });
-  const betaPilot = registry.createPilot({ companyId: other.id, testbedId: 'tampere', name: 'Beta secret trial' });
-  const fleet = registry.createPilot({ companyId: acme.id, testbedId: 'espoo', name: 'Fleet of a thousand' });
+  const acme = registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
+  const other = registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
+  const alphaPilot = registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' });
+  const betaPilot = registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'tampere', name: 'Beta secret trial' });
+  const fleet = registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'espoo', name: 'Fleet of a thousand' });
   const made = registry.createDevice({ kind: 'all' }, alphaPilot.id, { profile: 'air-quality', name: 'Kallio air 1' });
   registry.createDevice({ kind: 'all' }, betaPilot.id, { profile: 'air-quality', name: 'Hervanta air 1' });
-  registry.devices.createMany(
-    fleet,
+  registry.createDevices(
+    SETUP_CALLER.scope,
+    fleet.id,
     Array.from({ length: 1000 }, (_, i) => ({ profile: 'weather', name: `Weather ${String(i).padStart(4, '0')}` })),
   );
-  companyKey = registry.createCompanyKey(acme.id, 'console test').key;
+  companyKey = registry.createCompanyKey(SETUP_CALLER, acme.id, 'console test').key;
   alpha = { pilotId: alphaPilot.id, deviceId: made.device.id, username: made.device.username, password: made.password };
   beta = { pilotId: betaPilot.id };
   fleetPilotId = fleet.id;

@@ -53,6 +53,8 @@ function endToEnd(
       expect(pilot.status).toBe(201);
       const device = await api('POST', `/v1/pilots/${pilot.body.id}/devices`, key.body.key, { profile: 'air-quality', name: 'pole 17' });
       expect(device.status).toBe(201);
+      // Without TESTBED_PUBLIC_MQTT_URL, devices are told this gateway's own address.
+      expect(device.body.mqtt.url).toBe(p.mqttUrl);
       const { username, password } = device.body.mqtt as { username: string; password: string };
       const topic = `devices/${device.body.id}/readings`;
 

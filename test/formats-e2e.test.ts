@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /**
  * Payload formats end to end: SenML packs (the examples of RFC 8428 section 5.1
@@ -18,9 +19,9 @@ const iso = (s: number) => new Date(Math.round(s * 1000)).toISOString();
 
 beforeAll(async () => {
   p = await startTestPipeline();
-  const company = p.registry.createCompany('Formaatit Oy');
-  key = p.registry.createCompanyKey(company.id, 'formats').key;
-  pilotId = p.registry.createPilot({ companyId: company.id, testbedId: 'helsinki', name: 'Formats' }).id;
+  const company = p.registry.createCompany(SETUP.scope, 'Formaatit Oy');
+  key = p.registry.createCompanyKey(SETUP, company.id, 'formats').key;
+  pilotId = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Formats' }).id;
 });
 afterAll(async () => {
   await p?.close();
@@ -38,6 +39,8 @@ async function publishAndRead(profile: string, payloads: (string | Buffer)[], co
   const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, protocolVersion: 4, reconnectPeriod: 0 });
   for (const payload of payloads) await client.publishAsync(deviceTopic(device.id, 'readings'), payload, { qos: 1 });
   await client.endAsync();
+  // Everything acknowledged is in the queue; once the queue is empty, its readings and rejections are both written.
+  await eventually(async () => ((await api('/v1/health')).queue.depthBytes === 0 ? true : undefined), 10_000, 'the queue delivered');
   const readings = await eventually(
     async () => {
       const body = await api(`/v1/devices/${device.id}/readings?from=2020-01-01T00:00:00Z`);

@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../registry/migrations.js';
 import { Registry } from '../registry/registry.js';
 import { hashSecret } from '../core/secrets.js';
 import { tempDir } from './helpers/tmp.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const grant = (role: Role, extra: Partial<KeyGrant> = {}): KeyGrant => ({
   role,
@@ -107,45 +108,49 @@ describe('registry: keys, scopes, pilots and devices', () => {
   });
 
   it('authenticates a key until it is revoked or expires, at once', () => {
-    const co = registry.createCompany('Keyed Oy');
-    const { key, apiKey } = registry.keys.create({ ...CO_A, companyId: co.id, expiresAt: now + 60_000, name: 'k', createdBy: 'admin' });
+    const co = registry.createCompany(SETUP.scope, 'Keyed Oy');
+    const admin = registry.authenticateKey('registry-admin-token-0123')!;
+    const { key, apiKey } = registry.createKey(admin, { ...CO_A, companyId: co.id, expiresAt: now + 60_000 }, 'k');
     expect(apiKey).toMatchObject({ role: 'company', companyId: co.id, expiresAt: new Date(now + 60_000).toISOString(), revokedAt: null, createdBy: 'admin' });
     expect(registry.authenticateKey(key)?.keyId).toBe(apiKey.id);
     now += 60_000;
     expect(registry.authenticateKey(key)).toBeUndefined();
     expect(registry.recheckKey(apiKey.id)).toBeUndefined();
     now -= 60_000;
-    const other = registry.keys.create({ ...CO_A, companyId: co.id, name: null, createdBy: null });
+    const other = registry.createKey(SETUP, { ...CO_A, companyId: co.id }, null);
+    expect(other.apiKey.createdBy).toBeNull();
     expect(registry.recheckKey(other.apiKey.id)?.scope).toEqual({ kind: 'company', companyId: co.id });
-    expect(registry.keys.revoke(grant('company', { companyId: 'co_other' }), other.apiKey.id)).toBeUndefined();
-    expect(registry.keys.revoke({ ...CO_A, companyId: co.id }, other.apiKey.id)?.revokedAt).toBe(new Date(now).toISOString());
+    expect(registry.revokeKey(grant('company', { companyId: 'co_other' }), other.apiKey.id)).toBeUndefined();
+    expect(registry.revokeKey({ ...CO_A, companyId: co.id }, other.apiKey.id)?.revokedAt).toBe(new Date(now).toISOString());
     expect(registry.authenticateKey(other.key)).toBeUndefined();
   });
 
   it('honours every scope kind on pilots, devices and companies', () => {
-    const a = registry.createCompany('Scope A');
-    const b = registry.createCompany('Scope B');
-    const pa = registry.createPilot({ companyId: a.id, testbedId: 'oulu', name: 'pa', sharing: 'research' });
-    const pb = registry.createPilot({ companyId: b.id, testbedId: 'turku', name: 'pb' });
-    const da = registry.devices.create(pa, { profile: 'noise' }).device;
-    const db = registry.devices.create(pb, { profile: 'noise' }).device;
+    const a = registry.createCompany(SETUP.scope, 'Scope A');
+    const b = registry.createCompany(SETUP.scope, 'Scope B');
+    const pa = registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'oulu', name: 'pa', sharing: 'research' });
+    const pb = registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'turku', name: 'pb' });
+    const da = registry.createDevice(SETUP.scope, pa.id, { profile: 'noise' }).device;
+    const db = registry.createDevice(SETUP.scope, pb.id, { profile: 'noise' }).device;
+    // A researcher's scope as its key resolves it: the pilots shared when the request comes.
+    const researcherScope = (g: KeyGrant): Scope => registry.authenticateKey(registry.createKey(SETUP, g, null).key)!.scope;
     const cases: [string, Scope, boolean, boolean][] = [
       ['all', { kind: 'all' }, true, true],
       ['company a', { kind: 'company', companyId: a.id }, true, false],
       ['operator of oulu', { kind: 'testbeds', testbedIds: ['oulu'] }, true, false],
       ['operator of turku and oulu', { kind: 'testbeds', testbedIds: ['turku', 'oulu'] }, true, true],
       ['operator of nothing', { kind: 'testbeds', testbedIds: [] }, false, false],
-      ['researcher', { kind: 'research', pilotIds: registry.pilots.sharedPilotIds(null) }, true, false],
-      ['researcher in turku', { kind: 'research', pilotIds: registry.pilots.sharedPilotIds(['turku']) }, false, false],
+      ['researcher', researcherScope(RES), true, false],
+      ['researcher in turku', researcherScope({ ...RES_HEL, testbedIds: ['turku'] }), false, false],
     ];
     for (const [name, scope, seesA, seesB] of cases) {
       expect(!!registry.getPilot(scope, pa.id), `${name}: pilot a`).toBe(seesA);
       expect(!!registry.getPilot(scope, pb.id), `${name}: pilot b`).toBe(seesB);
       expect(!!registry.getDevice(scope, da.id), `${name}: device a`).toBe(seesA);
       expect(!!registry.getDevice(scope, db.id), `${name}: device b`).toBe(seesB);
-      expect(registry.devices.list(scope, pa.id).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
+      expect(registry.listDevices(scope, pa.id).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
       expect(
-        registry.pilots.list(scope).some((p) => p.id === pb.id),
+        registry.listPilots(scope).some((p) => p.id === pb.id),
         `${name}: lists pilot b`,
       ).toBe(seesB);
       expect(
@@ -153,46 +158,46 @@ describe('registry: keys, scopes, pilots and devices', () => {
         `${name}: lists company a`,
       ).toBe(seesA);
       expect(!!registry.getCompany(scope, b.id), `${name}: company b`).toBe(seesB);
-      expect(registry.pilots.update(scope, pb.id, { name: 'x' }) !== undefined, `${name}: updates b`).toBe(seesB);
+      expect(registry.updatePilot(scope, pb.id, { name: 'x' }) !== undefined, `${name}: updates b`).toBe(seesB);
     }
   });
 
   it('rotates and revokes device secrets, and ending a pilot closes its window', () => {
-    const co = registry.createCompany('Devices Oy');
-    const pilot = registry.createPilot({ companyId: co.id, testbedId: 'espoo', name: 'p' });
+    const co = registry.createCompany(SETUP.scope, 'Devices Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
     const scope: Scope = { kind: 'company', companyId: co.id };
-    const { device, password } = registry.devices.create(pilot, { profile: 'noise' });
-    const rotated = registry.devices.rotate(scope, device.id)!;
+    const { device, password } = registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise' });
+    const rotated = registry.rotateDevice(scope, device.id)!;
     expect(registry.authenticateDevice(device.username, Buffer.from(password))).toBeUndefined();
     expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.deviceId).toBe(device.id);
     expect(rotated.device.secretRotatedAt).toBe(new Date(now).toISOString());
-    expect(registry.devices.rotate({ kind: 'company', companyId: 'co_other' }, device.id)).toBeUndefined();
+    expect(registry.rotateDevice({ kind: 'company', companyId: 'co_other' }, device.id)).toBeUndefined();
     expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBeNull();
-    registry.pilots.end(scope, pilot.id);
+    registry.endPilot(scope, pilot.id);
     expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBe(now);
-    expect(registry.devices.revoke(scope, device.id)?.revokedAt).toBe(new Date(now).toISOString());
+    expect(registry.revokeDevice(scope, device.id)?.revokedAt).toBe(new Date(now).toISOString());
     expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))).toBeUndefined();
-    expect(() => registry.devices.rotate(scope, device.id)).toThrow(/revoked/);
+    expect(() => registry.rotateDevice(scope, device.id)).toThrow(/revoked/);
   });
 
   it('registers devices in bulk all or nothing', () => {
-    const co = registry.createCompany('Bulk Oy');
-    const pilot = registry.createPilot({ companyId: co.id, testbedId: 'espoo', name: 'p' });
-    registry.devices.create(pilot, { profile: 'noise', username: 'bulk-taken' });
+    const co = registry.createCompany(SETUP.scope, 'Bulk Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
+    registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise', username: 'bulk-taken' });
     const bad = [
       { profile: 'noise', username: 'bulk-1' },
       { profile: 'noise', username: 'bulk-taken' },
       { profile: 'noise', username: 'bulk-1' },
       { profile: 'noise', username: 'a/b' },
     ];
-    expect(registry.devices.check(bad)).toEqual([
-      { index: 1, field: 'username', message: 'bulk-taken is taken' },
-      { index: 2, field: 'username', message: 'bulk-1 is given twice in this request' },
-      { index: 3, field: 'username', message: expect.stringContaining('letters, digits') },
+    expect(registry.checkNewDevices(SETUP.scope, pilot.id, bad)).toEqual([
+      { index: 1, field: 'username', reason: 'taken', message: 'bulk-taken is taken' },
+      { index: 2, field: 'username', reason: 'repeated', message: 'bulk-1 is given twice in this request' },
+      { index: 3, field: 'username', reason: 'unsafe', message: expect.stringContaining('letters, digits') },
     ]);
-    expect(() => registry.devices.createMany(pilot, bad)).toThrow(/No device was registered/);
-    expect(registry.devices.list({ kind: 'all' }, pilot.id)).toHaveLength(1);
-    expect(registry.devices.createMany(pilot, [{ profile: 'noise' }, { profile: 'weather', username: 'bulk-2' }])).toHaveLength(2);
+    expect(() => registry.createDevices(SETUP.scope, pilot.id, bad)).toThrow(/No device was registered/);
+    expect(registry.listDevices({ kind: 'all' }, pilot.id)).toHaveLength(1);
+    expect(registry.createDevices(SETUP.scope, pilot.id, [{ profile: 'noise' }, { profile: 'weather', username: 'bulk-2' }])).toHaveLength(2);
   });
 
   it('keeps a named secret across restarts', () => {
@@ -225,7 +230,7 @@ describe('registry migration from the first schema', () => {
       });
       expect(registry.getPilot({ kind: 'all' }, 'pi_old')).toMatchObject({ sharing: 'private', endedAt: null });
       expect(registry.authenticateDevice('old-device', Buffer.from('device-secret'))?.deviceId).toBe('dev_old');
-      expect(registry.keys.list(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);
+      expect(registry.listKeys(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);
     } finally {
       registry.close();
       tmp.remove();

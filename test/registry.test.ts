@@ -5,6 +5,7 @@ import { TestbedError } from '../core/errors.js';
 import { Registry } from '../registry/registry.js';
 import { resolveAdminToken } from '../registry/admin-token.js';
 import { tempDir } from './helpers/tmp.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const ADMIN = 'admin-token-for-registry-tests';
 const ALL = { kind: 'all' } as const;
@@ -28,8 +29,8 @@ describe('registry', () => {
   });
 
   it('authenticates a device by its generated secret and refuses anything else', () => {
-    const company = registry.createCompany('Sensoria Oy');
-    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'tampere', name: 'Tram stop air' });
+    const company = registry.createCompany(SETUP.scope, 'Sensoria Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: 'Tram stop air' });
     const { device, password } = registry.createDevice(ALL, pilot.id, { profile: 'air-quality', name: 'stop 4' });
     expect(password).toMatch(/^[a-z2-7]{32}$/); // 160 random bits
     expect(device.username).toBe(device.id);
@@ -45,10 +46,10 @@ describe('registry', () => {
   });
 
   it('stores secrets and keys only as digests', () => {
-    const company = registry.createCompany('Digest Oy');
-    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'oulu', name: 'p' });
+    const company = registry.createCompany(SETUP.scope, 'Digest Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'p' });
     const { password } = registry.createDevice(ALL, pilot.id, { profile: 'noise' });
-    const { key } = registry.createCompanyKey(company.id);
+    const { key } = registry.createCompanyKey(SETUP, company.id);
     registry.close();
     const files = fs.readdirSync(tmp.dir).filter((f) => f.startsWith('registry.db'));
     const bytes = Buffer.concat(files.map((f) => fs.readFileSync(path.join(tmp.dir, f))));
@@ -58,17 +59,26 @@ describe('registry', () => {
   });
 
   it('gives a device the username it was given, once', () => {
-    const company = registry.createCompany('Named Oy');
-    const pilot = registry.createPilot({ companyId: company.id, testbedId: 'espoo', name: 'p' });
+    const company = registry.createCompany(SETUP.scope, 'Named Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'p' });
     const { device } = registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'espoo-noise-1' });
     expect(device.username).toBe('espoo-noise-1');
-    expect(() => registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'espoo-noise-1' })).toThrow(/taken/);
+    const taken = (() => {
+      try {
+        registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'espoo-noise-1' });
+      } catch (err) {
+        return err;
+      }
+    })();
+    // A conflict is known by its code, not by what its message says.
+    expect(taken).toBeInstanceOf(TestbedError);
+    expect((taken as TestbedError).code).toBe('TESTBED_CONFLICT');
     expect(() => registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'a/b' })).toThrow(TestbedError);
   });
 
   it('resolves keys to callers with their scope', () => {
-    const company = registry.createCompany('Keyed Oy');
-    const { key, apiKey } = registry.createCompanyKey(company.id, 'ci');
+    const company = registry.createCompany(SETUP.scope, 'Keyed Oy');
+    const { key, apiKey } = registry.createCompanyKey(SETUP, company.id, 'ci');
     expect(registry.authenticateKey(key)).toMatchObject({
       keyId: apiKey.id,
       role: 'company',
@@ -80,13 +90,13 @@ describe('registry', () => {
     expect(registry.authenticateKey(`${apiKey.id}.`)).toBeUndefined();
     expect(registry.authenticateKey('nonsense')).toBeUndefined();
     expect(registry.authenticateKey('')).toBeUndefined();
-    expect(() => registry.createCompanyKey('co_missing')).toThrow(TestbedError);
+    expect(() => registry.createCompanyKey(SETUP, 'co_missing')).toThrow(TestbedError);
   });
 
   it("never shows one company another company's pilots or devices", () => {
-    const a = registry.createCompany('A Oy');
-    const b = registry.createCompany('B Oy');
-    const pilot = registry.createPilot({ companyId: a.id, testbedId: 'vantaa', name: 'p' });
+    const a = registry.createCompany(SETUP.scope, 'A Oy');
+    const b = registry.createCompany(SETUP.scope, 'B Oy');
+    const pilot = registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'vantaa', name: 'p' });
     const { device } = registry.createDevice(ALL, pilot.id, { profile: 'weather' });
     const scopeA = { kind: 'company', companyId: a.id } as const;
     const scopeB = { kind: 'company', companyId: b.id } as const;
@@ -98,12 +108,40 @@ describe('registry', () => {
     expect(() => registry.createDevice(scopeB, pilot.id, { profile: 'weather' })).toThrow(/No pilot/);
   });
 
+  it('enforces who may create what, whatever the caller forgot to check', () => {
+    const company = registry.createCompany(SETUP.scope, 'Door Oy');
+    const operator = registry.authenticateKey(
+      registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['turku'], readOnly: false, expiresAt: null }, null).key,
+    )!;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as TestbedError).code;
+      }
+      return 'ok';
+    };
+    expect(code(() => registry.createCompany(operator.scope, 'Not Oy'))).toBe('TESTBED_FORBIDDEN');
+    expect(code(() => registry.createPilot(operator.scope, { companyId: company.id, testbedId: 'oulu', name: 'p' }))).toBe('TESTBED_FORBIDDEN');
+    expect(code(() => registry.createPilot({ kind: 'company', companyId: company.id }, { companyId: company.id, testbedId: 'turku', name: 'p' }))).toBe(
+      'TESTBED_FORBIDDEN',
+    );
+    expect(code(() => registry.createPilot(operator.scope, { companyId: company.id, testbedId: 'turku', name: 'p' }))).toBe('ok');
+    expect(code(() => registry.createCompanyKey(operator, company.id))).toBe('TESTBED_FORBIDDEN');
+    expect(code(() => registry.createKey(operator, { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null }, null))).toBe(
+      'TESTBED_FORBIDDEN',
+    );
+    expect(
+      registry.createKey(operator, { role: 'researcher', companyId: null, testbedIds: ['turku'], readOnly: true, expiresAt: null }, null).apiKey.createdBy,
+    ).toBe(operator.keyId);
+  });
+
   it('checks pilots: known company and testbed, end after start', () => {
-    const c = registry.createCompany('Dated Oy');
-    expect(() => registry.createPilot({ companyId: c.id, testbedId: 'stockholm', name: 'p' })).toThrow(/No testbed/);
-    expect(() => registry.createPilot({ companyId: 'co_none', testbedId: 'turku', name: 'p' })).toThrow(/No company/);
-    expect(() => registry.createPilot({ companyId: c.id, testbedId: 'turku', name: 'p', startsAt: 2000, endsAt: 1000 })).toThrow(/later/);
-    const p = registry.createPilot({ companyId: c.id, testbedId: 'turku', name: 'p', startsAt: Date.parse('2026-01-01T00:00:00Z') });
+    const c = registry.createCompany(SETUP.scope, 'Dated Oy');
+    expect(() => registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'stockholm', name: 'p' })).toThrow(/No testbed/);
+    expect(() => registry.createPilot(SETUP.scope, { companyId: 'co_none', testbedId: 'turku', name: 'p' })).toThrow(/No company/);
+    expect(() => registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'turku', name: 'p', startsAt: 2000, endsAt: 1000 })).toThrow(/later/);
+    const p = registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'turku', name: 'p', startsAt: Date.parse('2026-01-01T00:00:00Z') });
     expect(p.startsAt).toBe('2026-01-01T00:00:00.000Z');
     expect(p.endsAt).toBeNull();
   });

@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, startTestPipeline, type TestPipeline } from './helpers/pip
 import { tempDir } from './helpers/tmp.js';
 import { eventually } from './helpers/wait.js';
 import { readDevice } from './helpers/readings.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 /**
  * The simulators against the whole pipeline in this process, over real MQTT:
@@ -31,8 +32,8 @@ afterAll(async () => {
 
 /** A pilot with one device per profile and format, registered through the registry. */
 function devicesOfEveryProfile(label: string): SimulatedDevice[] {
-  const company = p.registry.createCompany(`Simulated ${label}`);
-  const pilot = p.registry.createPilot({ companyId: company.id, testbedId: 'tampere', name: label });
+  const company = p.registry.createCompany(SETUP.scope, `Simulated ${label}`);
+  const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: label });
   const devices: SimulatedDevice[] = [];
   for (const [id, { profile }] of p.profiles) {
     for (const format of profile.formats as PayloadFormat[]) {
@@ -160,9 +161,9 @@ describe('simulated devices against the real pipeline', () => {
     );
   });
   it('testbed simulate --pilot registers devices through the API with a company key, saves their credentials and runs them', async () => {
-    const company = p.registry.createCompany('Provisioned Oy');
-    const pilot = p.registry.createPilot({ companyId: company.id, testbedId: 'turku', name: 'Provisioned' });
-    const { key } = p.registry.createCompanyKey(company.id);
+    const company = p.registry.createCompany(SETUP.scope, 'Provisioned Oy');
+    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'Provisioned' });
+    const { key } = p.registry.createCompanyKey(SETUP, company.id);
     let err = '';
     const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (write(String(chunk)), done()) });
     const saved = path.join(tmp.dir, 'provisioned.json');
@@ -193,7 +194,7 @@ describe('simulated devices against the real pipeline', () => {
     expect(code).toBe(0);
     const made = JSON.parse(fs.readFileSync(saved, 'utf8')) as { deviceId: string; username: string; password: string; profile: string }[];
     expect(made).toHaveLength(2);
-    const registered = p.registry.devices.list(ALL, pilot.id);
+    const registered = p.registry.listDevices(ALL, pilot.id);
     expect(registered.map((d) => d.id).sort()).toEqual(made.map((d) => d.deviceId).sort());
     expect(registered.map((d) => d.name).sort()).toEqual(['sim-1', 'sim-2']);
     await eventually(

@@ -79,3 +79,21 @@ describe('pipeline wiring', () => {
     await client.endAsync();
   });
 });
+
+describe('the broker address devices are told', () => {
+  it('is TESTBED_PUBLIC_MQTT_URL when set, for a gateway behind a balancer or a public name', async () => {
+    const p = await startTestPipeline({ TESTBED_PUBLIC_MQTT_URL: 'mqtts://testbed.example.org:8883' });
+    try {
+      const { pilot } = provision(p, 'noise', 0);
+      const res = await fetch(`${p.apiUrl}/v1/pilots/${pilot.id}/devices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ profile: 'noise' }),
+      });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { mqtt: { url: string } }).mqtt.url).toBe('mqtts://testbed.example.org:8883');
+    } finally {
+      await p.close();
+    }
+  });
+});

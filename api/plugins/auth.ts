@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { TestbedError, type Caller, type Role } from '../../core/index.js';
-import type { Registry } from '../../registry/index.js';
+import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
 import { RateLimiter, type RateLimit } from '../rate-limit.js';
@@ -38,7 +38,7 @@ function policyOf(request: FastifyRequest): RoutePolicy {
  * body is read. Handlers then take the caller with `callerOf` and pass its scope
  * into every read. Each answered request is written to the audit log.
  */
-export function requireApiKey(app: ApiInstance, registry: Registry, rateLimit: RateLimit): void {
+export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit): void {
   const limiter = new RateLimiter(rateLimit);
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
@@ -67,9 +67,7 @@ export function requireApiKey(app: ApiInstance, registry: Registry, rateLimit: R
     if (!caller) return payload;
     const target = request.getDecorator<Target | null>(TARGET) ?? {};
     try {
-      registry.audit.record({
-        keyId: caller.keyId,
-        role: caller.role,
+      registry.recordAudit(caller, {
         action: policyOf(request).changes ? 'change' : 'read',
         method: request.method,
         route: request.routeOptions.url ?? request.url,

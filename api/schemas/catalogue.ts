@@ -25,5 +25,3 @@ export const profileViewSchema = component(
 export type ProfileView = z.infer<typeof profileViewSchema>;
 
 export const profilesResponseSchema = z.object({ profiles: z.array(profileViewSchema) });
-
-export const healthResponseSchema = z.looseObject({ status: z.string().meta({ example: 'ok' }) });

@@ -20,6 +20,10 @@ export const createdDeviceSchema = component(
   deviceSchema.extend({
     mqtt: z
       .object({
+        url: z.string().meta({
+          description: 'The broker to connect to (TESTBED_PUBLIC_MQTT_URL, or the gateway itself)',
+          example: 'mqtt://testbed.example.org:1883',
+        }),
         username: z.string(),
         password: z.string().meta({ description: 'Shown once, stored only as a digest' }),
         topic: z.string().meta({ example: 'devices/dev_abc/readings' }),

@@ -9,6 +9,8 @@ import { tempDir } from './tmp.js';
 
 export const ADMIN = 'api-test-admin-token-0123456789';
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+/** The broker address the test API tells devices (no broker listens there: the API only reports it). */
+export const MQTT_URL = 'mqtt://gateway.test:1883';
 
 /**
  * A stand-in for the gateway's sessions (a component this suite does not
@@ -29,6 +31,7 @@ export function recordingSessions() {
     },
     isOnline: (deviceId) => online.has(deviceId),
     lastSeen: (deviceId) => seen.get(deviceId),
+    connectedDevices: () => online.size,
   };
   return sessions;
 }
@@ -51,6 +54,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
   const sessions = recordingSessions();
   const app = await buildApp({
     registry,
+    mqttUrl: MQTT_URL,
     readings: store,
     rejections: store,
     profiles: loadProfiles(),

@@ -3,6 +3,7 @@ import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/log.js';
 import type { Pilot } from '../../core/model.js';
 import { tempDir } from './tmp.js';
+import { SETUP_CALLER as SETUP } from '../../registry/index.js';
 
 export { eventually } from './wait.js';
 
@@ -38,8 +39,8 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
 
 /** A company, a running pilot in Helsinki and `count` devices of a profile, made through the registry. */
 export function provision(p: RunningPipeline, profile = 'air-quality', count = 1, pilot?: Partial<Pick<Pilot, 'startsAt' | 'endsAt'>>) {
-  const company = p.registry.createCompany(`Company ${Math.random().toString(36).slice(2, 8)}`);
-  const created = p.registry.createPilot({
+  const company = p.registry.createCompany(SETUP.scope, `Company ${Math.random().toString(36).slice(2, 8)}`);
+  const created = p.registry.createPilot(SETUP.scope, {
     companyId: company.id,
     testbedId: 'helsinki',
     name: 'Pilot',

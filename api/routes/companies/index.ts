@@ -19,7 +19,7 @@ export const companyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         response: { 201: json('The new company', companyResponseSchema), ...errorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(deps.registry.createCompany(request.body.name)),
+    async (request, reply) => reply.code(201).send(deps.registry.createCompany(callerOf(request).scope, request.body.name)),
   );
 
   app.get(
@@ -49,7 +49,7 @@ export const companyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const { key, apiKey } = deps.registry.createCompanyKey(request.params.companyId, request.body?.name, callerOf(request).keyId);
+      const { key, apiKey } = deps.registry.createCompanyKey(callerOf(request), request.params.companyId, request.body?.name);
       return reply.code(201).send({ key, ...apiKey });
     },
   );

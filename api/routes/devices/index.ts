@@ -39,10 +39,13 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
     },
     async (request) => {
       const device = visibleDevice(request, registry, request.params.deviceId);
-      const rotated = registry.devices.rotate(callerOf(request).scope, device.id);
+      const rotated = registry.rotateDevice(callerOf(request).scope, device.id);
       if (!rotated) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       deps.sessions?.disconnect(device.id);
-      return { ...rotated.device, mqtt: { username: device.username, password: rotated.password, topic: deviceTopic(device.id, 'readings') } };
+      return {
+        ...rotated.device,
+        mqtt: { url: deps.mqttUrl, username: device.username, password: rotated.password, topic: deviceTopic(device.id, 'readings') },
+      };
     },
   );
 
@@ -59,7 +62,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
     },
     async (request) => {
       const device = visibleDevice(request, registry, request.params.deviceId);
-      const revoked = registry.devices.revoke(callerOf(request).scope, device.id);
+      const revoked = registry.revokeDevice(callerOf(request).scope, device.id);
       if (!revoked) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       deps.sessions?.disconnect(device.id);
       return revoked;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RouteOptions } from '../../deps.js';
-import { healthResponseSchema } from '../../schemas/catalogue.js';
+import { healthResponseSchema, type HealthResponse } from '../../schemas/health.js';
 import { errorResponses, json } from '../../schemas/responses.js';
 
 /** `GET /v1/health`: no key needed, so load balancers and monitors can poll it. */
@@ -14,9 +14,14 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
         tags: ['health'],
         summary: 'Whether the pipeline is up, with its counters',
         security: [],
-        response: { 200: json('Up', healthResponseSchema), ...errorResponses },
+        response: { 200: json('Up; `status` says how well', healthResponseSchema), ...errorResponses },
       },
     },
-    async () => ({ status: 'ok', ...deps.health?.() }),
+    async (): Promise<HealthResponse> => {
+      const health = deps.ingest?.health();
+      if (!health) return { status: 'ok' };
+      const gateway = deps.sessions && { connectedDevices: deps.sessions.connectedDevices() };
+      return { status: health.status, gateway, ingest: health.ingest, queue: health.queue, store: health.store };
+    },
   );
 };

@@ -23,7 +23,7 @@ function grantOf(body: NewApiKey): KeyGrant {
 
 /**
  * API keys: created (shown once), listed and revoked. A key may create and see
- * only keys no wider than itself (core/registry/key-policy.ts).
+ * only keys no wider than itself (registry/key-policy.ts).
  */
 export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
@@ -59,15 +59,14 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       }
       const refused = refuseGrant(caller.grant, wanted);
       if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-      if (wanted.companyId !== null && !registry.getCompany({ kind: 'all' }, wanted.companyId))
-        throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
       const unknown = (wanted.testbedIds ?? []).filter((t) => !registry.getTestbed(t));
       if (unknown.length > 0) {
         throw new TestbedError('TESTBED_BAD_REQUEST', `Unknown testbeds: ${unknown.join(', ')}; GET /v1/testbeds lists them`, [
           { in: 'body', field: 'testbedIds', message: `unknown: ${unknown.join(', ')}` },
         ]);
       }
-      const { key, apiKey } = registry.keys.create({ ...wanted, name: request.body.name ?? null, createdBy: caller.keyId });
+      // The registry checks the grant again, and that the company is one the caller sees (404 otherwise).
+      const { key, apiKey } = registry.createKey(caller, wanted, request.body.name ?? null);
       return reply.code(201).send({ key, ...apiKey });
     },
   );
@@ -82,7 +81,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
         response: { 200: json('The keys', keysResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ keys: registry.keys.list(callerOf(request).grant) }),
+    async (request) => ({ keys: registry.listKeys(callerOf(request).grant) }),
   );
 
   app.delete(
@@ -97,7 +96,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       },
     },
     async (request) => {
-      const revoked = registry.keys.revoke(callerOf(request).grant, request.params.keyId);
+      const revoked = registry.revokeKey(callerOf(request).grant, request.params.keyId);
       if (!revoked) throw new TestbedError('TESTBED_NOT_FOUND', NO_KEY);
       return revoked;
     },

@@ -59,7 +59,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
   });
   const created = ({ device, password }: { device: Device; password: string }) => ({
     ...device,
-    mqtt: { username: device.username, password, topic: deviceTopic(device.id, 'readings') },
+    mqtt: { url: deps.mqttUrl, username: device.username, password, topic: deviceTopic(device.id, 'readings') },
   });
 
   app.post(
@@ -78,7 +78,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       // Visibility first: a pilot outside the scope answers 404 whatever the body says.
       const pilot = visiblePilot(request, registry, request.params.pilotId);
       knownProfile(profiles, request.body.profile);
-      return reply.code(201).send(created(registry.devices.create(pilot, request.body)));
+      return reply.code(201).send(created(registry.createDevice(callerOf(request).scope, pilot.id, request.body)));
     },
   );
 
@@ -110,12 +110,13 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         if (!profiles.has(d.profile))
           problems.push({ index, in: 'body', field: `devices.${index}.profile`, message: unknownProfileMessage(profiles, d.profile) });
       });
-      for (const p of registry.devices.check(inputs)) problems.push({ index: p.index, in: 'body', field: `devices.${p.index}.${p.field}`, message: p.message });
+      for (const p of registry.checkNewDevices(callerOf(request).scope, pilot.id, inputs))
+        problems.push({ index: p.index, in: 'body', field: `devices.${p.index}.${p.field}`, message: p.message });
       if (problems.length > 0) {
         const details = problems.sort((a, b) => a.index - b.index).map(({ index: _, ...p }) => p);
         throw new TestbedError('TESTBED_BAD_REQUEST', `No device was registered: ${details.length} problem(s), each listed in details`, details);
       }
-      return reply.code(201).send({ devices: registry.devices.createMany(pilot, inputs).map(created) });
+      return reply.code(201).send({ devices: registry.createDevices(callerOf(request).scope, pilot.id, inputs).map(created) });
     },
   );
 
@@ -132,7 +133,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
     },
     async (request) => {
       const pilot = visiblePilot(request, registry, request.params.pilotId);
-      return { devices: registry.devices.list(callerOf(request).scope, pilot.id).map((d) => deviceView(deps.sessions, d)) };
+      return { devices: registry.listDevices(callerOf(request).scope, pilot.id).map((d) => deviceView(deps.sessions, d)) };
     },
   );
 };

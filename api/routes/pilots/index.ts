@@ -28,7 +28,7 @@ export function refusedChanges(caller: Caller, body: PilotChangesBody): string[]
 export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
   const disconnectDevices = (caller: Caller, pilot: Pilot) => {
-    for (const device of registry.devices.list(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id);
+    for (const device of registry.listDevices(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id);
   };
 
   app.post(
@@ -44,12 +44,8 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
       const { startsAt, endsAt, ...rest } = request.body;
-      if (caller.scope.kind === 'testbeds' && !caller.scope.testbedIds.includes(rest.testbedId)) {
-        throw new TestbedError('TESTBED_FORBIDDEN', `This operator key runs ${caller.scope.testbedIds.join(', ')}; it may start pilots only there`);
-      }
-      const pilot = registry.createPilot({ ...rest, startsAt: epochMs(startsAt) ?? undefined, endsAt: epochMs(endsAt) ?? undefined });
+      const pilot = registry.createPilot(callerOf(request).scope, { ...rest, startsAt: epochMs(startsAt) ?? undefined, endsAt: epochMs(endsAt) ?? undefined });
       noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
       return reply.code(201).send(pilot);
     },
@@ -66,7 +62,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         response: { 200: json('The pilots', pilotsResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ pilots: registry.pilots.list(callerOf(request).scope, request.query) }),
+    async (request) => ({ pilots: registry.listPilots(callerOf(request).scope, request.query) }),
   );
 
   app.get(
@@ -106,7 +102,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         );
       const body = request.body;
       const changesWanted: PilotChanges = { name: body.name, sharing: body.sharing, startsAt: epochMs(body.startsAt), endsAt: epochMs(body.endsAt) };
-      const updated = registry.pilots.update(caller.scope, pilot.id, changesWanted);
+      const updated = registry.updatePilot(caller.scope, pilot.id, changesWanted);
       if (!updated) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       return updated;
     },
@@ -126,7 +122,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     async (request) => {
       const caller = callerOf(request);
       const pilot = visiblePilot(request, registry, request.params.pilotId);
-      const ended = registry.pilots.end(caller.scope, pilot.id);
+      const ended = registry.endPilot(caller.scope, pilot.id);
       if (!ended) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       disconnectDevices(caller, ended);
       return ended;

@@ -21,7 +21,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
   const pilotAndDevices = (request: Parameters<typeof callerOf>[0], pilotId: string) => {
     const caller = callerOf(request);
     const pilot = visiblePilot(request, deps.registry, pilotId);
-    return { caller, pilot, devices: deps.registry.devices.list(caller.scope, pilot.id) };
+    return { caller, pilot, devices: deps.registry.listDevices(caller.scope, pilot.id) };
   };
 
   app.get(

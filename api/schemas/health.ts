@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { component } from './components.js';
+
+const count = z.number().int().nonnegative();
+
+/**
+ * `GET /v1/health`. The status rule is the ingest stage's (ingest/health.ts);
+ * the route adds the gateway's connections. Only `status` is there when the
+ * API runs without the pipeline around it.
+ */
+export const healthResponseSchema = component(
+  'Health',
+  z.object({
+    status: z.enum(['ok', 'degraded', 'failing']).meta({
+      description:
+        'failing: readings are not being acknowledged (the queue on disk failed or is full); degraded: acknowledged, but the store is not taking them and they wait in the queue; ok otherwise',
+      example: 'ok',
+    }),
+    gateway: z.object({ connectedDevices: count.meta({ description: 'MQTT connections open now' }) }).optional(),
+    ingest: z
+      .object({
+        readings: count.meta({ description: 'Readings accepted since start' }),
+        rejections: count.meta({ description: 'Readings rejected since start' }),
+        duplicates: count.meta({ description: 'QoS 1 messages recognised as sent again' }),
+        stored: count.meta({ description: 'Readings written to the store' }),
+        refused: count.meta({ description: 'Acknowledged readings the store refused, now rejections' }),
+      })
+      .optional(),
+    queue: z
+      .object({
+        depthBytes: count.meta({ description: 'Bytes on disk not yet delivered to the store' }),
+        maxBytes: count,
+        full: z.boolean().meta({ description: 'Acknowledgements wait for room while true' }),
+        oldestAgeMs: count.nullable().meta({ description: 'Age of the oldest undelivered message; null when none waits' }),
+        failed: z.string().nullable().meta({ description: 'Why the queue on disk failed, if it did' }),
+      })
+      .optional(),
+    store: z
+      .object({
+        kind: z.string().meta({ example: 'embedded' }),
+        reachable: z.boolean(),
+        consecutiveFailures: count,
+        lastError: z.string().nullable(),
+      })
+      .optional(),
+  }),
+  'Whether the pipeline is up, with its counters',
+);
+export type HealthResponse = z.infer<typeof healthResponseSchema>;

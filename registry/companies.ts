@@ -1,0 +1,94 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { type Company, type Scope, newId, unhandled } from '../core/index.js';
+
+interface CompanyRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
+const toCompany = (r: CompanyRow): Company => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString() });
+
+/**
+ * Companies. A company has no placement of its own, so a scope sees it through
+ * its pilots: all of them; its own; those with a pilot in the operator's
+ * testbeds; those with a pilot shared with the researcher.
+ */
+export class CompanyTable {
+  readonly #db: Database;
+  readonly #now: () => number;
+  readonly #insert: Statement;
+  readonly #exists: Statement;
+  readonly #scoped = new Map<string, Statement>();
+
+  constructor(db: Database, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+    this.#insert = db.prepare('INSERT INTO companies (id, name, created_at) VALUES (?, ?, ?)');
+    this.#exists = db.prepare('SELECT 1 FROM companies WHERE id = ?');
+  }
+
+  create(name: string): Company {
+    const row: CompanyRow = { id: newId('co'), name, created_at: this.#now() };
+    this.#insert.run(row.id, row.name, row.created_at);
+    return toCompany(row);
+  }
+
+  get(scope: Scope, id: string): Company | undefined {
+    const row = this.#statement(scope, true).get(id, ...companyParams(scope)) as CompanyRow | undefined;
+    return row && toCompany(row);
+  }
+
+  list(scope: Scope): Company[] {
+    return (this.#statement(scope, false).all(...companyParams(scope)) as CompanyRow[]).map(toCompany);
+  }
+
+  /**
+   * Whether a company exists, whoever may see it: for an operator starting a
+   * pilot of a company that has none in its testbeds yet.
+   */
+  exists(id: string): boolean {
+    return this.#exists.get(id) !== undefined;
+  }
+
+  #statement(scope: Scope, one: boolean): Statement {
+    const key = `${scope.kind}:${one}`;
+    let stmt = this.#scoped.get(key);
+    if (!stmt) {
+      const byId = one ? 'c.id = ? AND ' : '';
+      stmt = this.#db.prepare(`SELECT c.id, c.name, c.created_at FROM companies c WHERE ${byId}${companyCondition(scope)} ORDER BY c.created_at, c.id`);
+      this.#scoped.set(key, stmt);
+    }
+    return stmt;
+  }
+}
+
+/** Which companies a scope sees; the parameters are `companyParams`. */
+function companyCondition(scope: Scope): string {
+  switch (scope.kind) {
+    case 'all':
+      return '1';
+    case 'company':
+      return 'c.id = ?';
+    case 'testbeds':
+      return 'EXISTS (SELECT 1 FROM pilots p WHERE p.company_id = c.id AND p.testbed_id IN (SELECT value FROM json_each(?)))';
+    case 'research':
+      return 'EXISTS (SELECT 1 FROM pilots p WHERE p.company_id = c.id AND p.id IN (SELECT value FROM json_each(?)))';
+    default:
+      return unhandled(scope);
+  }
+}
+
+function companyParams(scope: Scope): string[] {
+  switch (scope.kind) {
+    case 'all':
+      return [];
+    case 'company':
+      return [scope.companyId];
+    case 'testbeds':
+      return [JSON.stringify(scope.testbedIds)];
+    case 'research':
+      return [JSON.stringify(scope.pilotIds)];
+    default:
+      return unhandled(scope);
+  }
+}
