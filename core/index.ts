@@ -5,6 +5,7 @@
  */
 export * from './config.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './log.js';
 export * from './model.js';
 export * from './scope-sql.js';
