@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { loadConfig, deviceTopic } from '../core/index.js';
+import { loadConfig, deviceTopic, isoTime } from '../core/index.js';
 import {
   type DeviceCredentials,
   runSimulation,
@@ -119,7 +119,7 @@ Testbed demo: the ${scenario.name} scenario, ${state.devices.length} simulated d
 ${owners(scenario, plan, state)}
 
 Latest readings of ${company}'s air-quality station ${air.deviceId} (values in the units GET /v1/profiles lists):
-  curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/readings?from=${new Date(Date.now() - 3_600_000).toISOString()}'
+  curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/readings?from=${isoTime(Date.now() - 3_600_000)}'
 
 Rejected readings (one bad reading was sent on purpose):
   curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/rejections'
@@ -175,7 +175,7 @@ export async function demoCommand(): Promise<number> {
     onProgress: () => {
       const s = pipeline.ingest.stats();
       process.stdout.write(
-        `  ${new Date().toISOString()}  ${s.stored} readings stored, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`,
+        `  ${isoTime(Date.now())}  ${s.stored} readings stored, ${s.rejections} rejections, ${pipeline.gateway.connectedDevices()} devices connected\n`,
       );
     },
   });

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { AuditEntry, Scope } from '../core/index.js';
+import { isoTime, type AuditEntry, type Scope } from '../core/index.js';
 import { ScopedStatements } from './statements.js';
 
 const MAX_URL = 2000;
@@ -35,7 +35,7 @@ interface AuditRow {
 
 const toEntry = (r: AuditRow): AuditEntry => ({
   id: r.id,
-  time: new Date(r.time).toISOString(),
+  time: isoTime(r.time),
   keyId: r.key_id,
   role: r.role,
   action: r.action,

@@ -1,12 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { type Company, type Scope, newId, unhandled } from '../core/index.js';
+import { type Company, type Scope, newId, unhandled, isoTime } from '../core/index.js';
 
 interface CompanyRow {
   id: string;
   name: string;
   created_at: number;
 }
-const toCompany = (r: CompanyRow): Company => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString() });
+const toCompany = (r: CompanyRow): Company => ({ id: r.id, name: r.name, createdAt: isoTime(r.created_at) });
 
 /**
  * Companies. A company has no placement of its own, so a scope sees it through

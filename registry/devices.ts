@@ -10,12 +10,12 @@ import {
   newSecret,
   verifySecret,
   isSafeTopicSegment,
+  isoTime,
 } from '../core/index.js';
 import { asConflict } from './conflict.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 const COLUMNS = 'id, pilot_id, company_id, testbed_id, profile, name, username, created_at, secret_rotated_at, revoked_at';
 
 interface DeviceRow {
@@ -45,7 +45,7 @@ const toDevice = (r: DeviceRow): Device => ({
   profile: r.profile,
   name: r.name,
   username: r.username,
-  createdAt: iso(r.created_at),
+  createdAt: isoTime(r.created_at),
   secretRotatedAt: isoOrNull(r.secret_rotated_at),
   revokedAt: isoOrNull(r.revoked_at),
 });
@@ -156,7 +156,7 @@ export class DeviceTable {
     const password = newSecret();
     const at = this.#now();
     this.#rotate.run(hashSecret(password), at, id);
-    return { device: { ...device, secretRotatedAt: iso(at) }, password };
+    return { device: { ...device, secretRotatedAt: isoTime(at) }, password };
   }
 
   /** Revokes a device: it can never connect again. Revoking twice keeps the first time. */

@@ -1,4 +1,4 @@
-import { unhandled, type KeyGrant, type Scope } from '../core/index.js';
+import { unhandled, type KeyGrant, type Scope, isoTime } from '../core/index.js';
 
 /*
  * Which keys may exist and who may make or manage them: pure functions over
@@ -73,7 +73,7 @@ export function refuseGrant(creator: KeyGrant, wanted: KeyGrant): string | undef
     }
   }
   if (creator.expiresAt !== null && (wanted.expiresAt === null || wanted.expiresAt > creator.expiresAt)) {
-    return `This key expires at ${new Date(creator.expiresAt).toISOString()}; a key it creates must expire no later (give expiresAt)`;
+    return `This key expires at ${isoTime(creator.expiresAt)}; a key it creates must expire no later (give expiresAt)`;
   }
   return undefined;
 }

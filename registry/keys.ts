@@ -1,9 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { type ApiKey, type KeyGrant, type Role, hashSecret, newId, newSecret, verifySecret } from '../core/index.js';
+import { type ApiKey, type KeyGrant, type Role, hashSecret, newId, newSecret, verifySecret, isoTime } from '../core/index.js';
 import { mayManage } from './key-policy.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
 interface KeyRow {
   id: string;
@@ -39,7 +38,7 @@ const toApiKey = (r: KeyRow): ApiKey => {
     expiresAt: isoOrNull(r.expires_at),
     revokedAt: isoOrNull(r.revoked_at),
     createdBy: r.created_by,
-    createdAt: iso(r.created_at),
+    createdAt: isoTime(r.created_at),
   };
 };
 

@@ -1,9 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { TestbedError, type Pilot, type Scope, type Sharing, newId, unhandled } from '../core/index.js';
+import { TestbedError, type Pilot, type Scope, type Sharing, newId, unhandled, isoTime } from '../core/index.js';
 import { PILOT_COLUMNS, ScopedStatements } from './statements.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
 export interface PilotRow {
   id: string;
@@ -26,7 +25,7 @@ export const toPilot = (r: PilotRow): Pilot => ({
   endsAt: isoOrNull(r.ends_at),
   endedAt: isoOrNull(r.ended_at),
   sharing: r.sharing,
-  createdAt: iso(r.created_at),
+  createdAt: isoTime(r.created_at),
 });
 
 export interface NewPilot {
