@@ -15,6 +15,9 @@ export interface RoutePolicy {
 /** A route any key may read. */
 export const ANY_KEY: RoutePolicy = { roles: ROLES, changes: false };
 
+/** A read of open data: any key, and requests without one (which see only open pilots). */
+export const OPEN_DATA: RoutePolicy = { roles: [...ROLES, 'anonymous'], changes: false };
+
 /** A route that reads, for these roles. */
 export const reads = (...roles: CallerRole[]): RoutePolicy => ({ roles, changes: false });
 
