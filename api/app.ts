@@ -12,6 +12,7 @@ import { RequestLog } from './plugins/request-log.js';
 import { capConnections, fastifyServerOptions, type ServerOptions } from './server-options.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
+import { datasetRoutes } from './routes/datasets/index.js';
 import { deviceFieldRoutes } from './routes/devices/field.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
@@ -82,6 +83,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           deviceRoutes,
           deviceHistoryRoutes,
           deviceFieldRoutes,
+          datasetRoutes,
           auditRoutes,
         ]) {
           await keyed.register(plugin, routes);

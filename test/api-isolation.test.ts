@@ -159,6 +159,7 @@ const ROUTES: Record<string, RouteCase> = {
     body: () => ({ location: { type: 'Point', coordinates: [24.9, 60.2] }, placement: 'wall' }),
   },
   'GET /v1/devices/{deviceId}/locations': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/locations` },
+  'GET /v1/datasets': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/datasets' },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
 };
 
