@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { ErrorCodes, TestbedError } from '../core/index.js';
 import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
-import { API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
+import { ANONYMOUS_RATE_LIMIT, API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
 import { requireApiKey } from './plugins/auth.js';
 import { serveConsole } from './plugins/console.js';
 import { handleErrors } from './plugins/errors.js';
@@ -12,6 +12,8 @@ import { RequestLog } from './plugins/request-log.js';
 import { capConnections, fastifyServerOptions, type ServerOptions } from './server-options.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
+import { datasetRoutes } from './routes/datasets/index.js';
+import { deviceFieldRoutes } from './routes/devices/field.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -68,7 +70,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
     async (v1) => {
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
-        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
         for (const plugin of [
           testbedRoutes,
           profileRoutes,
@@ -80,6 +82,8 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           pilotLiveRoutes,
           deviceRoutes,
           deviceHistoryRoutes,
+          deviceFieldRoutes,
+          datasetRoutes,
           auditRoutes,
         ]) {
           await keyed.register(plugin, routes);

@@ -42,6 +42,8 @@ export interface ApiDeps {
   readonly sessions?: DeviceSessions | undefined;
   /** Per-key request rate; the defaults are in limits.ts. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Request rate without a key, per client address; the defaults are in limits.ts. */
+  readonly anonymousRateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */

@@ -56,5 +56,8 @@ export const API_LIMITS: ApiLimits = {
 /** Per-key request rate: sustained per second, and the largest burst. */
 export const RATE_LIMIT: RateLimit = { perSecond: 50, burst: 200 };
 
+/** Request rate without a key (open data), per client address: sustained per second, and the largest burst. */
+export const ANONYMOUS_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 20 };
+
 /** Raw rows an export reads from the store at a time; its memory is bounded by this, whatever the range. */
 export const EXPORT_PAGE_ROWS = 5000;

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { TestbedError, type Device, type Pilot } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { CompiledProfile, ProfileCatalogue } from '../device-profiles/index.js';
+import { noteTerms } from './open-data.js';
 import { callerOf, noteTarget } from './plugins/auth.js';
 
 /*
@@ -18,6 +19,7 @@ export function visiblePilot(request: FastifyRequest, registry: TestbedRegistry,
   const pilot = registry.getPilot(callerOf(request).scope, id);
   if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
   noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
+  noteTerms(request, pilot);
   return pilot;
 }
 
@@ -25,6 +27,8 @@ export function visibleDevice(request: FastifyRequest, registry: TestbedRegistry
   const device = registry.getDevice(callerOf(request).scope, id);
   if (!device) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
   noteTarget(request, { companyId: device.companyId, testbedId: device.testbedId, pilotId: device.pilotId, deviceId: device.id });
+  const pilot = registry.getPilot(callerOf(request).scope, device.pilotId);
+  if (pilot) noteTerms(request, pilot);
   return device;
 }
 

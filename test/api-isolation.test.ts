@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role, Sharing } from '../core/model.js';
+import type { CallerRole, Sharing } from '../core/model.js';
 import { ADMIN, bearer, openTestApi, type TestApi } from './helpers/api.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -15,9 +15,10 @@ const T0 = Date.parse('2025-03-01T00:00:00Z');
 const HOUR = 3_600_000;
 const MISSING = { pilot: 'pi_aaaaaaaaaaaaaaaa', device: 'dev_aaaaaaaaaaaaaaaa', key: 'key_aaaaaaaaaaaaaaaa', company: 'co_aaaaaaaaaaaaaaaa' };
 
-type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA';
-const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA'];
-const ROLE: Record<Who, Role> = {
+type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA' | 'anonymous';
+const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA', 'anonymous'];
+const ROLE: Record<Who, CallerRole> = {
+  anonymous: 'anonymous',
   admin: 'admin',
   operatorH: 'operator',
   operatorT: 'operator',
@@ -27,22 +28,24 @@ const ROLE: Record<Who, Role> = {
   readOnlyA: 'company',
 };
 
-/** Where pilots are placed: company, testbed, sharing. */
+/** Where pilots are placed: company, testbed, sharing (`embargoed`: open from 2099, research until then). */
 const PLACES = {
   A_hel: ['A', 'helsinki', 'private'],
   A_esp: ['A', 'espoo', 'research'],
   B_hel: ['B', 'helsinki', 'private'],
   B_tam: ['B', 'tampere', 'open'],
+  A_emb: ['A', 'espoo', 'embargoed'],
 } as const;
 type Place = keyof typeof PLACES;
 const SEES: Record<Who, Place[]> = {
-  admin: ['A_hel', 'A_esp', 'B_hel', 'B_tam'],
+  admin: ['A_hel', 'A_esp', 'B_hel', 'B_tam', 'A_emb'],
   operatorH: ['A_hel', 'B_hel'],
   operatorT: ['B_tam'],
-  companyA: ['A_hel', 'A_esp'],
+  companyA: ['A_hel', 'A_esp', 'A_emb'],
   companyB: ['B_hel', 'B_tam'],
-  researcher: ['A_esp', 'B_tam'],
-  readOnlyA: ['A_hel', 'A_esp'],
+  researcher: ['A_esp', 'B_tam', 'A_emb'],
+  readOnlyA: ['A_hel', 'A_esp', 'A_emb'],
+  anonymous: ['B_tam'],
 };
 
 /** Keys as objects: which keys each caller may see and revoke. */
@@ -56,13 +59,16 @@ const MANAGES: Record<Who, KeyPlace[]> = {
   companyB: ['coB'],
   researcher: [],
   readOnlyA: ['coA'],
+  anonymous: [],
 };
 
-const ANY: Role[] = ['admin', 'operator', 'company', 'researcher'];
-const MANAGERS: Role[] = ['admin', 'operator', 'company'];
+const ANY: CallerRole[] = ['admin', 'operator', 'company', 'researcher'];
+/** Open-data reads: any key, and none. */
+const OPEN: CallerRole[] = [...ANY, 'anonymous'];
+const MANAGERS: CallerRole[] = ['admin', 'operator', 'company'];
 
 interface RouteCase {
-  readonly roles: Role[];
+  readonly roles: CallerRole[];
   readonly changes: boolean;
   readonly target: 'pilot' | 'device' | 'key' | 'company' | 'none';
   readonly ok: number;
@@ -105,8 +111,8 @@ const ROUTES: Record<string, RouteCase> = {
     url: () => '/v1/pilots',
     body: (who) => ({ companyId: ids.company.C, testbedId: who === 'operatorT' ? 'tampere' : 'helsinki', name: 'New pilot' }),
   },
-  'GET /v1/pilots': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/pilots' },
-  'GET /v1/pilots/{pilotId}': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}` },
+  'GET /v1/pilots': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/pilots' },
+  'GET /v1/pilots/{pilotId}': { roles: OPEN, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}` },
   'PATCH /v1/pilots/{pilotId}': {
     roles: MANAGERS,
     changes: true,
@@ -124,7 +130,7 @@ const ROUTES: Record<string, RouteCase> = {
     url: (id) => `/v1/pilots/${id}/devices`,
     body: () => ({ profile: 'weather' }),
   },
-  'GET /v1/pilots/{pilotId}/devices': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/devices` },
+  'GET /v1/pilots/{pilotId}/devices': { roles: OPEN, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/devices` },
   'POST /v1/pilots/{pilotId}/devices/bulk': {
     roles: MANAGERS,
     changes: true,
@@ -133,17 +139,27 @@ const ROUTES: Record<string, RouteCase> = {
     url: (id) => `/v1/pilots/${id}/devices/bulk`,
     body: () => ({ devices: [{ profile: 'noise' }, { profile: 'weather' }] }),
   },
-  'GET /v1/pilots/{pilotId}/readings': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/readings` },
-  'GET /v1/pilots/{pilotId}/aggregates': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/aggregates?${agg}` },
-  'GET /v1/pilots/{pilotId}/latest': { roles: ANY, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/latest` },
+  'GET /v1/pilots/{pilotId}/readings': { roles: OPEN, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/readings` },
+  'GET /v1/pilots/{pilotId}/aggregates': { roles: OPEN, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/aggregates?${agg}` },
+  'GET /v1/pilots/{pilotId}/latest': { roles: OPEN, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/latest` },
   // This app has no live feed, so a visible pilot answers 503 where an invisible one answers 404 (streams: test/api-live.test.ts).
-  'GET /v1/pilots/{pilotId}/live': { roles: ANY, changes: false, target: 'pilot', ok: 503, url: (id) => `/v1/pilots/${id}/live` },
-  'GET /v1/devices/{deviceId}': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}` },
+  'GET /v1/pilots/{pilotId}/live': { roles: OPEN, changes: false, target: 'pilot', ok: 503, url: (id) => `/v1/pilots/${id}/live` },
+  'GET /v1/devices/{deviceId}': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}` },
   'POST /v1/devices/{deviceId}/rotate-secret': { roles: MANAGERS, changes: true, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/rotate-secret` },
   'POST /v1/devices/{deviceId}/revoke': { roles: MANAGERS, changes: true, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/revoke` },
-  'GET /v1/devices/{deviceId}/readings': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/readings` },
-  'GET /v1/devices/{deviceId}/aggregates': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/aggregates?${agg}` },
+  'GET /v1/devices/{deviceId}/readings': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/readings` },
+  'GET /v1/devices/{deviceId}/aggregates': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/aggregates?${agg}` },
   'GET /v1/devices/{deviceId}/rejections': { roles: MANAGERS, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/rejections` },
+  'PATCH /v1/devices/{deviceId}': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'device',
+    ok: 200,
+    url: (id) => `/v1/devices/${id}`,
+    body: () => ({ location: { type: 'Point', coordinates: [24.9, 60.2] }, placement: 'wall' }),
+  },
+  'GET /v1/devices/{deviceId}/locations': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/locations` },
+  'GET /v1/datasets': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/datasets' },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
 };
 
@@ -154,7 +170,11 @@ const keys = {} as Record<Who, string>;
 /** A new pilot with a device and a reading, in a placement. */
 async function freshPilot(place: Place) {
   const [co, testbedId, sharing] = PLACES[place];
-  const pilot = api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, sharing: sharing as Sharing });
+  const tier =
+    sharing === 'embargoed'
+      ? { sharing: 'open' as const, openFrom: Date.parse('2099-01-01T00:00:00Z'), embargoSharing: 'research' as const }
+      : { sharing: sharing as Sharing };
+  const pilot = api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, ...tier });
   const { device } = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' });
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
@@ -184,12 +204,13 @@ const call = (who: Who, route: RouteCase, id: string) =>
   api.app.inject({
     method: methodOf(route),
     url: route.url(id),
-    headers: bearer(keys[who]),
+    headers: who === 'anonymous' ? {} : bearer(keys[who]),
     ...(route.body ? { payload: route.body(who) } : {}),
   });
 
-/** 403 for a role the route does not admit, or a read-only key on a route that changes something. */
+/** 403 for a role the route does not admit, or a read-only key on a route that changes something (401 without a key). */
 const forbidden = (who: Who, route: RouteCase) => !route.roles.includes(ROLE[who]) || (who === 'readOnlyA' && route.changes);
+const refusal = (who: Who) => (who === 'anonymous' ? 401 : 403);
 
 beforeAll(async () => {
   api = await openTestApi({ live: undefined });
@@ -229,7 +250,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
         const res = await call(who, route, fresh[route.target as 'pilot' | 'device']);
         const label = `${name} as ${who} on ${place}`;
         if (forbidden(who, route)) {
-          expect(res.statusCode, label).toBe(403);
+          expect(res.statusCode, label).toBe(refusal(who));
           expect(res.body, label).toBe(missing.body); // refused before any lookup: nothing learnt either
         } else if (SEES[who].includes(place)) {
           expect(res.statusCode, `${label}: ${res.body}`).toBe(route.ok);
@@ -240,7 +261,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
           expect(res.headers['content-type'], label).toBe(missing.headers['content-type']);
         }
       }
-      expect(missing.statusCode, `${name} as ${who} on a missing id`).toBe(forbidden(who, route) ? 403 : 404);
+      expect(missing.statusCode, `${name} as ${who} on a missing id`).toBe(forbidden(who, route) ? refusal(who) : 404);
     }
   });
 
@@ -251,7 +272,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       for (const place of KEYS) {
         const res = await call(who, route, freshKey(place));
         const label = `as ${who} on a ${place} key`;
-        if (forbidden(who, route)) expect(res.statusCode, label).toBe(403);
+        if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
         else if (MANAGES[who].includes(place)) expect(res.statusCode, label).toBe(200);
         else {
           expect(res.statusCode, label).toBe(404);
@@ -264,15 +285,15 @@ describe('isolation matrix: every route x every role x own, other and missing ob
   it('POST /v1/companies/{companyId}/keys: the admin only', async () => {
     const route = ROUTES['POST /v1/companies/{companyId}/keys'] as RouteCase;
     for (const who of WHO) {
-      for (const id of [ids.company.A, ids.company.B]) expect((await call(who, route, id)).statusCode, who).toBe(who === 'admin' ? 201 : 403);
-      expect((await call(who, route, MISSING.company)).statusCode).toBe(who === 'admin' ? 404 : 403);
+      for (const id of [ids.company.A, ids.company.B]) expect((await call(who, route, id)).statusCode, who).toBe(who === 'admin' ? 201 : refusal(who));
+      expect((await call(who, route, MISSING.company)).statusCode).toBe(who === 'admin' ? 404 : refusal(who));
     }
   });
 
   it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'none'))('%s', async (name, route) => {
     for (const who of WHO) {
       const res = await call(who, route, '');
-      expect(res.statusCode, `${name} as ${who}: ${res.body}`).toBe(forbidden(who, route) ? 403 : route.ok);
+      expect(res.statusCode, `${name} as ${who}: ${res.body}`).toBe(forbidden(who, route) ? refusal(who) : route.ok);
     }
   });
 
@@ -282,12 +303,17 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       { pilot: string; device: string }
     >;
     const madeKeys = Object.fromEntries(KEYS.map((k) => [k, freshKey(k)])) as Record<KeyPlace, string>;
+    const headers = (who: Who) => (who === 'anonymous' ? {} : bearer(keys[who]));
     for (const who of WHO) {
-      const pilots = ((await api.app.inject({ url: '/v1/pilots', headers: bearer(keys[who]) })).json().pilots as { id: string; companyId: string }[]).map(
+      const pilots = ((await api.app.inject({ url: '/v1/pilots', headers: headers(who) })).json().pilots as { id: string; companyId: string }[]).map(
         (p) => p.id,
       );
       for (const place of Object.keys(PLACES) as Place[])
         expect(pilots.includes(made[place].pilot), `${who} lists the ${place} pilot`).toBe(SEES[who].includes(place));
+      const open = ((await api.app.inject({ url: '/v1/pilots?sharing=open', headers: headers(who) })).json().pilots as { id: string }[]).map((p) => p.id);
+      for (const place of Object.keys(PLACES) as Place[])
+        expect(open.includes(made[place].pilot), `${who} lists the ${place} pilot as open`).toBe(SEES.anonymous.includes(place));
+      if (who === 'anonymous') continue; // companies and keys are behind a key (401, checked above)
       const companies = ((await api.app.inject({ url: '/v1/companies', headers: bearer(keys[who]) })).json().companies as { id: string }[]).map((c) => c.id);
       const seenCompanies = new Set(SEES[who].map((p) => ids.company[PLACES[p][0]]));
       for (const id of [ids.company.A, ids.company.B]) expect(companies.includes(id), `${who} lists company ${id}`).toBe(seenCompanies.has(id));

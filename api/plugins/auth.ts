@@ -1,14 +1,16 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError, type Caller, type Role } from '../../core/index.js';
+import { TestbedError, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
+import { ANONYMOUS_RATE_LIMIT } from '../limits.js';
+import { sendLicences } from '../open-data.js';
 import { RateLimiter, type RateLimit } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The roles that may call the route. Every route behind the API key hook must say. */
-    roles?: readonly Role[];
+    roles?: readonly CallerRole[];
     /** True when the route changes something: refused to read-only keys, audited as a change. */
     changes?: boolean;
   }
@@ -38,16 +40,32 @@ function policyOf(request: FastifyRequest): RoutePolicy {
  * body is read. Handlers then take the caller with `callerOf` and pass its scope
  * into every read. Each answered request is written to the audit log.
  */
-export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit): void {
+export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit, anonymousLimit: RateLimit = ANONYMOUS_RATE_LIMIT): void {
   const limiter = new RateLimiter(rateLimit);
+  const anonymous = new RateLimiter(anonymousLimit);
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
+  sendLicences(app);
   app.addHook('onRoute', (route) => {
     if (route.config?.roles === undefined || route.config.changes === undefined) {
       throw new Error(`${route.method} ${route.url}: a route behind the API key must declare config.roles and config.changes`);
     }
   });
   app.addHook('onRequest', async (request) => {
+    // No key at all: an open-data read, if the route admits anonymous callers; a wrong key is never taken as none.
+    if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
+      const caller = registry.anonymousCaller();
+      request.setDecorator(CALLER, caller);
+      const wait = anonymous.take(request.ip);
+      if (wait > 0) {
+        throw new TestbedError(
+          'TESTBED_RATE_LIMITED',
+          `Requests without a key may make ${anonymousLimit.perSecond} requests a second from one address (bursts of ${anonymousLimit.burst}); retry in ${wait} s, or use an API key`,
+          { retryAfterSeconds: wait },
+        );
+      }
+      return;
+    }
     const caller = authenticate(request.headers.authorization, registry);
     request.setDecorator(CALLER, caller);
     const wait = limiter.take(caller.keyId);

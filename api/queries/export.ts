@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { isoTime } from '../../core/index.js';
 import type { LatestRow, SeriesRow } from '../../store/index.js';
 import { csvLine } from '../csv.js';
+import { csvTermsLine, notedTerms, type OpenDataTerms } from '../open-data.js';
 import { headerOf, type Column } from './columns.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -61,7 +62,11 @@ const csvRows =
         csvLine([isoTime(row.time), row.deviceId, ...columns.map((c) => row.values[c.name]), ...(kind === 'readings' ? [row.suspect?.join(' ') ?? ''] : [])]),
       )
       .join('');
-const ndjsonRow = (r: SeriesRow): string => `${JSON.stringify({ time: isoTime(r.time), deviceId: r.deviceId, values: inOrder(r.values), ...extras(r) })}\n`;
+/** An NDJSON line; an open pilot's rows each carry its licence and attribution, so a line keeps its terms wherever it goes. */
+const ndjsonRow =
+  (terms: OpenDataTerms | undefined) =>
+  (r: SeriesRow): string =>
+    `${JSON.stringify({ time: isoTime(r.time), deviceId: r.deviceId, values: inOrder(r.values), ...extras(r), ...(terms ? { licence: terms.licence, attribution: terms.attribution } : {}) })}\n`;
 
 async function* encode(
   format: ExportFormat,
@@ -69,8 +74,10 @@ async function* encode(
   columns: readonly Column[],
   first: readonly SeriesRow[],
   rest: AsyncIterable<readonly SeriesRow[]>,
+  terms: OpenDataTerms | undefined,
 ): AsyncGenerator<string> {
-  const line = format === 'csv' ? csvRows(columns, kind) : ndjsonRow;
+  const line = format === 'csv' ? csvRows(columns, kind) : ndjsonRow(terms);
+  if (format === 'csv' && terms) yield csvTermsLine(terms);
   if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns.map(headerOf), ...(kind === 'readings' ? ['suspect'] : [])]);
   if (first.length > 0) yield first.map(line).join('');
   for await (const rows of rest) if (rows.length > 0) yield rows.map(line).join('');
@@ -92,10 +99,11 @@ export function sendExport(
   first: readonly SeriesRow[],
   rest: AsyncIterable<readonly SeriesRow[]>,
 ) {
+  // An open pilot's CSV opens with a `#` line of its terms before the header row.
   const type = format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8';
   return reply
     .header('content-type', type)
     .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}.${format}"`)
     .header('cache-control', 'no-store')
-    .send(Readable.from(encode(format, kind, columns, first, rest), { objectMode: false }));
+    .send(Readable.from(encode(format, kind, columns, first, rest, notedTerms(reply.request)), { objectMode: false }));
 }

@@ -1,18 +1,61 @@
 import { z } from 'zod';
-import { deviceSchema, isSafeTopicSegment } from '../../core/index.js';
+import { deviceLocationSchema, deviceSchema, isSafeTopicSegment, pointSchema } from '../../core/index.js';
 import { MAX_BULK_DEVICES } from '../limits.js';
 import { component } from './components.js';
 
 export const deviceResponseSchema = component('Device', deviceSchema, 'A device');
 
-export const newDeviceSchema = z.strictObject({
-  profile: z.string().min(1).meta({ description: 'A device profile id; GET /v1/profiles lists them', example: 'weather' }),
-  name: z.string().trim().min(1).max(200).optional(),
-  username: z
-    .string()
-    .refine(isSafeTopicSegment, 'may use only letters, digits and _ . : @ - (at most 128)')
-    .optional()
-    .meta({ description: 'The MQTT username; the device id when not given' }),
+const isoWithZone = z.iso.datetime({ offset: true }).meta({ example: '2025-05-01T08:00:00Z' });
+
+/** Where a device stands and its time in the field: given at registration or changed with PATCH. */
+const fieldData = {
+  location: pointSchema,
+  placement: z.string().trim().min(1).max(500).meta({ example: 'lamp post, 4 m, north side' }),
+  installedAt: isoWithZone,
+  removedAt: isoWithZone,
+};
+const inOrder = (d: { installedAt?: string | null | undefined; removedAt?: string | null | undefined }) =>
+  !d.installedAt || !d.removedAt || Date.parse(d.removedAt) >= Date.parse(d.installedAt);
+const ORDER = { message: 'removedAt must not be earlier than installedAt', path: ['removedAt'] };
+
+export const newDeviceSchema = z
+  .strictObject({
+    location: fieldData.location.optional(),
+    placement: fieldData.placement.optional(),
+    installedAt: fieldData.installedAt.optional(),
+    removedAt: fieldData.removedAt.optional(),
+    profile: z.string().min(1).meta({ description: 'A device profile id; GET /v1/profiles lists them', example: 'weather' }),
+    name: z.string().trim().min(1).max(200).optional(),
+    username: z
+      .string()
+      .refine(isSafeTopicSegment, 'may use only letters, digits and _ . : @ - (at most 128)')
+      .optional()
+      .meta({ description: 'The MQTT username; the device id when not given' }),
+  })
+  .refine(inOrder, ORDER);
+export type NewDeviceBody = z.infer<typeof newDeviceSchema>;
+
+/** `PATCH /v1/devices/{deviceId}`: null clears a field; a new location starts a new stretch of its history. */
+export const deviceChangesSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).nullable().optional(),
+    location: fieldData.location.nullable().optional(),
+    placement: fieldData.placement.nullable().optional(),
+    installedAt: fieldData.installedAt.nullable().optional(),
+    removedAt: fieldData.removedAt.nullable().optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, { message: 'give at least one of name, location, placement, installedAt, removedAt' })
+  .refine(inOrder, ORDER);
+
+export const deviceLocationsSchema = z.object({
+  locations: z.array(component('DeviceLocation', deviceLocationSchema, 'Where a device stood, from when until when')),
+});
+
+export const devicesQuerySchema = z.strictObject({
+  bbox: z.string().optional().meta({
+    description: 'minLon,minLat,maxLon,maxLat (WGS84): only devices located in the box, as this caller sees their locations',
+    example: '24.5,60.1,25.3,60.4',
+  }),
 });
 
 export const createdDeviceSchema = component(
@@ -51,7 +94,7 @@ export const deviceViewSchema = component(
 
 export const devicesResponseSchema = z.object({ devices: z.array(deviceViewSchema) });
 
-/** Bulk registration: a JSON list, or CSV with a header row naming the same fields (profile, name, username). */
+/** Bulk registration: a JSON list, or CSV with a header row naming the same fields (location as lon, lat, alt columns). */
 export const bulkDevicesSchema = z.strictObject({
   devices: z
     .array(newDeviceSchema)

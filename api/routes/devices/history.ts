@@ -1,6 +1,6 @@
 import { isoTime } from '../../../core/index.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ANY_KEY, reads } from '../../access.js';
+import { OPEN_DATA, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { MAX_QUERY_LIMIT } from '../../limits.js';
 import { visibleDevice } from '../../lookups.js';
@@ -30,7 +30,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
   app.get(
     '/devices/:deviceId/readings',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: "Read a device's readings, paged, or export them",
@@ -49,7 +49,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
   app.get(
     '/devices/:deviceId/aggregates',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: "Aggregate a device's readings over windows (mean, min, max, sum, count, first, last)",

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TestbedError, deviceTopic } from '../../../core/index.js';
-import { ANY_KEY, changes } from '../../access.js';
+import { OPEN_DATA, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_DEVICE, visibleDevice } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
@@ -15,7 +15,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
   app.get(
     '/devices/:deviceId',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['devices'],
         summary: 'Read a device, with its profile and connection status',

@@ -1,25 +1,49 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError, type Device, deviceTopic } from '../../../core/index.js';
+import { TestbedError, type Device, deviceTopic, parseBbox } from '../../../core/index.js';
 import type { NewDevice } from '../../../registry/index.js';
-import { ANY_KEY, changes } from '../../access.js';
+import { OPEN_DATA, changes } from '../../access.js';
 import { type CsvError, parseCsv } from '../../csv.js';
 import type { RouteOptions } from '../../deps.js';
 import { BODY_LIMIT_BYTES } from '../../limits.js';
 import { knownProfile, unknownProfileMessage, visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
-import { bulkDevicesSchema, createdDeviceSchema, createdDevicesSchema, devicesResponseSchema, newDeviceSchema } from '../../schemas/devices.js';
+import {
+  bulkDevicesSchema,
+  createdDeviceSchema,
+  createdDevicesSchema,
+  devicesQuerySchema,
+  devicesResponseSchema,
+  newDeviceSchema,
+  type NewDeviceBody,
+} from '../../schemas/devices.js';
 import { errorResponses, json } from '../../schemas/responses.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
 import type { FieldProblem } from '../../schemas/error.js';
 import { deviceView } from '../devices/view.js';
 
-const CSV_COLUMNS = ['profile', 'name', 'username'] as const;
+const CSV_COLUMNS = ['profile', 'name', 'username', 'lon', 'lat', 'alt', 'placement', 'installedAt', 'removedAt'] as const;
+
+const ms = (iso: string | null | undefined): number | null | undefined => (iso === undefined || iso === null ? iso : Date.parse(iso));
+
+/** A device body as the registry takes it: times as epoch ms. */
+export function newDeviceOf(body: NewDeviceBody): NewDevice {
+  return { ...body, installedAt: ms(body.installedAt) ?? undefined, removedAt: ms(body.removedAt) ?? undefined };
+}
+
+/** A CSV row's lon, lat and alt cells as the GeoJSON location the JSON body has; a cell that is not a number is left for validation to name. */
+function locationCells(row: Record<string, string>): Record<string, unknown> {
+  const { lon, lat, alt, ...rest } = row;
+  if (lon === undefined && lat === undefined && alt === undefined) return rest;
+  const num = (cell: string | undefined) => (cell === undefined || cell.trim() === '' || !Number.isFinite(Number(cell)) ? cell : Number(cell));
+  const coordinates = alt === undefined ? [num(lon), num(lat)] : [num(lon), num(lat), num(alt)];
+  return { ...rest, location: { type: 'Point', coordinates } };
+}
 
 /**
  * A CSV body of devices as the JSON body it stands for: a header row, then one
  * device a row; empty cells are absent fields. Comma- or semicolon-separated.
  */
-export function devicesFromCsv(text: string): { devices: Record<string, string>[] } {
+export function devicesFromCsv(text: string): { devices: Record<string, unknown>[] } {
   let parsed: ReturnType<typeof parseCsv>;
   try {
     parsed = parseCsv(text);
@@ -42,7 +66,7 @@ export function devicesFromCsv(text: string): { devices: Record<string, string>[
           'TESTBED_BAD_REQUEST',
           `CSV line ${line} has ${fields.length} fields; the header has ${names.length} (${parsed.delimiter}-separated)`,
         );
-      return Object.fromEntries(names.flatMap((n, j) => (fields[j] === '' ? [] : [[n, fields[j] as string]])));
+      return locationCells(Object.fromEntries(names.flatMap((n, j) => (fields[j] === '' ? [] : [[n, fields[j] as string]]))));
     }),
   };
 }
@@ -78,7 +102,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       // Visibility first: a pilot outside the scope answers 404 whatever the body says.
       const pilot = visiblePilot(request, registry, request.params.pilotId);
       knownProfile(profiles, request.body.profile);
-      return reply.code(201).send(created(registry.createDevice(callerOf(request).scope, pilot.id, request.body)));
+      return reply.code(201).send(created(registry.createDevice(callerOf(request).scope, pilot.id, newDeviceOf(request.body))));
     },
   );
 
@@ -90,8 +114,8 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         tags: ['devices'],
         summary: 'Register many devices in one request, all or nothing; answers their MQTT credentials once',
         description:
-          'JSON `{ "devices": [ { "profile", "name"?, "username"? } ] }`, or CSV (Content-Type: text/csv) with a header row naming the ' +
-          'columns (profile, name, username) and a device a row, separated by `,` or `;` (as the header line is). If any device has a problem, none is registered and the 400 lists every ' +
+          'JSON `{ "devices": [ { "profile", "name"?, "username"?, "location"?, "placement"?, "installedAt"?, "removedAt"? } ] }`, or CSV (Content-Type: text/csv) with a header row naming the ' +
+          'columns (profile, name, username, lon, lat, alt, placement, installedAt, removedAt; lon and lat in WGS84 degrees, alt in metres) and a device a row, separated by `,` or `;` (as the header line is). If any device has a problem, none is registered and the 400 lists every ' +
           'problem by `devices.<n>` (the n-th device, from 0: CSV line n + 2).',
         consumes: ['application/json', 'text/csv'],
         params: pilotParamsSchema,
@@ -104,7 +128,7 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
     },
     async (request, reply) => {
       const pilot = visiblePilot(request, registry, request.params.pilotId);
-      const inputs: NewDevice[] = request.body.devices;
+      const inputs: NewDevice[] = request.body.devices.map(newDeviceOf);
       const problems: (FieldProblem & { index: number })[] = [];
       inputs.forEach((d, index) => {
         if (!profiles.has(d.profile))
@@ -123,17 +147,21 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
   app.get(
     '/pilots/:pilotId/devices',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['devices'],
-        summary: "List a pilot's devices with their profile and connection status",
+        summary: "List a pilot's devices with their profile, location and connection status",
+        description: 'Researchers and anonymous readers see locations on the pilot grid (locationPrecisionMeters) when it has one; bbox filters on those.',
         params: pilotParamsSchema,
+        querystring: devicesQuerySchema,
         response: { 200: json('The devices, oldest first', devicesResponseSchema), ...errorResponses },
       },
     },
     async (request) => {
       const pilot = visiblePilot(request, registry, request.params.pilotId);
-      return { devices: registry.listDevices(callerOf(request).scope, pilot.id).map((d) => deviceView(deps.sessions, d)) };
+      const bbox = request.query.bbox === undefined ? undefined : parseBbox(request.query.bbox);
+      if (typeof bbox === 'string') throw new TestbedError('TESTBED_BAD_REQUEST', bbox, [{ in: 'querystring', field: 'bbox', message: bbox }]);
+      return { devices: registry.listDevices(callerOf(request).scope, pilot.id, { bbox }).map((d) => deviceView(deps.sessions, d)) };
     },
   );
 };

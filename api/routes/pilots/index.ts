@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TestbedError, type Caller, type Pilot } from '../../../core/index.js';
 import type { PilotChanges } from '../../../registry/index.js';
-import { ANY_KEY, changes } from '../../access.js';
+import { OPEN_DATA, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_PILOT, visiblePilot } from '../../lookups.js';
 import { callerOf, noteTarget } from '../../plugins/auth.js';
@@ -18,7 +18,7 @@ import {
 
 const epochMs = (iso: string | null | undefined): number | null | undefined => (iso === undefined || iso === null ? iso : Date.parse(iso));
 
-/** Which fields a role may change: a company its pilot's name and sharing; admins and operators everything. */
+/** Which fields a role may change: a company all but its pilot's dates; admins and operators everything. */
 export function refusedChanges(caller: Caller, body: PilotChangesBody): string[] {
   if (caller.role !== 'company') return [];
   return (['startsAt', 'endsAt'] as const).filter((field) => body[field] !== undefined);
@@ -44,8 +44,13 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       },
     },
     async (request, reply) => {
-      const { startsAt, endsAt, ...rest } = request.body;
-      const pilot = registry.createPilot(callerOf(request).scope, { ...rest, startsAt: epochMs(startsAt) ?? undefined, endsAt: epochMs(endsAt) ?? undefined });
+      const { startsAt, endsAt, openFrom, ...rest } = request.body;
+      const pilot = registry.createPilot(callerOf(request).scope, {
+        ...rest,
+        startsAt: epochMs(startsAt) ?? undefined,
+        endsAt: epochMs(endsAt) ?? undefined,
+        openFrom: epochMs(openFrom) ?? undefined,
+      });
       noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
       return reply.code(201).send(pilot);
     },
@@ -54,21 +59,27 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   app.get(
     '/pilots',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['pilots'],
-        summary: 'List the pilots the key may see, oldest first',
+        summary: 'List the pilots the key may see, oldest first (without a key: the open pilots)',
         querystring: pilotsQuerySchema,
         response: { 200: json('The pilots', pilotsResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ pilots: registry.listPilots(callerOf(request).scope, request.query) }),
+    async (request) => {
+      const caller = callerOf(request);
+      // Open data is everyone's: with sharing=open any caller lists what an anonymous one would.
+      const scope = request.query.sharing === 'open' ? registry.anonymousCaller().scope : caller.scope;
+      const pilots = registry.listPilots(scope, request.query);
+      return { pilots: pilots.map((p) => ({ ...p, profiles: [...new Set(registry.listDevices(scope, p.id).map((d) => d.profile))].sort() })) };
+    },
   );
 
   app.get(
     '/pilots/:pilotId',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['pilots'],
         summary: 'Read a pilot',
@@ -85,7 +96,10 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       config: changes('admin', 'operator', 'company'),
       schema: {
         tags: ['pilots'],
-        summary: 'Change a pilot: its name, dates or sharing (a company key: name and sharing only)',
+        summary: 'Change a pilot: its name, dates, sharing and open-data terms (a company key: all but the dates)',
+        description:
+          'sharing, openFrom, embargoSharing, licence, attribution, citation and locationPrecisionMeters are changed by the ' +
+          "pilot's company, the admin or the testbed's operators; each change is in the audit log.",
         params: pilotParamsSchema,
         body: pilotChangesSchema,
         response: { 200: json('The pilot as changed', pilotResponseSchema), ...errorResponses },
@@ -96,12 +110,9 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const pilot = visiblePilot(request, registry, request.params.pilotId);
       const refused = refusedChanges(caller, request.body);
       if (refused.length > 0)
-        throw new TestbedError(
-          'TESTBED_FORBIDDEN',
-          `A company key may change only name and sharing; ask the testbed operator to change ${refused.join(' and ')}`,
-        );
-      const body = request.body;
-      const changesWanted: PilotChanges = { name: body.name, sharing: body.sharing, startsAt: epochMs(body.startsAt), endsAt: epochMs(body.endsAt) };
+        throw new TestbedError('TESTBED_FORBIDDEN', `A company key may change all but the dates; ask the testbed operator to change ${refused.join(' and ')}`);
+      const { startsAt, endsAt, openFrom, ...rest } = request.body;
+      const changesWanted: PilotChanges = { ...rest, startsAt: epochMs(startsAt), endsAt: epochMs(endsAt), openFrom: epochMs(openFrom) };
       const updated = registry.updatePilot(caller.scope, pilot.id, changesWanted);
       if (!updated) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       return updated;

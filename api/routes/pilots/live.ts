@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TestbedError, isoTime } from '../../../core/index.js';
 import type { Reading } from '../../../store/index.js';
-import { ANY_KEY } from '../../access.js';
+import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
@@ -42,7 +42,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
   app.get(
     '/pilots/:pilotId/live',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: "Stream a pilot's readings as they are stored (Server-Sent Events)",
@@ -56,12 +56,18 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
       const live = deps.live;
       if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
-      if ((open.get(caller.keyId) ?? 0) >= limits.maxLiveStreamsPerKey) {
-        throw new TestbedError('TESTBED_RATE_LIMITED', `This key has ${limits.maxLiveStreamsPerKey} live streams open, the most it may; close one first`, {
-          retryAfterSeconds: Math.ceil(limits.liveHeartbeatMs / 1000),
-        });
+      // Anonymous callers share one key id; their streams are counted per client address instead.
+      const holder = caller.role === 'anonymous' ? `${caller.keyId}@${request.ip}` : caller.keyId;
+      if ((open.get(holder) ?? 0) >= limits.maxLiveStreamsPerKey) {
+        throw new TestbedError(
+          'TESTBED_RATE_LIMITED',
+          `This key (or address, without a key) has ${limits.maxLiveStreamsPerKey} live streams open, the most it may; close one first`,
+          {
+            retryAfterSeconds: Math.ceil(limits.liveHeartbeatMs / 1000),
+          },
+        );
       }
-      open.set(caller.keyId, (open.get(caller.keyId) ?? 0) + 1);
+      open.set(holder, (open.get(holder) ?? 0) + 1);
 
       const stream = new PassThrough();
       let backedUp = false;
@@ -103,7 +109,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         streams.delete(end);
         clearInterval(heartbeat);
         subscription.close();
-        release(caller.keyId);
+        release(holder);
       });
       stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);
       // The stream is not a body the response schema describes: send it through the untyped reply.

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isoTime } from '../../../core/index.js';
-import { ANY_KEY } from '../../access.js';
+import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
@@ -27,7 +27,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
   app.get(
     '/pilots/:pilotId/readings',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: 'Read the readings of every device of a pilot, paged, or export them',
@@ -46,7 +46,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
   app.get(
     '/pilots/:pilotId/aggregates',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: 'Aggregate the readings of every device of a pilot over windows',
@@ -65,7 +65,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
   app.get(
     '/pilots/:pilotId/latest',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['readings'],
         summary: 'The newest value of each measurement of every device of a pilot',

@@ -1,0 +1,193 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../api/app.js';
+import type { ApiInstance } from '../api/deps.js';
+import { coarsen, type Point } from '../core/index.js';
+import { loadProfiles } from '../device-profiles/load.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
+import { InfluxStore } from '../store/influx/store.js';
+import type { Reading } from '../store/types.js';
+import { bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
+import { startInfluxd, type Influxd } from './helpers/influxd.js';
+
+/*
+ * Open data from the outside: an open pilot with located devices read without
+ * a key, its licence travelling with the data, and a private and an embargoed
+ * pilot invisible; the same requests against the embedded store and a real
+ * InfluxDB.
+ */
+const T0 = Date.parse('2025-04-01T00:00:00Z');
+const log = pino({ level: 'silent' });
+const EXACT: Point = { type: 'Point', coordinates: [24.65432, 60.20512] };
+
+let influxd: Influxd;
+let influx: InfluxStore;
+let embedded: TestApi;
+let onInflux: ApiInstance;
+const ids = { open: '', private: '', embargoed: '', device: '', company: '' };
+let companyKey: string;
+
+beforeAll(async () => {
+  influxd = await startInfluxd();
+  influx = await InfluxStore.open({ url: influxd.url, token: undefined, bucket: 'opendata', org: undefined }, log);
+  embedded = await openTestApi();
+  onInflux = await buildApp({
+    registry: embedded.registry,
+    mqttUrl: MQTT_URL,
+    readings: influx,
+    rejections: embedded.store,
+    profiles: loadProfiles(),
+    log,
+    rateLimit: { perSecond: 1e6, burst: 1e6 },
+    anonymousRateLimit: { perSecond: 1e6, burst: 1e6 },
+  });
+  const r = embedded.registry;
+  const company = r.createCompany(SETUP.scope, 'Acme Oy');
+  ids.company = company.id;
+  companyKey = r.createCompanyKey(SETUP, company.id).key;
+  const open = r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Air in Espoo', locationPrecisionMeters: 100 });
+  const priv = r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Private' });
+  const emb = r.createPilot(SETUP.scope, {
+    companyId: company.id,
+    testbedId: 'espoo',
+    name: 'Embargoed',
+    sharing: 'open',
+    openFrom: Date.parse('2099-01-01T00:00:00Z'),
+  });
+  Object.assign(ids, { open: open.id, private: priv.id, embargoed: emb.id });
+  ids.device = r.createDevice(SETUP.scope, open.id, { profile: 'weather', location: EXACT, placement: 'school roof' }).device.id;
+  const readings: Reading[] = [];
+  for (const pilot of [open, priv, emb]) {
+    const deviceId = pilot === open ? ids.device : r.createDevice(SETUP.scope, pilot.id, { profile: 'weather' }).device.id;
+    for (let i = 0; i < 30; i++)
+      readings.push({
+        deviceId,
+        pilotId: pilot.id,
+        companyId: company.id,
+        testbedId: 'espoo',
+        profile: 'weather',
+        time: T0 + i * 60_000,
+        values: { temperature: i / 4 },
+      });
+  }
+  await embedded.store.write(readings);
+  await influx.write(readings);
+}, 60_000);
+afterAll(async () => {
+  await onInflux?.close();
+  await embedded?.close();
+  await influx?.close();
+  await influxd?.stop();
+});
+
+describe('open data: sharing and licence through the API', () => {
+  it('a company opens its pilot with a licence and attribution; the change is audited', async () => {
+    const res = await embedded.app.inject({
+      method: 'PATCH',
+      url: `/v1/pilots/${ids.open}`,
+      headers: bearer(companyKey),
+      payload: { sharing: 'open', attribution: 'City of Espoo, Acme Oy', licence: 'CC-BY-4.0' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ sharingNow: 'open', licence: 'CC-BY-4.0', attribution: 'City of Espoo, Acme Oy' });
+    const bad = await embedded.app.inject({
+      method: 'PATCH',
+      url: `/v1/pilots/${ids.open}`,
+      headers: bearer(companyKey),
+      payload: { licence: 'not a licence!' },
+    });
+    expect(bad.statusCode).toBe(400);
+    const audit = embedded.registry.listAudit(SETUP.scope, { from: 0, to: Date.now() + 1000, afterId: 0, limit: 1000 });
+    expect(audit.some((e) => e.method === 'PATCH' && e.pilotId === ids.open && e.action === 'change' && e.status === 200)).toBe(true);
+  });
+});
+
+describe.each([
+  ['embedded', () => embedded.app],
+  ['influxdb', () => onInflux],
+])('open data without a key (%s store)', (_name, app) => {
+  const get = (url: string) => app().inject({ url });
+
+  it('lists the open pilot across testbeds with its licence and profiles, and not the private or embargoed ones', async () => {
+    const res = await get('/v1/pilots?sharing=open');
+    expect(res.statusCode).toBe(200);
+    const pilots = res.json().pilots as { id: string; licence: string; profiles: string[]; testbedId: string }[];
+    expect(pilots.map((p) => p.id)).toEqual([ids.open]);
+    expect(pilots[0]).toMatchObject({ licence: 'CC-BY-4.0', profiles: ['weather'], testbedId: 'espoo' });
+  });
+
+  it('reads the readings with the licence in a Link header; CSV and NDJSON exports carry licence and attribution', async () => {
+    const res = await get(`/v1/pilots/${ids.open}/readings?limit=5`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.link).toBe('<https://spdx.org/licenses/CC-BY-4.0.html>; rel="license"');
+    expect(res.json().readings).toHaveLength(5);
+    const csv = await get(`/v1/pilots/${ids.open}/readings?format=csv&from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`);
+    const lines = csv.body.split('\r\n');
+    expect(lines[0]).toBe('# licence: CC-BY-4.0; licence URL: https://spdx.org/licenses/CC-BY-4.0.html; attribution: City of Espoo, Acme Oy');
+    expect(lines[1]).toMatch(/^time,deviceId,/);
+    expect(lines.filter((l) => l !== '')).toHaveLength(32);
+    const nd = await get(`/v1/pilots/${ids.open}/readings?format=ndjson&from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`);
+    const first = JSON.parse(nd.body.split('\n')[0]!) as Record<string, unknown>;
+    expect(first).toMatchObject({ licence: 'CC-BY-4.0', attribution: 'City of Espoo, Acme Oy', values: { temperature: 0 } });
+  });
+
+  it('reads devices, latest and aggregates; locations on the 100 m grid; bbox filters', async () => {
+    const device = (await get(`/v1/devices/${ids.device}`)).json();
+    expect(device.location).toEqual(coarsen(EXACT, 100));
+    expect(device.locationPrecisionMeters).toBe(100);
+    expect((await get(`/v1/pilots/${ids.open}/devices?bbox=24.6,60.1,24.7,60.3`)).json().devices).toHaveLength(1);
+    expect((await get(`/v1/pilots/${ids.open}/devices?bbox=25,60.1,25.1,60.3`)).json().devices).toHaveLength(0);
+    expect((await get(`/v1/pilots/${ids.open}/devices?bbox=1,2,3`)).statusCode).toBe(400);
+    expect((await get(`/v1/pilots/${ids.open}/latest`)).json().latest[0].values).toEqual({ temperature: 29 / 4 });
+    const agg = await get(`/v1/pilots/${ids.open}/aggregates?from=${T0}&to=${T0 + 1_800_000}&every=30m&fn=count`);
+    expect(agg.statusCode, agg.body).toBe(200);
+    expect((await get(`/v1/devices/${ids.device}/locations`)).json().locations).toHaveLength(1);
+  });
+
+  it('finds the data set by testbed, measurement, time and place, with its coverage and download', async () => {
+    const found = (await get(`/v1/datasets?testbedId=espoo&measurement=temperature&bbox=24.6,60.1,24.7,60.3&from=2025-04-01T00:10:00Z`)).json().datasets;
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      pilotId: ids.open,
+      licence: 'CC-BY-4.0',
+      coverage: { from: new Date(T0).toISOString(), to: new Date(T0 + 29 * 60_000).toISOString() },
+      download: `/v1/pilots/${ids.open}/readings?format=csv`,
+    });
+    expect((await get(`/v1/datasets?from=2025-05-01T00:00:00Z`)).json().datasets).toHaveLength(0);
+    expect((await get(`/v1/datasets?measurement=laeq`)).json().datasets).toHaveLength(0);
+  });
+
+  it('answers 404 for the private and the embargoed pilot exactly as for a missing one; 401 for rejections and writes', async () => {
+    const missing = await get('/v1/pilots/pi_aaaaaaaaaaaaaaaa/readings');
+    for (const id of [ids.private, ids.embargoed]) {
+      for (const path of ['', '/readings', '/devices', '/latest']) {
+        const res = await get(`/v1/pilots/${id}${path}`);
+        expect(res.statusCode).toBe(404);
+        expect(res.body).toBe((await get(`/v1/pilots/pi_aaaaaaaaaaaaaaaa${path}`)).body);
+      }
+    }
+    expect(missing.statusCode).toBe(404);
+    expect((await get(`/v1/devices/${ids.device}/rejections`)).statusCode).toBe(401);
+    expect((await app().inject({ method: 'PATCH', url: `/v1/devices/${ids.device}`, payload: { placement: 'x' } })).statusCode).toBe(401);
+    // A wrong key is never taken as no key.
+    expect((await app().inject({ url: `/v1/pilots/${ids.open}`, headers: bearer('key_x.nope') })).statusCode).toBe(401);
+  });
+});
+
+describe('open data: anonymous rate limit', () => {
+  it('answers 429 with Retry-After past the per-address limit', async () => {
+    const limited = await openTestApi({ anonymousRateLimit: { perSecond: 1, burst: 2 } });
+    try {
+      const codes = [];
+      for (let i = 0; i < 3; i++) codes.push((await limited.app.inject({ url: '/v1/pilots?sharing=open' })).statusCode);
+      expect(codes).toEqual([200, 200, 429]);
+      const res = await limited.app.inject({ url: '/v1/pilots?sharing=open' });
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json().error.code).toBe('TESTBED_RATE_LIMITED');
+      // Another address has its own bucket.
+      expect((await limited.app.inject({ url: '/v1/pilots?sharing=open', remoteAddress: '10.0.0.9' })).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
