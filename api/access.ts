@@ -1,4 +1,4 @@
-import { TestbedError, ROLES, type Caller, type Role } from '../core/index.js';
+import { TestbedError, ROLES, type Caller, type CallerRole } from '../core/index.js';
 
 /**
  * Who may call a route, declared in its `config` and published in the OpenAPI
@@ -7,7 +7,8 @@ import { TestbedError, ROLES, type Caller, type Role } from '../core/index.js';
  * it as a change rather than a read.
  */
 export interface RoutePolicy {
-  readonly roles: readonly Role[];
+  /** The roles admitted; `anonymous` admits requests without a key (open data reads only). */
+  readonly roles: readonly CallerRole[];
   readonly changes: boolean;
 }
 
@@ -15,10 +16,10 @@ export interface RoutePolicy {
 export const ANY_KEY: RoutePolicy = { roles: ROLES, changes: false };
 
 /** A route that reads, for these roles. */
-export const reads = (...roles: Role[]): RoutePolicy => ({ roles, changes: false });
+export const reads = (...roles: CallerRole[]): RoutePolicy => ({ roles, changes: false });
 
 /** A route that changes something, for these roles. */
-export const changes = (...roles: Role[]): RoutePolicy => ({ roles, changes: true });
+export const changes = (...roles: CallerRole[]): RoutePolicy => ({ roles, changes: true });
 
 /** Whatever resolves a presented key to a caller (the registry). */
 export interface KeyAuthenticator {
@@ -50,7 +51,7 @@ export function authenticate(header: string | undefined, keys: KeyAuthenticator)
   return caller;
 }
 
-const list = (roles: readonly Role[]): string => (roles.length === 1 ? `${roles[0]} keys` : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)} keys`);
+const list = (roles: readonly CallerRole[]): string => (roles.length === 1 ? `${roles[0]} keys` : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)} keys`);
 
 /** Throws 403 when the caller's role or read-only flag does not fit the route's policy. */
 export function authorize(caller: Caller, policy: RoutePolicy): void {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { pointSchema } from './geo.js';
+import { licenceSchema } from './licence.js';
 
 /**
  * The registry's entities, as the API shows them. These zod schemas are the
@@ -31,6 +33,10 @@ export const sharingSchema = z
   .meta({ description: 'private: the company and the testbed operators; research and open: researchers too' });
 export type Sharing = z.infer<typeof sharingSchema>;
 
+/** What an open pilot is until its `openFrom` (its embargo). */
+export const embargoSharingSchema = z.enum(['private', 'research']).meta({ description: 'What an open pilot with an openFrom in the future is until then' });
+export type EmbargoSharing = z.infer<typeof embargoSharingSchema>;
+
 export const pilotSchema = z.object({
   id: z.string(),
   companyId: z.string(),
@@ -40,7 +46,22 @@ export const pilotSchema = z.object({
   endsAt: isoTime.nullable(),
   /** When the pilot was ended early through the API; its devices may no longer connect. */
   endedAt: isoTime.nullable(),
+  /** The tier as set; for `open` with a future `openFrom`, `sharingNow` says what it is meanwhile. */
   sharing: sharingSchema,
+  /** When an `open` pilot's embargo ends; null: open as soon as `sharing` says so. */
+  openFrom: isoTime.nullable(),
+  /** What an open pilot is until `openFrom`. */
+  embargoSharing: embargoSharingSchema,
+  /** The tier in force at the time of the answer: `sharing`, or `embargoSharing` before `openFrom`. */
+  sharingNow: sharingSchema,
+  /** SPDX id of the data's licence; an open pilot always has one (CC-BY-4.0 unless chosen). */
+  licence: licenceSchema.nullable(),
+  /** Who must be credited, e.g. "City of Espoo, Acme Oy". */
+  attribution: z.string().nullable(),
+  /** How to cite the data set, when the publisher asks for a particular form. */
+  citation: z.string().nullable(),
+  /** Device locations are published to researchers and anonymous readers on a grid of this many metres; null: exact. */
+  locationPrecisionMeters: z.number().positive().nullable(),
   createdAt: isoTime,
 });
 export type Pilot = z.infer<typeof pilotSchema>;
@@ -59,8 +80,26 @@ export const deviceSchema = z.object({
   secretRotatedAt: isoTime.nullable(),
   /** When it was revoked; a revoked device can no longer connect. */
   revokedAt: isoTime.nullable(),
+  /** Where it stands now (WGS84); coarsened for researchers and anonymous readers when the pilot says so. */
+  location: pointSchema.nullable(),
+  /** The grid, in metres, `location` was coarsened to for this reader; null: exact. */
+  locationPrecisionMeters: z.number().positive().nullable(),
+  /** How it is mounted, e.g. "lamp post, 4 m, north side". */
+  placement: z.string().nullable(),
+  /** When it was installed in the field and when it was taken down; independent of its MQTT credentials. */
+  installedAt: isoTime.nullable(),
+  removedAt: isoTime.nullable(),
 });
 export type Device = z.infer<typeof deviceSchema>;
+
+/** One stretch of a device's location history: where it stood from `from` until `to` (null: still there). */
+export const deviceLocationSchema = z.object({
+  deviceId: z.string(),
+  location: pointSchema,
+  from: isoTime,
+  to: isoTime.nullable(),
+});
+export type DeviceLocation = z.infer<typeof deviceLocationSchema>;
 
 /**
  * The four roles. admin: everything. operator: every pilot and device in its
@@ -132,10 +171,21 @@ export function scopeAdmits(scope: Scope, at: Placement): boolean {
   }
 }
 
-/** The authenticated caller of an API request. */
+/**
+ * Who calls: a key's role, or `anonymous` for a request without a key. An
+ * anonymous caller has a `research` scope over the pilots open at that moment
+ * (`Registry.anonymousCaller`), so it reads through the same scoped paths as a
+ * researcher; routes admit it only by listing `anonymous` in their roles.
+ */
+export type CallerRole = Role | 'anonymous';
+
+/** The key id an anonymous caller carries; no key has it (key ids start with `key_`). */
+export const ANONYMOUS_KEY_ID = 'anonymous';
+
+/** The caller of an API request: a key's holder, or anonymous. */
 export interface Caller {
   readonly keyId: string;
-  readonly role: Role;
+  readonly role: CallerRole;
   readonly scope: Scope;
   /** A read-only key may call no route that changes anything. */
   readonly readOnly: boolean;

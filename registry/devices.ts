@@ -10,15 +10,26 @@ import {
   newSecret,
   verifySecret,
   isSafeTopicSegment,
+  inBbox,
+  type BBox,
+  type DeviceLocation,
+  type Point,
 } from '../core/index.js';
 import { asConflict } from './conflict.js';
-import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
+import { columnsOf, LocationHistory, pointOf, precisionFor, published, samePoint, type LocationColumns } from './device-locations.js';
+import { refuseChange } from './pilots.js';
+import { ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-const COLUMNS = 'id, pilot_id, company_id, testbed_id, profile, name, username, created_at, secret_rotated_at, revoked_at';
+const COLUMNS = ['id', 'pilot_id', 'company_id', 'testbed_id', 'profile', 'name', 'username', 'created_at', 'secret_rotated_at', 'revoked_at']
+  .concat(['lon', 'lat', 'alt', 'placement', 'installed_at', 'removed_at'])
+  .map((c) => `d.${c}`)
+  .join(', ');
+const SELECT = `SELECT ${COLUMNS}, p.location_precision_m AS precision FROM devices d JOIN pilots p ON p.id = d.pilot_id`;
+const QUALIFIED = { company: 'd.company_id', testbed: 'd.testbed_id', pilot: 'd.pilot_id' };
 
-interface DeviceRow {
+interface DeviceRow extends LocationColumns {
   id: string;
   pilot_id: string;
   company_id: string;
@@ -29,6 +40,13 @@ interface DeviceRow {
   created_at: number;
   secret_rotated_at: number | null;
   revoked_at: number | null;
+  placement: string | null;
+  installed_at: number | null;
+  removed_at: number | null;
+}
+/** A device row with its pilot's location precision, for publishing its location. */
+interface ReadRow extends DeviceRow {
+  precision: number | null;
 }
 interface DeviceAuthRow extends DeviceRow {
   secret_hash: Buffer;
@@ -37,7 +55,8 @@ interface DeviceAuthRow extends DeviceRow {
   ended_at: number | null;
 }
 
-const toDevice = (r: DeviceRow): Device => ({
+/** The device as this reader may see it: exact, or on the pilot's grid (`precision`, already chosen for the scope). */
+const toDevice = (r: DeviceRow, precision: number | null): Device => ({
   id: r.id,
   pilotId: r.pilot_id,
   companyId: r.company_id,
@@ -48,12 +67,42 @@ const toDevice = (r: DeviceRow): Device => ({
   createdAt: iso(r.created_at),
   secretRotatedAt: isoOrNull(r.secret_rotated_at),
   revokedAt: isoOrNull(r.revoked_at),
+  location: published(pointOf(r), precision),
+  locationPrecisionMeters: pointOf(r) === null ? null : precision,
+  placement: r.placement,
+  installedAt: isoOrNull(r.installed_at),
+  removedAt: isoOrNull(r.removed_at),
 });
 
-export interface NewDevice {
+/** Where a device stands and since when it is in the field: given at registration or changed later. */
+export interface DeviceFieldData {
+  location?: Point | null | undefined;
+  placement?: string | null | undefined;
+  installedAt?: number | null | undefined;
+  removedAt?: number | null | undefined;
+}
+
+export interface NewDevice extends DeviceFieldData {
   profile: string;
   name?: string | undefined;
   username?: string | undefined;
+}
+
+/** What a device update may change; `null` clears. A location change starts a new stretch of its history. */
+export interface DeviceChanges extends DeviceFieldData {
+  name?: string | null | undefined;
+}
+
+/** Which devices of a listing: those whose location (as the reader sees it) lies in the box. */
+export interface DeviceFilter {
+  readonly bbox?: BBox | undefined;
+}
+
+function checkField(f: DeviceFieldData | DeviceRow): void {
+  const installed = 'installed_at' in f ? f.installed_at : f.installedAt;
+  const removed = 'removed_at' in f ? f.removed_at : f.removedAt;
+  if (installed != null && removed != null && removed < installed)
+    throw new TestbedError('TESTBED_BAD_REQUEST', 'removedAt must not be earlier than installedAt');
 }
 
 /**
@@ -82,6 +131,8 @@ export class DeviceTable {
   readonly #taken: Statement;
   readonly #rotate: Statement;
   readonly #revoke: Statement;
+  readonly #field: Statement;
+  readonly #history: LocationHistory;
 
   constructor(db: Database, now: () => number) {
     this.#db = db;
@@ -91,6 +142,8 @@ export class DeviceTable {
     this.#insert = db.prepare(
       'INSERT INTO devices (id, pilot_id, company_id, testbed_id, profile, name, username, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.#field = db.prepare('UPDATE devices SET (name, lon, lat, alt, placement, installed_at, removed_at) = (?, ?, ?, ?, ?, ?, ?) WHERE id = ?');
+    this.#history = new LocationHistory(db);
     this.#taken = db.prepare('SELECT 1 FROM devices WHERE username = ?');
     this.#rotate = db.prepare('UPDATE devices SET secret_hash = ?, secret_rotated_at = ? WHERE id = ?');
     this.#revoke = db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -132,26 +185,58 @@ export class DeviceTable {
   }
 
   get(scope: Scope, id: string): Device | undefined {
-    const { stmt, scopeParams } = this.#scoped.get('get', scope, DEVICE_COLUMNS, (where) => `SELECT ${COLUMNS} FROM devices WHERE id = ? AND (${where})`);
-    const row = stmt.get(id, ...scopeParams) as DeviceRow | undefined;
-    return row && toDevice(row);
+    const row = this.#row(scope, id);
+    return row && toDevice(row, precisionFor(scope, row.precision));
   }
 
-  /** The devices of a pilot that the scope may see, oldest first. */
-  list(scope: Scope, pilotId: string): Device[] {
+  /** The devices of a pilot that the scope may see, oldest first; a bbox filters on the locations as this reader sees them. */
+  list(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Device[] {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
-      DEVICE_COLUMNS,
-      (where) => `SELECT ${COLUMNS} FROM devices WHERE pilot_id = ? AND (${where}) ORDER BY created_at, id`,
+      QUALIFIED,
+      (where) => `${SELECT} WHERE d.pilot_id = ? AND (${where}) ORDER BY d.created_at, d.id`,
     );
-    return (stmt.all(pilotId, ...scopeParams) as DeviceRow[]).map(toDevice);
+    const devices = (stmt.all(pilotId, ...scopeParams) as ReadRow[]).map((r) => toDevice(r, precisionFor(scope, r.precision)));
+    const box = filter.bbox;
+    return box === undefined ? devices : devices.filter((d) => d.location !== null && inBbox(d.location, box));
+  }
+
+  /** Changes a device's name, location, placement or field dates; a new location is kept in its history. */
+  update(scope: Scope, id: string, changes: DeviceChanges): Device | undefined {
+    const row = this.#row(scope, id);
+    if (!row) return undefined;
+    const refused = refuseChange(scope);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
+    const location = changes.location === undefined ? pointOf(row) : changes.location;
+    const next: ReadRow = {
+      ...row,
+      ...columnsOf(location),
+      name: changes.name === undefined ? row.name : changes.name,
+      placement: changes.placement === undefined ? row.placement : changes.placement,
+      installed_at: changes.installedAt === undefined ? row.installed_at : changes.installedAt,
+      removed_at: changes.removedAt === undefined ? row.removed_at : changes.removedAt,
+    };
+    checkField(next);
+    this.#db.transaction(() => {
+      this.#field.run(next.name, next.lon, next.lat, next.alt, next.placement, next.installed_at, next.removed_at, id);
+      if (!samePoint(pointOf(row), location)) this.#history.move(row, location, this.#now());
+    })();
+    return toDevice(next, precisionFor(scope, row.precision));
+  }
+
+  /** Where a device the scope may see has stood, oldest first; undefined when it may not see the device. */
+  locations(scope: Scope, id: string): DeviceLocation[] | undefined {
+    if (!this.#row(scope, id)) return undefined;
+    return this.#history.list(scope, id);
   }
 
   /** Gives a device a new secret; the old one stops working at once. Refused (409) for a revoked device. */
   rotate(scope: Scope, id: string): { device: Device; password: string } | undefined {
     const device = this.get(scope, id);
     if (!device) return undefined;
+    const refused = refuseChange(scope);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; register a new one instead');
     const password = newSecret();
     const at = this.#now();
@@ -162,6 +247,8 @@ export class DeviceTable {
   /** Revokes a device: it can never connect again. Revoking twice keeps the first time. */
   revoke(scope: Scope, id: string): Device | undefined {
     if (!this.get(scope, id)) return undefined;
+    const refused = refuseChange(scope);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     this.#revoke.run(this.#now(), id);
     return this.get(scope, id);
   }
@@ -190,9 +277,16 @@ export class DeviceTable {
     };
   }
 
+  #row(scope: Scope, id: string): ReadRow | undefined {
+    const { stmt, scopeParams } = this.#scoped.get('get', scope, QUALIFIED, (where) => `${SELECT} WHERE d.id = ? AND (${where})`);
+    return stmt.get(id, ...scopeParams) as ReadRow | undefined;
+  }
+
   #insertOne(pilot: Pilot, input: NewDevice): { device: Device; password: string } {
+    checkField(input);
     const id = newId('dev');
     const password = newSecret();
+    const location = input.location ?? null;
     const row: DeviceRow = {
       id,
       pilot_id: pilot.id,
@@ -204,13 +298,21 @@ export class DeviceTable {
       created_at: this.#now(),
       secret_rotated_at: null,
       revoked_at: null,
+      ...columnsOf(location),
+      placement: input.placement ?? null,
+      installed_at: input.installedAt ?? null,
+      removed_at: input.removedAt ?? null,
     };
     try {
-      this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
+      this.#db.transaction(() => {
+        this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
+        this.#field.run(row.name, row.lon, row.lat, row.alt, row.placement, row.installed_at, row.removed_at, row.id);
+        if (location !== null) this.#history.move(row, location, row.created_at);
+      })();
     } catch (err) {
       // `check` ran first; only another process on the same registry can get here.
       throw asConflict(err, `The username ${row.username} is taken`);
     }
-    return { device: toDevice(row), password };
+    return { device: toDevice(row, null), password };
   }
 }

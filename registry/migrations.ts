@@ -112,6 +112,41 @@ export const MIGRATIONS: readonly string[] = [
     value BLOB NOT NULL
   ) STRICT;
   `,
+  // 3: open data: an embargo, licence, attribution and location precision on pilots;
+  // device location, placement and field dates, with the location history; what a
+  // change changed, in the audit log.
+  `
+  ALTER TABLE pilots ADD COLUMN open_from INTEGER;
+  ALTER TABLE pilots ADD COLUMN embargo_sharing TEXT NOT NULL DEFAULT 'private' CHECK (embargo_sharing IN ('private', 'research'));
+  ALTER TABLE pilots ADD COLUMN licence TEXT;
+  ALTER TABLE pilots ADD COLUMN attribution TEXT;
+  ALTER TABLE pilots ADD COLUMN citation TEXT;
+  ALTER TABLE pilots ADD COLUMN location_precision_m REAL CHECK (location_precision_m IS NULL OR location_precision_m > 0);
+
+  ALTER TABLE devices ADD COLUMN lon REAL;
+  ALTER TABLE devices ADD COLUMN lat REAL;
+  ALTER TABLE devices ADD COLUMN alt REAL;
+  ALTER TABLE devices ADD COLUMN placement TEXT;
+  ALTER TABLE devices ADD COLUMN installed_at INTEGER;
+  ALTER TABLE devices ADD COLUMN removed_at INTEGER;
+
+  CREATE TABLE device_locations (
+    device_id  TEXT NOT NULL REFERENCES devices(id),
+    company_id TEXT NOT NULL,
+    testbed_id TEXT NOT NULL,
+    pilot_id   TEXT NOT NULL,
+    lon        REAL NOT NULL,
+    lat        REAL NOT NULL,
+    alt        REAL,
+    valid_from INTEGER NOT NULL,
+    valid_to   INTEGER,
+    PRIMARY KEY (device_id, valid_from),
+    CHECK (valid_to IS NULL OR valid_to >= valid_from)
+  ) STRICT;
+  CREATE INDEX device_locations_pilot ON device_locations(pilot_id);
+
+  ALTER TABLE audit_log ADD COLUMN detail TEXT;
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

@@ -1,11 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { TestbedError, type Pilot, type Scope, type Sharing, newId, unhandled } from '../core/index.js';
+import { TestbedError, type EmbargoSharing, type Pilot, type Scope, type Sharing, newId, unhandled } from '../core/index.js';
+import { nextSharing, OPEN_NOW_SQL, RESEARCH_NOW_SQL, sharingAt, type SharingRow } from './sharing.js';
 import { PILOT_COLUMNS, ScopedStatements } from './statements.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-export interface PilotRow {
+export interface PilotRow extends SharingRow {
   id: string;
   company_id: string;
   testbed_id: string;
@@ -13,11 +14,13 @@ export interface PilotRow {
   starts_at: number | null;
   ends_at: number | null;
   ended_at: number | null;
-  sharing: Sharing;
+  attribution: string | null;
+  citation: string | null;
+  location_precision_m: number | null;
   created_at: number;
 }
 
-export const toPilot = (r: PilotRow): Pilot => ({
+export const toPilot = (r: PilotRow, now: number): Pilot => ({
   id: r.id,
   companyId: r.company_id,
   testbedId: r.testbed_id,
@@ -26,6 +29,13 @@ export const toPilot = (r: PilotRow): Pilot => ({
   endsAt: isoOrNull(r.ends_at),
   endedAt: isoOrNull(r.ended_at),
   sharing: r.sharing,
+  openFrom: isoOrNull(r.open_from),
+  embargoSharing: r.embargo_sharing,
+  sharingNow: sharingAt(r, now),
+  licence: r.licence,
+  attribution: r.attribution,
+  citation: r.citation,
+  locationPrecisionMeters: r.location_precision_m,
   createdAt: iso(r.created_at),
 });
 
@@ -36,20 +46,36 @@ export interface NewPilot {
   startsAt?: number | undefined;
   endsAt?: number | undefined;
   sharing?: Sharing | undefined;
+  openFrom?: number | undefined;
+  embargoSharing?: EmbargoSharing | undefined;
+  licence?: string | undefined;
+  attribution?: string | undefined;
+  citation?: string | undefined;
+  locationPrecisionMeters?: number | undefined;
 }
 
-/** What an update may change; `null` clears a date. Who may change what is the API's policy. */
+/** What an update may change; `null` clears. Who may change what is the API's policy. */
 export interface PilotChanges {
   readonly name?: string | undefined;
   readonly startsAt?: number | null | undefined;
   readonly endsAt?: number | null | undefined;
   readonly sharing?: Sharing | undefined;
+  readonly openFrom?: number | null | undefined;
+  readonly embargoSharing?: EmbargoSharing | undefined;
+  readonly licence?: string | null | undefined;
+  readonly attribution?: string | null | undefined;
+  readonly citation?: string | null | undefined;
+  readonly locationPrecisionMeters?: number | null | undefined;
 }
 
 export interface PilotFilter {
   readonly testbedId?: string | undefined;
   readonly companyId?: string | undefined;
+  /** Only pilots with this tier in force now (`sharingNow`). */
+  readonly sharing?: Sharing | undefined;
 }
+
+const pick = <T>(change: T | undefined, current: T): T => (change === undefined ? current : change);
 
 /** Why `scope` may not start a pilot in `testbedId`, or undefined when it may: the admin anywhere, an operator in its own testbeds. */
 export function refusePilotPlace(scope: Scope, testbedId: string): string | undefined {
@@ -61,6 +87,20 @@ export function refusePilotPlace(scope: Scope, testbedId: string): string | unde
     case 'company':
     case 'research':
       return 'Only admin and operator keys may start pilots';
+    default:
+      return unhandled(scope);
+  }
+}
+
+/** Why `scope` may not change pilots or devices at all, or undefined: researchers and anonymous callers only read. */
+export function refuseChange(scope: Scope): string | undefined {
+  switch (scope.kind) {
+    case 'all':
+    case 'company':
+    case 'testbeds':
+      return undefined;
+    case 'research':
+      return 'Researchers and anonymous callers only read';
     default:
       return unhandled(scope);
   }
@@ -78,19 +118,23 @@ export class PilotTable {
   readonly #update: Statement;
   readonly #end: Statement;
   readonly #shared: Statement;
+  readonly #open: Statement;
 
   constructor(db: Database, now: () => number) {
     this.#now = now;
     this.#scoped = new ScopedStatements(db);
-    this.#insert = db.prepare('INSERT INTO pilots (id, company_id, testbed_id, name, starts_at, ends_at, sharing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#update = db.prepare('UPDATE pilots SET name = ?, starts_at = ?, ends_at = ?, sharing = ? WHERE id = ?');
+    const fields = 'name, starts_at, ends_at, sharing, open_from, embargo_sharing, licence, attribution, citation, location_precision_m';
+    this.#insert = db.prepare(`INSERT INTO pilots (id, company_id, testbed_id, created_at, ${fields}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#update = db.prepare(`UPDATE pilots SET (${fields}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`);
     this.#end = db.prepare('UPDATE pilots SET ended_at = ? WHERE id = ? AND ended_at IS NULL');
-    this.#shared = db.prepare(`SELECT id FROM pilots WHERE sharing <> 'private' AND (? IS NULL OR testbed_id IN (SELECT value FROM json_each(?))) ORDER BY id`);
+    this.#shared = db.prepare(`SELECT id FROM pilots WHERE ${RESEARCH_NOW_SQL} AND (? IS NULL OR testbed_id IN (SELECT value FROM json_each(?))) ORDER BY id`);
+    this.#open = db.prepare(`SELECT id FROM pilots WHERE ${OPEN_NOW_SQL} ORDER BY id`);
   }
 
   /** Creates a pilot; the company and testbed have been checked to exist. */
   create(input: NewPilot): Pilot {
     checkWindow(input.startsAt ?? null, input.endsAt ?? null);
+    const blank: SharingRow = { sharing: 'private', open_from: null, embargo_sharing: 'private', licence: null };
     const row: PilotRow = {
       id: newId('pi'),
       company_id: input.companyId,
@@ -99,16 +143,19 @@ export class PilotTable {
       starts_at: input.startsAt ?? null,
       ends_at: input.endsAt ?? null,
       ended_at: null,
-      sharing: input.sharing ?? 'private',
+      ...nextSharing(blank, input),
+      attribution: input.attribution ?? null,
+      citation: input.citation ?? null,
+      location_precision_m: input.locationPrecisionMeters ?? null,
       created_at: this.#now(),
     };
-    this.#insert.run(row.id, row.company_id, row.testbed_id, row.name, row.starts_at, row.ends_at, row.sharing, row.created_at);
-    return toPilot(row);
+    this.#insert.run(row.id, row.company_id, row.testbed_id, row.created_at, ...this.#fields(row));
+    return toPilot(row, this.#now());
   }
 
   get(scope: Scope, id: string): Pilot | undefined {
     const row = this.#row(scope, id);
-    return row && toPilot(row);
+    return row && toPilot(row, this.#now());
   }
 
   /** The pilots the scope may see, oldest first, optionally of one testbed or company. */
@@ -121,23 +168,30 @@ export class PilotTable {
     );
     const t = filter.testbedId ?? null;
     const c = filter.companyId ?? null;
-    return (stmt.all(...scopeParams, t, t, c, c) as PilotRow[]).map(toPilot);
+    const now = this.#now();
+    const pilots = (stmt.all(...scopeParams, t, t, c, c) as PilotRow[]).map((r) => toPilot(r, now));
+    return filter.sharing === undefined ? pilots : pilots.filter((p) => p.sharingNow === filter.sharing);
   }
 
   /** Applies changes to a pilot the scope may see; undefined when it may not. */
   update(scope: Scope, id: string, changes: PilotChanges): Pilot | undefined {
     const row = this.#row(scope, id);
     if (!row) return undefined;
+    const refused = refuseChange(scope);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     const next: PilotRow = {
       ...row,
       name: changes.name ?? row.name,
-      starts_at: changes.startsAt === undefined ? row.starts_at : changes.startsAt,
-      ends_at: changes.endsAt === undefined ? row.ends_at : changes.endsAt,
-      sharing: changes.sharing ?? row.sharing,
+      starts_at: pick(changes.startsAt, row.starts_at),
+      ends_at: pick(changes.endsAt, row.ends_at),
+      ...nextSharing(row, changes),
+      attribution: pick(changes.attribution, row.attribution),
+      citation: pick(changes.citation, row.citation),
+      location_precision_m: pick(changes.locationPrecisionMeters, row.location_precision_m),
     };
     checkWindow(next.starts_at, next.ends_at);
-    this.#update.run(next.name, next.starts_at, next.ends_at, next.sharing, id);
-    return toPilot(next);
+    this.#update.run(...this.#fields(next), id);
+    return toPilot(next, this.#now());
   }
 
   /** Ends a pilot now (its devices can no longer connect); ending twice keeps the first time. */
@@ -147,10 +201,20 @@ export class PilotTable {
     return this.get(scope, id);
   }
 
-  /** Ids of the pilots shared with research or open, optionally only in some testbeds: a researcher's scope. */
+  /** Ids of the pilots shared with research or open now, optionally only in some testbeds: a researcher's scope. */
   sharedPilotIds(testbedIds: readonly string[] | null): string[] {
     const t = testbedIds === null ? null : JSON.stringify(testbedIds);
-    return (this.#shared.all(t, t) as { id: string }[]).map((r) => r.id);
+    return (this.#shared.all(this.#now(), t, t) as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Ids of the pilots open now (past any embargo): an anonymous caller's scope. */
+  openPilotIds(): string[] {
+    return (this.#open.all(this.#now()) as { id: string }[]).map((r) => r.id);
+  }
+
+  /** The row's changeable fields in the order of the insert's and update's column list. */
+  #fields(r: PilotRow): (string | number | null)[] {
+    return [r.name, r.starts_at, r.ends_at, r.sharing, r.open_from, r.embargo_sharing, r.licence, r.attribution, r.citation, r.location_precision_m];
   }
 
   #row(scope: Scope, id: string): PilotRow | undefined {

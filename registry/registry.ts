@@ -10,6 +10,8 @@ import {
   type Company,
   type Device,
   type DeviceContext,
+  type DeviceLocation,
+  ANONYMOUS_KEY_ID,
   type KeyGrant,
   type Pilot,
   type Scope,
@@ -19,16 +21,18 @@ import {
 } from '../core/index.js';
 import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
 import { CompanyTable } from './companies.js';
-import { DeviceTable, type DeviceProblem, type NewDevice } from './devices.js';
+import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { migrate } from './migrations.js';
-import { PilotTable, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
+import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
 import type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
 const ADMIN_GRANT: KeyGrant = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null };
 const ADMIN_KEY_ID = 'admin';
+/** What an anonymous caller is allowed: a researcher's reads, no key management (read-only keys create none). */
+const ANONYMOUS_GRANT: KeyGrant = { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null };
 const SETUP_KEY_ID = 'setup';
 
 /**
@@ -114,7 +118,18 @@ export class Registry implements TestbedRegistry {
     return holder && this.#callerOf(holder);
   }
 
+  anonymousCaller(): Caller {
+    return {
+      keyId: ANONYMOUS_KEY_ID,
+      role: 'anonymous',
+      scope: { kind: 'research', pilotIds: this.#pilots.openPilotIds() },
+      readOnly: true,
+      grant: ANONYMOUS_GRANT,
+    };
+  }
+
   recheckKey(keyId: string): Caller | undefined {
+    if (keyId === ANONYMOUS_KEY_ID) return this.anonymousCaller();
     if (keyId === ADMIN_KEY_ID) return this.#adminDigest ? this.#adminCaller() : undefined;
     const holder = this.#keys.active(keyId);
     return holder && this.#callerOf(holder);
@@ -184,13 +199,16 @@ export class Registry implements TestbedRegistry {
   }
 
   endPilot(scope: Scope, id: string): Pilot | undefined {
+    if (this.#pilots.get(scope, id)) this.#mayChange(scope);
     return this.#pilots.end(scope, id);
   }
 
   // Devices
 
   createDevice(scope: Scope, pilotId: string, input: NewDevice): CreatedDevice {
-    return this.#devices.create(this.#pilot(scope, pilotId), input);
+    const pilot = this.#pilot(scope, pilotId);
+    this.#mayChange(scope);
+    return this.#devices.create(pilot, input);
   }
 
   checkNewDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): DeviceProblem[] {
@@ -199,15 +217,25 @@ export class Registry implements TestbedRegistry {
   }
 
   createDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): CreatedDevice[] {
-    return this.#devices.createMany(this.#pilot(scope, pilotId), inputs);
+    const pilot = this.#pilot(scope, pilotId);
+    this.#mayChange(scope);
+    return this.#devices.createMany(pilot, inputs);
   }
 
   getDevice(scope: Scope, id: string): Device | undefined {
     return this.#devices.get(scope, id);
   }
 
-  listDevices(scope: Scope, pilotId: string): Device[] {
-    return this.#devices.list(scope, pilotId);
+  listDevices(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Device[] {
+    return this.#devices.list(scope, pilotId, filter);
+  }
+
+  updateDevice(scope: Scope, id: string, changes: DeviceChanges): Device | undefined {
+    return this.#devices.update(scope, id, changes);
+  }
+
+  listDeviceLocations(scope: Scope, id: string): DeviceLocation[] | undefined {
+    return this.#devices.locations(scope, id);
   }
 
   rotateDevice(scope: Scope, id: string): CreatedDevice | undefined {
@@ -240,11 +268,19 @@ export class Registry implements TestbedRegistry {
   // Audit log
 
   recordAudit(caller: Caller, entry: AuditRecord): void {
+    // The log is of what keys did; anonymous reads of open data are not recorded.
+    if (caller.role === 'anonymous') return;
     this.#audit.record({ ...entry, keyId: caller.keyId, role: caller.role });
   }
 
   listAudit(scope: Scope, query: AuditQuery): AuditEntry[] {
     return this.#audit.list(scope, query);
+  }
+
+  /** Researchers and anonymous callers see some pilots but change none: refused after the object was found, as the API does. */
+  #mayChange(scope: Scope): void {
+    const refused = refuseChange(scope);
+    if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
   }
 
   #pilot(scope: Scope, id: string): Pilot {

@@ -30,5 +30,3 @@ export class ScopedStatements {
 
 /** The placement columns of the pilots table (a pilot is its own pilot). */
 export const PILOT_COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'id' };
-/** The placement columns of the devices table. */
-export const DEVICE_COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' };

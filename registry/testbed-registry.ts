@@ -1,6 +1,6 @@
-import type { ApiKey, AuditEntry, Caller, Company, Device, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
+import type { ApiKey, AuditEntry, Caller, Company, Device, DeviceLocation, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
 import type { AuditQuery, AuditRecord } from './audit.js';
-import type { DeviceProblem, NewDevice } from './devices.js';
+import type { DeviceChanges, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
 import type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 
 /** A device just registered, with its MQTT password: shown once, stored only as a digest. */
@@ -29,7 +29,15 @@ export interface CreatedKey {
 export interface TestbedRegistry {
   /** The caller of a presented key, or undefined when it is unknown, wrong, revoked or expired. */
   authenticateKey(presented: string): Caller | undefined;
-  /** The caller of a key that authenticated earlier, resolved afresh: for requests that outlive that moment. */
+  /**
+   * The caller of a request without a key, resolved afresh for each request: a
+   * `research` scope over the pilots open at this moment (past any embargo), so
+   * every scoped read treats it as a researcher of open data only. Its role is
+   * `anonymous`: routes admit it only by naming that role, and the registry
+   * refuses it every change.
+   */
+  anonymousCaller(): Caller;
+  /** The caller of a key (or of anonymous, by ANONYMOUS_KEY_ID) that authenticated earlier, resolved afresh: for requests that outlive that moment. */
   recheckKey(keyId: string): Caller | undefined;
   /** The registry's clock (epoch ms): what expiry and revocation times are compared with. */
   now(): number;
@@ -66,8 +74,16 @@ export interface TestbedRegistry {
   /** Registers devices in a pilot of the scope, all or nothing. */
   createDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): CreatedDevice[];
   getDevice(scope: Scope, id: string): Device | undefined;
-  /** The devices of a pilot that the scope may see, oldest first. */
-  listDevices(scope: Scope, pilotId: string): Device[];
+  /**
+   * The devices of a pilot that the scope may see, oldest first. For the
+   * `research` scope (researchers, anonymous) locations are on the pilot's
+   * `locationPrecisionMeters` grid, and a bbox filters on what the reader sees.
+   */
+  listDevices(scope: Scope, pilotId: string, filter?: DeviceFilter): Device[];
+  /** Changes a device's name, location, placement or field dates; a location change starts a new stretch of its history. */
+  updateDevice(scope: Scope, id: string, changes: DeviceChanges): Device | undefined;
+  /** Where a device has stood, oldest first (coarsened as `listDevices`); undefined when the scope does not see the device. */
+  listDeviceLocations(scope: Scope, id: string): DeviceLocation[] | undefined;
   /** A new secret for a device; the old one stops working at once. A revoked device is TESTBED_CONFLICT. */
   rotateDevice(scope: Scope, id: string): CreatedDevice | undefined;
   revokeDevice(scope: Scope, id: string): Device | undefined;

@@ -4,7 +4,7 @@ import { ANY_KEY, authorize, bearerToken, changes, reads, type RoutePolicy } fro
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
 import { type TestbedError } from '../core/errors.js';
-import type { Caller } from '../core/model.js';
+import type { Caller, Role } from '../core/model.js';
 import { Registry } from '../registry/registry.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
@@ -31,7 +31,7 @@ describe('bearerToken and authorize (pure)', () => {
     expect(bearerToken(header)).toBe(token);
   });
 
-  const grant = (role: Caller['role'], readOnly = false) => ({ role, companyId: null, testbedIds: null, readOnly, expiresAt: null });
+  const grant = (role: Role, readOnly = false) => ({ role, companyId: null, testbedIds: null, readOnly, expiresAt: null });
   const admin: Caller = { keyId: 'admin', role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: grant('admin') };
   const company: Caller = { keyId: 'key_1', role: 'company', scope: { kind: 'company', companyId: 'co_1' }, readOnly: false, grant: grant('company') };
   const readOnly: Caller = { ...company, readOnly: true, grant: grant('company', true) };

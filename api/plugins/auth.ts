@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError, type Caller, type Role } from '../../core/index.js';
+import { TestbedError, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
@@ -8,7 +8,7 @@ import { RateLimiter, type RateLimit } from '../rate-limit.js';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The roles that may call the route. Every route behind the API key hook must say. */
-    roles?: readonly Role[];
+    roles?: readonly CallerRole[];
     /** True when the route changes something: refused to read-only keys, audited as a change. */
     changes?: boolean;
   }
