@@ -45,9 +45,7 @@ function datastreamsOf(ctx: Context, source: Source): DatastreamRecord[] {
 /** The entities (not Observations) of a source, before options. */
 function members(ctx: Context, set: EntitySet, source: Source): Entity[] {
   if (source.kind === 'set') return ctx.world.all(set as Exclude<EntitySet, 'Observations'>);
-  if (set === 'Datastreams') return ctx.world.datastreamsOf(source.from);
-  if (set === 'Things' || set === 'Locations' || set === 'HistoricalLocations') return [];
-  return [];
+  return ctx.world.related(source.from, source.nav);
 }
 
 const mentions = (e: Expr | undefined, names: readonly string[]): boolean =>

@@ -1,4 +1,4 @@
-import { isoTime, type Device, type Pilot } from '../core/index.js';
+import { isoTime, licenceUrl, type Device, type DeviceLocation, type Pilot } from '../core/index.js';
 import { QUANTITIES, type CompiledProfile, type Measurement } from '../device-profiles/index.js';
 import type { Entity } from './model.js';
 import { OM_MEASUREMENT, unitOfMeasurement } from './units.js';
@@ -28,11 +28,8 @@ export function splitObservationId(id: string): { deviceId: string; measurement:
   return ds && /^\d+$/.test(id.slice(at + 1)) && Number.isSafeInteger(time) ? { ...ds, time } : undefined;
 }
 
-/** Where an open pilot's licence and attribution travel: a Thing's properties. */
-export type PilotProperties = (pilot: Pilot) => Record<string, unknown>;
-
-/** OGC 18-088 8.2.1 Thing: a device, with where it belongs in its properties. */
-export function thingOf(device: Device, pilot: Pilot, extra: Record<string, unknown>): Entity {
+/** OGC 18-088 8.2.1 Thing: a device, with where it belongs, and its pilot's licence and attribution, in its properties. */
+export function thingOf(device: Device, pilot: Pilot): Entity {
   return {
     set: 'Things',
     id: device.id,
@@ -46,10 +43,15 @@ export function thingOf(device: Device, pilot: Pilot, extra: Record<string, unkn
         pilotName: pilot.name,
         companyId: pilot.companyId,
         testbedId: pilot.testbedId,
-        sharing: pilot.sharing,
-        createdAt: device.createdAt,
-        revokedAt: device.revokedAt,
-        ...extra,
+        sharing: pilot.sharingNow,
+        licence: pilot.licence,
+        licenceUrl: pilot.licence ? (licenceUrl(pilot.licence) ?? null) : null,
+        attribution: pilot.attribution,
+        citation: pilot.citation,
+        placement: device.placement,
+        installedAt: device.installedAt,
+        removedAt: device.removedAt,
+        locationPrecisionMeters: device.locationPrecisionMeters,
       },
     },
   };
@@ -121,6 +123,27 @@ export function observationOf(deviceId: string, measurement: string, time: numbe
     props: { phenomenonTime: at, resultTime: at, result: value, resultQuality: { suspect }, validTime: null, parameters: null },
   };
 }
+
+/** A Location's (and its HistoricalLocation's) id: the device and when it came to stand there. */
+export const locationId = (l: DeviceLocation): string => `${l.deviceId}${SEP}${Date.parse(l.from)}`;
+
+/** OGC 18-088 8.2.2 Location: one stretch of a device's location history, as GeoJSON. */
+export function locationOf(thing: Entity, l: DeviceLocation): Entity {
+  return {
+    set: 'Locations',
+    id: locationId(l),
+    props: {
+      name: `${String(thing.props.name)} from ${l.from}`,
+      description: l.to ? `Where ${thing.id} stood from ${l.from} to ${l.to}` : `Where ${thing.id} stands since ${l.from}`,
+      encodingType: 'application/geo+json',
+      location: l.location,
+      properties: { deviceId: l.deviceId, from: l.from, to: l.to },
+    },
+  };
+}
+
+/** OGC 18-088 8.2.3 HistoricalLocation: when the device came to stand at a Location. */
+export const historicalLocationOf = (l: DeviceLocation): Entity => ({ set: 'HistoricalLocations', id: locationId(l), props: { time: l.from } });
 
 /** OGC 18-088 8.2.8 FeatureOfInterest: where a device observes, its location. */
 export function featureOf(thing: Entity, location: unknown): Entity {

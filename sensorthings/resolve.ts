@@ -19,7 +19,7 @@ export function toOne(world: World, from: Entity, nav: string): Entity | undefin
     if (nav === 'Sensor') return world.sensors.get(d.thing.device.profile);
     if (nav === 'ObservedProperty') return world.observedProperties.get(d.measurement.name);
   }
-  if (from.set === 'HistoricalLocations' && nav === 'Thing') return undefined;
+  if (from.set === 'HistoricalLocations' && nav === 'Thing') return world.locations.get(from.id)?.thing.entity;
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { TestbedError, type Pilot, type Scope } from '../core/index.js';
+import { TestbedError, type Scope } from '../core/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import { QueryTimeExceeded, type ReadingStore } from '../store/index.js';
@@ -20,8 +20,6 @@ export interface SensorThingsDeps {
   readonly profiles: ProfileCatalogue;
   /** The longest a request's store queries may run, in ms. */
   readonly maxQueryMs: number;
-  /** What a pilot adds to its Things' properties (licence, attribution); nothing by default. */
-  readonly pilotProperties?: ((pilot: Pilot) => Record<string, unknown>) | undefined;
   readonly limits?: Partial<StaLimits> | undefined;
 }
 
@@ -72,7 +70,7 @@ export class SensorThings {
     const segments = parsePath(path);
     if (!segments.length) return { json: landingPage(base) };
     const options = parseOptions(query.entries());
-    const world = new World(this.deps.registry, this.deps.profiles, scope, base.replace(/\/sta\/v1\.1$/, ''), this.deps.pilotProperties ?? (() => ({})));
+    const world = new World(this.deps.registry, this.deps.profiles, scope, base.replace(/\/sta\/v1\.1$/, ''));
     const deadline = Date.now() + this.deps.maxQueryMs;
     const ctx: Context = {
       world,

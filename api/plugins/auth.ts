@@ -48,9 +48,12 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
     }
   });
   app.addHook('onRequest', async (request) => {
-    const caller = authenticate(request.headers.authorization, registry);
+    // A route that names `anonymous` in its roles answers a request without a key as the anonymous caller (open data only).
+    const anonymous = request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous');
+    const caller = anonymous ? registry.anonymousCaller() : authenticate(request.headers.authorization, registry);
     request.setDecorator(CALLER, caller);
-    const wait = limiter.take(caller.keyId);
+    // Anonymous requests share no key: each client address has its own bucket.
+    const wait = limiter.take(anonymous ? `anonymous:${request.ip}` : caller.keyId);
     if (wait > 0) {
       throw new TestbedError(
         'TESTBED_RATE_LIMITED',

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SensorThings } from '../../../sensorthings/index.js';
-import { ANY_KEY } from '../../access.js';
+import { reads } from '../../access.js';
 import type { ApiInstance, RouteOptions } from '../../deps.js';
 import { callerOf } from '../../plugins/auth.js';
 import { readStore } from '../../store-read.js';
@@ -11,7 +11,8 @@ export const STA_PREFIX = '/sta/v1.1';
 /**
  * The OGC SensorThings API 1.1, read-only (sensorthings/), served under the
  * same caller resolution as /v1: the hook resolves the caller once, and its
- * scope goes into every registry and store read the service makes. One
+ * scope goes into every registry and store read the service makes; a request
+ * without a key reads open pilots only. One
  * wildcard route: OData paths (`Things('id')/Datastreams`) are the service's
  * to parse, not the router's. Not in the OpenAPI document: the SensorThings
  * landing page describes it.
@@ -27,7 +28,8 @@ export async function sensorThingsRoutes(app: ApiInstance, { deps, limits }: Rou
     if ('text' in answer) return reply.type('text/plain; charset=utf-8').send(answer.text);
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer.json));
   };
-  const options = { config: ANY_KEY, schema: { hide: true } };
+  // Any key, and no key: an anonymous caller's scope is the pilots open now (the registry's anonymousCaller).
+  const options = { config: reads('admin', 'operator', 'company', 'researcher', 'anonymous'), schema: { hide: true } };
   app.get('', options, handler);
   app.get('/*', options, handler);
 }
