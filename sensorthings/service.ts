@@ -2,7 +2,7 @@ import { TestbedError, type Scope } from '../core/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import { QueryTimeExceeded, type ReadingStore } from '../store/index.js';
-import { collection, render, type Context } from './execute.js';
+import { collection, render, selfLink, type Context } from './execute.js';
 import { landingPage } from './landing.js';
 import { STA_LIMITS, type StaLimits } from './limits.js';
 import { observationOf, splitObservationId } from './mapping.js';
@@ -86,8 +86,8 @@ export class SensorThings {
     if (!first || !isEntitySet(first.name)) throw badQuery(`${first?.name ?? ''} is not an entity set; the landing page ${base} lists them`);
     let set: EntitySet = first.name;
     let entity: Entity | undefined = first.id === undefined ? undefined : await this.#byId(ctx, set, first.id);
-    let url = `${base}/${first.name}`;
     if (first.id !== undefined && !entity) throw notFound();
+    let url = entity ? selfLink(ctx, entity) : `${base}/${first.name}`;
     for (const [i, seg] of rest.entries()) {
       if (!entity) throw badQuery(`${seg.name} follows a collection; address one entity first, e.g. ${url}('id')/${seg.name}`);
       const nav = NAVIGATION[set][seg.name];
@@ -100,7 +100,7 @@ export class SensorThings {
         entity = toOne(world, entity, seg.name);
         if (!entity) throw notFound();
         set = nav.target;
-        url = `${base}/${set}('${entity.id}')`;
+        url = selfLink(ctx, entity);
         continue;
       }
       if (PROPERTIES[set].includes(seg.name) || seg.name === 'id')
