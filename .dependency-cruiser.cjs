@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|simulators';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|sensorthings|simulators';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -14,7 +14,9 @@ const ALLOWED = {
   store: ['core'],
   ingest: ['core', 'device-profiles', 'store'],
   gateway: ['core', 'ingest', 'store'],
-  api: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
+  api: ['core', 'registry', 'store', 'device-profiles', 'ingest', 'sensorthings'],
+  // The OGC SensorThings API: a read-only query surface over the registry and the store; api/ serves it.
+  sensorthings: ['core', 'registry', 'store', 'device-profiles'],
   simulators: ['core', 'device-profiles'],
   // The web console runs in the browser and talks to the API over HTTP only.
   console: [],

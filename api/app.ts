@@ -23,6 +23,7 @@ import { pilotRoutes } from './routes/pilots/index.js';
 import { pilotLiveRoutes } from './routes/pilots/live.js';
 import { pilotReadingRoutes } from './routes/pilots/readings.js';
 import { profileRoutes } from './routes/profiles/index.js';
+import { sensorThingsRoutes, STA_PREFIX } from './routes/sta/index.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
 
 export type { ApiDeps } from './deps.js';
@@ -36,6 +37,7 @@ export type { ServerOptions } from './server-options.js';
  *   /openapi.json, /docs   the document, generated from the routes' zod schemas, and a browser for it
  *   /v1/health             no key
  *   /v1/...                behind the API key hook: each route declares its roles
+ *   /sta/v1.1/...          the OGC SensorThings API, read-only, behind the same hook
  */
 export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promise<ApiInstance> {
   // Typed as Fastify's logger interface so the plugins need not know it is pino.
@@ -91,6 +93,13 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
       });
     },
     { prefix: '/v1' },
+  );
+  await app.register(
+    async (sta) => {
+      requireApiKey(sta, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+      await sta.register(sensorThingsRoutes, routes);
+    },
+    { prefix: STA_PREFIX },
   );
   await app.ready();
   return app;

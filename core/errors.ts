@@ -35,6 +35,10 @@ export const ErrorCodes = {
   TESTBED_SHUTTING_DOWN: { status: 503, message: 'The server is stopping; try again shortly' },
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
 
+  // OGC SensorThings API (/sta/v1.1)
+  TESTBED_STA_BAD_QUERY: { status: 400, message: 'The SensorThings request does not parse (resource path or query option)' },
+  TESTBED_STA_UNSUPPORTED: { status: 400, message: 'The SensorThings request uses a part this read-only service does not support' },
+
   // Reading rejections (ingest)
   TESTBED_READING_TOO_LARGE: { status: 413, message: 'The payload is larger than the gateway accepts' },
   TESTBED_READING_NOT_JSON: { status: 400, message: 'The payload is not valid JSON' },
