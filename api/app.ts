@@ -12,6 +12,7 @@ import { RequestLog } from './plugins/request-log.js';
 import { capConnections, fastifyServerOptions, type ServerOptions } from './server-options.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
+import { deviceCommandRoutes } from './routes/devices/commands.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           pilotLiveRoutes,
           deviceRoutes,
           deviceHistoryRoutes,
+          deviceCommandRoutes,
           auditRoutes,
         ]) {
           await keyed.register(plugin, routes);
