@@ -54,6 +54,8 @@ export class CommandDelivery {
   readonly #subscribers = new Map<string, Set<Client>>();
   /** Per device, the commands sent and not yet acknowledged. */
   readonly #inFlight = new Map<string, Set<string>>();
+  /** Per connection, the packet identifiers of the commands sent on it -> their command ids. */
+  readonly #sent = new WeakMap<Client, Map<number, string>>();
 
   constructor(outbox: CommandOutbox, broker: CommandBroker, events: EventBus | undefined, log: Logger) {
     this.#outbox = outbox;
@@ -112,11 +114,27 @@ export class CommandDelivery {
     next(0);
   }
 
-  /** A PUBACK from a device: if it acknowledges one of its commands, that command is delivered. */
-  acknowledged(deviceId: string, packet: { topic?: string; payload?: unknown } | undefined): void {
-    if (packet?.topic !== deviceTopic(deviceId, 'commands')) return;
+  /**
+   * A command on its way to one connection: it gets its packet identifier
+   * here, from the connection's own counter, so that the PUBACK naming it
+   * [MQTT-2.3.1-6] can be matched to the command whatever the session kind.
+   */
+  forwarding<P extends { topic: string; payload: unknown; qos: number }>(client: Client, deviceId: string, packet: P, messageId: () => number): P {
+    if (packet.qos === 0 || packet.topic !== deviceTopic(deviceId, 'commands')) return packet;
     const id = idOf(packet.payload);
+    if (id === undefined) return packet;
+    const withId = { ...packet, messageId: messageId() };
+    let sent = this.#sent.get(client);
+    if (!sent) this.#sent.set(client, (sent = new Map()));
+    sent.set(withId.messageId, id);
+    return withId;
+  }
+
+  /** A PUBACK from a device: if it acknowledges one of its commands, that command is delivered. */
+  acknowledged(client: Client, deviceId: string, messageId: number): void {
+    const id = this.#sent.get(client)?.get(messageId);
     if (id === undefined) return;
+    this.#sent.get(client)?.delete(messageId);
     this.#inFlight.get(deviceId)?.delete(id);
     const command = this.#outbox.markCommandDelivered(deviceId, id);
     if (command) this.#publish(command, command.deliveredAt);

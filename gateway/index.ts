@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { type Config, type Logger, type DeviceContext, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
@@ -70,6 +71,18 @@ function connectedClients(broker: Aedes): Record<string, Client | undefined> {
 }
 
 const connOf = (client: Client) => (client as unknown as { conn: Duplex }).conn;
+const parserOf = (client: Client) => (client as unknown as { _parser: EventEmitter })._parser;
+
+/**
+ * The next packet identifier of a connection, taken from Aedes's own counter
+ * (as its QoSPacket does) so that identifiers never collide [MQTT-2.3.1-2].
+ */
+function takeMessageId(client: Client): number {
+  const counter = client as unknown as { _nextId: number };
+  const id = counter._nextId;
+  counter._nextId = id >= 65535 ? 1 : id + 1;
+  return id;
+}
 
 /**
  * Starts the MQTT gateway: an Aedes broker on TCP (and TLS) whose hooks
@@ -103,6 +116,11 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
     lastSeen.set(deviceId, Date.now());
+    // Aedes reports a PUBACK's packet identifier only for persistent sessions
+    // ('ack' event); the parser sees it for every session.
+    parserOf(client).on('packet', (packet: { cmd: string; messageId?: number }) => {
+      if (packet.cmd === 'puback' && packet.messageId !== undefined) delivery.acknowledged(client, deviceId, packet.messageId);
+    });
     connOf(client).once('close', () => {
       const set = online.get(deviceId);
       set?.delete(client);
@@ -113,6 +131,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     });
   }
   deps.ingest.onRefused((rejections) => rejections.forEach(notify));
+  const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
 
   const broker = await Aedes.createBroker({
@@ -131,8 +150,11 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       notify,
       answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
     }),
+    authorizeForward(client, packet) {
+      const deviceId = deviceOf(client);
+      return deviceId ? delivery.forwarding(client, deviceId, packet, () => takeMessageId(client)) : packet;
+    },
   });
-  const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   broker.on('subscribe', (subscriptions, client) => {
     const deviceId = deviceOf(client);
     if (deviceId) delivery.subscribed(client, deviceId, subscriptions);
@@ -144,10 +166,6 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   broker.on('clientReady', (client) => {
     const deviceId = deviceOf(client);
     if (deviceId) delivery.deliver(deviceId);
-  });
-  broker.on('ack', (packet, client) => {
-    const deviceId = deviceOf(client);
-    if (deviceId) delivery.acknowledged(deviceId, packet as { topic?: string; payload?: unknown } | undefined);
   });
   const offQueued = deps.events?.on((event) => {
     if (event.type === 'command.queued' && event.deviceId) delivery.deliver(event.deviceId);
