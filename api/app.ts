@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
 import { datasetRoutes } from './routes/datasets/index.js';
 import { deviceFieldRoutes } from './routes/devices/field.js';
+import { deviceCommandRoutes } from './routes/devices/commands.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -86,6 +87,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           deviceHistoryRoutes,
           deviceFieldRoutes,
           datasetRoutes,
+          deviceCommandRoutes,
           auditRoutes,
         ]) {
           await keyed.register(plugin, routes);

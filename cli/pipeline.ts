@@ -1,5 +1,5 @@
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, type Logger, TlsCredentials } from '../core/index.js';
+import { type Config, type Logger, EventBus, TlsCredentials } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
@@ -14,6 +14,8 @@ export interface RunningPipeline {
   readonly ingest: Ingest;
   readonly gateway: Gateway;
   readonly admin: AdminToken;
+  /** What happens in the testbed (command status changes, ...), as one stream. */
+  readonly events: EventBus;
   /** The first device listener: plain TCP, else TLS. */
   readonly mqttUrl: string;
   /** MQTT over TLS, when configured. */
@@ -39,6 +41,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   };
   try {
     const profiles = loadProfiles(config.profilesDir);
+    const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'an event listener failed'));
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
     const registry = Registry.open(config.dataDir, admin.token);
     stops.push({ name: 'registry', stop: () => registry.close() });
@@ -53,7 +56,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
-    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials });
+    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials, commands: registry, events });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
@@ -72,6 +75,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         sessions: gateway,
         ingest,
         consoleDir: bundledConsoleDir(),
+        events,
       },
       tls?.credentials,
     );
@@ -87,7 +91,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    return { config, profiles, registry, stores, ingest, gateway, admin, events, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

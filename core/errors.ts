@@ -57,6 +57,11 @@ export const ErrorCodes = {
   TESTBED_READING_BAD_BINARY: { status: 400, message: 'The binary payload does not match the layout of the device profile' },
   TESTBED_READING_UNIT_NOT_ACCEPTED: { status: 400, message: 'A value is in a unit its measurement does not accept' },
   TESTBED_READING_DUPLICATE_MEASUREMENT: { status: 400, message: 'A message gives the same measurement twice for the same time' },
+
+  // Command results (MQTT notices on the device's errors topic)
+  TESTBED_COMMAND_UNKNOWN: { status: 404, message: 'The result names no command of this device' },
+  TESTBED_COMMAND_FINISHED: { status: 409, message: 'The command already succeeded, failed or expired; the result is not recorded' },
+  TESTBED_COMMAND_BAD_RESULT: { status: 400, message: 'The command result is not a JSON object { ok, result?, error? }' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

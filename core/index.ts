@@ -3,6 +3,7 @@
  * domain model and scopes, the topic builder and parser, the logger and
  * secrets, and how an instant is written. It imports no stage.
  */
+export * from './commands.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';

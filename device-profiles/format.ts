@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BINARY_TYPE_SIZES, binaryLayoutSchema, layoutLength, type BinaryLayout } from './format-binary.js';
+import { commandDefinitionSchema } from './format-commands.js';
 import { testVectorSchema } from './format-vectors.js';
 import { QUANTITIES, QUANTITY_NAMES, findUnit, type Quantity } from './units.js';
 
@@ -76,6 +77,8 @@ export const profileSchema = z
     measurements: z.array(measurementSchema).min(1),
     /** The layout of binary payloads; required when formats include binary. */
     binary: binaryLayoutSchema.optional(),
+    /** What may be sent to a device of this profile (format-commands.ts). */
+    commands: z.array(commandDefinitionSchema).default([]),
     tests: z.array(testVectorSchema).default([]),
   })
   .strict()
@@ -86,6 +89,11 @@ export const profileSchema = z
         ctx.addIssue({ code: 'custom', message: `"${m.name}" is reserved (${[...RESERVED_NAMES].join(', ')})`, path: ['measurements'] });
       if (seen.has(m.name)) ctx.addIssue({ code: 'custom', message: `measurement ${m.name} appears twice`, path: ['measurements'] });
       seen.add(m.name);
+    }
+    const commands = new Set<string>();
+    for (const c of p.commands) {
+      if (commands.has(c.name)) ctx.addIssue({ code: 'custom', message: `command ${c.name} appears twice`, path: ['commands'] });
+      commands.add(c.name);
     }
     if (new Set(p.formats).size !== p.formats.length) ctx.addIssue({ code: 'custom', path: ['formats'], message: 'a format appears twice' });
     const binary = p.formats.includes('binary');

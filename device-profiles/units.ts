@@ -100,6 +100,7 @@ export const QUANTITIES = {
   frequency: { description: 'frequency (mains)', canonical: canonical('Hz'), alternatives: [] },
   signal_strength: { description: 'received signal strength (RSSI)', canonical: canonical('dBm'), alternatives: [] },
   signal_to_noise_ratio: { description: 'signal-to-noise ratio of the radio link', canonical: canonical('dB'), alternatives: [] },
+  duration: { description: 'a span of time (a reporting interval, a delay)', canonical: canonical('s'), alternatives: [unit('min', 60), unit('h', 3600)] },
 } as const satisfies Record<string, QuantityDefinition>;
 
 export type Quantity = keyof typeof QUANTITIES;

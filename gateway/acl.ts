@@ -1,4 +1,4 @@
-import { type DeviceContext, deviceTopic, parseDeviceTopic } from '../core/index.js';
+import { type DeviceContext, deviceTopic, parseCommandResultTopic, parseDeviceTopic } from '../core/index.js';
 
 /**
  * Topic access policy, as pure functions over plain data. The Aedes hooks in
@@ -16,9 +16,19 @@ export function accessOf(device: DeviceContext): DeviceAccess {
   return { device, readingsTopic: deviceTopic(device.deviceId, 'readings') };
 }
 
-/** A device may publish only its own readings. */
-export function mayPublish(access: DeviceAccess, topic: string): boolean {
-  return topic === access.readingsTopic;
+/** What a device's PUBLISH is: a reading, or the result of one of its commands. */
+export type PublishTarget = { readonly kind: 'readings' } | { readonly kind: 'result'; readonly commandId: string };
+
+/**
+ * A device may publish only its own readings and results on its own
+ * commands' topics; anything else is undefined. Whether the command id is
+ * really one of its commands is for the command store to say.
+ */
+export function publishTarget(access: DeviceAccess, topic: string): PublishTarget | undefined {
+  if (topic === access.readingsTopic) return { kind: 'readings' };
+  const result = parseCommandResultTopic(topic);
+  if (result?.deviceId === access.device.deviceId) return { kind: 'result', commandId: result.commandId };
+  return undefined;
 }
 
 /**

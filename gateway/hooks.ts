@@ -2,7 +2,7 @@ import type { AedesOptions, AuthenticateError, Client } from 'aedes';
 import { type Config, type DeviceContext, type ErrorCode, type Logger, deviceTopic } from '../core/index.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Rejection } from '../store/index.js';
-import { accessOf, mayPublish, maySubscribe, pilotWindow, type DeviceAccess } from './acl.js';
+import { accessOf, maySubscribe, pilotWindow, publishTarget, type DeviceAccess } from './acl.js';
 import { keepaliveFor, printable, sessionKey, willProblem, type Will } from './connect-policy.js';
 import { LoginThrottle, RateLimiter } from './throttle.js';
 
@@ -32,6 +32,8 @@ export interface HookContext {
   track(client: Client, deviceId: string): void;
   seen(deviceId: string, at: number): void;
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
+  /** Records a device's result for one of its commands; the refusal when it is not recorded. */
+  answered(deviceId: string, commandId: string, payload: Buffer): { code: ErrorCode; reason: string } | undefined;
 }
 
 function refuse(code: ErrorCode, message: string, returnCode: number): AuthenticateError {
@@ -99,7 +101,8 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
         packet.retain = false; // the device's will or status: passed on to its own subscribers, not stored
         return done(null);
       }
-      if (!session || !mayPublish(session, packet.topic)) {
+      const target = session && publishTarget(session, packet.topic);
+      if (!session || !target) {
         // [MQTT-3.3.5-2] An unauthorised PUBLISH cannot be refused in 3.1.1; the connection is closed.
         log.warn({ deviceId: session?.device.deviceId, topic: printable(packet.topic) }, 'closed connection: publish outside its own topics');
         return done(new Error(`not authorised to publish to ${packet.topic}`));
@@ -115,8 +118,16 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
         return done(new Error('pilot has ended'));
       }
       ctx.seen(device.deviceId, now);
-      // Readings are not retained messages; the store keeps them.
+      // Readings and results are not retained messages; the store and the registry keep them.
       packet.retain = false;
+      if (target.kind === 'result') {
+        const refused = ctx.answered(device.deviceId, target.commandId, packet.payload as Buffer);
+        if (refused) {
+          log.warn({ code: refused.code, deviceId: device.deviceId, commandId: target.commandId }, `refused command result: ${refused.reason}`);
+          ctx.notify({ deviceId: device.deviceId, ...refused });
+        }
+        return done(null);
+      }
       const pass = () => {
         if (client.closed) return done(new Error('connection closed'));
         const message = { payload: packet.payload as Buffer, qos: packet.qos, messageId: packet.messageId, dup: packet.dup, connection: session.connection };

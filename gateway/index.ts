@@ -1,14 +1,20 @@
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import { type Config, type Logger, type DeviceContext, type TlsCredentials, deviceTopic } from '../core/index.js';
+import { type Config, type Logger, type DeviceContext, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
+import { CommandDelivery, type CommandOutbox } from './commands.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter } from './throttle.js';
 
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
+export type { CommandOutbox } from './commands.js';
+
+/** How often commands past their TTL are expired, and commands queued by other processes are looked for. */
+const COMMAND_SWEEP_MS = 1000;
 
 /** What the gateway needs from the registry: one credential check at CONNECT. */
 export interface DeviceAuthenticator {
@@ -21,6 +27,10 @@ export interface GatewayDeps {
   readonly log: Logger;
   /** The server certificate, when MQTT over TLS is configured. */
   readonly tls?: TlsCredentials | undefined;
+  /** The command store; without it no commands are delivered and results are refused as unknown. */
+  readonly commands?: CommandOutbox | undefined;
+  /** Where command status changes are published, and `command.queued` is heard to deliver at once. */
+  readonly events?: EventBus | undefined;
 }
 
 export interface Gateway {
@@ -44,6 +54,14 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** A gateway without a command store: nothing is pending, and every result names an unknown command. */
+const NO_COMMANDS: CommandOutbox = {
+  pendingCommands: () => [],
+  markCommandDelivered: () => undefined,
+  recordCommandResult: () => 'unknown',
+  expireCommands: () => [],
+};
+
 /** CONNACK "server unavailable" [MQTT-3.2.2.3], sent before closing a connection over a cap. */
 const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
 
@@ -53,6 +71,18 @@ function connectedClients(broker: Aedes): Record<string, Client | undefined> {
 }
 
 const connOf = (client: Client) => (client as unknown as { conn: Duplex }).conn;
+const parserOf = (client: Client) => (client as unknown as { _parser: EventEmitter })._parser;
+
+/**
+ * The next packet identifier of a connection, taken from Aedes's own counter
+ * (as its QoSPacket does) so that identifiers never collide [MQTT-2.3.1-2].
+ */
+function takeMessageId(client: Client): number {
+  const counter = client as unknown as { _nextId: number };
+  const id = counter._nextId;
+  counter._nextId = id >= 65535 ? 1 : id + 1;
+  return id;
+}
 
 /**
  * Starts the MQTT gateway: an Aedes broker on TCP (and TLS) whose hooks
@@ -86,15 +116,23 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
     lastSeen.set(deviceId, Date.now());
+    // Aedes reports a PUBACK's packet identifier only for persistent sessions
+    // ('ack' event); the parser sees it for every session.
+    parserOf(client).on('packet', (packet: { cmd: string; messageId?: number }) => {
+      if (packet.cmd === 'puback' && packet.messageId !== undefined) delivery.acknowledged(client, deviceId, packet.messageId);
+    });
     connOf(client).once('close', () => {
       const set = online.get(deviceId);
       set?.delete(client);
       if (set?.size === 0) online.delete(deviceId);
       lastSeen.set(deviceId, Date.now());
       deps.ingest.forget(deviceId);
+      delivery.closed(client, deviceId);
     });
   }
   deps.ingest.onRefused((rejections) => rejections.forEach(notify));
+  const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
+  const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
 
   const broker = await Aedes.createBroker({
     connectTimeout: limits.connectTimeoutMs,
@@ -110,8 +148,36 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       track,
       seen: (deviceId, at) => lastSeen.set(deviceId, at),
       notify,
+      answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
     }),
+    authorizeForward(client, packet) {
+      const deviceId = deviceOf(client);
+      return deviceId ? delivery.forwarding(client, deviceId, packet, () => takeMessageId(client)) : packet;
+    },
   });
+  broker.on('subscribe', (subscriptions, client) => {
+    const deviceId = deviceOf(client);
+    if (deviceId) delivery.subscribed(client, deviceId, subscriptions);
+  });
+  broker.on('unsubscribe', (filters, client) => {
+    const deviceId = deviceOf(client);
+    if (deviceId) delivery.unsubscribed(client, deviceId, filters);
+  });
+  broker.on('clientReady', (client) => {
+    const deviceId = deviceOf(client);
+    if (deviceId) delivery.deliver(deviceId);
+  });
+  const offQueued = deps.events?.on((event) => {
+    if (event.type === 'command.queued' && event.deviceId) delivery.deliver(event.deviceId);
+  });
+  const sweep = setInterval(() => {
+    try {
+      delivery.sweep();
+    } catch (err) {
+      log.error({ err }, 'command sweep failed');
+    }
+  }, COMMAND_SWEEP_MS);
+  sweep.unref();
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
 
@@ -138,6 +204,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   try {
     listeners = await openListeners(config, deps.tls, (socket, peer) => handle(socket, peer), log);
   } catch (err) {
+    clearInterval(sweep);
+    offQueued?.();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     throw err;
   }
@@ -158,6 +226,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
     lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {
+      clearInterval(sweep);
+      offQueued?.();
       const closed = opened.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;

@@ -147,6 +147,30 @@ export const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE audit_log ADD COLUMN detail TEXT;
   `,
+  // 4: commands to devices, kept until answered or expired. seq is the order they
+  // were sent in, which is the order they are delivered in.
+  `
+  CREATE TABLE commands (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    device_id    TEXT NOT NULL REFERENCES devices(id),
+    pilot_id     TEXT NOT NULL,
+    company_id   TEXT NOT NULL,
+    testbed_id   TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    params       TEXT NOT NULL CHECK (json_valid(params)),
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'delivered', 'succeeded', 'failed', 'expired')),
+    sent_by      TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    delivered_at INTEGER,
+    finished_at  INTEGER,
+    result       TEXT CHECK (result IS NULL OR json_valid(result)),
+    error        TEXT
+  ) STRICT;
+  CREATE INDEX commands_device ON commands(device_id, seq);
+  CREATE INDEX commands_open ON commands(expires_at) WHERE status IN ('queued', 'delivered');
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

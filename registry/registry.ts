@@ -7,6 +7,8 @@ import {
   type ApiKey,
   type AuditEntry,
   type Caller,
+  type Command,
+  type CommandResult,
   type Company,
   type Device,
   type DeviceContext,
@@ -20,6 +22,7 @@ import {
   verifySecret,
 } from '../core/index.js';
 import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
+import { CommandTable, type CommandFilter, type NewCommand, type ResultRefusal } from './commands.js';
 import { CompanyTable } from './companies.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
@@ -49,7 +52,7 @@ export interface RegistryOptions {
 }
 
 /**
- * Testbeds, companies, pilots, devices, API keys and the audit log, in an
+ * Testbeds, companies, pilots, devices, commands, API keys and the audit log, in an
  * embedded SQLite database. Lookups are indexed point reads (microseconds), so
  * the gateway may call them at CONNECT.
  *
@@ -66,6 +69,7 @@ export class Registry implements TestbedRegistry {
   readonly #devices: DeviceTable;
   readonly #keys: KeyTable;
   readonly #audit: AuditLog;
+  readonly #commands: CommandTable;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
@@ -77,6 +81,7 @@ export class Registry implements TestbedRegistry {
     this.#devices = new DeviceTable(db, now);
     this.#keys = new KeyTable(db, now);
     this.#audit = new AuditLog(db, now);
+    this.#commands = new CommandTable(db, now);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
@@ -107,6 +112,28 @@ export class Registry implements TestbedRegistry {
    */
   authenticateDevice(username: string, password: Buffer): DeviceContext | undefined {
     return this.#devices.authenticate(username, password);
+  }
+
+  // The gateway's side of commands: the device of a connection is who is identified.
+
+  /** The device's queued commands that have not expired, in the order they were sent. */
+  pendingCommands(deviceId: string): Command[] {
+    return this.#commands.pending(deviceId);
+  }
+
+  /** Marks a queued command delivered (the device's PUBACK came); undefined when it was not queued or has expired. */
+  markCommandDelivered(deviceId: string, commandId: string): Command | undefined {
+    return this.#commands.delivered(deviceId, commandId);
+  }
+
+  /** Records a device's answer to one of its own commands. */
+  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Command | ResultRefusal {
+    return this.#commands.answer(deviceId, commandId, result);
+  }
+
+  /** Marks every command past its TTL expired, and returns them. */
+  expireCommands(): Command[] {
+    return this.#commands.expire();
   }
 
   // Who is calling. Called once per request, so revocation, expiry and a
@@ -244,6 +271,23 @@ export class Registry implements TestbedRegistry {
 
   revokeDevice(scope: Scope, id: string): Device | undefined {
     return this.#devices.revoke(scope, id);
+  }
+
+  // Commands
+
+  sendCommand(caller: Caller, deviceId: string, input: NewCommand): Command | undefined {
+    const device = this.#devices.get(caller.scope, deviceId);
+    if (!device) return undefined;
+    if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; it can no longer connect to receive commands');
+    return this.#commands.create(device, input, caller.keyId);
+  }
+
+  listCommands(scope: Scope, deviceId: string, filter: CommandFilter = {}): Command[] {
+    return this.#commands.list(scope, deviceId, filter);
+  }
+
+  getCommand(scope: Scope, deviceId: string, commandId: string): Command | undefined {
+    return this.#commands.get(scope, deviceId, commandId);
   }
 
   // API keys

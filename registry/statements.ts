@@ -30,3 +30,6 @@ export class ScopedStatements {
 
 /** The placement columns of the pilots table (a pilot is its own pilot). */
 export const PILOT_COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'id' };
+
+/** The placement columns of a table that is placed like a device (devices, commands). */
+export const DEVICE_COLUMNS: ScopeColumns = { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' };

@@ -1,5 +1,6 @@
-import type { ApiKey, AuditEntry, Caller, Company, Device, DeviceLocation, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
+import type { ApiKey, AuditEntry, Caller, Command, Company, Device, DeviceLocation, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
 import type { AuditQuery, AuditRecord } from './audit.js';
+import type { CommandFilter, NewCommand } from './commands.js';
 import type { DeviceChanges, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
 import type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 
@@ -87,6 +88,16 @@ export interface TestbedRegistry {
   /** A new secret for a device; the old one stops working at once. A revoked device is TESTBED_CONFLICT. */
   rotateDevice(scope: Scope, id: string): CreatedDevice | undefined;
   revokeDevice(scope: Scope, id: string): Device | undefined;
+
+  /**
+   * Queues a command for a device of the caller's scope (undefined when it sees
+   * no such device; a revoked one is TESTBED_CONFLICT), recording the caller's
+   * key as its sender. Its parameters are checked against the profile before.
+   */
+  sendCommand(caller: Caller, deviceId: string, input: NewCommand): Command | undefined;
+  /** A device's commands that the scope may see, newest first. */
+  listCommands(scope: Scope, deviceId: string, filter?: CommandFilter): Command[];
+  getCommand(scope: Scope, deviceId: string, commandId: string): Command | undefined;
 
   /** A key no wider than its creator's (key-policy.ts); TESTBED_FORBIDDEN otherwise. */
   createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey;

@@ -1,5 +1,6 @@
 import { connect, type MqttClient } from 'mqtt';
-import { deviceTopic } from '../core/index.js';
+import { commandMessageSchema, commandResultTopic, deviceTopic, type CommandResult } from '../core/index.js';
+import { obey } from './commands.js';
 import type { DeviceCredentials } from './credentials.js';
 import { connectError } from './connect-error.js';
 import { SimulatorError } from './errors.js';
@@ -13,6 +14,8 @@ export interface VirtualDeviceOptions {
   readonly qos?: 0 | 1;
   /** Subscribe to the device's errors topic and count rejection notices (default true). */
   readonly listenForRejections?: boolean;
+  /** Subscribe to the device's commands and obey the standard ones (default true). */
+  readonly obeyCommands?: boolean;
   /** How long to wait for CONNACK (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** Pause before reconnecting after a lost connection; 0 never reconnects (default 1 s). */
@@ -62,6 +65,12 @@ export class VirtualDevice {
   #inFlight = 0;
   #drained: (() => void) | undefined;
   readonly #rejected = new Map<string, number>();
+  readonly #commandsTopic: string;
+  /** Answers already given, by command id: a command delivered again is answered again, not carried out again. */
+  readonly #answered = new Map<string, CommandResult>();
+  /** The last payloads sent, for resend_backlog. */
+  readonly #kept: { at: number; payload: string | Buffer }[] = [];
+  #intervalMs: number | undefined;
 
   constructor(options: VirtualDeviceOptions) {
     this.#options = options;
@@ -69,6 +78,12 @@ export class VirtualDevice {
     this.#qos = options.qos ?? 1;
     this.#readings = deviceTopic(this.deviceId, 'readings');
     this.#errorsTopic = deviceTopic(this.deviceId, 'errors');
+    this.#commandsTopic = deviceTopic(this.deviceId, 'commands');
+  }
+
+  /** The reporting interval a set_interval command asked for, if one did. */
+  get intervalMs(): number | undefined {
+    return this.#intervalMs;
   }
 
   /**
@@ -106,6 +121,12 @@ export class VirtualDevice {
       // A refused subscription (SUBACK 0x80) only means no rejection counts; the readings still flow.
       await client.subscribeAsync(this.#errorsTopic, { qos: 0 }).catch(() => undefined);
     }
+    await this.#listenForCommands();
+  }
+
+  async #listenForCommands(): Promise<void> {
+    if (this.#options.obeyCommands === false) return;
+    await this.#client?.subscribeAsync(this.#commandsTopic, { qos: 1 }).catch(() => undefined);
   }
 
   /**
@@ -125,6 +146,8 @@ export class VirtualDevice {
     }
     this.#sent++;
     this.#inFlight++;
+    this.#kept.push({ at: Date.now(), payload });
+    if (this.#kept.length > KEPT_PAYLOADS) this.#kept.shift();
     client.publish(this.#readings, payload, { qos: this.#qos }, (err) => {
       if (err) this.#errors++;
       else if (this.#qos === 1) this.#acknowledged++;
@@ -197,6 +220,7 @@ export class VirtualDevice {
     client.reconnect();
     await connected;
     if (this.#options.listenForRejections ?? true) await client.subscribeAsync(this.#errorsTopic, { qos: 0 }).catch(() => undefined);
+    await this.#listenForCommands();
   }
 
   #waitForDrain(ms: number): Promise<void> {
@@ -215,6 +239,7 @@ export class VirtualDevice {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.#commandsTopic) return void this.#onCommand(payload);
     if (topic !== this.#errorsTopic) return;
     let code = 'UNREADABLE_NOTICE';
     try {
@@ -224,6 +249,35 @@ export class VirtualDevice {
       // keep UNREADABLE_NOTICE: the gateway's notice did not parse
     }
     this.#rejected.set(code, (this.#rejected.get(code) ?? 0) + 1);
+  }
+
+  async #onCommand(payload: Buffer): Promise<void> {
+    let message;
+    try {
+      message = commandMessageSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      return; // not a command: nothing to answer
+    }
+    let result = this.#answered.get(message.id);
+    if (!result) {
+      result =
+        Date.parse(message.expiresAt) <= Date.now()
+          ? { ok: false, error: 'expired before it arrived' }
+          : await obey(message, {
+              setInterval: (ms) => (this.#intervalMs = ms),
+              reboot: async () => {
+                await this.goOffline();
+                await this.goOnline();
+              },
+              resend: (since) => {
+                const again = this.#kept.filter((k) => since === undefined || k.at >= since);
+                for (const k of again) this.publishPayload(k.payload);
+                return again.length;
+              },
+            });
+      this.#answered.set(message.id, result);
+    }
+    this.#client?.publish(commandResultTopic(this.deviceId, message.id), JSON.stringify(result), { qos: 1 });
   }
 
   #onError(err: Error): void {
@@ -242,6 +296,9 @@ export class VirtualDevice {
     }, pause);
   }
 }
+
+/** How many sent payloads a device keeps for resend_backlog. */
+const KEPT_PAYLOADS = 100;
 
 /** Resolves on CONNACK 0; rejects with what went wrong otherwise. */
 function firstConnack(client: MqttClient, url: string, deviceId: string, timeoutMs: number): Promise<void> {

@@ -130,7 +130,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     start = Date.now();
     const timer = options.onProgress ? setInterval(() => options.onProgress!(snapshot()), options.progressIntervalMs ?? 1_000) : undefined;
     try {
-      await Promise.all(options.devices.map((d, i) => drive(drivers[i]!, d.rate ?? options.rate, i, start, options, stop.signal)));
+      await Promise.all(
+        options.devices.map((d, i) => drive(drivers[i]!, d.rate ?? options.rate, i, start, options, stop.signal, () => devices[i]!.intervalMs)),
+      );
     } finally {
       end = Date.now();
       clearInterval(timer);
@@ -204,12 +206,30 @@ function createDrivers(o: SimulationOptions, devices: readonly VirtualDevice[], 
   });
 }
 
-async function drive(driver: DeviceDriver, rate: number, index: number, start: number, o: SimulationOptions, signal: AbortSignal): Promise<void> {
-  const period = 1_000 / rate;
-  const offset = (index / o.devices.length) * period;
+/** `intervalMs`: the interval a set_interval command set, which replaces the rate from the next reading on. */
+async function drive(
+  driver: DeviceDriver,
+  rate: number,
+  index: number,
+  start: number,
+  o: SimulationOptions,
+  signal: AbortSignal,
+  intervalMs: () => number | undefined,
+): Promise<void> {
+  let period = 1_000 / rate;
+  let base = start + (index / o.devices.length) * period;
+  let step = 0;
   const end = o.durationMs === undefined ? Infinity : start + o.durationMs;
-  for (let k = 0; o.count === undefined || k < o.count; k++) {
-    const due = start + offset + k * period;
+  for (let k = 0; o.count === undefined || k < o.count; k++, step++) {
+    const asked = intervalMs();
+    if (asked !== undefined && asked !== period) {
+      if (step > 0) {
+        base += (step - 1) * period; // the last reading's time: the new spacing starts from it
+        step = 1;
+      }
+      period = asked;
+    }
+    const due = base + step * period;
     if (due >= end) break;
     const wait = due - Date.now();
     if (wait > 0) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceContext } from '../core/model.js';
-import { deviceTopic, isSafeTopicSegment, parseDeviceTopic } from '../core/topics.js';
-import { accessOf, mayPublish, maySubscribe, pilotWindow } from '../gateway/acl.js';
+import { commandResultTopic, deviceTopic, filterMatches, isSafeTopicSegment, parseCommandResultTopic, parseDeviceTopic } from '../core/topics.js';
+import { accessOf, maySubscribe, pilotWindow, publishTarget } from '../gateway/acl.js';
 
 const device: DeviceContext = {
   deviceId: 'dev_a',
@@ -19,6 +19,41 @@ describe('topics', () => {
     expect(deviceTopic('dev_a', 'errors')).toBe('devices/dev_a/errors');
     expect(parseDeviceTopic('devices/dev_a/readings')).toEqual({ deviceId: 'dev_a', rest: 'readings' });
     expect(parseDeviceTopic('devices/dev_a/x/y')).toEqual({ deviceId: 'dev_a', rest: 'x/y' });
+    expect(deviceTopic('dev_a', 'commands')).toBe('devices/dev_a/commands');
+    expect(commandResultTopic('dev_a', 'cmd_1')).toBe('devices/dev_a/commands/cmd_1/result');
+    expect(parseCommandResultTopic('devices/dev_a/commands/cmd_1/result')).toEqual({ deviceId: 'dev_a', commandId: 'cmd_1' });
+    expect(() => commandResultTopic('dev_a', 'a/b')).toThrow();
+  });
+
+  it.each([
+    'devices/dev_a/commands/cmd_1',
+    'devices/dev_a/commands/cmd_1/result/x',
+    'devices/dev_a/commands/+/result',
+    'devices/dev_a/commands/#',
+    'devices/dev_a/command/cmd_1/result',
+    'devices/dev_a/commands//result',
+    'devices/+/commands/cmd_1/result',
+    'devices/dev_a/readings',
+  ])('does not parse %j as a command result topic', (topic) => {
+    expect(parseCommandResultTopic(topic)).toBeUndefined();
+  });
+
+  it.each([
+    ['devices/dev_a/commands', 'devices/dev_a/commands', true],
+    ['devices/dev_a/#', 'devices/dev_a/commands', true],
+    ['devices/dev_a/+', 'devices/dev_a/commands', true],
+    ['devices/+/commands', 'devices/dev_a/commands', true],
+    ['#', 'devices/dev_a/commands', true],
+    ['devices/dev_a/commands/#', 'devices/dev_a/commands', true],
+    ['devices/dev_a/commands/+', 'devices/dev_a/commands', false],
+    ['devices/dev_a/readings', 'devices/dev_a/commands', false],
+    ['devices/dev_b/#', 'devices/dev_a/commands', false],
+    ['devices/dev_a', 'devices/dev_a/commands', false],
+    ['devices/dev_a/commands/x', 'devices/dev_a/commands', false],
+    ['#', '$SYS/x', false],
+    ['+/x', '$SYS/x', false],
+  ])('filter %s matches %s: %s', (filter, topic, matches) => {
+    expect(filterMatches(filter, topic)).toBe(matches);
   });
 
   it.each(['', 'a/b', 'a+', '#', 'a b', 'x'.repeat(129), 'ä'])('refuses %j as a topic segment', (segment) => {
@@ -37,17 +72,26 @@ describe('topics', () => {
 
 describe('topic policy', () => {
   it.each([
-    ['devices/dev_a/readings', true],
-    ['devices/dev_b/readings', false],
-    ['devices/dev_a/errors', false],
-    ['devices/dev_a/readings/extra', false],
-    ['devices/dev_a', false],
-    ['devices/dev_ab/readings', false],
-    ['Devices/dev_a/readings', false],
-    ['city/helsinki', false],
-    ['$SYS/broker', false],
-  ])('publish to %s: %s', (topic, allowed) => {
-    expect(mayPublish(accessOf(device), topic)).toBe(allowed);
+    ['devices/dev_a/readings', { kind: 'readings' }],
+    ['devices/dev_a/commands/cmd_1/result', { kind: 'result', commandId: 'cmd_1' }],
+    ['devices/dev_b/readings', undefined],
+    ['devices/dev_a/errors', undefined],
+    ['devices/dev_a/readings/extra', undefined],
+    ['devices/dev_a', undefined],
+    ['devices/dev_ab/readings', undefined],
+    ['Devices/dev_a/readings', undefined],
+    ['city/helsinki', undefined],
+    ['$SYS/broker', undefined],
+    ['devices/dev_a/commands', undefined],
+    ['devices/dev_a/commands/cmd_1', undefined],
+    ['devices/dev_a/commands/cmd_1/result/x', undefined],
+    ['devices/dev_a/commands/+/result', undefined],
+    ['devices/dev_a/commands/#', undefined],
+    ['devices/dev_b/commands/cmd_1/result', undefined],
+    ['devices/dev_ab/commands/cmd_1/result', undefined],
+    ['devices/dev_a/status', undefined],
+  ])('publish to %s: %j', (topic, target) => {
+    expect(publishTarget(accessOf(device), topic)).toEqual(target);
   });
 
   it.each([
@@ -55,6 +99,10 @@ describe('topic policy', () => {
     ['devices/dev_a/#', true],
     ['devices/dev_a/+', true],
     ['devices/dev_a/readings', true],
+    ['devices/dev_a/commands', true],
+    ['devices/dev_a/commands/+/result', true],
+    ['devices/dev_b/commands', false],
+    ['devices/+/commands', false],
     ['devices/dev_b/errors', false],
     ['devices/+/errors', false],
     ['devices/#', false],

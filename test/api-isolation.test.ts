@@ -13,7 +13,13 @@ import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const T0 = Date.parse('2025-03-01T00:00:00Z');
 const HOUR = 3_600_000;
-const MISSING = { pilot: 'pi_aaaaaaaaaaaaaaaa', device: 'dev_aaaaaaaaaaaaaaaa', key: 'key_aaaaaaaaaaaaaaaa', company: 'co_aaaaaaaaaaaaaaaa' };
+const MISSING = {
+  pilot: 'pi_aaaaaaaaaaaaaaaa',
+  device: 'dev_aaaaaaaaaaaaaaaa',
+  key: 'key_aaaaaaaaaaaaaaaa',
+  company: 'co_aaaaaaaaaaaaaaaa',
+  command: 'cmd_aaaaaaaaaaaaaaaa',
+};
 
 type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA' | 'anonymous';
 const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA', 'anonymous'];
@@ -160,10 +166,28 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'GET /v1/devices/{deviceId}/locations': { roles: OPEN, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/locations` },
   'GET /v1/datasets': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/datasets' },
+  'POST /v1/devices/{deviceId}/commands': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'device',
+    ok: 201,
+    url: (id) => `/v1/devices/${id}/commands`,
+    body: () => ({ name: 'set_interval', params: { seconds: 60 } }),
+  },
+  'GET /v1/devices/{deviceId}/commands': { roles: MANAGERS, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/commands` },
+  'GET /v1/devices/{deviceId}/commands/{commandId}': {
+    roles: MANAGERS,
+    changes: false,
+    target: 'device',
+    ok: 200,
+    url: (id) => `/v1/devices/${id}/commands/${commandOf.get(id) ?? MISSING.command}`,
+  },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
 };
 
 let api: TestApi;
+/** The command each fresh device was sent, for the routes that read one. */
+const commandOf = new Map<string, string>();
 const ids = { company: { A: '', B: '', C: '' } };
 const keys = {} as Record<Who, string>;
 
@@ -176,6 +200,7 @@ async function freshPilot(place: Place) {
       : { sharing: sharing as Sharing };
   const pilot = api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, ...tier });
   const { device } = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' });
+  commandOf.set(device.id, api.registry.sendCommand(SETUP, device.id, { name: 'reboot', params: {}, ttlSeconds: 60 })!.id);
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
   ]);

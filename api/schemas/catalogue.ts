@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { testbedSchema } from '../../core/index.js';
-import { measurementSchema, profileSchema } from '../../device-profiles/index.js';
+import { commandDefinitionSchema, measurementSchema, profileSchema } from '../../device-profiles/index.js';
 import { component } from './components.js';
 
 export const testbedsResponseSchema = z.object({ testbeds: z.array(component('Testbed', testbedSchema, 'A testbed city')) });
@@ -19,6 +19,9 @@ export const profileViewSchema = component(
     binary: profileSchema.shape.binary,
     reportingIntervalSeconds: profileSchema.shape.reportingIntervalSeconds,
     measurements: z.array(component('Measurement', measurementSchema, 'A measurement: its unit and physical range')),
+    commands: z.array(
+      component('CommandDefinition', commandDefinitionSchema, 'A command a device of the profile takes: its parameters and default time-to-live'),
+    ),
   }),
   'A device profile',
 );

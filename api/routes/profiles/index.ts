@@ -18,6 +18,7 @@ function view({ profile }: CompiledProfile): ProfileView {
     binary: profile.binary,
     reportingIntervalSeconds: profile.reportingIntervalSeconds,
     measurements: profile.measurements,
+    commands: profile.commands,
   };
 }
 
@@ -30,7 +31,7 @@ export const profileRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       config: ANY_KEY,
       schema: {
         tags: ['catalogue'],
-        summary: 'List the device profiles: measurements, units, ranges, formats and binary layouts',
+        summary: 'List the device profiles: measurements, units, ranges, formats, binary layouts and commands',
         response: { 200: json('The device profiles', profilesResponseSchema), ...errorResponses },
       },
     },
