@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Ingest, LiveFeed } from '../ingest/index.js';
-import type { Logger } from '../core/index.js';
+import type { EventBus, Logger } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
@@ -15,13 +15,25 @@ import type { RateLimit } from './rate-limit.js';
  * and for the connection status in device listings.
  */
 export interface DeviceSessions {
-  /** Closes the device's MQTT connection, if it has one. */
-  disconnect(deviceId: string): void;
+  /** Closes the device's MQTT connection, if it has one; `reason` is what its disconnect event says (revoked by default). */
+  disconnect(deviceId: string, reason?: 'revoked' | 'pilot ended'): void;
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT or message, if it has been seen since start. */
   lastSeen(deviceId: string): number | undefined;
   /** MQTT connections open now, for `GET /v1/health`. */
   connectedDevices(): number;
+}
+
+/** The health stage, as the API reads it: what the registry does not keep. */
+export interface HealthView {
+  /** A device's rejected messages of the last hour, by code. */
+  rejectionsLastHour(deviceId: string): Record<string, number>;
+  /** The gateway's own state, for a testbed's health view. */
+  gatewayState(): {
+    readonly connections: number;
+    readonly queue: { readonly depthBytes: number; readonly oldestAgeMs: number | null };
+    readonly store: { readonly reachable: boolean; readonly unreachableSince: number | null };
+  };
 }
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
@@ -40,6 +52,10 @@ export interface ApiDeps {
   readonly live?: LiveFeed | undefined;
   /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */
   readonly sessions?: DeviceSessions | undefined;
+  /** Device health beyond what the registry keeps; without it rejections show as none and the gateway state as unknown. */
+  readonly health?: HealthView | undefined;
+  /** The event bus: live streams carry its alerts; without it they carry readings only. */
+  readonly events?: EventBus | undefined;
   /** Per-key request rate; the defaults are in limits.ts. */
   readonly rateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */

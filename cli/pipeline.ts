@@ -1,9 +1,10 @@
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, type Logger, TlsCredentials } from '../core/index.js';
+import { type Config, type Logger, EventBus, TlsCredentials } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
+import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 
 export interface RunningPipeline {
@@ -13,6 +14,9 @@ export interface RunningPipeline {
   readonly stores: Stores;
   readonly ingest: Ingest;
   readonly gateway: Gateway;
+  /** The one event bus: connections, status changes, alerts. */
+  readonly events: EventBus;
+  readonly health: Health;
   readonly admin: AdminToken;
   /** The first device listener: plain TCP, else TLS. */
   readonly mqttUrl: string;
@@ -42,6 +46,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
     const registry = Registry.open(config.dataDir, admin.token);
     stops.push({ name: 'registry', stop: () => registry.close() });
+    const events = new EventBus((err, event) => log.error({ err, type: event.type }, 'an event listener failed'));
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
@@ -53,8 +58,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
-    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials });
+    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials, events });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const health = startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
+    // Stopped just before the registry closes: the last batches and disconnects are recorded first.
+    stops.splice(stops.findIndex((s) => s.name === 'registry') + 1, 0, { name: 'health', stop: () => health.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -71,6 +79,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         live: ingest.live,
         sessions: gateway,
         ingest,
+        health,
+        events,
         consoleDir: bundledConsoleDir(),
       },
       tls?.credentials,
@@ -87,7 +97,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

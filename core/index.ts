@@ -6,6 +6,7 @@
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './health.js';
 export * from './log.js';
 export * from './model.js';
 export * from './scope-sql.js';

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import { type Config, type Logger, type DeviceContext, type TlsCredentials, deviceTopic } from '../core/index.js';
+import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { brokerHooks, type Session } from './hooks.js';
@@ -21,6 +21,8 @@ export interface GatewayDeps {
   readonly log: Logger;
   /** The server certificate, when MQTT over TLS is configured. */
   readonly tls?: TlsCredentials | undefined;
+  /** Where connections, disconnections (with why) and wills are published as `device.*` events. */
+  readonly events?: EventBus | undefined;
 }
 
 export interface Gateway {
@@ -34,8 +36,8 @@ export interface Gateway {
    */
   handle(stream: Duplex, remoteAddress: string): void;
   connectedDevices(): number;
-  /** Closes every MQTT connection of a device (its secret was rotated, it was revoked, its pilot ended). */
-  disconnect(deviceId: string): void;
+  /** Closes every MQTT connection of a device (its secret was rotated, it was revoked, its pilot ended); `reason` is what its disconnect event says. */
+  disconnect(deviceId: string, reason?: DisconnectReason): void;
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT, message or disconnect since start. */
   lastSeen(deviceId: string): number | undefined;
@@ -68,6 +70,11 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const connections = new ConnectionCounter();
   const online = new Map<string, Set<Client>>();
   const lastSeen = new Map<string, number>();
+  /** Why a connection is being closed, when the gateway knows before its socket closes. */
+  const reasons = new WeakMap<Client, DisconnectReason>();
+  let stopping = false;
+  const publish = (type: string, device: DeviceContext, at: number, data: Record<string, unknown> = {}) =>
+    deps.events?.publish({ type, at, testbedId: device.testbedId, companyId: device.companyId, pilotId: device.pilotId, deviceId: device.deviceId, data });
   /** Tells a device why a reading of its was not stored, on its errors topic (QoS 0: a notice, not a record). */
   function notify({ deviceId, code, reason }: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void {
     broker.publish(
@@ -81,19 +88,33 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
    * socket's own 'close', which fires once whatever ends the connection, so it
    * cannot drift from the broker's connections.
    */
-  function track(client: Client, deviceId: string): void {
+  function track(client: Client, device: DeviceContext): void {
+    const { deviceId } = device;
     let clients = online.get(deviceId);
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
-    lastSeen.set(deviceId, Date.now());
+    const connectedAt = Date.now();
+    lastSeen.set(deviceId, connectedAt);
+    publish('device.connected', device, connectedAt);
     connOf(client).once('close', () => {
       const set = online.get(deviceId);
       set?.delete(client);
       if (set?.size === 0) online.delete(deviceId);
-      lastSeen.set(deviceId, Date.now());
+      const at = Date.now();
+      lastSeen.set(deviceId, at);
       deps.ingest.forget(deviceId);
+      publish('device.disconnected', device, at, { reason: reasonOf(client), stillOnline: online.has(deviceId) });
     });
   }
+  function reasonOf(client: Client): DisconnectReason {
+    // [MQTT-3.14.4] a DISCONNECT packet: the client closed on purpose.
+    if ((client as unknown as { _disconnected?: boolean })._disconnected) return 'client closed';
+    return reasons.get(client) ?? (stopping ? 'gateway stopped' : 'connection lost');
+  }
+  /** A first reason wins: a policy close is not overwritten by the socket error that follows it. */
+  const closing = (client: Client, reason: DisconnectReason) => {
+    if (!reasons.has(client)) reasons.set(client, reason);
+  };
   deps.ingest.onRefused((rejections) => rejections.forEach(notify));
 
   const broker = await Aedes.createBroker({
@@ -108,10 +129,13 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
       holderOf: (key) => connectedClients(broker)[key],
       track,
+      closing,
+      will: (device, payload, at) => publish('device.will', device, at, { payload }),
       seen: (deviceId, at) => lastSeen.set(deviceId, at),
       notify,
     }),
   });
+  broker.on('keepaliveTimeout', (client) => closing(client, 'keepalive timeout'));
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
 
@@ -148,9 +172,10 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     tlsPort: opened.tlsPort,
     handle,
     connectedDevices: () => broker.connectedClients,
-    disconnect(deviceId) {
+    disconnect(deviceId, reason = 'revoked') {
       for (const client of online.get(deviceId) ?? []) {
-        log.info({ deviceId, clientId: client.id }, 'disconnecting device');
+        log.info({ deviceId, clientId: client.id, reason }, 'disconnecting device');
+        closing(client, reason);
         client.close();
       }
     },
@@ -158,6 +183,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
     lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {
+      stopping = true;
       const closed = opened.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;

@@ -9,4 +9,7 @@ export type { AuditQuery, AuditRecord } from './audit.js';
 export type { DeviceProblem, NewDevice } from './devices.js';
 export type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 export { Registry, SETUP_CALLER, type RegistryOptions } from './registry.js';
-export type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
+export type { CreatedDevice, CreatedKey, HealthLedger, TestbedRegistry } from './testbed-registry.js';
+export type { NewAlert, NewAlertRule } from './alerts.js';
+export type { FleetCounts, FleetFilter, FleetRow } from './fleet.js';
+export { NO_HEALTH, type ActivityUpdate, type ConnectionUpdate, type HealthRecord, type StatusChange } from './health.js';
