@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|sensorthings|simulators';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -14,6 +14,7 @@ const ALLOWED = {
   store: ['core'],
   ingest: ['core', 'device-profiles', 'store'],
   gateway: ['core', 'ingest', 'store'],
+  health: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
   api: ['core', 'registry', 'store', 'device-profiles', 'ingest', 'sensorthings'],
   // The OGC SensorThings API: a read-only query surface over the registry and the store; api/ serves it.
   sensorthings: ['core', 'registry', 'store', 'device-profiles'],
@@ -44,8 +45,8 @@ module.exports = {
       name: 'stages-share-types-only',
       comment: 'A stage does not run another stage: gateway and api take ingest as types, and the composition root hands them the running stage.',
       severity: 'error',
-      from: { path: '^(gateway|api)/' },
-      to: { path: '^(ingest|gateway|api)/', pathNot: ['^$1/'], dependencyTypesNot: ['type-only'] },
+      from: { path: '^(gateway|health|api)/' },
+      to: { path: '^(ingest|gateway|health|api)/', pathNot: ['^$1/'], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-circular',

@@ -10,12 +10,14 @@ import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
 import { RequestLog } from './plugins/request-log.js';
 import { capConnections, fastifyServerOptions, type ServerOptions } from './server-options.js';
+import { alertRoutes } from './routes/alerts/index.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { companyRoutes } from './routes/companies/index.js';
 import { datasetRoutes } from './routes/datasets/index.js';
 import { deviceFieldRoutes } from './routes/devices/field.js';
 import { deviceCommandRoutes } from './routes/devices/commands.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
+import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
@@ -25,6 +27,7 @@ import { pilotLiveRoutes } from './routes/pilots/live.js';
 import { pilotReadingRoutes } from './routes/pilots/readings.js';
 import { profileRoutes } from './routes/profiles/index.js';
 import { sensorThingsRoutes, STA_PREFIX } from './routes/sta/index.js';
+import { testbedHealthRoutes } from './routes/testbeds/health.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
 
 export type { ApiDeps } from './deps.js';
@@ -88,6 +91,9 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           deviceFieldRoutes,
           datasetRoutes,
           deviceCommandRoutes,
+          fleetRoutes,
+          testbedHealthRoutes,
+          alertRoutes,
           auditRoutes,
         ]) {
           await keyed.register(plugin, routes);

@@ -15,13 +15,25 @@ import type { RateLimit } from './rate-limit.js';
  * and for the connection status in device listings.
  */
 export interface DeviceSessions {
-  /** Closes the device's MQTT connection, if it has one. */
-  disconnect(deviceId: string): void;
+  /** Closes the device's MQTT connection, if it has one; `reason` is what its disconnect event says (revoked by default). */
+  disconnect(deviceId: string, reason?: 'revoked' | 'pilot ended'): void;
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT or message, if it has been seen since start. */
   lastSeen(deviceId: string): number | undefined;
   /** MQTT connections open now, for `GET /v1/health`. */
   connectedDevices(): number;
+}
+
+/** The health stage, as the API reads it: what the registry does not keep. */
+export interface HealthView {
+  /** A device's rejected messages of the last hour, by code. */
+  rejectionsLastHour(deviceId: string): Record<string, number>;
+  /** The gateway's own state, for a testbed's health view. */
+  gatewayState(): {
+    readonly connections: number;
+    readonly queue: { readonly depthBytes: number; readonly oldestAgeMs: number | null };
+    readonly store: { readonly reachable: boolean; readonly unreachableSince: number | null };
+  };
 }
 
 /** What the API needs from the rest of the pipeline; the composition root provides it. */
@@ -40,14 +52,20 @@ export interface ApiDeps {
   readonly live?: LiveFeed | undefined;
   /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */
   readonly sessions?: DeviceSessions | undefined;
+  /** Device health beyond what the registry keeps; without it rejections show as none and the gateway state as unknown. */
+  readonly health?: HealthView | undefined;
+  /**
+   * The event bus: live streams carry its alerts, and `command.queued` is published on it so the
+   * gateway delivers at once; without it live streams carry readings only and the gateway's sweep
+   * finds new commands within a second.
+   */
+  readonly events?: EventBus | undefined;
   /** Per-key request rate; the defaults are in limits.ts. */
   readonly rateLimit?: RateLimit | undefined;
   /** Request rate without a key, per client address; the defaults are in limits.ts. */
   readonly anonymousRateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
-  /** Where `command.queued` is published, so the gateway delivers at once; without it the gateway's sweep finds new commands within a second. */
-  readonly events?: EventBus | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
 }

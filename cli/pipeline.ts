@@ -4,6 +4,7 @@ import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
+import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 
 export interface RunningPipeline {
@@ -13,9 +14,10 @@ export interface RunningPipeline {
   readonly stores: Stores;
   readonly ingest: Ingest;
   readonly gateway: Gateway;
-  readonly admin: AdminToken;
-  /** What happens in the testbed (command status changes, ...), as one stream. */
+  /** The one event bus: connections, status changes, alerts, commands. */
   readonly events: EventBus;
+  readonly health: Health;
+  readonly admin: AdminToken;
   /** The first device listener: plain TCP, else TLS. */
   readonly mqttUrl: string;
   /** MQTT over TLS, when configured. */
@@ -58,6 +60,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials, commands: registry, events });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const health = startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
+    // Stopped just before the registry closes: the last batches and disconnects are recorded first.
+    stops.splice(stops.findIndex((s) => s.name === 'registry') + 1, 0, { name: 'health', stop: () => health.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -74,8 +79,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         live: ingest.live,
         sessions: gateway,
         ingest,
-        consoleDir: bundledConsoleDir(),
+        health,
         events,
+        consoleDir: bundledConsoleDir(),
       },
       tls?.credentials,
     );
@@ -91,7 +97,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, events, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

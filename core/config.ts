@@ -56,6 +56,7 @@ const serverEnv = z.object({
   TESTBED_QUEUE_MAX_BYTES: positiveInt.min(1024 * 1024, 'must be at least 1 MiB').default(1024 * 1024 * 1024),
   TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
   TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
+  TESTBED_HEALTH_EVALUATE_MS: positiveInt.min(50).max(600_000).default(5000),
   ...limitsSchema,
 });
 
@@ -150,6 +151,10 @@ export interface Config {
     /** The longest wait between two attempts of a failed store write. */
     readonly retryMaxMs: number;
   };
+  readonly health: {
+    /** How often device statuses and alert rules are evaluated (and batched health writes flushed). */
+    readonly evaluateMs: number;
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -212,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownMs: e.TESTBED_SHUTDOWN_SECONDS * 1000,
       retryMaxMs: e.TESTBED_RETRY_MAX_SECONDS * 1000,
     },
+    health: { evaluateMs: e.TESTBED_HEALTH_EVALUATE_MS },
   });
 }
 

@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './geo.js';
 export * from './licence.js';
+export * from './health.js';
 export * from './log.js';
 export * from './model.js';
 export * from './scope-sql.js';

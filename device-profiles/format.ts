@@ -62,6 +62,26 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(['time', 'units', 'su
 export const PAYLOAD_FORMATS = ['json', 'senml', 'binary'] as const;
 export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number];
 
+/**
+ * How health is judged for devices of a profile (all optional): the late and
+ * silent thresholds as multiples of the reporting interval, which measurement
+ * is the battery and below what it is low, which is the radio signal, and how
+ * many equal values in a row make a reading `stuck`.
+ */
+export const profileHealthSchema = z
+  .object({
+    lateAfterIntervals: z.number().positive().default(2),
+    silentAfterIntervals: z.number().positive().default(6),
+    battery: z.object({ measurement: measurementName, lowBelow: z.number() }).strict().optional(),
+    signal: z.object({ measurement: measurementName }).strict().optional(),
+    stuckAfter: z.number().int().min(2).default(10),
+  })
+  .strict()
+  .refine((h) => h.silentAfterIntervals > h.lateAfterIntervals, {
+    message: 'silentAfterIntervals must be above lateAfterIntervals',
+    path: ['silentAfterIntervals'],
+  });
+
 export const profileSchema = z
   .object({
     formatVersion: z.literal(1),
@@ -79,6 +99,8 @@ export const profileSchema = z
     binary: binaryLayoutSchema.optional(),
     /** What may be sent to a device of this profile (format-commands.ts). */
     commands: z.array(commandDefinitionSchema).default([]),
+    /** How device health is judged (see profileHealthSchema); defaults when absent. */
+    health: profileHealthSchema.default({ lateAfterIntervals: 2, silentAfterIntervals: 6, stuckAfter: 10 }),
     tests: z.array(testVectorSchema).default([]),
   })
   .strict()
@@ -94,6 +116,13 @@ export const profileSchema = z
     for (const c of p.commands) {
       if (commands.has(c.name)) ctx.addIssue({ code: 'custom', message: `command ${c.name} appears twice`, path: ['commands'] });
       commands.add(c.name);
+    }
+    for (const [key, named] of [
+      ['battery', p.health.battery],
+      ['signal', p.health.signal],
+    ] as const) {
+      if (named && !seen.has(named.measurement))
+        ctx.addIssue({ code: 'custom', path: ['health', key, 'measurement'], message: `no measurement ${named.measurement} in this profile` });
     }
     if (new Set(p.formats).size !== p.formats.length) ctx.addIssue({ code: 'custom', path: ['formats'], message: 'a format appears twice' });
     const binary = p.formats.includes('binary');
@@ -153,6 +182,7 @@ function layoutProblems(layout: BinaryLayout, measurements: readonly Measurement
 }
 
 export type Profile = z.infer<typeof profileSchema>;
+export type ProfileHealth = z.infer<typeof profileHealthSchema>;
 export type Measurement = z.infer<typeof measurementSchema>;
 export type { TestVector } from './format-vectors.js';
 export type { BinaryField, BinaryLayout } from './format-binary.js';

@@ -1,5 +1,5 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { type Config, type DeviceContext, type ErrorCode, type Logger, deviceTopic } from '../core/index.js';
+import { type Config, type DeviceContext, type DisconnectReason, type ErrorCode, type Logger, deviceTopic } from '../core/index.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Rejection } from '../store/index.js';
 import { accessOf, maySubscribe, pilotWindow, publishTarget, type DeviceAccess } from './acl.js';
@@ -29,7 +29,11 @@ export interface HookContext {
   connectionsOf(deviceId: string): number;
   /** The connected client holding a session key, if any. */
   holderOf(key: string): Client | undefined;
-  track(client: Client, deviceId: string): void;
+  track(client: Client, device: DeviceContext): void;
+  /** Notes why the gateway is about to close a connection (its disconnect event says it). */
+  closing(client: Client, reason: DisconnectReason): void;
+  /** A device's will was published (on its status topic, the only place a will may go). */
+  will(device: DeviceContext, payload: string, at: number): void;
   seen(deviceId: string, at: number): void;
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
   /** Records a device's result for one of its commands; the refusal when it is not recorded. */
@@ -86,11 +90,12 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       // can only be by the same device, and does not count against its cap.
       client.id = sessionKey(device.deviceId, client.id);
       const holder = ctx.holderOf(client.id);
+      if (holder) ctx.closing(holder, 'taken over'); // [MQTT-3.1.4-2] the old connection is closed for the new one
       if (!holder && ctx.connectionsOf(device.deviceId) >= limits.maxConnectionsPerDevice) {
         return deny('TESTBED_CONNECTION_LIMIT', `device has ${limits.maxConnectionsPerDevice} connections already`, SERVER_UNAVAILABLE, fields);
       }
       sessions.set(client, { ...accessOf(device), connection: ++connectionCount, statusTopic: deviceTopic(device.deviceId, 'status') });
-      ctx.track(client, device.deviceId);
+      ctx.track(client, device);
       done(null, true);
     },
 
@@ -98,23 +103,38 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       if (client === null) return done(null); // the broker's own notices
       const session = sessions.get(client);
       if (session && packet.topic === session.statusTopic && packet.qos < 2) {
-        packet.retain = false; // the device's will or status: passed on to its own subscribers, not stored
+        packet.retain = false; // the device's will or status: passed on to its own subscribers, never stored as a reading
+        // Aedes authorises the will as it publishes it, while `client.will` still holds it.
+        if ((client as unknown as { will?: unknown }).will === packet) {
+          ctx.will(
+            session.device,
+            printable(
+              Buffer.from(packet.payload as Buffer)
+                .subarray(0, 256)
+                .toString('utf8'),
+            ),
+            Date.now(),
+          );
+        }
         return done(null);
       }
       const target = session && publishTarget(session, packet.topic);
       if (!session || !target) {
         // [MQTT-3.3.5-2] An unauthorised PUBLISH cannot be refused in 3.1.1; the connection is closed.
         log.warn({ deviceId: session?.device.deviceId, topic: printable(packet.topic) }, 'closed connection: publish outside its own topics');
+        ctx.closing(client, 'policy violation');
         return done(new Error(`not authorised to publish to ${packet.topic}`));
       }
       const { device } = session;
       if (packet.qos === 2) {
         log.info({ code: 'TESTBED_QOS_NOT_SUPPORTED', deviceId: device.deviceId }, 'closed connection: QoS 2 PUBLISH');
+        ctx.closing(client, 'policy violation');
         return done(new Error('QoS 2 is not supported'));
       }
       const now = Date.now();
       if (pilotWindow(device, now) !== 'active') {
         log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
+        ctx.closing(client, 'pilot ended');
         return done(new Error('pilot has ended'));
       }
       ctx.seen(device.deviceId, now);

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import { type Config, type Logger, type DeviceContext, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
+import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, type CommandOutbox } from './commands.js';
@@ -29,7 +29,10 @@ export interface GatewayDeps {
   readonly tls?: TlsCredentials | undefined;
   /** The command store; without it no commands are delivered and results are refused as unknown. */
   readonly commands?: CommandOutbox | undefined;
-  /** Where command status changes are published, and `command.queued` is heard to deliver at once. */
+  /**
+   * Where connections, disconnections (with why) and wills are published as `device.*` events,
+   * and command status changes as `command.*`; `command.queued` is heard to deliver at once.
+   */
   readonly events?: EventBus | undefined;
 }
 
@@ -44,8 +47,8 @@ export interface Gateway {
    */
   handle(stream: Duplex, remoteAddress: string): void;
   connectedDevices(): number;
-  /** Closes every MQTT connection of a device (its secret was rotated, it was revoked, its pilot ended). */
-  disconnect(deviceId: string): void;
+  /** Closes every MQTT connection of a device (its secret was rotated, it was revoked, its pilot ended); `reason` is what its disconnect event says. */
+  disconnect(deviceId: string, reason?: DisconnectReason): void;
   isOnline(deviceId: string): boolean;
   /** Epoch ms of the device's last CONNECT, message or disconnect since start. */
   lastSeen(deviceId: string): number | undefined;
@@ -98,6 +101,11 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const connections = new ConnectionCounter();
   const online = new Map<string, Set<Client>>();
   const lastSeen = new Map<string, number>();
+  /** Why a connection is being closed, when the gateway knows before its socket closes. */
+  const reasons = new WeakMap<Client, DisconnectReason>();
+  let stopping = false;
+  const publish = (type: string, device: DeviceContext, at: number, data: Record<string, unknown> = {}) =>
+    deps.events?.publish({ type, at, testbedId: device.testbedId, companyId: device.companyId, pilotId: device.pilotId, deviceId: device.deviceId, data });
   /** Tells a device why a reading of its was not stored, on its errors topic (QoS 0: a notice, not a record). */
   function notify({ deviceId, code, reason }: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void {
     broker.publish(
@@ -111,7 +119,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
    * socket's own 'close', which fires once whatever ends the connection, so it
    * cannot drift from the broker's connections.
    */
-  function track(client: Client, deviceId: string): void {
+  function track(client: Client, device: DeviceContext): void {
+    const { deviceId } = device;
     let clients = online.get(deviceId);
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
@@ -121,15 +130,29 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     parserOf(client).on('packet', (packet: { cmd: string; messageId?: number }) => {
       if (packet.cmd === 'puback' && packet.messageId !== undefined) delivery.acknowledged(client, deviceId, packet.messageId);
     });
+    const connectedAt = Date.now();
+    lastSeen.set(deviceId, connectedAt);
+    publish('device.connected', device, connectedAt);
     connOf(client).once('close', () => {
       const set = online.get(deviceId);
       set?.delete(client);
       if (set?.size === 0) online.delete(deviceId);
-      lastSeen.set(deviceId, Date.now());
+      const at = Date.now();
+      lastSeen.set(deviceId, at);
       deps.ingest.forget(deviceId);
       delivery.closed(client, deviceId);
+      publish('device.disconnected', device, at, { reason: reasonOf(client), stillOnline: online.has(deviceId) });
     });
   }
+  function reasonOf(client: Client): DisconnectReason {
+    // [MQTT-3.14.4] a DISCONNECT packet: the client closed on purpose.
+    if ((client as unknown as { _disconnected?: boolean })._disconnected) return 'client closed';
+    return reasons.get(client) ?? (stopping ? 'gateway stopped' : 'connection lost');
+  }
+  /** A first reason wins: a policy close is not overwritten by the socket error that follows it. */
+  const closing = (client: Client, reason: DisconnectReason) => {
+    if (!reasons.has(client)) reasons.set(client, reason);
+  };
   deps.ingest.onRefused((rejections) => rejections.forEach(notify));
   const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
@@ -146,6 +169,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
       holderOf: (key) => connectedClients(broker)[key],
       track,
+      closing,
+      will: (device, payload, at) => publish('device.will', device, at, { payload }),
       seen: (deviceId, at) => lastSeen.set(deviceId, at),
       notify,
       answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
@@ -178,6 +203,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     }
   }, COMMAND_SWEEP_MS);
   sweep.unref();
+  broker.on('keepaliveTimeout', (client) => closing(client, 'keepalive timeout'));
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err }, 'connection error'));
 
@@ -216,9 +242,10 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     tlsPort: opened.tlsPort,
     handle,
     connectedDevices: () => broker.connectedClients,
-    disconnect(deviceId) {
+    disconnect(deviceId, reason = 'revoked') {
       for (const client of online.get(deviceId) ?? []) {
-        log.info({ deviceId, clientId: client.id }, 'disconnecting device');
+        log.info({ deviceId, clientId: client.id, reason }, 'disconnecting device');
+        closing(client, reason);
         client.close();
       }
     },
@@ -228,6 +255,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     async stop() {
       clearInterval(sweep);
       offQueued?.();
+      stopping = true;
       const closed = opened.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;

@@ -15,6 +15,8 @@ export interface DrainerOptions {
   readonly onStored?: (readings: readonly Reading[]) => void;
   /** Called with the readings the store refused, once they are recorded as rejections. */
   readonly onRefused?: (rejections: readonly Rejection[]) => void;
+  /** Called with every rejection of a batch (the pipeline's and the store's), once recorded. */
+  readonly onRejected?: (rejections: readonly Rejection[]) => void;
 }
 
 export interface DrainerState {
@@ -121,6 +123,7 @@ export class Drainer {
 
     this.#state.stored += readings.length - refused.length;
     if (refused.length > 0) this.#o.onRefused?.(refused);
+    if (rejections.length > 0) this.#o.onRejected?.(rejections);
     this.#state.refused += refused.length;
     if (this.#o.onStored && readings.length > refused.length) {
       const refusedKeys = new Set(refused.map((r) => r.key));

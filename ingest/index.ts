@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config, Logger, DeviceContext } from '../core/index.js';
-import type { ReadingStore, Rejection, RejectionLog } from '../store/index.js';
+import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import { healthOf, type IngestHealth, type IngestStats } from './health.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
@@ -21,6 +21,9 @@ export interface IngestDeps {
 
 /** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
 export type RefusalListener = (rejections: readonly Rejection[]) => void;
+
+/** Told of each delivered batch: its stored readings and recorded rejections. Called on the delivery path: keep it cheap. */
+export type DeliveryListener = (readings: readonly Reading[], rejections: readonly Rejection[]) => void;
 
 /** One PUBLISH as the gateway hands it over. */
 export interface InboundMessage {
@@ -50,6 +53,8 @@ export interface Ingest {
   readonly live: LiveFeed;
   /** Adds a listener for refusals after acknowledgement (the gateway tells the device). */
   onRefused(listener: RefusalListener): void;
+  /** Adds a listener for each batch once delivered: the readings stored and every rejection recorded (device health). */
+  onDelivered(listener: DeliveryListener): void;
   /** Delivers what it can within the configured shutdown time, then closes. */
   stop(): Promise<void>;
 }
@@ -75,12 +80,18 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   const sweeper = setInterval(() => duplicates.sweep(Date.now()), 60_000).unref();
   const live = new LiveFeed();
   const refusalListeners: RefusalListener[] = [];
+  const deliveryListeners: DeliveryListener[] = [];
+  const NO_READINGS: readonly Reading[] = [];
   const drainer = new Drainer(queue, deps.store, deps.rejections, {
     batchSize: config.ingest.batchSize,
     lingerMs: config.ingest.flushIntervalMs,
     backoff: { minMs: 100, maxMs: config.ingest.retryMaxMs },
     log,
-    onStored: (readings) => live.publish(readings),
+    onStored: (readings) => {
+      live.publish(readings);
+      for (const listener of deliveryListeners) listener(readings, []);
+    },
+    onRejected: (rejections) => deliveryListeners.forEach((listener) => listener(NO_READINGS, rejections)),
     onRefused: (rejections) => refusalListeners.forEach((listener) => listener(rejections)),
   });
   drainer.start();
@@ -149,6 +160,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     forget: (deviceId) => pipeline.forget(deviceId),
     live,
     onRefused: (listener) => void refusalListeners.push(listener),
+    onDelivered: (listener) => void deliveryListeners.push(listener),
     stats,
     health: () => healthOf(stats()),
     async stop() {

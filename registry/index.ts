@@ -10,4 +10,7 @@ export type { CommandFilter, NewCommand, ResultRefusal } from './commands.js';
 export type { DeviceChanges, DeviceFieldData, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
 export type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 export { Registry, SETUP_CALLER, type RegistryOptions } from './registry.js';
-export type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
+export type { CreatedDevice, CreatedKey, HealthLedger, TestbedRegistry } from './testbed-registry.js';
+export type { NewAlert, NewAlertRule } from './alerts.js';
+export type { FleetCounts, FleetFilter, FleetRow } from './fleet.js';
+export { NO_HEALTH, type ActivityUpdate, type ConnectionUpdate, type HealthRecord, type StatusChange } from './health.js';

@@ -171,6 +171,61 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX commands_device ON commands(device_id, seq);
   CREATE INDEX commands_open ON commands(expires_at) WHERE status IN ('queued', 'delivered');
   `,
+  // 5: device health (kept across restarts), connection and status events, alert rules and alerts.
+  `
+  CREATE TABLE device_health (
+    device_id            TEXT PRIMARY KEY REFERENCES devices(id),
+    online               INTEGER NOT NULL DEFAULT 0,
+    last_connected_at    INTEGER,
+    last_disconnected_at INTEGER,
+    disconnect_reason    TEXT,
+    last_seen            INTEGER,
+    last_reading_at      INTEGER,
+    status               TEXT NOT NULL DEFAULT 'never',
+    late_ms              INTEGER,
+    silent_ms            INTEGER,
+    battery              REAL,
+    battery_low          INTEGER,
+    signal               REAL
+  ) STRICT;
+  CREATE INDEX device_health_reading ON device_health(last_reading_at);
+
+  CREATE TABLE device_events (
+    id        INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    time      INTEGER NOT NULL,
+    type      TEXT NOT NULL,
+    detail    TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX device_events_device ON device_events(device_id, time);
+
+  CREATE TABLE alert_rules (
+    id           TEXT PRIMARY KEY,
+    name         TEXT,
+    condition    TEXT NOT NULL,
+    threshold    REAL,
+    hold_ms      INTEGER NOT NULL,
+    company_id   TEXT,
+    testbed_id   TEXT NOT NULL,
+    pilot_id     TEXT,
+    created_at   INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE alerts (
+    id          TEXT PRIMARY KEY,
+    rule_id     TEXT NOT NULL,
+    condition   TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+    opened_at   INTEGER NOT NULL,
+    resolved_at INTEGER,
+    device_id   TEXT,
+    company_id  TEXT,
+    testbed_id  TEXT NOT NULL,
+    pilot_id    TEXT,
+    message     TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX alerts_state ON alerts(state, opened_at);
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

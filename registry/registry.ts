@@ -4,7 +4,12 @@ import path from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import {
   TestbedError,
+  type Alert,
+  type AlertRule,
   type ApiKey,
+  type DeviceEvent,
+  type Placement,
+  GATEWAY_CONDITIONS,
   type AuditEntry,
   type Caller,
   type Command,
@@ -21,6 +26,9 @@ import {
   hashSecret,
   verifySecret,
 } from '../core/index.js';
+import { AlertTable, type NewAlert, type NewAlertRule } from './alerts.js';
+import { FleetQueries, type FleetCounts, type FleetFilter, type FleetRow } from './fleet.js';
+import { HealthTable, type ActivityUpdate, type ConnectionUpdate, type HealthRecord, type StatusChange } from './health.js';
 import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
 import { CommandTable, type CommandFilter, type NewCommand, type ResultRefusal } from './commands.js';
 import { CompanyTable } from './companies.js';
@@ -29,7 +37,7 @@ import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
-import type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
+import type { CreatedDevice, CreatedKey, HealthLedger, TestbedRegistry } from './testbed-registry.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
 const ADMIN_GRANT: KeyGrant = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null };
@@ -60,7 +68,7 @@ export interface RegistryOptions {
  * tenant data through it takes a scope. Beyond it, only the composition root's
  * own needs: opening and closing, and the gateway's credential check.
  */
-export class Registry implements TestbedRegistry {
+export class Registry implements TestbedRegistry, HealthLedger {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #adminDigest: Buffer | undefined;
@@ -70,6 +78,9 @@ export class Registry implements TestbedRegistry {
   readonly #keys: KeyTable;
   readonly #audit: AuditLog;
   readonly #commands: CommandTable;
+  readonly #health: HealthTable;
+  readonly #fleet: FleetQueries;
+  readonly #alerts: AlertTable;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
@@ -82,6 +93,9 @@ export class Registry implements TestbedRegistry {
     this.#keys = new KeyTable(db, now);
     this.#audit = new AuditLog(db, now);
     this.#commands = new CommandTable(db, now);
+    this.#health = new HealthTable(db);
+    this.#fleet = new FleetQueries(db);
+    this.#alerts = new AlertTable(db, now);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
@@ -307,6 +321,101 @@ export class Registry implements TestbedRegistry {
 
   revokeKey(holder: KeyGrant, id: string): ApiKey | undefined {
     return this.#keys.revoke(holder, id);
+  }
+
+  // Device health and alerts: reads in the caller's scope
+
+  getDeviceHealth(scope: Scope, deviceId: string): HealthRecord | undefined {
+    return this.#health.get(scope, deviceId);
+  }
+
+  listFleet(scope: Scope, filter: FleetFilter): FleetRow[] {
+    // The page comes from the fleet query; each device is then read as this scope may see it
+    // (its location exact or on the pilot's grid), by an indexed point read.
+    return this.#fleet.list(scope, filter).flatMap((row) => {
+      const device = this.#devices.get(scope, row.device.id);
+      return device ? [{ ...row, device }] : [];
+    });
+  }
+
+  fleetCounts(scope: Scope, testbedId: string): FleetCounts {
+    return this.#fleet.counts(scope, testbedId);
+  }
+
+  listDeviceEvents(scope: Scope, deviceId: string, range: { from: number; to: number; limit: number }): DeviceEvent[] | undefined {
+    if (!this.#devices.get(scope, deviceId)) return undefined;
+    return this.#health.events(scope, deviceId, range.from, range.to, range.limit);
+  }
+
+  createAlertRule(scope: Scope, input: Omit<NewAlertRule, 'companyId'>): AlertRule {
+    if (input.pilotId !== undefined) {
+      const pilot = this.#pilot(scope, input.pilotId);
+      if (GATEWAY_CONDITIONS.has(input.condition))
+        throw new TestbedError('TESTBED_BAD_REQUEST', `${input.condition} is about the gateway: give a testbedId, not a pilotId`);
+      // A company's rule is the company's (and its operators see it); an operator's stays the operator's.
+      const companyId = scope.kind === 'company' ? pilot.companyId : undefined;
+      return this.#alerts.createRule({ ...input, testbedId: pilot.testbedId, companyId });
+    }
+    if (scope.kind !== 'all' && !(scope.kind === 'testbeds' && scope.testbedIds.includes(input.testbedId))) {
+      throw new TestbedError('TESTBED_FORBIDDEN', 'A rule on a whole testbed is for the operators of that testbed; a company gives one of its pilots');
+    }
+    if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+    return this.#alerts.createRule(input);
+  }
+
+  listAlertRules(scope: Scope): AlertRule[] {
+    return this.#alerts.listRules(scope);
+  }
+
+  deleteAlertRule(scope: Scope, id: string): AlertRule | undefined {
+    return this.#alerts.deleteRule(scope, id);
+  }
+
+  listAlerts(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Alert[] {
+    return this.#alerts.list(scope, state, limit);
+  }
+
+  // The health stage's door (HealthLedger): system writes, as the gateway's credential check is.
+
+  resetOnline(): void {
+    this.#health.resetOnline();
+  }
+
+  placementOf(deviceId: string): Placement | undefined {
+    const d = this.#devices.get({ kind: 'all' }, deviceId);
+    return d && { companyId: d.companyId, testbedId: d.testbedId, pilotId: d.pilotId };
+  }
+
+  recordActivity(updates: readonly ActivityUpdate[]): StatusChange[] {
+    return this.#health.recordActivity(updates, (id) => this.placementOf(id));
+  }
+
+  recordConnection(update: ConnectionUpdate): void {
+    this.#health.recordConnection(update);
+  }
+
+  recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
+    this.#health.recordEvent(deviceId, at, event);
+  }
+
+  evaluateStatuses(now: number): StatusChange[] {
+    return this.#health.evaluate(now);
+  }
+
+  allAlertRules(): AlertRule[] {
+    return this.#alerts.allRules();
+  }
+
+  openAlerts(): (Alert & { companyId: string | null })[] {
+    return this.#alerts.openAlerts();
+  }
+
+  openAlert(alert: NewAlert): Alert {
+    return this.#alerts.open(alert);
+  }
+
+  resolveAlert(id: string, at: number): Alert | undefined {
+    return this.#alerts.resolve(id, at);
   }
 
   // Audit log

@@ -1,4 +1,23 @@
-import type { ApiKey, AuditEntry, Caller, Command, Company, Device, DeviceLocation, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
+import type {
+  Alert,
+  AlertRule,
+  ApiKey,
+  AuditEntry,
+  Caller,
+  Command,
+  Company,
+  Device,
+  DeviceEvent,
+  DeviceLocation,
+  KeyGrant,
+  Pilot,
+  Placement,
+  Scope,
+  Testbed,
+} from '../core/index.js';
+import type { NewAlert, NewAlertRule } from './alerts.js';
+import type { FleetCounts, FleetFilter, FleetRow } from './fleet.js';
+import type { ActivityUpdate, ConnectionUpdate, HealthRecord, StatusChange } from './health.js';
 import type { AuditQuery, AuditRecord } from './audit.js';
 import type { CommandFilter, NewCommand } from './commands.js';
 import type { DeviceChanges, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
@@ -105,8 +124,52 @@ export interface TestbedRegistry {
   listKeys(holder: KeyGrant): ApiKey[];
   revokeKey(holder: KeyGrant, id: string): ApiKey | undefined;
 
+  /** The health kept for a device of the scope (NO_HEALTH's values when nothing was recorded yet). */
+  getDeviceHealth(scope: Scope, deviceId: string): HealthRecord | undefined;
+  /** Devices with their health across everything the scope sees, filtered, newest reading first unless asked otherwise. */
+  listFleet(scope: Scope, filter: FleetFilter): FleetRow[];
+  /** Counts of a testbed's devices the scope sees, by status, profile and pilot. */
+  fleetCounts(scope: Scope, testbedId: string): FleetCounts;
+  /** A device's connection and status events in [from, to), oldest first; undefined when the device is not in the scope. */
+  listDeviceEvents(scope: Scope, deviceId: string, range: { from: number; to: number; limit: number }): DeviceEvent[] | undefined;
+
+  /**
+   * A rule on a pilot the scope sees, or on a whole testbed of an operator's
+   * (or the admin's). Gateway conditions only on a testbed. TESTBED_FORBIDDEN
+   * or TESTBED_NOT_FOUND otherwise.
+   */
+  createAlertRule(scope: Scope, input: Omit<NewAlertRule, 'companyId'>): AlertRule;
+  listAlertRules(scope: Scope): AlertRule[];
+  deleteAlertRule(scope: Scope, id: string): AlertRule | undefined;
+  /** Alerts of the rules the scope sees, newest first. */
+  listAlerts(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Alert[];
+
   /** Writes one audit entry for a request made by `caller`. */
   recordAudit(caller: Caller, entry: AuditRecord): void;
   /** The audit entries the scope may see, oldest first. */
   listAudit(scope: Scope, query: AuditQuery): AuditEntry[];
+}
+
+/**
+ * The health stage's door to the registry: system writes made on behalf of the
+ * gateway and ingest (connections, stored batches, status changes, alerts), as
+ * the gateway's credential check is. Never handed to the API.
+ */
+export interface HealthLedger {
+  /** No connection survives a restart: every device starts offline. */
+  resetOnline(): void;
+  placementOf(deviceId: string): Placement | undefined;
+  /** One transaction for a whole batch; devices whose status was not `ok` come back as changes. */
+  recordActivity(updates: readonly ActivityUpdate[]): StatusChange[];
+  recordConnection(update: ConnectionUpdate): void;
+  recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void;
+  /** Moves every device whose status the clock changed, and says which. */
+  evaluateStatuses(now: number): StatusChange[];
+  allAlertRules(): AlertRule[];
+  /** Open alerts, with their rule's company (for scoping events). */
+  openAlerts(): (Alert & { companyId: string | null })[];
+  openAlert(alert: NewAlert): Alert;
+  resolveAlert(id: string, at: number): Alert | undefined;
+  /** Devices with health, for rule evaluation, within a rule's placement. */
+  listFleet(scope: Scope, filter: FleetFilter): FleetRow[];
 }

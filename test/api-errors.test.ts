@@ -166,7 +166,7 @@ describe('API errors: one shape, stable codes', () => {
 
   it('an unknown route -> 404 TESTBED_NOT_FOUND, with or without a key', async () => {
     errorOf(await get('/v1/nothing-here'), 404, 'TESTBED_NOT_FOUND');
-    errorOf(await app.inject({ url: '/v1/devices' }), 404, 'TESTBED_NOT_FOUND');
+    errorOf(await app.inject({ url: '/v1/gadgets' }), 404, 'TESTBED_NOT_FOUND');
     errorOf(await app.inject({ method: 'DELETE', url: `/v1/devices/${deviceId}`, headers: auth }), 404, 'TESTBED_NOT_FOUND');
   });
 

@@ -76,7 +76,7 @@ const MANAGERS: CallerRole[] = ['admin', 'operator', 'company'];
 interface RouteCase {
   readonly roles: CallerRole[];
   readonly changes: boolean;
-  readonly target: 'pilot' | 'device' | 'key' | 'company' | 'none';
+  readonly target: 'pilot' | 'device' | 'key' | 'company' | 'testbed' | 'rule' | 'none';
   readonly ok: number;
   readonly url: (id: string) => string;
   readonly body?: (who: Who) => object;
@@ -182,13 +182,30 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     url: (id) => `/v1/devices/${id}/commands/${commandOf.get(id) ?? MISSING.command}`,
   },
+  'GET /v1/devices': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/devices' },
+  'GET /v1/devices/{deviceId}/events': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/events` },
+  'GET /v1/testbeds/{testbedId}/health': { roles: ['admin', 'operator'], changes: false, target: 'testbed', ok: 200, url: (id) => `/v1/testbeds/${id}/health` },
+  'POST /v1/alert-rules': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'none',
+    ok: 201,
+    url: () => '/v1/alert-rules',
+    body: (who) =>
+      ROLE[who] === 'company'
+        ? { condition: 'silent', pilotId: ids.pilot[who === 'companyB' ? 'B_hel' : 'A_hel'] }
+        : { condition: 'queue_age', threshold: 60, testbedId: who === 'operatorT' ? 'tampere' : 'helsinki' },
+  },
+  'GET /v1/alert-rules': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/alert-rules' },
+  'DELETE /v1/alert-rules/{ruleId}': { roles: MANAGERS, changes: true, target: 'rule', ok: 200, url: (id) => `/v1/alert-rules/${id}` },
+  'GET /v1/alerts': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/alerts' },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
 };
 
 let api: TestApi;
 /** The command each fresh device was sent, for the routes that read one. */
 const commandOf = new Map<string, string>();
-const ids = { company: { A: '', B: '', C: '' } };
+const ids = { company: { A: '', B: '', C: '' }, pilot: {} as Record<Place, string> };
 const keys = {} as Record<Who, string>;
 
 /** A new pilot with a device and a reading, in a placement. */
@@ -251,7 +268,7 @@ beforeAll(async () => {
   keys.companyB = make({ companyId: ids.company.B });
   keys.researcher = make({ role: 'researcher', readOnly: true });
   keys.readOnlyA = make({ companyId: ids.company.A, readOnly: true });
-  for (const place of Object.keys(PLACES) as Place[]) await freshPilot(place);
+  for (const place of Object.keys(PLACES) as Place[]) ids.pilot[place] = (await freshPilot(place)).pilot;
 });
 afterAll(async () => api?.close());
 
@@ -304,6 +321,92 @@ describe('isolation matrix: every route x every role x own, other and missing ob
           expect(res.body, label).toBe(missing.body);
         }
       }
+    }
+  });
+
+  it('GET /v1/testbeds/{testbedId}/health: the admin everywhere, an operator only in its own testbeds', async () => {
+    const route = ROUTES['GET /v1/testbeds/{testbedId}/health'] as RouteCase;
+    const operates: Partial<Record<Who, string[]>> = { admin: ['helsinki', 'tampere', 'espoo'], operatorH: ['helsinki'], operatorT: ['tampere'] };
+    for (const who of WHO) {
+      const missing = await call(who, route, 'atlantis');
+      for (const testbed of ['helsinki', 'tampere', 'espoo']) {
+        const res = await call(who, route, testbed);
+        const label = `as ${who} on ${testbed}`;
+        if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
+        else if (operates[who]?.includes(testbed)) expect(res.statusCode, label).toBe(200);
+        else {
+          expect(res.statusCode, label).toBe(404);
+          expect(res.body, label).toBe(missing.body);
+        }
+      }
+    }
+  });
+
+  it('DELETE /v1/alert-rules/{ruleId}: each key deletes only the rules it sees', async () => {
+    const route = ROUTES['DELETE /v1/alert-rules/{ruleId}'] as RouteCase;
+    // Rules in each placement: company A's and B's pilot rules, and operators' testbed rules.
+    const fresh = {
+      A_hel: () =>
+        api.registry.createAlertRule(
+          { kind: 'company', companyId: ids.company.A },
+          { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.A_hel },
+        ).id,
+      B_tam: () =>
+        api.registry.createAlertRule(
+          { kind: 'company', companyId: ids.company.B },
+          { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.B_tam },
+        ).id,
+      helsinki: () =>
+        api.registry.createAlertRule(
+          { kind: 'testbeds', testbedIds: ['helsinki'] },
+          { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'helsinki' },
+        ).id,
+      tampere: () =>
+        api.registry.createAlertRule(
+          { kind: 'testbeds', testbedIds: ['tampere'] },
+          { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'tampere' },
+        ).id,
+    };
+    const SEES_RULE: Record<Who, (keyof typeof fresh)[]> = {
+      admin: ['A_hel', 'B_tam', 'helsinki', 'tampere'],
+      operatorH: ['A_hel', 'helsinki'],
+      operatorT: ['B_tam', 'tampere'],
+      companyA: ['A_hel'],
+      companyB: ['B_tam'],
+      researcher: [],
+      readOnlyA: ['A_hel'],
+      anonymous: [],
+    };
+    for (const who of WHO) {
+      const missing = await call(who, route, 'rule_aaaaaaaaaaaaaaaa');
+      for (const place of Object.keys(fresh) as (keyof typeof fresh)[]) {
+        const res = await call(who, route, fresh[place]());
+        const label = `as ${who} on a ${place} rule`;
+        if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
+        else if (SEES_RULE[who].includes(place)) expect(res.statusCode, label).toBe(200);
+        else {
+          expect(res.statusCode, label).toBe(404);
+          expect(res.body, label).toBe(missing.body);
+        }
+      }
+    }
+  });
+
+  it('the fleet view lists exactly the devices each key may see', async () => {
+    const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
+      Place,
+      { pilot: string; device: string }
+    >;
+    for (const who of WHO) {
+      if (who === 'anonymous') {
+        expect((await api.app.inject({ url: '/v1/devices' })).statusCode, 'the fleet view without a key').toBe(401);
+        continue;
+      }
+      const listed = ((await api.app.inject({ url: '/v1/devices?limit=10000', headers: bearer(keys[who]) })).json().devices as { id: string }[]).map(
+        (d) => d.id,
+      );
+      for (const place of Object.keys(PLACES) as Place[])
+        expect(listed.includes(made[place].device), `${who} lists the ${place} device`).toBe(SEES[who].includes(place));
     }
   });
 

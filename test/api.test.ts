@@ -145,7 +145,11 @@ describe('API happy path (inject)', () => {
     expect(mqtt).toEqual({ url: MQTT_URL, username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
     expect(registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password))?.deviceId).toBe(device.id);
     const deviceBack = await app.inject({ url: `/v1/devices/${device.id}`, headers: bearer(key) });
-    expect(deviceBack.json()).toEqual({ ...device, connection: { online: false, lastSeen: null } });
+    expect(deviceBack.json()).toEqual({
+      ...device,
+      connection: { online: false, lastSeen: null },
+      health: expect.objectContaining({ status: 'never', online: false, lastReadingAt: null, expectedIntervalSeconds: 300, rejectionsLastHour: {} }),
+    });
 
     const tags = { deviceId: device.id, pilotId: pilot.id, companyId, testbedId: 'helsinki', profile: 'weather' };
     // Written out of order; read back oldest first.
@@ -210,11 +214,16 @@ describe('API happy path (inject)', () => {
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(operations.sort()).toEqual([
+      'DELETE /v1/alert-rules/{ruleId}',
       'DELETE /v1/keys/{keyId}',
+      'GET /v1/alert-rules',
+      'GET /v1/alerts',
       'GET /v1/audit',
       'GET /v1/companies',
+      'GET /v1/devices',
       'GET /v1/devices/{deviceId}',
       'GET /v1/devices/{deviceId}/aggregates',
+      'GET /v1/devices/{deviceId}/events',
       'GET /v1/devices/{deviceId}/readings',
       'GET /v1/devices/{deviceId}/rejections',
       'GET /v1/health',
@@ -228,7 +237,9 @@ describe('API happy path (inject)', () => {
       'GET /v1/pilots/{pilotId}/readings',
       'GET /v1/profiles',
       'GET /v1/testbeds',
+      'GET /v1/testbeds/{testbedId}/health',
       'PATCH /v1/pilots/{pilotId}',
+      'POST /v1/alert-rules',
       'POST /v1/companies',
       'POST /v1/companies/{companyId}/keys',
       'POST /v1/devices/{deviceId}/revoke',

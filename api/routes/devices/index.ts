@@ -4,9 +4,10 @@ import { OPEN_DATA, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_DEVICE, visibleDevice } from '../../lookups.js';
 import { callerOf } from '../../plugins/auth.js';
-import { createdDeviceSchema, deviceParamsSchema, deviceResponseSchema, deviceViewSchema } from '../../schemas/devices.js';
+import { createdDeviceSchema, deviceParamsSchema, deviceResponseSchema } from '../../schemas/devices.js';
+import { deviceDetailSchema } from '../../schemas/fleet.js';
 import { errorResponses, json } from '../../schemas/responses.js';
-import { deviceView } from './view.js';
+import { deviceDetail } from './view.js';
 
 /** A device: read with its connection status, its secret rotated, or revoked. */
 export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
@@ -18,12 +19,19 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       config: OPEN_DATA,
       schema: {
         tags: ['devices'],
-        summary: 'Read a device, with its profile and connection status',
+        summary: 'Read a device, with its profile, connection status and health',
+        description:
+          "health judges the device against its profile's reporting contract: status never (no reading yet), ok, late (no reading for " +
+          'more than lateAfterIntervals x reportingIntervalSeconds, 2 by default) or silent (silentAfterIntervals, 6 by default); battery ' +
+          'and signal where the profile declares them; rejected messages of the last hour by code. It is kept in the registry across restarts.',
         params: deviceParamsSchema,
-        response: { 200: json('The device', deviceViewSchema), ...errorResponses },
+        response: { 200: json('The device', deviceDetailSchema), ...errorResponses },
       },
     },
-    async (request) => deviceView(deps.sessions, visibleDevice(request, registry, request.params.deviceId)),
+    async (request) => {
+      const device = visibleDevice(request, registry, request.params.deviceId);
+      return deviceDetail(deps, device, registry.getDeviceHealth(callerOf(request).scope, device.id));
+    },
   );
 
   app.post(

@@ -28,7 +28,7 @@ export function refusedChanges(caller: Caller, body: PilotChangesBody): string[]
 export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
   const disconnectDevices = (caller: Caller, pilot: Pilot) => {
-    for (const device of registry.listDevices(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id);
+    for (const device of registry.listDevices(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id, 'pilot ended');
   };
 
   app.post(

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TestbedError, isoTime } from '../../../core/index.js';
+import { TestbedError, isoTime, scopeAdmits, type TestbedEvent } from '../../../core/index.js';
 import type { Reading } from '../../../store/index.js';
 import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
@@ -17,12 +17,23 @@ const event = (name: string, payload: unknown): string => `event: ${name}\ndata:
 const readingEvent = (r: Reading): string =>
   `data: ${JSON.stringify({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), ...flagOf(r) })}\n\n`;
 
+/**
+ * Whether an alert event belongs on a pilot's stream for this scope: it is
+ * about the pilot (its rule's pilot, or a device of it), and its rule is one
+ * the key sees (an operator's testbed rule is not shown to a company).
+ */
+const alertFor = (e: TestbedEvent, pilotId: string, scope: Parameters<typeof scopeAdmits>[0]): boolean =>
+  (e.type === 'alert.opened' || e.type === 'alert.resolved') &&
+  e.pilotId === pilotId &&
+  scopeAdmits(scope, { companyId: e.companyId ?? '', testbedId: e.testbedId, pilotId: (e.data.alert as { pilotId: string | null }).pilotId ?? '' });
+
 const DESCRIPTION =
   'Server-Sent Events (text/event-stream): each reading of the pilot as it is stored, as a message event with data ' +
   '`{ "deviceId", "time", "values", "suspect"? }` (suspect: the quality flag, only when raised, as on /readings). A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
   'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
   'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
-  'whose pilot is no longer visible to it, ends with an `event: end` naming why.';
+  'whose pilot is no longer visible to it, ends with an `event: end` naming why. Alerts about the pilot that the key sees ' +
+  'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`.';
 
 /** `GET /v1/pilots/{pilotId}/live`: the pilot's readings as they are stored, scoped like every read. */
 export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, limits }) => {
@@ -93,6 +104,9 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         if (readings.length > 0) write(readings.map(readingEvent).join(''));
       };
       const subscription = live.subscribe({ scope: caller.scope, pilotId: pilot.id }, pump, { bufferSize: limits.liveBufferSize });
+      const offAlerts = deps.events?.on((e) => {
+        if (alertFor(e, pilot.id, caller.scope)) write(event('alert', { type: e.type, alert: e.data.alert }));
+      });
       const end = (code: string, message: string) => {
         stream.end(event('end', { code, message }));
       };
@@ -109,6 +123,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         streams.delete(end);
         clearInterval(heartbeat);
         subscription.close();
+        offAlerts?.();
         release(holder);
       });
       stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);

@@ -1,0 +1,89 @@
+import type { DisconnectReason, EventBus, TestbedEvent } from '../core/index.js';
+import type { ActivityUpdate, HealthLedger, StatusChange } from '../registry/index.js';
+import type { Reading, Rejection } from '../store/index.js';
+import type { ProfileCatalogue } from '../device-profiles/index.js';
+import { batteryOf, contractOf, signalOf } from './contract.js';
+import type { RejectionCounter } from './rejections.js';
+
+/**
+ * Folds what happens into the health the registry keeps. Stored readings are
+ * gathered per device in memory and written as one transaction per flush (the
+ * newest reading of each device wins), never one write per reading.
+ * Connections, disconnections and wills come from the event bus.
+ */
+export class HealthTracker {
+  readonly #ledger: HealthLedger;
+  readonly #profiles: ProfileCatalogue;
+  readonly #events: EventBus;
+  readonly #rejections: RejectionCounter;
+  readonly #pending = new Map<string, ActivityUpdate>();
+
+  constructor(ledger: HealthLedger, profiles: ProfileCatalogue, events: EventBus, rejections: RejectionCounter) {
+    this.#ledger = ledger;
+    this.#profiles = profiles;
+    this.#events = events;
+    this.#rejections = rejections;
+  }
+
+  /** A delivered batch: cheap bookkeeping only, the write waits for `flush`. */
+  delivered(readings: readonly Reading[], rejections: readonly Rejection[]): void {
+    for (const r of readings) this.#fold(r);
+    for (const r of rejections) this.#rejections.add(r.deviceId, r.code, r.time);
+  }
+
+  /** Writes what was gathered, in one transaction, and publishes the status changes it made. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const updates = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#publishChanges(this.#ledger.recordActivity(updates), Date.now());
+  }
+
+  /** Moves statuses the clock has changed (late, silent) and publishes them. */
+  evaluate(now: number): void {
+    this.flush();
+    this.#publishChanges(this.#ledger.evaluateStatuses(now), now);
+  }
+
+  /** The bus listener: connections and wills become kept health and events. */
+  onEvent(event: TestbedEvent): void {
+    const deviceId = event.deviceId;
+    if (deviceId === undefined) return;
+    if (event.type === 'device.connected') this.#ledger.recordConnection({ deviceId, at: event.at, online: true });
+    else if (event.type === 'device.disconnected') {
+      this.#ledger.recordConnection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason: event.data.reason as DisconnectReason });
+    } else if (event.type === 'device.will') this.#ledger.recordDeviceEvent(deviceId, event.at, { type: 'will', payload: String(event.data.payload) });
+  }
+
+  #fold(r: Reading): void {
+    const profile = this.#profiles.get(r.profile);
+    if (!profile) return;
+    const before = this.#pending.get(r.deviceId);
+    const newer = !before || r.time >= before.lastReadingAt;
+    const battery = batteryOf(profile, r);
+    const signal = signalOf(profile, r);
+    const contract = contractOf(profile);
+    this.#pending.set(r.deviceId, {
+      deviceId: r.deviceId,
+      lastReadingAt: newer ? r.time : before.lastReadingAt,
+      lateMs: contract.lateMs,
+      silentMs: contract.silentMs,
+      battery: (newer ? battery : undefined) ?? before?.battery ?? battery,
+      signal: (newer ? signal : undefined) ?? before?.signal ?? signal,
+    });
+  }
+
+  #publishChanges(changes: readonly StatusChange[], at: number): void {
+    for (const c of changes) {
+      this.#events.publish({
+        type: 'device.status',
+        at,
+        testbedId: c.testbedId,
+        companyId: c.companyId,
+        pilotId: c.pilotId,
+        deviceId: c.deviceId,
+        data: { from: c.from, to: c.to },
+      });
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DeviceEvent, DeviceStatus, DisconnectReason, Placement, Scope } from '../core/index.js';
+import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
+
+/** A device's health as kept: epoch ms times, the status as last evaluated. */
+export interface HealthRecord {
+  readonly online: boolean;
+  readonly lastConnectedAt: number | null;
+  readonly lastDisconnectedAt: number | null;
+  readonly disconnectReason: DisconnectReason | null;
+  readonly lastSeen: number | null;
+  readonly lastReadingAt: number | null;
+  readonly status: DeviceStatus;
+  readonly battery: number | null;
+  readonly batteryLow: boolean | null;
+  readonly signal: number | null;
+}
+
+export const NO_HEALTH: HealthRecord = {
+  online: false,
+  lastConnectedAt: null,
+  lastDisconnectedAt: null,
+  disconnectReason: null,
+  lastSeen: null,
+  lastReadingAt: null,
+  status: 'never',
+  battery: null,
+  batteryLow: null,
+  signal: null,
+};
+
+/** What a batch of stored readings says about a device: folded in with the newest winning. */
+export interface ActivityUpdate {
+  readonly deviceId: string;
+  readonly lastReadingAt: number;
+  /** The late and silent thresholds of its profile, in ms. */
+  readonly lateMs: number;
+  readonly silentMs: number;
+  readonly battery?: { readonly value: number; readonly low: boolean } | undefined;
+  readonly signal?: number | undefined;
+}
+
+/** A connection opened or closed. */
+export interface ConnectionUpdate {
+  readonly deviceId: string;
+  readonly at: number;
+  readonly online: boolean;
+  /** Whether any connection of the device is still open (a device may hold several). */
+  readonly reason?: DisconnectReason | undefined;
+}
+
+/** A status that changed, with where the device sits (for events and alerts). */
+export interface StatusChange extends Placement {
+  readonly deviceId: string;
+  readonly from: DeviceStatus;
+  readonly to: DeviceStatus;
+}
+
+interface HealthRow {
+  online: number | null;
+  last_connected_at: number | null;
+  last_disconnected_at: number | null;
+  disconnect_reason: string | null;
+  last_seen: number | null;
+  last_reading_at: number | null;
+  status: string | null;
+  battery: number | null;
+  battery_low: number | null;
+  signal: number | null;
+}
+
+export const HEALTH_COLUMNS =
+  'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal';
+
+export const toHealth = (r: HealthRow): HealthRecord => ({
+  online: r.online === 1,
+  lastConnectedAt: r.last_connected_at,
+  lastDisconnectedAt: r.last_disconnected_at,
+  disconnectReason: r.disconnect_reason as DisconnectReason | null,
+  lastSeen: r.last_seen,
+  lastReadingAt: r.last_reading_at,
+  status: (r.status ?? 'never') as DeviceStatus,
+  battery: r.battery,
+  batteryLow: r.battery_low === null ? null : r.battery_low === 1,
+  signal: r.signal,
+});
+
+/** The status a reading time gives at `now`, in SQL (the same rule as `statusAt`). */
+const STATUS_SQL = `CASE WHEN last_reading_at IS NULL THEN 'never' WHEN @now - last_reading_at > silent_ms THEN 'silent' WHEN @now - last_reading_at > late_ms THEN 'late' ELSE 'ok' END`;
+
+/**
+ * Device health, written in batches by the health stage (one transaction per
+ * batch of stored readings, never one write per reading) and read by the API
+ * in the caller's scope.
+ */
+export class HealthTable {
+  readonly #db: Database;
+  readonly #scoped: ScopedStatements;
+  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf', Statement>;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#scoped = new ScopedStatements(db);
+    this.#s = {
+      ensure: db.prepare('INSERT OR IGNORE INTO device_health (device_id) SELECT id FROM devices WHERE id = ?'),
+      statusOf: db.prepare('SELECT status FROM device_health WHERE device_id = ?'),
+      activity: db.prepare(
+        `UPDATE device_health SET last_reading_at = max(coalesce(last_reading_at, 0), @at), last_seen = max(coalesce(last_seen, 0), @at),
+           late_ms = @late, silent_ms = @silent, status = 'ok',
+           battery = coalesce(@battery, battery), battery_low = coalesce(@low, battery_low), signal = coalesce(@signal, signal)
+         WHERE device_id = @id`,
+      ),
+      connect: db.prepare('UPDATE device_health SET online = 1, last_connected_at = @at, last_seen = max(coalesce(last_seen, 0), @at) WHERE device_id = @id'),
+      disconnect: db.prepare(
+        'UPDATE device_health SET online = @online, last_disconnected_at = @at, disconnect_reason = @reason, last_seen = max(coalesce(last_seen, 0), @at) WHERE device_id = @id',
+      ),
+      offline: db.prepare('UPDATE device_health SET online = 0 WHERE online = 1'),
+      due: db.prepare(
+        `SELECT h.device_id, h.status AS "from", ${STATUS_SQL} AS "to", d.company_id, d.testbed_id, d.pilot_id
+         FROM device_health h JOIN devices d ON d.id = h.device_id
+         WHERE h.last_reading_at IS NOT NULL AND h.status <> ${STATUS_SQL}`,
+      ),
+      setStatus: db.prepare('UPDATE device_health SET status = ? WHERE device_id = ?'),
+      event: db.prepare('INSERT INTO device_events (device_id, time, type, detail) SELECT id, ?, ?, ? FROM devices WHERE id = ?'),
+    };
+  }
+
+  /** No connection survives a restart: every device starts offline. */
+  resetOnline(): void {
+    this.#s.offline.run();
+  }
+
+  /** Folds a batch of reading activity in, in one transaction; the devices whose status was not `ok` come back as changes. */
+  recordActivity(updates: readonly ActivityUpdate[], placementOf: (deviceId: string) => Placement | undefined): StatusChange[] {
+    return this.#db.transaction(() => {
+      const changes: StatusChange[] = [];
+      for (const u of updates) {
+        this.#s.ensure.run(u.deviceId);
+        const before = (this.#s.statusOf.get(u.deviceId) as { status: DeviceStatus } | undefined)?.status;
+        this.#s.activity.run({
+          id: u.deviceId,
+          at: u.lastReadingAt,
+          late: u.lateMs,
+          silent: u.silentMs,
+          battery: u.battery?.value ?? null,
+          low: u.battery === undefined ? null : u.battery.low ? 1 : 0,
+          signal: u.signal ?? null,
+        });
+        const at = placementOf(u.deviceId);
+        if (before !== undefined && before !== 'ok' && at) {
+          changes.push({ deviceId: u.deviceId, from: before, to: 'ok', ...at });
+          this.#event(u.deviceId, u.lastReadingAt, { type: 'status', from: before, to: 'ok' });
+        }
+      }
+      return changes;
+    })();
+  }
+
+  recordConnection(u: ConnectionUpdate): void {
+    this.#db.transaction(() => {
+      this.#s.ensure.run(u.deviceId);
+      if (u.online && u.reason === undefined) {
+        this.#s.connect.run({ id: u.deviceId, at: u.at });
+        this.#event(u.deviceId, u.at, { type: 'connected' });
+      } else {
+        this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
+        this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
+      }
+    })();
+  }
+
+  recordEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
+    this.#event(deviceId, at, event);
+  }
+
+  /** Moves every device whose status the clock has changed, and says which. */
+  evaluate(now: number): StatusChange[] {
+    return this.#db.transaction(() => {
+      const due = this.#s.due.all({ now }) as {
+        device_id: string;
+        from: DeviceStatus;
+        to: DeviceStatus;
+        company_id: string;
+        testbed_id: string;
+        pilot_id: string;
+      }[];
+      for (const d of due) {
+        this.#s.setStatus.run(d.to, d.device_id);
+        this.#event(d.device_id, now, { type: 'status', from: d.from, to: d.to });
+      }
+      return due.map((d) => ({ deviceId: d.device_id, from: d.from, to: d.to, companyId: d.company_id, testbedId: d.testbed_id, pilotId: d.pilot_id }));
+    })();
+  }
+
+  get(scope: Scope, deviceId: string): HealthRecord | undefined {
+    const { stmt, scopeParams } = this.#scoped.get(
+      'health',
+      scope,
+      DEVICE_COLUMNS,
+      (where) => `SELECT ${HEALTH_COLUMNS} FROM devices d LEFT JOIN device_health h ON h.device_id = d.id WHERE d.id = ? AND (${where})`,
+    );
+    const row = stmt.get(deviceId, ...scopeParams) as HealthRow | undefined;
+    return row && toHealth(row);
+  }
+
+  /** The events of a device in the scope, oldest first, in [from, to). */
+  events(scope: Scope, deviceId: string, from: number, to: number, limit: number): DeviceEvent[] {
+    const { stmt, scopeParams } = this.#scoped.get(
+      'events',
+      scope,
+      DEVICE_COLUMNS,
+      (where) =>
+        `SELECT e.time, e.type, e.detail FROM device_events e JOIN devices d ON d.id = e.device_id
+         WHERE e.device_id = ? AND e.time >= ? AND e.time < ? AND (${where}) ORDER BY e.time, e.id LIMIT ?`,
+    );
+    const rows = stmt.all(deviceId, from, to, ...scopeParams, limit) as { time: number; type: DeviceEvent['type']; detail: string }[];
+    return rows.map((r) => ({ time: new Date(r.time).toISOString(), type: r.type, ...(JSON.parse(r.detail) as object) }));
+  }
+
+  #event(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
+    const { type, ...detail } = event;
+    this.#s.event.run(at, type, JSON.stringify(detail), deviceId);
+  }
+}
