@@ -97,7 +97,8 @@ describe('API keys, roles and company isolation', () => {
     for (const res of [
       await call('GET', '/v1/testbeds', header),
       await call('POST', '/v1/companies', header, { wrong: 'body' }),
-      await call('GET', `/v1/devices/${MISSING.device}/readings?limit=99999`, header),
+      // Rejections stay behind a key; readings of open pilots do not (test/api-opendata.test.ts).
+      await call('GET', `/v1/devices/${MISSING.device}/rejections?limit=99999`, header),
     ]) {
       expect(res.statusCode).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="testbed"');
