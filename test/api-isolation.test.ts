@@ -474,3 +474,61 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     expect((await api.app.inject({ url: '/v1/audit', headers: bearer(keys.companyA) })).statusCode).toBe(403);
   });
 });
+
+describe('isolation matrix: SensorThings entity sets x every role and anonymous x own, other and missing objects', () => {
+  // Anonymous callers see open pilots only (B_tam); every key as in SEES.
+  const STA_WHO = [...WHO, 'anonymous'] as const;
+  const seesSta = (who: (typeof STA_WHO)[number], place: Place) => (who === 'anonymous' ? place === 'B_tam' : SEES[who].includes(place));
+  const staGet = (who: (typeof STA_WHO)[number], path: string) =>
+    api.app.inject({ url: `/sta/v1.1${path}`, headers: who === 'anonymous' ? {} : bearer(keys[who]) });
+  const BY_ID: Record<string, (device: string) => string> = {
+    Thing: (d) => `/Things('${d}')`,
+    'Thing/Datastreams': (d) => `/Things('${d}')/Datastreams`,
+    Datastream: (d) => `/Datastreams('${d}~temperature')`,
+    'Datastream/Observations': (d) => `/Datastreams('${d}~temperature')/Observations`,
+    'Datastream/Sensor': (d) => `/Datastreams('${d}~temperature')/Sensor`,
+    Observation: (d) => `/Observations('${d}~temperature~${T0 + 60_000}')`,
+    'Observation/Datastream/Thing': (d) => `/Observations('${d}~temperature~${T0 + 60_000}')/Datastream/Thing`,
+    FeatureOfInterest: (d) => `/FeaturesOfInterest('${d}')`,
+  };
+  const SETS = ['Things?$expand=Datastreams', 'Datastreams?$expand=Observations,Thing', 'Observations?$top=1000&$expand=Datastream', 'FeaturesOfInterest'];
+
+  it.each(Object.entries(BY_ID))('%s by id: visible ones answer 200, the rest exactly as a missing one', async (name, url) => {
+    for (const who of STA_WHO) {
+      const missing = await staGet(who, url('dev_aaaaaaaaaaaaaaaa'));
+      expect(missing.statusCode, `${name} as ${who} on a missing id`).toBe(404);
+      for (const place of Object.keys(PLACES) as Place[]) {
+        const fresh = await freshPilot(place);
+        const res = await staGet(who, url(fresh.device));
+        const label = `${name} as ${who} on ${place}`;
+        if (seesSta(who, place)) expect(res.statusCode, `${label}: ${res.body}`).toBe(200);
+        else {
+          expect(res.statusCode, label).toBe(404);
+          expect(res.body, label).toBe(missing.body);
+        }
+      }
+    }
+  });
+
+  it('entity sets, with $expand, list exactly what each caller may see', async () => {
+    const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
+      Place,
+      { pilot: string; device: string }
+    >;
+    for (const who of STA_WHO) {
+      for (const set of SETS) {
+        // Every page, by @iot.nextLink to the end.
+        let body = '';
+        for (let url: string | undefined = `/${set}`; url;) {
+          const res = await staGet(who, url);
+          expect(res.statusCode, `${set} as ${who}`).toBe(200);
+          body += res.body;
+          url = (res.json()['@iot.nextLink'] as string | undefined)?.replace(/^http:\/\/[^/]+\/sta\/v1\.1/, '');
+        }
+        for (const place of Object.keys(PLACES) as Place[]) {
+          expect(body.includes(made[place].device), `${set} as ${who} shows the ${place} device`).toBe(seesSta(who, place));
+        }
+      }
+    }
+  });
+});
