@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|simulators';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|api|simulators|webhooks|metrics';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -16,6 +16,9 @@ const ALLOWED = {
   gateway: ['core', 'ingest', 'store'],
   api: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
   simulators: ['core', 'device-profiles'],
+  // Webhooks read the bus and the registry's outbox; metrics wrap stages' interfaces (types only, as decorators).
+  webhooks: ['core', 'registry'],
+  metrics: ['core', 'store', 'ingest', 'gateway', 'registry'],
   // The web console runs in the browser and talks to the API over HTTP only.
   console: [],
 };

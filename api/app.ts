@@ -22,6 +22,7 @@ import { pilotLiveRoutes } from './routes/pilots/live.js';
 import { pilotReadingRoutes } from './routes/pilots/readings.js';
 import { profileRoutes } from './routes/profiles/index.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
+import { webhookRoutes } from './routes/webhooks/index.js';
 
 export type { ApiDeps } from './deps.js';
 export type { ServerOptions } from './server-options.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           deviceRoutes,
           deviceHistoryRoutes,
           auditRoutes,
+          webhookRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }

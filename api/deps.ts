@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Ingest, LiveFeed } from '../ingest/index.js';
-import type { Logger } from '../core/index.js';
+import type { Logger, WebhookUrlPolicy } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
@@ -44,6 +44,8 @@ export interface ApiDeps {
   readonly rateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
+  /** Which webhook URLs may be created (TESTBED_WEBHOOK_ALLOWED_HOSTS); without it only public addresses. */
+  readonly webhookUrls?: WebhookUrlPolicy | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
 }

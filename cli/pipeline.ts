@@ -1,10 +1,11 @@
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, type Logger, TlsCredentials } from '../core/index.js';
+import { type Config, EventBus, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
+import { startWebhookDispatcher } from '../webhooks/index.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -14,6 +15,8 @@ export interface RunningPipeline {
   readonly ingest: Ingest;
   readonly gateway: Gateway;
   readonly admin: AdminToken;
+  /** What happens in the testbed (connections, alerts), for every stage that publishes or listens. */
+  readonly bus: EventBus;
   /** The first device listener: plain TCP, else TLS. */
   readonly mqttUrl: string;
   /** MQTT over TLS, when configured. */
@@ -42,6 +45,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
     const registry = Registry.open(config.dataDir, admin.token);
     stops.push({ name: 'registry', stop: () => registry.close() });
+    const bus = new EventBus((err, event) => log.error({ err, event: event.type }, 'an event listener failed'));
+    const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
+    const webhooks = startWebhookDispatcher({ bus, outbox: registry.webhookOutbox, policy: webhookUrls, log, retryDelaysMs: config.webhooks.retryDelaysMs });
+    stops.push({ name: 'webhooks', stop: () => webhooks.stop() });
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
@@ -71,6 +78,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         live: ingest.live,
         sessions: gateway,
         ingest,
+        webhookUrls,
         consoleDir: bundledConsoleDir(),
       },
       tls?.credentials,
@@ -87,7 +95,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
     log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    return { config, profiles, registry, stores, ingest, gateway, admin, bus, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

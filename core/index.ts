@@ -3,6 +3,7 @@
  * domain model and scopes, the topic builder and parser, the logger and
  * secrets, and how an instant is written. It imports no stage.
  */
+export * from './address-policy.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
@@ -13,3 +14,4 @@ export * from './secrets.js';
 export * from './time.js';
 export * from './tls.js';
 export * from './topics.js';
+export * from './webhooks.js';

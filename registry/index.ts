@@ -9,4 +9,5 @@ export type { AuditQuery, AuditRecord } from './audit.js';
 export type { DeviceProblem, NewDevice } from './devices.js';
 export type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 export { Registry, SETUP_CALLER, type RegistryOptions } from './registry.js';
-export type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
+export type { CreatedDevice, CreatedKey, CreatedWebhook, NewWebhook, TestbedRegistry } from './testbed-registry.js';
+export type { AttemptRecord, DueMessage, OutboxEvent, WebhookOutbox } from './webhook-outbox.js';

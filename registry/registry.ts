@@ -14,6 +14,8 @@ import {
   type Pilot,
   type Scope,
   type Testbed,
+  type Webhook,
+  type WebhookDelivery,
   hashSecret,
   verifySecret,
 } from '../core/index.js';
@@ -24,7 +26,9 @@ import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
-import type { CreatedDevice, CreatedKey, TestbedRegistry } from './testbed-registry.js';
+import type { CreatedDevice, CreatedKey, CreatedWebhook, NewWebhook, TestbedRegistry } from './testbed-registry.js';
+import { SqliteWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
+import { WebhookTable } from './webhooks.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
 const ADMIN_GRANT: KeyGrant = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null };
@@ -62,6 +66,9 @@ export class Registry implements TestbedRegistry {
   readonly #devices: DeviceTable;
   readonly #keys: KeyTable;
   readonly #audit: AuditLog;
+  readonly #webhooks: WebhookTable;
+  /** The webhook dispatcher's queue (the composition root's, not the API's). */
+  readonly webhookOutbox: WebhookOutbox;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
@@ -73,6 +80,8 @@ export class Registry implements TestbedRegistry {
     this.#devices = new DeviceTable(db, now);
     this.#keys = new KeyTable(db, now);
     this.#audit = new AuditLog(db, now);
+    this.#webhooks = new WebhookTable(db, now);
+    this.webhookOutbox = new SqliteWebhookOutbox(db);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
@@ -245,6 +254,48 @@ export class Registry implements TestbedRegistry {
 
   listAudit(scope: Scope, query: AuditQuery): AuditEntry[] {
     return this.#audit.list(scope, query);
+  }
+
+  // Webhooks
+
+  createWebhook(creator: Caller, input: NewWebhook): CreatedWebhook {
+    const place = this.#webhookPlace(creator, input);
+    return this.#webhooks.create({ url: input.url, events: input.events, ...place, createdBy: createdBy(creator) });
+  }
+
+  getWebhook(scope: Scope, id: string): Webhook | undefined {
+    return this.#webhooks.get(scope, id);
+  }
+
+  listWebhooks(scope: Scope): Webhook[] {
+    return this.#webhooks.list(scope);
+  }
+
+  deleteWebhook(scope: Scope, id: string): Webhook | undefined {
+    return this.#webhooks.delete(scope, id);
+  }
+
+  listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined {
+    return this.#webhooks.deliveries(scope, id, limit);
+  }
+
+  /** Where a new webhook sits: where its target sits, or the creator's whole scope. */
+  #webhookPlace(creator: Caller, input: NewWebhook): { companyId: string | null; testbedId: string | null; pilotId: string | null } {
+    if (input.pilotId !== undefined) {
+      const pilot = this.#pilot(creator.scope, input.pilotId);
+      return { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id };
+    }
+    const { scope } = creator;
+    if (input.testbedId !== undefined) {
+      if (scope.kind !== 'all' && !(scope.kind === 'testbeds' && scope.testbedIds.includes(input.testbedId))) {
+        throw new TestbedError('TESTBED_FORBIDDEN', 'Only the admin and the operators of a testbed may watch a whole testbed; give pilotId instead');
+      }
+      if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+      return { companyId: null, testbedId: input.testbedId, pilotId: null };
+    }
+    if (scope.kind === 'all') return { companyId: null, testbedId: null, pilotId: null };
+    if (scope.kind === 'company') return { companyId: scope.companyId, testbedId: null, pilotId: null };
+    throw new TestbedError('TESTBED_BAD_REQUEST', 'Give the testbedId or pilotId this webhook watches');
   }
 
   #pilot(scope: Scope, id: string): Pilot {

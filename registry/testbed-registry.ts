@@ -1,4 +1,4 @@
-import type { ApiKey, AuditEntry, Caller, Company, Device, KeyGrant, Pilot, Scope, Testbed } from '../core/index.js';
+import type { ApiKey, AuditEntry, Caller, Company, Device, KeyGrant, Pilot, Scope, Testbed, Webhook, WebhookDelivery, WebhookEvent } from '../core/index.js';
 import type { AuditQuery, AuditRecord } from './audit.js';
 import type { DeviceProblem, NewDevice } from './devices.js';
 import type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
@@ -13,6 +13,20 @@ export interface CreatedDevice {
 export interface CreatedKey {
   readonly key: string;
   readonly apiKey: ApiKey;
+}
+
+/** A webhook to create: its target is a pilot, a testbed (admins and operators), or neither (the caller's whole scope). */
+export interface NewWebhook {
+  readonly url: string;
+  readonly events: readonly WebhookEvent[];
+  readonly pilotId?: string | undefined;
+  readonly testbedId?: string | undefined;
+}
+
+/** A webhook just created, with its signing secret: shown once. */
+export interface CreatedWebhook {
+  readonly webhook: Webhook;
+  readonly secret: string;
 }
 
 /**
@@ -77,6 +91,20 @@ export interface TestbedRegistry {
   /** The keys the holder may manage, oldest first, revoked and expired ones included. */
   listKeys(holder: KeyGrant): ApiKey[];
   revokeKey(holder: KeyGrant, id: string): ApiKey | undefined;
+
+  /**
+   * A webhook on a pilot the caller sees, a testbed it operates (admin,
+   * operator), or without a target: a company's whole company, the admin's
+   * everything (an operator must name a testbed or pilot). TESTBED_FORBIDDEN or
+   * TESTBED_NOT_FOUND otherwise. The URL is checked by the caller beforehand.
+   */
+  createWebhook(creator: Caller, input: NewWebhook): CreatedWebhook;
+  getWebhook(scope: Scope, id: string): Webhook | undefined;
+  listWebhooks(scope: Scope): Webhook[];
+  /** Deletes a webhook and its pending messages. */
+  deleteWebhook(scope: Scope, id: string): Webhook | undefined;
+  /** The newest messages of a webhook the scope sees, with every attempt; undefined when it sees no such webhook. */
+  listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined;
 
   /** Writes one audit entry for a request made by `caller`. */
   recordAudit(caller: Caller, entry: AuditRecord): void;

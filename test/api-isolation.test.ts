@@ -13,7 +13,15 @@ import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const T0 = Date.parse('2025-03-01T00:00:00Z');
 const HOUR = 3_600_000;
-const MISSING = { pilot: 'pi_aaaaaaaaaaaaaaaa', device: 'dev_aaaaaaaaaaaaaaaa', key: 'key_aaaaaaaaaaaaaaaa', company: 'co_aaaaaaaaaaaaaaaa' };
+const MISSING = {
+  pilot: 'pi_aaaaaaaaaaaaaaaa',
+  device: 'dev_aaaaaaaaaaaaaaaa',
+  key: 'key_aaaaaaaaaaaaaaaa',
+  company: 'co_aaaaaaaaaaaaaaaa',
+  webhook: 'wh_aaaaaaaaaaaaaaaa',
+};
+/** A public address, so no name is resolved and no allow-list is needed. */
+const HOOK_URL = 'https://93.184.216.34/hook';
 
 type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA';
 const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA'];
@@ -64,7 +72,7 @@ const MANAGERS: Role[] = ['admin', 'operator', 'company'];
 interface RouteCase {
   readonly roles: Role[];
   readonly changes: boolean;
-  readonly target: 'pilot' | 'device' | 'key' | 'company' | 'none';
+  readonly target: 'pilot' | 'device' | 'webhook' | 'key' | 'company' | 'none';
   readonly ok: number;
   readonly url: (id: string) => string;
   readonly body?: (who: Who) => object;
@@ -145,6 +153,28 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/devices/{deviceId}/aggregates': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/aggregates?${agg}` },
   'GET /v1/devices/{deviceId}/rejections': { roles: MANAGERS, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/rejections` },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
+  'POST /v1/webhooks': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'none',
+    ok: 201,
+    url: () => '/v1/webhooks',
+    body: (who) => ({
+      url: HOOK_URL,
+      events: ['alert.opened'],
+      ...(ROLE[who] === 'operator' ? { testbedId: who === 'operatorH' ? 'helsinki' : 'tampere' } : {}),
+    }),
+  },
+  'GET /v1/webhooks': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/webhooks' },
+  'GET /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: false, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
+  'DELETE /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: true, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
+  'GET /v1/webhooks/{webhookId}/deliveries': {
+    roles: MANAGERS,
+    changes: false,
+    target: 'webhook',
+    ok: 200,
+    url: (id) => `/v1/webhooks/${id}/deliveries`,
+  },
 };
 
 let api: TestApi;
@@ -159,7 +189,8 @@ async function freshPilot(place: Place) {
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
   ]);
-  return { pilot: pilot.id, device: device.id };
+  const { webhook } = api.registry.createWebhook(SETUP, { url: HOOK_URL, events: ['alert.opened'], pilotId: pilot.id });
+  return { pilot: pilot.id, device: device.id, webhook: webhook.id };
 }
 
 /** A new key in a key placement. */
@@ -221,12 +252,13 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     for (const [name, route] of Object.entries(ROUTES)) expect(listed[name], name).toEqual({ roles: route.roles, changes: route.changes });
   });
 
-  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'pilot' || r.target === 'device'))('%s', async (name, route) => {
+  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'pilot' || r.target === 'device' || r.target === 'webhook'))('%s', async (name, route) => {
     for (const who of WHO) {
-      const missing = await call(who, route, MISSING[route.target as 'pilot' | 'device']);
+      const target = route.target as 'pilot' | 'device' | 'webhook';
+      const missing = await call(who, route, MISSING[target]);
       for (const place of Object.keys(PLACES) as Place[]) {
         const fresh = await freshPilot(place);
-        const res = await call(who, route, fresh[route.target as 'pilot' | 'device']);
+        const res = await call(who, route, fresh[target]);
         const label = `${name} as ${who} on ${place}`;
         if (forbidden(who, route)) {
           expect(res.statusCode, label).toBe(403);
@@ -279,7 +311,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
   it('lists hold exactly what each key may see: pilots, devices, companies, keys', async () => {
     const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
       Place,
-      { pilot: string; device: string }
+      { pilot: string; device: string; webhook: string }
     >;
     const madeKeys = Object.fromEntries(KEYS.map((k) => [k, freshKey(k)])) as Record<KeyPlace, string>;
     for (const who of WHO) {
@@ -291,6 +323,11 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       const companies = ((await api.app.inject({ url: '/v1/companies', headers: bearer(keys[who]) })).json().companies as { id: string }[]).map((c) => c.id);
       const seenCompanies = new Set(SEES[who].map((p) => ids.company[PLACES[p][0]]));
       for (const id of [ids.company.A, ids.company.B]) expect(companies.includes(id), `${who} lists company ${id}`).toBe(seenCompanies.has(id));
+      if (!forbidden(who, ROUTES['GET /v1/webhooks'] as RouteCase)) {
+        const hooks = ((await api.app.inject({ url: '/v1/webhooks', headers: bearer(keys[who]) })).json().webhooks as { id: string }[]).map((w) => w.id);
+        for (const place of Object.keys(PLACES) as Place[])
+          expect(hooks.includes(made[place].webhook), `${who} lists the ${place} webhook`).toBe(SEES[who].includes(place));
+      }
       if (!forbidden(who, ROUTES['GET /v1/keys'] as RouteCase)) {
         const listed = ((await api.app.inject({ url: '/v1/keys', headers: bearer(keys[who]) })).json().keys as { id: string }[]).map((k) => k.id);
         for (const k of KEYS) expect(listed.includes(madeKeys[k]), `${who} lists the ${k} key`).toBe(MANAGES[who].includes(k));
