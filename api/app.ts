@@ -16,6 +16,7 @@ import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
 import { pilotLiveRoutes } from './routes/pilots/live.js';
@@ -49,6 +50,11 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   handleErrors(app);
+  const observe = deps.observeRequest;
+  if (observe) {
+    // Route patterns, not URLs: the label set stays bounded.
+    app.addHook('onResponse', async (request, reply) => observe(request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000));
+  }
   if (server.limits) {
     const overCap = capConnections(app.server, server.limits, deps.log.child({ stage: 'api' }));
     app.addHook('onRequest', async (request, reply) => {
@@ -90,6 +96,10 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
     },
     { prefix: '/v1' },
   );
+  await app.register(async (keyed) => {
+    requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+    await keyed.register(metricsRoutes, routes);
+  });
   await app.ready();
   return app;
 }

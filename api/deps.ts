@@ -46,6 +46,10 @@ export interface ApiDeps {
   readonly limits?: Partial<ApiLimits> | undefined;
   /** Which webhook URLs may be created (TESTBED_WEBHOOK_ALLOWED_HOSTS); without it only public addresses. */
   readonly webhookUrls?: WebhookUrlPolicy | undefined;
+  /** Prometheus metrics for `GET /metrics` (admin and operator keys); without it that route answers 503. */
+  readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
+  /** Told of every answered request: its route pattern (`unmatched` for none), status and duration. */
+  readonly observeRequest?: ((route: string, status: number, seconds: number) => void) | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
 }

@@ -6,6 +6,7 @@ import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 import { startWebhookDispatcher } from '../webhooks/index.js';
+import * as metrics from '../metrics/index.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -24,6 +25,8 @@ export interface RunningPipeline {
   /** MQTT over WebSocket on the API's port (`wss:` when the API has HTTPS). */
   readonly wsUrl: string;
   readonly apiUrl: string;
+  /** `GET /metrics` without a key, when TESTBED_METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, writes what is queued, and closes everything, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -49,19 +52,31 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
     const webhooks = startWebhookDispatcher({ bus, outbox: registry.webhookOutbox, policy: webhookUrls, log, retryDelaysMs: config.webhooks.retryDelaysMs });
     stops.push({ name: 'webhooks', stop: () => webhooks.stop() });
+    const measured = metrics.createMetrics();
+    stops.push({ name: 'metrics', stop: metrics.countAlerts(bus, measured) });
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
     const ingest = await startIngest(config, {
       profiles,
-      store: stores.readings,
+      store: metrics.measuredStore(stores.readings, measured),
       rejections: stores.rejections,
       log,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
-    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials });
+    const gateway = await startGateway(config, {
+      devices: metrics.measuredAuthenticator(registry, measured),
+      ingest: metrics.measuredIngest(ingest, measured),
+      log,
+      tls: tls?.credentials,
+    });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    metrics.collectFrom(measured, {
+      connections: () => gateway.connectedDevices(),
+      ingestStats: () => ingest.stats(),
+      devices: () => registry.activeDevices().map((d) => ({ testbedId: d.testbedId, online: gateway.isOnline(d.id) })),
+    });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -79,6 +94,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         sessions: gateway,
         ingest,
         webhookUrls,
+        metrics: measured.registry,
+        observeRequest: metrics.observeRequest(measured),
         consoleDir: bundledConsoleDir(),
       },
       tls?.credentials,
@@ -92,10 +109,13 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       { name: 'api', stop: () => api.stop() },
       { name: 'websocket', stop: () => ws.close() },
     );
+    const metricsServer = config.metricsPort === undefined ? undefined : await metrics.serveMetrics(measured.registry, config.host, config.metricsPort);
+    if (metricsServer) stops.push({ name: 'metrics server', stop: () => metricsServer.stop() });
+    const metricsUrl = metricsServer && `http://${host}:${metricsServer.port}/metrics`;
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
-    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, admin, bus, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind }, 'pipeline started');
+    return { config, profiles, registry, stores, ingest, gateway, admin, bus, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, metricsUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -114,6 +114,14 @@ export class Registry implements TestbedRegistry {
     return this.#devices.authenticate(username, password);
   }
 
+  /**
+   * Every device that may connect, with its testbed: for the metrics' device
+   * counts (composition root only; no tenant data leaves the process).
+   */
+  activeDevices(): { id: string; testbedId: string }[] {
+    return this.#db.prepare('SELECT id, testbed_id AS testbedId FROM devices WHERE revoked_at IS NULL').all() as { id: string; testbedId: string }[];
+  }
+
   // Who is calling. Called once per request, so revocation, expiry and a
   // researcher's shared pilots take effect at the next request.
 

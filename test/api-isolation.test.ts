@@ -165,6 +165,8 @@ const ROUTES: Record<string, RouteCase> = {
       ...(ROLE[who] === 'operator' ? { testbedId: who === 'operatorH' ? 'helsinki' : 'tampere' } : {}),
     }),
   },
+  // This app collects no metrics, so an admitted key gets 503 (served for real: test/metrics-prometheus.test.ts).
+  'GET /metrics': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
   'GET /v1/webhooks': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/webhooks' },
   'GET /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: false, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
   'DELETE /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: true, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
