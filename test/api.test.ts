@@ -211,6 +211,8 @@ describe('API happy path (inject)', () => {
     );
     expect(operations.sort()).toEqual([
       'DELETE /v1/keys/{keyId}',
+      'DELETE /v1/webhooks/{webhookId}',
+      'GET /metrics',
       'GET /v1/audit',
       'GET /v1/companies',
       'GET /v1/devices/{deviceId}',
@@ -228,6 +230,9 @@ describe('API happy path (inject)', () => {
       'GET /v1/pilots/{pilotId}/readings',
       'GET /v1/profiles',
       'GET /v1/testbeds',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/{webhookId}',
+      'GET /v1/webhooks/{webhookId}/deliveries',
       'PATCH /v1/pilots/{pilotId}',
       'POST /v1/companies',
       'POST /v1/companies/{companyId}/keys',
@@ -238,6 +243,7 @@ describe('API happy path (inject)', () => {
       'POST /v1/pilots/{pilotId}/devices',
       'POST /v1/pilots/{pilotId}/devices/bulk',
       'POST /v1/pilots/{pilotId}/end',
+      'POST /v1/webhooks',
     ]);
     // Every operation behind a key says who may call it and whether it changes anything.
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
