@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators|webhooks|metrics';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -19,6 +19,9 @@ const ALLOWED = {
   // The OGC SensorThings API: a read-only query surface over the registry and the store; api/ serves it.
   sensorthings: ['core', 'registry', 'store', 'device-profiles'],
   simulators: ['core', 'device-profiles'],
+  // Webhooks read the bus and the registry's outbox; metrics wrap stages' interfaces (types only, as decorators).
+  webhooks: ['core', 'registry'],
+  metrics: ['core', 'store', 'ingest', 'gateway', 'registry'],
   // The web console runs in the browser and talks to the API over HTTP only.
   console: [],
 };

@@ -21,6 +21,7 @@ import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
 import { pilotLiveRoutes } from './routes/pilots/live.js';
@@ -29,6 +30,7 @@ import { profileRoutes } from './routes/profiles/index.js';
 import { sensorThingsRoutes, STA_PREFIX } from './routes/sta/index.js';
 import { testbedHealthRoutes } from './routes/testbeds/health.js';
 import { testbedRoutes } from './routes/testbeds/index.js';
+import { webhookRoutes } from './routes/webhooks/index.js';
 
 export type { ApiDeps } from './deps.js';
 export type { ServerOptions } from './server-options.js';
@@ -56,6 +58,11 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   handleErrors(app);
+  const observe = deps.observeRequest;
+  if (observe) {
+    // Route patterns, not URLs: the label set stays bounded.
+    app.addHook('onResponse', async (request, reply) => observe(request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000));
+  }
   if (server.limits) {
     const overCap = capConnections(app.server, server.limits, deps.log.child({ stage: 'api' }));
     app.addHook('onRequest', async (request, reply) => {
@@ -95,6 +102,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           testbedHealthRoutes,
           alertRoutes,
           auditRoutes,
+          webhookRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }
@@ -109,6 +117,10 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
     },
     { prefix: STA_PREFIX },
   );
+  await app.register(async (keyed) => {
+    requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+    await keyed.register(metricsRoutes, routes);
+  });
   await app.ready();
   return app;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Ingest, LiveFeed } from '../ingest/index.js';
-import type { EventBus, Logger } from '../core/index.js';
+import type { EventBus, Logger, WebhookUrlPolicy } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
@@ -66,6 +66,12 @@ export interface ApiDeps {
   readonly anonymousRateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
+  /** Which webhook URLs may be created (TESTBED_WEBHOOK_ALLOWED_HOSTS); without it only public addresses. */
+  readonly webhookUrls?: WebhookUrlPolicy | undefined;
+  /** Prometheus metrics for `GET /metrics` (admin and operator keys); without it that route answers 503. */
+  readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
+  /** Told of every answered request: its route pattern (`unmatched` for none), status and duration. */
+  readonly observeRequest?: ((route: string, status: number, seconds: number) => void) | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
 }

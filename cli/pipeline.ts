@@ -1,11 +1,13 @@
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, type Logger, EventBus, TlsCredentials } from '../core/index.js';
+import { type Config, EventBus, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
 import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js';
 import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
+import { startWebhookDispatcher } from '../webhooks/index.js';
+import * as metrics from '../metrics/index.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -25,6 +27,8 @@ export interface RunningPipeline {
   /** MQTT over WebSocket on the API's port (`wss:` when the API has HTTPS). */
   readonly wsUrl: string;
   readonly apiUrl: string;
+  /** `GET /metrics` without a key, when TESTBED_METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, writes what is queued, and closes everything, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -47,22 +51,45 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
     const registry = Registry.open(config.dataDir, admin.token);
     stops.push({ name: 'registry', stop: () => registry.close() });
+    const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
+    const webhooks = startWebhookDispatcher({
+      bus: events,
+      outbox: registry.webhookOutbox,
+      policy: webhookUrls,
+      log,
+      retryDelaysMs: config.webhooks.retryDelaysMs,
+    });
+    stops.push({ name: 'webhooks', stop: () => webhooks.stop() });
+    const measured = metrics.createMetrics();
+    stops.push({ name: 'metrics', stop: metrics.countAlerts(events, measured) });
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
     const ingest = await startIngest(config, {
       profiles,
-      store: stores.readings,
+      store: metrics.measuredStore(stores.readings, measured),
       rejections: stores.rejections,
       log,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
-    const gateway = await startGateway(config, { devices: registry, ingest, log, tls: tls?.credentials, commands: registry, events });
+    const gateway = await startGateway(config, {
+      devices: metrics.measuredAuthenticator(registry, measured),
+      ingest: metrics.measuredIngest(ingest, measured),
+      log,
+      tls: tls?.credentials,
+      commands: registry,
+      events,
+    });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
     const health = startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
     // Stopped just before the registry closes: the last batches and disconnects are recorded first.
     stops.splice(stops.findIndex((s) => s.name === 'registry') + 1, 0, { name: 'health', stop: () => health.stop() });
+    metrics.collectFrom(measured, {
+      connections: () => gateway.connectedDevices(),
+      ingestStats: () => ingest.stats(),
+      devices: () => registry.activeDevices().map((d) => ({ testbedId: d.testbedId, online: gateway.isOnline(d.id) })),
+    });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -81,6 +108,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         ingest,
         health,
         events,
+        webhookUrls,
+        metrics: measured.registry,
+        observeRequest: metrics.observeRequest(measured),
         consoleDir: bundledConsoleDir(),
       },
       tls?.credentials,
@@ -94,10 +124,13 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       { name: 'api', stop: () => api.stop() },
       { name: 'websocket', stop: () => ws.close() },
     );
+    const metricsServer = config.metricsPort === undefined ? undefined : await metrics.serveMetrics(measured.registry, config.host, config.metricsPort);
+    if (metricsServer) stops.push({ name: 'metrics server', stop: () => metricsServer.stop() });
+    const metricsUrl = metricsServer && `http://${host}:${metricsServer.port}/metrics`;
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
-    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, store: stores.readings.kind }, 'pipeline started');
-    return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, stop: stopAll };
+    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind }, 'pipeline started');
+    return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, metricsUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

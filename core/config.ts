@@ -57,6 +57,14 @@ const serverEnv = z.object({
   TESTBED_SHUTDOWN_SECONDS: positiveInt.max(3600).default(10),
   TESTBED_RETRY_MAX_SECONDS: positiveInt.max(3600).default(30),
   TESTBED_HEALTH_EVALUATE_MS: positiveInt.min(50).max(600_000).default(5000),
+  TESTBED_METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
+  TESTBED_WEBHOOK_ALLOWED_HOSTS: optionalString,
+  // Standard Webhooks' suggested schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27.5 hours in all).
+  TESTBED_WEBHOOK_RETRY_SECONDS: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*$/, 'must be a comma list of seconds, e.g. 5,300,1800')
+    .default('5,300,1800,7200,18000,36000,36000'),
   ...limitsSchema,
 });
 
@@ -155,6 +163,14 @@ export interface Config {
     /** How often device statuses and alert rules are evaluated (and batched health writes flushed). */
     readonly evaluateMs: number;
   };
+  /** `GET /metrics` on a port of its own (no key), bound to `host`; undefined: only on the API's port, with a key. */
+  readonly metricsPort: number | undefined;
+  readonly webhooks: {
+    /** Host names or addresses a webhook may point at even when they are loopback, link-local or private. */
+    readonly allowedHosts: readonly string[];
+    /** The waits between delivery attempts, in ms; a delivery fails for good after the last. */
+    readonly retryDelaysMs: readonly number[];
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -218,6 +234,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryMaxMs: e.TESTBED_RETRY_MAX_SECONDS * 1000,
     },
     health: { evaluateMs: e.TESTBED_HEALTH_EVALUATE_MS },
+    metricsPort: e.TESTBED_METRICS_PORT,
+    webhooks: {
+      allowedHosts: (e.TESTBED_WEBHOOK_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
+      retryDelaysMs: e.TESTBED_WEBHOOK_RETRY_SECONDS.split(',').map((s) => Math.round(Number(s) * 1000)),
+    },
   });
 }
 

@@ -34,6 +34,7 @@ export const ErrorCodes = {
   TESTBED_STORE_UNAVAILABLE: { status: 503, message: 'The reading store is unavailable; try again shortly' },
   TESTBED_SHUTTING_DOWN: { status: 503, message: 'The server is stopping; try again shortly' },
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
+  TESTBED_WEBHOOK_URL_NOT_ALLOWED: { status: 400, message: 'The webhook URL points at an address the gateway may not reach' },
 
   // OGC SensorThings API (/sta/v1.1)
   TESTBED_STA_BAD_QUERY: { status: 400, message: 'The SensorThings request does not parse (resource path or query option)' },

@@ -4,6 +4,7 @@
  * secrets, and how an instant is written. It imports no stage.
  */
 export * from './commands.js';
+export * from './address-policy.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
@@ -17,3 +18,4 @@ export * from './secrets.js';
 export * from './time.js';
 export * from './tls.js';
 export * from './topics.js';
+export * from './webhooks.js';

@@ -226,6 +226,45 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX alerts_state ON alerts(state, opened_at);
   `,
+  // 6: webhooks and their outbox. A webhook sits where its target sits (see core/webhooks.ts);
+  // its signing secret is kept as given, since every delivery is signed with it.
+  `
+  CREATE TABLE webhooks (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    events     TEXT NOT NULL CHECK (json_valid(events)),
+    secret     TEXT NOT NULL,
+    company_id TEXT REFERENCES companies(id),
+    testbed_id TEXT REFERENCES testbeds(id),
+    pilot_id   TEXT REFERENCES pilots(id),
+    created_by TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE webhook_messages (
+    id              TEXT PRIMARY KEY,
+    webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_type      TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER
+  ) STRICT;
+  CREATE INDEX webhook_messages_due ON webhook_messages(next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX webhook_messages_hook ON webhook_messages(webhook_id, created_at);
+
+  CREATE TABLE webhook_attempts (
+    message_id      TEXT NOT NULL REFERENCES webhook_messages(id) ON DELETE CASCADE,
+    attempt         INTEGER NOT NULL,
+    at              INTEGER NOT NULL,
+    status_code     INTEGER,
+    error           TEXT,
+    duration_ms     REAL NOT NULL,
+    next_attempt_at INTEGER,
+    PRIMARY KEY (message_id, attempt)
+  ) STRICT;
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

@@ -23,6 +23,8 @@ import {
   type Pilot,
   type Scope,
   type Testbed,
+  type Webhook,
+  type WebhookDelivery,
   hashSecret,
   verifySecret,
 } from '../core/index.js';
@@ -37,7 +39,9 @@ import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
-import type { CreatedDevice, CreatedKey, HealthLedger, TestbedRegistry } from './testbed-registry.js';
+import type { CreatedDevice, CreatedKey, CreatedWebhook, HealthLedger, NewWebhook, TestbedRegistry } from './testbed-registry.js';
+import { SqliteWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
+import { WebhookTable } from './webhooks.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
 const ADMIN_GRANT: KeyGrant = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null };
@@ -81,6 +85,9 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly #health: HealthTable;
   readonly #fleet: FleetQueries;
   readonly #alerts: AlertTable;
+  readonly #webhooks: WebhookTable;
+  /** The webhook dispatcher's queue (the composition root's, not the API's). */
+  readonly webhookOutbox: WebhookOutbox;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
@@ -96,6 +103,8 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#health = new HealthTable(db);
     this.#fleet = new FleetQueries(db);
     this.#alerts = new AlertTable(db, now);
+    this.#webhooks = new WebhookTable(db, now);
+    this.webhookOutbox = new SqliteWebhookOutbox(db);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
@@ -148,6 +157,14 @@ export class Registry implements TestbedRegistry, HealthLedger {
   /** Marks every command past its TTL expired, and returns them. */
   expireCommands(): Command[] {
     return this.#commands.expire();
+  }
+
+  /**
+   * Every device that may connect, with its testbed: for the metrics' device
+   * counts (composition root only; no tenant data leaves the process).
+   */
+  activeDevices(): { id: string; testbedId: string }[] {
+    return this.#db.prepare('SELECT id, testbed_id AS testbedId FROM devices WHERE revoked_at IS NULL').all() as { id: string; testbedId: string }[];
   }
 
   // Who is calling. Called once per request, so revocation, expiry and a
@@ -434,6 +451,48 @@ export class Registry implements TestbedRegistry, HealthLedger {
   #mayChange(scope: Scope): void {
     const refused = refuseChange(scope);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
+  }
+
+  // Webhooks
+
+  createWebhook(creator: Caller, input: NewWebhook): CreatedWebhook {
+    const place = this.#webhookPlace(creator, input);
+    return this.#webhooks.create({ url: input.url, events: input.events, ...place, createdBy: createdBy(creator) });
+  }
+
+  getWebhook(scope: Scope, id: string): Webhook | undefined {
+    return this.#webhooks.get(scope, id);
+  }
+
+  listWebhooks(scope: Scope): Webhook[] {
+    return this.#webhooks.list(scope);
+  }
+
+  deleteWebhook(scope: Scope, id: string): Webhook | undefined {
+    return this.#webhooks.delete(scope, id);
+  }
+
+  listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined {
+    return this.#webhooks.deliveries(scope, id, limit);
+  }
+
+  /** Where a new webhook sits: where its target sits, or the creator's whole scope. */
+  #webhookPlace(creator: Caller, input: NewWebhook): { companyId: string | null; testbedId: string | null; pilotId: string | null } {
+    if (input.pilotId !== undefined) {
+      const pilot = this.#pilot(creator.scope, input.pilotId);
+      return { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id };
+    }
+    const { scope } = creator;
+    if (input.testbedId !== undefined) {
+      if (scope.kind !== 'all' && !(scope.kind === 'testbeds' && scope.testbedIds.includes(input.testbedId))) {
+        throw new TestbedError('TESTBED_FORBIDDEN', 'Only the admin and the operators of a testbed may watch a whole testbed; give pilotId instead');
+      }
+      if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+      return { companyId: null, testbedId: input.testbedId, pilotId: null };
+    }
+    if (scope.kind === 'all') return { companyId: null, testbedId: null, pilotId: null };
+    if (scope.kind === 'company') return { companyId: scope.companyId, testbedId: null, pilotId: null };
+    throw new TestbedError('TESTBED_BAD_REQUEST', 'Give the testbedId or pilotId this webhook watches');
   }
 
   #pilot(scope: Scope, id: string): Pilot {

@@ -14,6 +14,9 @@ import type {
   Placement,
   Scope,
   Testbed,
+  Webhook,
+  WebhookDelivery,
+  WebhookEvent,
 } from '../core/index.js';
 import type { NewAlert, NewAlertRule } from './alerts.js';
 import type { FleetCounts, FleetFilter, FleetRow } from './fleet.js';
@@ -33,6 +36,20 @@ export interface CreatedDevice {
 export interface CreatedKey {
   readonly key: string;
   readonly apiKey: ApiKey;
+}
+
+/** A webhook to create: its target is a pilot, a testbed (admins and operators), or neither (the caller's whole scope). */
+export interface NewWebhook {
+  readonly url: string;
+  readonly events: readonly WebhookEvent[];
+  readonly pilotId?: string | undefined;
+  readonly testbedId?: string | undefined;
+}
+
+/** A webhook just created, with its signing secret: shown once. */
+export interface CreatedWebhook {
+  readonly webhook: Webhook;
+  readonly secret: string;
 }
 
 /**
@@ -143,6 +160,19 @@ export interface TestbedRegistry {
   deleteAlertRule(scope: Scope, id: string): AlertRule | undefined;
   /** Alerts of the rules the scope sees, newest first. */
   listAlerts(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Alert[];
+  /**
+   * A webhook on a pilot the caller sees, a testbed it operates (admin,
+   * operator), or without a target: a company's whole company, the admin's
+   * everything (an operator must name a testbed or pilot). TESTBED_FORBIDDEN or
+   * TESTBED_NOT_FOUND otherwise. The URL is checked by the caller beforehand.
+   */
+  createWebhook(creator: Caller, input: NewWebhook): CreatedWebhook;
+  getWebhook(scope: Scope, id: string): Webhook | undefined;
+  listWebhooks(scope: Scope): Webhook[];
+  /** Deletes a webhook and its pending messages. */
+  deleteWebhook(scope: Scope, id: string): Webhook | undefined;
+  /** The newest messages of a webhook the scope sees, with every attempt; undefined when it sees no such webhook. */
+  listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined;
 
   /** Writes one audit entry for a request made by `caller`. */
   recordAudit(caller: Caller, entry: AuditRecord): void;

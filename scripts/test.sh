@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need (InfluxDB 1.x, the
-# Mosquitto command-line clients and Chromium from Debian's packages, the npm dependencies),
+# Mosquitto command-line clients, Chromium and Prometheus from Debian's packages, the npm dependencies),
 # builds, type-checks the whole project, checks lint, format and the import
 # rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
@@ -11,6 +11,8 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 # The console's tests drive Debian's Chromium with playwright-core (its own browser download cannot work here).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# A real Prometheus server scrapes /metrics in test/metrics-prometheus.test.ts.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian's packages..." >&2
   sudo=""

@@ -19,7 +19,10 @@ const MISSING = {
   key: 'key_aaaaaaaaaaaaaaaa',
   company: 'co_aaaaaaaaaaaaaaaa',
   command: 'cmd_aaaaaaaaaaaaaaaa',
+  webhook: 'wh_aaaaaaaaaaaaaaaa',
 };
+/** A public address, so no name is resolved and no allow-list is needed. */
+const HOOK_URL = 'https://93.184.216.34/hook';
 
 type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA' | 'anonymous';
 const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA', 'anonymous'];
@@ -76,7 +79,7 @@ const MANAGERS: CallerRole[] = ['admin', 'operator', 'company'];
 interface RouteCase {
   readonly roles: CallerRole[];
   readonly changes: boolean;
-  readonly target: 'pilot' | 'device' | 'key' | 'company' | 'testbed' | 'rule' | 'none';
+  readonly target: 'pilot' | 'device' | 'webhook' | 'key' | 'company' | 'testbed' | 'rule' | 'none';
   readonly ok: number;
   readonly url: (id: string) => string;
   readonly body?: (who: Who) => object;
@@ -200,6 +203,30 @@ const ROUTES: Record<string, RouteCase> = {
   'DELETE /v1/alert-rules/{ruleId}': { roles: MANAGERS, changes: true, target: 'rule', ok: 200, url: (id) => `/v1/alert-rules/${id}` },
   'GET /v1/alerts': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/alerts' },
   'GET /v1/audit': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 200, url: () => '/v1/audit' },
+  'POST /v1/webhooks': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'none',
+    ok: 201,
+    url: () => '/v1/webhooks',
+    body: (who) => ({
+      url: HOOK_URL,
+      events: ['alert.opened'],
+      ...(ROLE[who] === 'operator' ? { testbedId: who === 'operatorH' ? 'helsinki' : 'tampere' } : {}),
+    }),
+  },
+  // This app collects no metrics, so an admitted key gets 503 (served for real: test/metrics-prometheus.test.ts).
+  'GET /metrics': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
+  'GET /v1/webhooks': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/webhooks' },
+  'GET /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: false, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
+  'DELETE /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: true, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
+  'GET /v1/webhooks/{webhookId}/deliveries': {
+    roles: MANAGERS,
+    changes: false,
+    target: 'webhook',
+    ok: 200,
+    url: (id) => `/v1/webhooks/${id}/deliveries`,
+  },
 };
 
 let api: TestApi;
@@ -221,7 +248,8 @@ async function freshPilot(place: Place) {
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
   ]);
-  return { pilot: pilot.id, device: device.id };
+  const { webhook } = api.registry.createWebhook(SETUP, { url: HOOK_URL, events: ['alert.opened'], pilotId: pilot.id });
+  return { pilot: pilot.id, device: device.id, webhook: webhook.id };
 }
 
 /** A new key in a key placement. */
@@ -284,12 +312,13 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     for (const [name, route] of Object.entries(ROUTES)) expect(listed[name], name).toEqual({ roles: route.roles, changes: route.changes });
   });
 
-  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'pilot' || r.target === 'device'))('%s', async (name, route) => {
+  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'pilot' || r.target === 'device' || r.target === 'webhook'))('%s', async (name, route) => {
     for (const who of WHO) {
-      const missing = await call(who, route, MISSING[route.target as 'pilot' | 'device']);
+      const target = route.target as 'pilot' | 'device' | 'webhook';
+      const missing = await call(who, route, MISSING[target]);
       for (const place of Object.keys(PLACES) as Place[]) {
         const fresh = await freshPilot(place);
-        const res = await call(who, route, fresh[route.target as 'pilot' | 'device']);
+        const res = await call(who, route, fresh[target]);
         const label = `${name} as ${who} on ${place}`;
         if (forbidden(who, route)) {
           expect(res.statusCode, label).toBe(refusal(who));
@@ -395,7 +424,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
   it('the fleet view lists exactly the devices each key may see', async () => {
     const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
       Place,
-      { pilot: string; device: string }
+      { pilot: string; device: string; webhook: string }
     >;
     for (const who of WHO) {
       if (who === 'anonymous') {
@@ -428,7 +457,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
   it('lists hold exactly what each key may see: pilots, devices, companies, keys', async () => {
     const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
       Place,
-      { pilot: string; device: string }
+      { pilot: string; device: string; webhook: string }
     >;
     const madeKeys = Object.fromEntries(KEYS.map((k) => [k, freshKey(k)])) as Record<KeyPlace, string>;
     const headers = (who: Who) => (who === 'anonymous' ? {} : bearer(keys[who]));
@@ -445,6 +474,11 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       const companies = ((await api.app.inject({ url: '/v1/companies', headers: bearer(keys[who]) })).json().companies as { id: string }[]).map((c) => c.id);
       const seenCompanies = new Set(SEES[who].map((p) => ids.company[PLACES[p][0]]));
       for (const id of [ids.company.A, ids.company.B]) expect(companies.includes(id), `${who} lists company ${id}`).toBe(seenCompanies.has(id));
+      if (!forbidden(who, ROUTES['GET /v1/webhooks'] as RouteCase)) {
+        const hooks = ((await api.app.inject({ url: '/v1/webhooks', headers: bearer(keys[who]) })).json().webhooks as { id: string }[]).map((w) => w.id);
+        for (const place of Object.keys(PLACES) as Place[])
+          expect(hooks.includes(made[place].webhook), `${who} lists the ${place} webhook`).toBe(SEES[who].includes(place));
+      }
       if (!forbidden(who, ROUTES['GET /v1/keys'] as RouteCase)) {
         const listed = ((await api.app.inject({ url: '/v1/keys', headers: bearer(keys[who]) })).json().keys as { id: string }[]).map((k) => k.id);
         for (const k of KEYS) expect(listed.includes(madeKeys[k]), `${who} lists the ${k} key`).toBe(MANAGES[who].includes(k));
@@ -513,7 +547,7 @@ describe('isolation matrix: SensorThings entity sets x every role and anonymous 
   it('entity sets, with $expand, list exactly what each caller may see', async () => {
     const made = Object.fromEntries(await Promise.all((Object.keys(PLACES) as Place[]).map(async (p) => [p, await freshPilot(p)] as const))) as Record<
       Place,
-      { pilot: string; device: string }
+      { pilot: string; device: string; webhook: string }
     >;
     for (const who of STA_WHO) {
       for (const set of SETS) {

@@ -218,6 +218,8 @@ describe('API happy path (inject)', () => {
       'DELETE /v1/keys/{keyId}',
       'GET /v1/alert-rules',
       'GET /v1/alerts',
+      'DELETE /v1/webhooks/{webhookId}',
+      'GET /metrics',
       'GET /v1/audit',
       'GET /v1/companies',
       'GET /v1/datasets',
@@ -243,6 +245,9 @@ describe('API happy path (inject)', () => {
       'GET /v1/testbeds',
       'GET /v1/testbeds/{testbedId}/health',
       'PATCH /v1/devices/{deviceId}',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/{webhookId}',
+      'GET /v1/webhooks/{webhookId}/deliveries',
       'PATCH /v1/pilots/{pilotId}',
       'POST /v1/alert-rules',
       'POST /v1/companies',
@@ -255,6 +260,7 @@ describe('API happy path (inject)', () => {
       'POST /v1/pilots/{pilotId}/devices',
       'POST /v1/pilots/{pilotId}/devices/bulk',
       'POST /v1/pilots/{pilotId}/end',
+      'POST /v1/webhooks',
     ]);
     // Every operation behind a key says who may call it and whether it changes anything.
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {

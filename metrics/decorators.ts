@@ -1,0 +1,82 @@
+import type { DeviceContext, EventBus } from '../core/index.js';
+import type { Ingest } from '../ingest/index.js';
+import type { ReadingStore } from '../store/index.js';
+import type { Metrics } from './metrics.js';
+
+/*
+ * Metrics as decorators: each wraps the interface a stage is wired through and
+ * counts what passes, so no stage's logic knows it is measured.
+ */
+
+/** The reading store ingest writes to, with each batch write counted and timed. */
+export function measuredStore(store: ReadingStore, m: Metrics): ReadingStore {
+  return {
+    kind: store.kind,
+    async write(readings) {
+      const end = m.storeWriteSeconds.startTimer();
+      try {
+        const result = await store.write(readings);
+        m.storeWrites.inc({ result: 'ok' });
+        return result;
+      } catch (err) {
+        m.storeWrites.inc({ result: 'error' });
+        throw err;
+      } finally {
+        end();
+      }
+    },
+    queryRaw: (scope, query) => store.queryRaw(scope, query),
+    queryAggregate: (scope, query) => store.queryAggregate(scope, query),
+    queryLatest: (scope, query) => store.queryLatest(scope, query),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+/** The ingest stage as the gateway hands it messages, with messages, readings and rejections counted. */
+export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onRefused'>>(
+  ingest: T,
+  m: Metrics,
+): Pick<Ingest, 'accept' | 'forget' | 'onRefused'> {
+  return {
+    accept(ctx, message, done) {
+      const outcome = ingest.accept(ctx, message, done);
+      m.ingestMessages.inc({ qos: String(message.qos) });
+      if (outcome.readings.length > 0) m.ingestReadings.inc(outcome.readings.length);
+      for (const rejection of outcome.rejections) m.ingestRejections.inc({ code: rejection.code });
+      return outcome;
+    },
+    forget: (deviceId) => ingest.forget(deviceId),
+    onRefused: (listener) => ingest.onRefused(listener),
+  };
+}
+
+/** The gateway's credential check, with each CONNECT's result counted. */
+export function measuredAuthenticator<T extends { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined }>(
+  devices: T,
+  m: Metrics,
+): { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined } {
+  return {
+    authenticateDevice(username, password) {
+      const ctx = devices.authenticateDevice(username, password);
+      m.gatewayConnects.inc({ result: ctx ? 'accepted' : 'refused' });
+      return ctx;
+    },
+  };
+}
+
+/** Open alerts per testbed, from the bus's alert.opened and alert.resolved events. */
+export function countAlerts(bus: EventBus, m: Metrics): () => void {
+  return bus.on((event) => {
+    if (event.type === 'alert.opened') m.alertsOpen.inc({ testbed: event.testbedId });
+    else if (event.type === 'alert.resolved') m.alertsOpen.dec({ testbed: event.testbedId });
+  });
+}
+
+/** For the API's onResponse hook: one request answered. */
+export function observeRequest(m: Metrics) {
+  return (route: string, status: number, seconds: number) => {
+    m.httpRequests.inc({ route, status: String(status) });
+    m.httpSeconds.observe({ route }, seconds);
+  };
+}

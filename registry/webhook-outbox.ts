@@ -1,0 +1,117 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { newId, type WebhookEvent } from '../core/index.js';
+
+/** An event to be sent to every webhook it matches, placed like the event. */
+export interface OutboxEvent {
+  readonly type: WebhookEvent;
+  readonly testbedId: string;
+  readonly companyId: string | undefined;
+  readonly pilotId: string | undefined;
+  /** The request body, the same for every webhook. */
+  readonly body: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** A message due for an attempt. */
+export interface DueMessage {
+  /** The `webhook-id`: the same on every attempt. */
+  readonly id: string;
+  readonly webhookId: string;
+  readonly url: string;
+  readonly secret: string;
+  readonly body: string;
+  /** Attempts made so far. */
+  readonly attempts: number;
+}
+
+/** What one attempt came to. */
+export interface AttemptRecord {
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly at: number;
+  readonly statusCode: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+  /** When to try again; null: no more attempts (delivered, or the schedule is spent). */
+  readonly nextAttemptAt: number | null;
+  readonly delivered: boolean;
+}
+
+/**
+ * The webhook outbox, in the registry database: messages wait here until a
+ * receiver answers 2xx or their schedule runs out, so they survive a restart.
+ * Only the composition root's webhook dispatcher uses it; it writes in batches
+ * (one transaction per batch of events, one per batch of attempts).
+ */
+export interface WebhookOutbox {
+  /** Makes a message for each webhook that wants each event; answers how many. */
+  enqueue(events: readonly OutboxEvent[]): number;
+  /** Pending messages due at `now`, oldest first. */
+  due(now: number, limit: number): DueMessage[];
+  /** Epoch ms of the earliest pending attempt, if any. */
+  nextDue(): number | undefined;
+  record(attempts: readonly AttemptRecord[]): void;
+}
+
+export class SqliteWebhookOutbox implements WebhookOutbox {
+  readonly #enqueue: (events: readonly OutboxEvent[]) => number;
+  readonly #record: (attempts: readonly AttemptRecord[]) => void;
+  readonly #due: Statement;
+  readonly #nextDue: Statement;
+
+  constructor(db: Database) {
+    // A webhook wants an event when it subscribed to its type and each target column it has matches the event's.
+    const matching = db.prepare(
+      `SELECT id FROM webhooks w
+       WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?)
+         AND (w.testbed_id IS NULL OR w.testbed_id = ?)
+         AND (w.company_id IS NULL OR w.company_id = ?)
+         AND (w.pilot_id IS NULL OR w.pilot_id = ?)`,
+    );
+    const insert = db.prepare('INSERT INTO webhook_messages (id, webhook_id, event_type, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#enqueue = db.transaction((events: readonly OutboxEvent[]) => {
+      let made = 0;
+      for (const e of events) {
+        for (const { id } of matching.all(e.type, e.testbedId, e.companyId ?? null, e.pilotId ?? null) as { id: string }[]) {
+          insert.run(newId('msg'), id, e.type, e.body, e.at, e.at);
+          made++;
+        }
+      }
+      return made;
+    });
+    const attempt = db.prepare(
+      'INSERT OR REPLACE INTO webhook_attempts (message_id, attempt, at, status_code, error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const update = db.prepare('UPDATE webhook_messages SET state = ?, attempts = ?, next_attempt_at = ? WHERE id = ?');
+    this.#record = db.transaction((attempts: readonly AttemptRecord[]) => {
+      for (const a of attempts) {
+        const state = a.delivered ? 'delivered' : a.nextAttemptAt === null ? 'failed' : 'pending';
+        // A webhook deleted while its message was in flight took the message with it.
+        if (update.run(state, a.attempt, a.nextAttemptAt, a.messageId).changes === 0) continue;
+        attempt.run(a.messageId, a.attempt, a.at, a.statusCode, a.error, a.durationMs, a.nextAttemptAt);
+      }
+    });
+    this.#due = db.prepare(
+      `SELECT m.id, m.webhook_id AS webhookId, w.url, w.secret, m.body, m.attempts FROM webhook_messages m JOIN webhooks w ON w.id = m.webhook_id
+       WHERE m.state = 'pending' AND m.next_attempt_at <= ? ORDER BY m.next_attempt_at, m.created_at LIMIT ?`,
+    );
+    this.#nextDue = db.prepare("SELECT MIN(next_attempt_at) AS at FROM webhook_messages WHERE state = 'pending'");
+  }
+
+  enqueue(events: readonly OutboxEvent[]): number {
+    return events.length === 0 ? 0 : this.#enqueue(events);
+  }
+
+  due(now: number, limit: number): DueMessage[] {
+    return this.#due.all(now, limit) as DueMessage[];
+  }
+
+  nextDue(): number | undefined {
+    return (this.#nextDue.get() as { at: number | null }).at ?? undefined;
+  }
+
+  record(attempts: readonly AttemptRecord[]): void {
+    if (attempts.length > 0) this.#record(attempts);
+  }
+}
