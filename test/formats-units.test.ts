@@ -60,6 +60,10 @@ const CASES: Record<string, readonly [quantity: Quantity, unit: string, value: n
   ],
   voltage: [['voltage', 'mV', 3581, 3.581]],
   current: [['current', 'mA', 250, 0.25]],
+  duration: [
+    ['duration', 'min', 5, 300],
+    ['duration', 'h', 1.5, 5400],
+  ],
 };
 
 describe('unit conversions', () => {
