@@ -27,9 +27,14 @@ function staSuite(name: string, setup: () => Promise<{ env: Record<string, strin
     const ids = { open: '', private: '', embargoed: '', openPilot: '', privatePilot: '' };
     const keys = { a: '', b: '' };
 
-    const get = async (path: string, key?: string) => {
+    const get = async (path: string, key?: string): Promise<{ status: number; body: any }> => {
       const url = path.startsWith('http') ? path : `${p.apiUrl}/sta/v1.1${path}`;
       const res = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      // Requests without a key are limited per address (README: Open data); a client waits as told.
+      if (res.status === 429 && !key) {
+        await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+        return get(path, key);
+      }
       return { status: res.status, body: (await res.json()) as any };
     };
 
