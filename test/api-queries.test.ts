@@ -347,7 +347,7 @@ describe('exports', () => {
       expect(pages).toBe(Math.ceil(N / 5000) + 1);
       // The page counts above show the streaming. The heap is a coarse guard only: heapUsed
       // includes garbage not yet collected, which varies with GC timing (a fresh clone saw
-      // 42 MB once), so the bound leaves room for it while the whole export held at once would not fit.
+      // 42 MB once), so the bound leaves room for it.
       expect(maxHeap - heapBefore).toBeLessThan(64 * 1024 * 1024);
     } finally {
       await server.close();
