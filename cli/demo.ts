@@ -2,15 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { loadConfig, deviceTopic, isoTime } from '../core/index.js';
-import {
-  type DeviceCredentials,
-  runSimulation,
-  type SimulatedDevice,
-  loadScenario,
-  planScenario,
-  type PlannedDevice,
-  type Scenario,
-} from '../simulators/index.js';
+import { type DeviceCredentials, runSimulation, simulatedDevices, loadScenario, planScenario, type PlannedDevice, type Scenario } from '../simulators/index.js';
 import { SETUP_CALLER } from '../registry/index.js';
 import { launchPipeline } from './launch.js';
 import { fileLogger } from './logger.js';
@@ -151,18 +143,7 @@ export async function demoCommand(): Promise<number> {
     state = createState(pipeline, scenario, plan);
     fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
   }
-  const devices: SimulatedDevice[] = state.devices.map((credentials, i) => {
-    const d = plan[i]!;
-    return {
-      credentials,
-      profile: profiles.get(d.profile)!.profile,
-      format: d.format,
-      rate: d.rate,
-      units: d.units,
-      city: scenario.testbed,
-      ...(d.faults ? { faults: d.faults } : {}),
-    };
-  });
+  const devices = simulatedDevices(state.devices, plan, profiles, scenario.testbed);
   const abort = new AbortController();
   const simulation = runSimulation({
     url: pipeline.mqttUrl,

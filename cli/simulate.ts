@@ -10,6 +10,7 @@ import {
   provisionDevices,
   createProgressReporter,
   runSimulation,
+  simulatedDevices,
   type SimulatedDevice,
   planScenario,
 } from '../simulators/index.js';
@@ -193,18 +194,7 @@ async function provisionTestbed(
   for (const c of made.companies) io.stderr.write(`  company ${c.name} (${c.id}): key ${c.key}\n`);
   if (source.pilotId === undefined) for (const p of made.pilots) io.stderr.write(`  pilot ${p.name}: ${p.id}\n`);
   saveTo(made.devices, source.saveTo, io);
-  return made.devices.map((credentials, i) => {
-    const d = plan[i]!;
-    return {
-      credentials,
-      profile: profiles.get(d.profile)!.profile,
-      format: d.format,
-      rate: d.rate,
-      units: d.units,
-      city: scenario.testbed,
-      ...(d.faults ? { faults: d.faults } : {}),
-    };
-  });
+  return simulatedDevices(made.devices, plan, profiles, scenario.testbed);
 }
 
 async function provision(

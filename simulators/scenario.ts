@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { PAYLOAD_FORMATS, type PayloadFormat, type Profile } from '../device-profiles/index.js';
 import { SimulatorError } from './errors.js';
+import type { DeviceCredentials } from './credentials.js';
 import { faultsSchema, type Faults } from './faults.js';
+import type { SimulatedDevice } from './run.js';
 
 /**
  * A scenario: a whole testbed to simulate, as data. Which companies run which
@@ -143,4 +145,25 @@ export function planScenario(s: Scenario, profiles: ReadonlyMap<string, { readon
     }
   });
   return planned;
+}
+
+/** The scenario's planned devices with their registered credentials (in plan order), as the simulation runs them. */
+export function simulatedDevices(
+  credentials: readonly DeviceCredentials[],
+  plan: readonly PlannedDevice[],
+  profiles: ReadonlyMap<string, { readonly profile: Profile }>,
+  city: string,
+): SimulatedDevice[] {
+  return credentials.map((c, i) => {
+    const d = plan[i]!;
+    return {
+      credentials: c,
+      profile: profiles.get(d.profile)!.profile,
+      format: d.format,
+      rate: d.rate,
+      units: d.units,
+      city,
+      ...(d.faults ? { faults: d.faults } : {}),
+    };
+  });
 }
