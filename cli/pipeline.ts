@@ -71,6 +71,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       store: metrics.measuredStore(stores.readings, measured),
       rejections: stores.rejections,
       log,
+      lastReadingAt: (deviceId) => registry.getDeviceHealth({ kind: 'all' }, deviceId)?.lastReadingAt ?? undefined,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, {

@@ -56,7 +56,7 @@ export const measurementSchema = z
   });
 
 /** Names a measurement may not have: payload keys, the quality flag and the tags readings are stored with. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(['time', 'units', 'suspect', 'device', 'pilot', 'company', 'testbed', 'profile']);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['time', 'units', 'suspect', 'stuck', 'gap', 'device', 'pilot', 'company', 'testbed', 'profile']);
 
 /** The payload formats; ingest tells them apart by the first byte (see ingest/decode.ts). */
 export const PAYLOAD_FORMATS = ['json', 'senml', 'binary'] as const;

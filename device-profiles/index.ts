@@ -4,6 +4,7 @@
  */
 export * from './command-params.js';
 export * from './compile.js';
+export * from './contract.js';
 export * from './format.js';
 export * from './format-binary.js';
 export * from './format-commands.js';

@@ -1,21 +1,7 @@
 import type { Reading } from '../store/index.js';
 import type { CompiledProfile } from '../device-profiles/index.js';
 
-/** A profile's reporting contract in ms: the expected interval and when a device counts as late and silent. */
-export interface Contract {
-  readonly intervalMs: number;
-  readonly lateMs: number;
-  readonly silentMs: number;
-}
-
-export function contractOf(profile: CompiledProfile): Contract {
-  const { reportingIntervalSeconds: seconds, health } = profile.profile;
-  return {
-    intervalMs: seconds * 1000,
-    lateMs: Math.round(seconds * health.lateAfterIntervals * 1000),
-    silentMs: Math.round(seconds * health.silentAfterIntervals * 1000),
-  };
-}
+export { contractOf, type Contract } from '../device-profiles/index.js';
 
 /** The battery value a reading carries, with whether it is below the profile's low threshold. */
 export function batteryOf(profile: CompiledProfile, reading: Reading): { value: number; low: boolean } | undefined {

@@ -17,6 +17,8 @@ export interface IngestDeps {
   readonly store: ReadingStore;
   readonly rejections: RejectionLog;
   readonly log: Logger;
+  /** The time of a device's newest stored reading (from its kept health), so a silence spanning a restart is still flagged `gap`. */
+  readonly lastReadingAt?: ((deviceId: string) => number | undefined) | undefined;
 }
 
 /** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
@@ -69,7 +71,7 @@ const MEMORY_BYTES = 64 * 1024 * 1024;
  */
 export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
   const log = deps.log.child({ stage: 'ingest' });
-  const pipeline = createPipeline(deps.profiles, config.ingest);
+  const pipeline = createPipeline(deps.profiles, config.ingest, deps.lastReadingAt);
   const queue = await DurableQueue.open(
     path.join(config.dataDir, 'queue'),
     { maxBytes: config.ingest.queueMaxBytes, segmentBytes: SEGMENT_BYTES, memoryBytes: Math.min(MEMORY_BYTES, config.ingest.queueMaxBytes) },

@@ -7,6 +7,7 @@ import { decodeBinary } from './decode-binary.js';
 import { decodeFlat } from './decode-json.js';
 import { decodeSenml } from './decode-senml.js';
 import { ReceiptClock, timeInWindow, type TimePolicy } from './normalise.js';
+import { QualityTracker } from './quality.js';
 
 /** The raw payload kept with a rejection is capped at this many bytes. */
 export const REJECTION_PAYLOAD_CAP = 4096;
@@ -59,11 +60,15 @@ function decode(profile: CompiledProfile, payload: Buffer, receivedAt: number): 
 /**
  * The ingest pipeline of one message, as named steps:
  * size -> resolve profile -> decode (JSON, SenML or binary; values checked and
- * converted to canonical units, plausibility flagged) -> normalise time.
+ * converted to canonical units, plausibility flagged) -> normalise time ->
+ * quality flags that need the device's history (`stuck`, `gap`).
  * Every failure is an outcome (a rejection with a code), never a throw.
+ * `lastReadingAt` gives the time of a device's newest stored reading, so the
+ * first reading after a restart can still be judged a gap.
  */
-export function createPipeline(profiles: ProfileCatalogue, options: PipelineOptions) {
+export function createPipeline(profiles: ProfileCatalogue, options: PipelineOptions, lastReadingAt?: (deviceId: string) => number | undefined) {
   const clock = new ReceiptClock();
+  const quality = new QualityTracker(profiles, lastReadingAt);
 
   function run(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
     let kept: KeptPayload | undefined;
@@ -93,7 +98,7 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
         }
         time = timed.time;
       }
-      readings.push({
+      const reading: Reading = {
         deviceId: ctx.deviceId,
         pilotId: ctx.pilotId,
         companyId: ctx.companyId,
@@ -102,7 +107,8 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
         time,
         values: d.values,
         ...(d.suspect ? { suspect: d.suspect } : undefined),
-      });
+      };
+      readings.push(quality.mark(reading));
     }
     return { readings, rejections };
   }

@@ -1,5 +1,6 @@
 import { isoTime, licenceUrl, type Device, type DeviceLocation, type Pilot } from '../core/index.js';
 import { QUANTITIES, type CompiledProfile, type Measurement } from '../device-profiles/index.js';
+import type { SeriesRow } from '../store/index.js';
 import type { Entity } from './model.js';
 import { OM_MEASUREMENT, unitOfMeasurement } from './units.js';
 
@@ -114,13 +115,20 @@ export function datastreamOf(thing: Entity, device: Device, m: Measurement, obse
 /** A TM_Period as OGC 18-088 writes it: "start/end" (ISO 8601). */
 export const period = (from: number, to: number): string => `${isoTime(from)}/${isoTime(to)}`;
 
-/** OGC 18-088 8.2.7 Observation: one value of one reading, its quality flag in resultQuality. */
-export function observationOf(deviceId: string, measurement: string, time: number, value: number, suspect: boolean): Entity {
+/** A value's quality flags as resultQuality holds them: `suspect` always, `stuck` and `gap` only when raised. */
+export const qualityOf = (row: Pick<SeriesRow, 'suspect' | 'stuck' | 'gap'>, measurement: string): Record<string, boolean> => ({
+  suspect: row.suspect?.includes(measurement) ?? false,
+  ...(row.stuck?.includes(measurement) ? { stuck: true } : {}),
+  ...(row.gap === true ? { gap: true } : {}),
+});
+
+/** OGC 18-088 8.2.7 Observation: one value of one reading, its quality flags in resultQuality (see qualityOf). */
+export function observationOf(deviceId: string, measurement: string, time: number, value: number, resultQuality: Record<string, boolean>): Entity {
   const at = isoTime(time);
   return {
     set: 'Observations',
     id: observationId(deviceId, measurement, time),
-    props: { phenomenonTime: at, resultTime: at, result: value, resultQuality: { suspect }, validTime: null, parameters: null },
+    props: { phenomenonTime: at, resultTime: at, result: value, resultQuality, validTime: null, parameters: null },
   };
 }
 

@@ -1,7 +1,7 @@
 import { TestbedError, type Scope } from '../core/index.js';
 import type { ReadingStore, Selection, SeriesRow } from '../store/index.js';
 import type { StaLimits } from './limits.js';
-import { observationOf } from './mapping.js';
+import { observationOf, qualityOf } from './mapping.js';
 import type { Entity } from './model.js';
 import { passes, type Resolve } from './odata/evaluate.js';
 import { badQuery } from './odata/errors.js';
@@ -73,7 +73,7 @@ function selections(datastreams: readonly DatastreamRecord[]): { select: Selecti
 function* valuesOf(row: SeriesRow, wanted: Set<string>): Generator<[Entity, string]> {
   for (const m of Object.keys(row.values).sort()) {
     if (!wanted.has(`${row.deviceId}~${m}`)) continue;
-    yield [observationOf(row.deviceId, m, row.time, row.values[m] as number, row.suspect?.includes(m) ?? false), m];
+    yield [observationOf(row.deviceId, m, row.time, row.values[m] as number, qualityOf(row, m)), m];
   }
 }
 

@@ -5,7 +5,7 @@ import { QueryTimeExceeded, type ReadingStore } from '../store/index.js';
 import { collection, render, selfLink, type Context } from './execute.js';
 import { landingPage } from './landing.js';
 import { STA_LIMITS, type StaLimits } from './limits.js';
-import { observationOf, splitObservationId } from './mapping.js';
+import { observationOf, qualityOf, splitObservationId } from './mapping.js';
 import { isEntitySet, NAVIGATION, PROPERTIES, type Entity, type EntitySet } from './model.js';
 import { badQuery, unsupported } from './odata/errors.js';
 import { parseOptions } from './odata/options.js';
@@ -127,7 +127,7 @@ export class SensorThings {
       deadline: ctx.deadline,
     });
     const value = row?.values[o.measurement];
-    return row && value !== undefined ? observationOf(o.deviceId, o.measurement, row.time, value, row.suspect?.includes(o.measurement) ?? false) : undefined;
+    return row && value !== undefined ? observationOf(o.deviceId, o.measurement, row.time, value, qualityOf(row, o.measurement)) : undefined;
   }
 }
 

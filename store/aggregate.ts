@@ -19,16 +19,23 @@ export function pick(values: Readonly<Record<string, number>>, measurements: rea
 
 /**
  * A row limited to `measurements` (the row itself when undefined): its values
- * picked, and its quality flag kept only for the chosen measurements.
+ * picked, and its quality flags kept only for the chosen measurements (`gap`,
+ * which is the whole reading's, stays).
  * Undefined when the row has none of them.
  */
 export function pickRow(row: SeriesRow, measurements: readonly string[] | undefined): SeriesRow | undefined {
   const values = pick(row.values, measurements);
   if (values === undefined) return undefined;
   if (measurements === undefined) return row;
-  const { suspect: flagged, ...rest } = row;
+  const { suspect: flagged, stuck: frozen, ...rest } = row;
   const suspect = flagged?.filter((m) => measurements.includes(m));
-  return suspect !== undefined && suspect.length > 0 ? { ...rest, values, suspect } : { ...rest, values };
+  const stuck = frozen?.filter((m) => measurements.includes(m));
+  return {
+    ...rest,
+    values,
+    ...(suspect !== undefined && suspect.length > 0 ? { suspect } : {}),
+    ...(stuck !== undefined && stuck.length > 0 ? { stuck } : {}),
+  };
 }
 
 interface Acc {

@@ -21,6 +21,13 @@ export interface Reading extends ReadingTags {
    * Absent when every value is plausible.
    */
   readonly suspect?: readonly string[] | undefined;
+  /**
+   * The measurements whose value has been the same the profile's `stuckAfter`
+   * readings in a row (this one included): a frozen sensor. Absent when none.
+   */
+  readonly stuck?: readonly string[] | undefined;
+  /** True when the reading follows a silence longer than the profile's silent threshold. Absent otherwise. */
+  readonly gap?: boolean | undefined;
 }
 
 /** A reading that was not stored, with why. */
@@ -62,6 +69,10 @@ export interface ReadingRow {
   readonly values: Record<string, number>;
   /** The reading's quality flag (see Reading.suspect); absent when every value was plausible. */
   readonly suspect?: readonly string[];
+  /** The reading's stuck flag (see Reading.stuck); absent when none. */
+  readonly stuck?: readonly string[];
+  /** The reading's gap flag (see Reading.gap); absent when not raised. */
+  readonly gap?: boolean;
 }
 
 /** Which readings a query reads: one device's, or those of every device of a pilot. */

@@ -52,16 +52,16 @@ afterAll(async () => api?.close());
 const get = (url: string) => api.app.inject({ url, headers: bearer(key) });
 
 describe('exports carry what the JSON answer carries', () => {
-  it('CSV: a unit in each measurement header and a suspect column; NDJSON: the same objects as JSON', async () => {
+  it('CSV: a unit in each measurement header and the quality flag columns; NDJSON: the same objects as JSON', async () => {
     const json = (await get(`/v1/devices/${air}/readings`)).json().readings;
     expect(json[1]).toEqual({ time: iso(H0 + 60_000), values: { pm25: 650, temperature: 20.2 }, suspect: ['pm25'] });
     const csv = rowsOf((await get(`/v1/devices/${air}/readings?format=csv&measurements=pm25,temperature`)).body);
     expect(csv).toEqual(
       [
-        ['time', 'deviceId', 'pm25 [µg/m³]', 'temperature [°C]', 'suspect'],
-        [iso(H0), air, '12.1', '20.1', ''],
-        [iso(H0 + 60_000), air, '650', '20.2', 'pm25'],
-        [iso(H0 + 120_000), air, '', '20.2', ''],
+        ['time', 'deviceId', 'pm25 [µg/m³]', 'temperature [°C]', 'suspect', 'stuck', 'gap'],
+        [iso(H0), air, '12.1', '20.1', '', '', ''],
+        [iso(H0 + 60_000), air, '650', '20.2', 'pm25', '', ''],
+        [iso(H0 + 120_000), air, '', '20.2', '', '', ''],
         [iso(H0), people, '', '', ''].slice(0, 0),
       ].filter((row) => row.length > 0),
     );

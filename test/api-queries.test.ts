@@ -256,12 +256,12 @@ describe('exports', () => {
         .get(id)!
         .profile.measurements.map((m) => [m.name, `${m.name} [${m.unit}]`] as const);
     const columns = new Map([...named('air-quality'), ...named('weather')]);
-    expect(header).toEqual(['time', 'deviceId', ...columns.values(), 'suspect']);
+    expect(header).toEqual(['time', 'deviceId', ...columns.values(), 'suspect', 'stuck', 'gap']);
     const sorted = [...written].sort(byTimeThenDevice);
     expect(rows).toHaveLength(sorted.length);
     rows.forEach((row, i) => {
       const r = sorted[i]!;
-      expect(row).toEqual([iso(r.time), r.deviceId, ...[...columns.keys()].map((m) => (r.values[m] === undefined ? '' : String(r.values[m]))), '']);
+      expect(row).toEqual([iso(r.time), r.deviceId, ...[...columns.keys()].map((m) => (r.values[m] === undefined ? '' : String(r.values[m]))), '', '', '']);
     });
   });
 
@@ -335,8 +335,8 @@ describe('exports', () => {
           for (const line of lines) {
             if (line.startsWith('time,')) continue;
             const i = row++;
-            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,`)
-              expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,`);
+            if (line !== `${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,,,`)
+              expect(line, `row ${i}`).toBe(`${iso(T0 + i * 1000)},${dev.id},${(i % 400) * 0.25},90,,,`);
           }
           maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
         }

@@ -161,6 +161,27 @@ export function describeQueryContract(getStore: () => ReadingStore): void {
       ]);
     });
 
+    it('keeps the stuck flag of the chosen measurements and the gap flag of the reading; aggregates count no flag', async () => {
+      const p = pilotOf('stuck-gap');
+      await store.write([
+        { ...p.r('a', T0, { t: 1, h: 10 }), gap: true, stuck: ['h'] },
+        { ...p.r('a', T0 + 1, { t: 1, h: 10 }), stuck: ['t', 'h'], suspect: ['t'] },
+        p.r('a', T0 + 2, { t: 3 }),
+      ]);
+      const select: Selection = { kind: 'pilot', pilotId: p.pilotId };
+      expect(await store.queryRaw(ALL, { select, from: 0, to: FAR, limit: 10, measurements: ['t'], deadline: later() })).toStrictEqual([
+        { deviceId: p.dev('a'), time: T0, values: { t: 1 }, gap: true },
+        { deviceId: p.dev('a'), time: T0 + 1, values: { t: 1 }, suspect: ['t'], stuck: ['t'] },
+        { deviceId: p.dev('a'), time: T0 + 2, values: { t: 3 } },
+      ]);
+      for (const fn of ['count', 'max', 'first', 'mean'] as const) {
+        const rows = await store.queryAggregate(ALL, { select, from: T0 - (T0 % HOUR), to: T0 - (T0 % HOUR) + HOUR, every: HOUR, fn, deadline: later() });
+        expect(Object.keys(rows[0]?.values ?? {}).sort(), fn).toEqual(['h', 't']);
+        expect(rows[0], fn).not.toHaveProperty('stuck');
+        expect(rows[0], fn).not.toHaveProperty('gap');
+      }
+    });
+
     it('reads one device through the same query', async () => {
       const p = pilotOf('one');
       await store.write([p.r('a', T0, { v: 1 }), p.r('b', T0, { v: 2 }), p.r('a', T0 + 1, { v: 3 })]);

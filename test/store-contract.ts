@@ -197,6 +197,21 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       expect(rows[2]).not.toHaveProperty('suspect');
     });
 
+    it('keeps the stuck and gap flags beside suspect, and gives none to a reading without them', async () => {
+      const d = freshId('stuck');
+      await store.write([
+        { ...reading(d, T0, { pm25: 5, temperature: 3 }), gap: true },
+        { ...reading(d, T0 + 1000, { pm25: 5, temperature: 3 }), stuck: ['pm25', 'temperature'], suspect: ['pm25'] },
+        { ...reading(d, T0 + 2000, { pm25: 6 }), stuck: [], gap: false },
+      ]);
+      const rows = await read(d);
+      expect(rows).toStrictEqual([
+        { time: T0, values: { pm25: 5, temperature: 3 }, gap: true },
+        { time: T0 + 1000, values: { pm25: 5, temperature: 3 }, suspect: ['pm25'], stuck: ['pm25', 'temperature'] },
+        { time: T0 + 2000, values: { pm25: 6 } },
+      ]);
+    });
+
     describeQueryContract(() => store);
   });
 }

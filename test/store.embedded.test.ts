@@ -25,9 +25,9 @@ describe('EmbeddedStore migration', () => {
       const r = (time: number, values: Record<string, number>, suspect?: string[]) => ({ ...reading('old', time, values), ...(suspect ? { suspect } : {}) });
       await store.write([r(T0, { v: 1, w: 9 }, ['w']), r(T0 + 1, { v: 2 }), r(T0 + 2, { x: 3 })]);
       await store.close();
-      // As a database of the release before: no latest table, two migrations applied.
+      // As a database of the release before: no latest table (nor the later flag columns), two migrations applied.
       const db = new BetterSqlite3(path.join(tmp.dir, 'readings.db'));
-      db.exec('DROP TABLE latest');
+      db.exec('DROP TABLE latest; ALTER TABLE readings DROP COLUMN stuck; ALTER TABLE readings DROP COLUMN gap');
       db.pragma('user_version = 2');
       db.close();
       const reopened = await EmbeddedStore.open(tmp.dir);

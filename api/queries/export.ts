@@ -19,8 +19,12 @@ export function inOrder<T>(values: Readonly<Record<string, T>>): Record<string, 
   return out;
 }
 
-/** The quality flag as the JSON answers carry it: only when raised. */
-export const flagOf = (r: SeriesRow): { suspect?: string[] } => (r.suspect && r.suspect.length > 0 ? { suspect: [...r.suspect] } : {});
+/** The quality flags as the JSON answers carry them: each only when raised. */
+export const flagOf = (r: SeriesRow): { suspect?: string[]; stuck?: string[]; gap?: true } => ({
+  ...(r.suspect && r.suspect.length > 0 ? { suspect: [...r.suspect] } : {}),
+  ...(r.stuck && r.stuck.length > 0 ? { stuck: [...r.stuck] } : {}),
+  ...(r.gap === true ? { gap: true as const } : {}),
+});
 
 /** The time of each of a latest row's values, as ISO times in name order. */
 export const timesOf = (r: LatestRow): Record<string, string> => inOrder(Object.fromEntries(Object.entries(r.times).map(([m, t]) => [m, isoTime(t)])));
@@ -28,8 +32,12 @@ export const timesOf = (r: LatestRow): Record<string, string> => inOrder(Object.
 /** What a row says beyond its values: each value's time (latest), the quality flag. */
 const extras = (r: SeriesRow | LatestRow) => ({ ...('times' in r ? { times: timesOf(r) } : {}), ...flagOf(r) });
 
-/** What the rows hold: readings (with the quality flag) or aggregates (without: a window has no flag). */
-export type ExportKind = 'readings' | 'aggregates';
+/**
+ * What the rows hold: readings (with the quality flags), the latest values (with
+ * `suspect` only: a value's stuck and gap flags are its reading's, not kept per
+ * measurement) or aggregates (without: a window has no flag).
+ */
+export type ExportKind = 'readings' | 'latest' | 'aggregates';
 
 /**
  * A latest row as CSV rows, one per distinct time: a CSV row is one instant, so
@@ -51,16 +59,17 @@ function byTime(r: SeriesRow | LatestRow): SeriesRow[] {
 
 /**
  * CSV lines of a row: time, device, a cell per column (empty where the row has
- * no value), then for readings the quality flag: the flagged measurements,
- * space-separated, empty when none.
+ * no value), then for readings the quality flags: `suspect` and `stuck`, the
+ * flagged measurements space-separated, empty when none; `gap`, `true` or empty.
  */
+const FLAG_COLUMNS: Record<ExportKind, string[]> = { readings: ['suspect', 'stuck', 'gap'], latest: ['suspect'], aggregates: [] };
+const flagCells = (row: SeriesRow, kind: ExportKind): string[] =>
+  [row.suspect?.join(' ') ?? '', row.stuck?.join(' ') ?? '', row.gap === true ? 'true' : ''].slice(0, FLAG_COLUMNS[kind].length);
 const csvRows =
   (columns: readonly Column[], kind: ExportKind) =>
   (r: SeriesRow): string =>
     byTime(r)
-      .map((row) =>
-        csvLine([isoTime(row.time), row.deviceId, ...columns.map((c) => row.values[c.name]), ...(kind === 'readings' ? [row.suspect?.join(' ') ?? ''] : [])]),
-      )
+      .map((row) => csvLine([isoTime(row.time), row.deviceId, ...columns.map((c) => row.values[c.name]), ...flagCells(row, kind)]))
       .join('');
 /** An NDJSON line; an open pilot's rows each carry its licence and attribution, so a line keeps its terms wherever it goes. */
 const ndjsonRow =
@@ -78,7 +87,7 @@ async function* encode(
 ): AsyncGenerator<string> {
   const line = format === 'csv' ? csvRows(columns, kind) : ndjsonRow(terms);
   if (format === 'csv' && terms) yield csvTermsLine(terms);
-  if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns.map(headerOf), ...(kind === 'readings' ? ['suspect'] : [])]);
+  if (format === 'csv') yield csvLine(['time', 'deviceId', ...columns.map(headerOf), ...FLAG_COLUMNS[kind]]);
   if (first.length > 0) yield first.map(line).join('');
   for await (const rows of rest) if (rows.length > 0) yield rows.map(line).join('');
 }

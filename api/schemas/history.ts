@@ -16,6 +16,18 @@ export const readingSchema = component(
         description: 'The quality flag, only when raised: the measurements whose value is outside its plausible range (inside the physical one)',
         example: ['pm10'],
       }),
+    stuck: z
+      .array(z.string())
+      .optional()
+      .meta({
+        description:
+          "Only when raised: the measurements whose value has been the same for the profile's `health.stuckAfter` readings in a row, this one included (a frozen sensor)",
+        example: ['temperature'],
+      }),
+    gap: z
+      .literal(true)
+      .optional()
+      .meta({ description: "Only when raised: the reading follows a silence longer than the profile's silent threshold (a hole in the series before it)" }),
   }),
   "A device's values at one instant",
 );

@@ -23,11 +23,19 @@ interface Row {
   time: number;
   vals: string;
   suspect: string | null;
+  stuck: string | null;
+  gap: number | null;
 }
 const toRow = (r: Row): SeriesRow => {
   const row = { deviceId: r.device_id, time: r.time, values: JSON.parse(r.vals) as Record<string, number> };
-  // The quality flag: measurement names, comma-separated; NULL when every value was plausible.
-  return r.suspect === null ? row : { ...row, suspect: r.suspect.split(',') };
+  // The quality flags: measurement names, comma-separated, NULL when none; gap 1 or NULL.
+  if (r.suspect === null && r.stuck === null && r.gap === null) return row;
+  return {
+    ...row,
+    ...(r.suspect === null ? {} : { suspect: r.suspect.split(',') }),
+    ...(r.stuck === null ? {} : { stuck: r.stuck.split(',') }),
+    ...(r.gap === 1 ? { gap: true } : {}),
+  };
 };
 
 /**
@@ -98,7 +106,7 @@ export class EmbeddedQueries {
     const stmt = this.#statement(
       `scan:${select.kind}:${scope.kind}`,
       () =>
-        `SELECT device_id, time, vals, suspect FROM readings
+        `SELECT device_id, time, vals, suspect, stuck, gap FROM readings
        WHERE ${target} = ? AND (${condition.sql}) AND time >= ? AND time < ? AND (time, device_id) > (?, ?)
        ORDER BY time, device_id LIMIT ?`,
     );

@@ -64,6 +64,10 @@ const MIGRATIONS = [
      FROM readings r, json_each(r.vals) j
      WHERE j.type IN ('integer', 'real')
      GROUP BY r.device_id, r.pilot_id, j.key;`,
+  // The flags that need a device's history: the stuck measurements, comma-separated (NULL when none),
+  // and 1 when the reading follows a silence (NULL otherwise).
+  `ALTER TABLE readings ADD COLUMN stuck TEXT;
+   ALTER TABLE readings ADD COLUMN gap INTEGER;`,
 ];
 
 /**

@@ -16,7 +16,7 @@ migrate(db);
 // INSERT OR REPLACE: a reading of the same device and time is the same reading,
 // so a retried batch stores it once.
 const insertReading = db.prepare(
-  'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals, suspect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  'INSERT OR REPLACE INTO readings (device_id, time, pilot_id, company_id, testbed_id, profile, vals, suspect, stuck, gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 );
 // The newest value of each measurement: a reading older than the one kept leaves it alone.
 const upsertLatest = db.prepare(
@@ -41,6 +41,8 @@ const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
       r.profile,
       JSON.stringify(r.values),
       r.suspect?.length ? r.suspect.join(',') : null,
+      r.stuck?.length ? r.stuck.join(',') : null,
+      r.gap === true ? 1 : null,
     );
     for (const [measurement, value] of Object.entries(r.values))
       upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, value, r.suspect?.includes(measurement) ? 1 : 0);

@@ -12,6 +12,15 @@ export const TAG_KEYS = ['company', 'device', 'pilot', 'profile', 'testbed'] as 
  * (device-profiles/format.ts reserves it).
  */
 export const SUSPECT_FIELD = 'suspect';
+/** The string field of the stuck flag, e.g. `stuck="temperature"`, like `suspect`. */
+export const STUCK_FIELD = 'stuck';
+/** The boolean field of the gap flag, `gap=true`, written only when raised. */
+export const GAP_FIELD = 'gap';
+/** The fields that hold flags rather than measurements (device-profiles/format.ts reserves their names). */
+export const FLAG_FIELDS: ReadonlySet<string> = new Set([SUSPECT_FIELD, STUCK_FIELD, GAP_FIELD]);
+
+/** A list flag as a line protocol string field value (quotes and backslashes escaped). */
+const listField = (key: string, names: readonly string[]): string => ',' + key + '="' + names.join(',').replace(/[\\"]/g, '\\$&') + '"';
 
 /** A reading that cannot be put into line protocol without changing what it says. */
 export class Unwritable {
@@ -112,7 +121,9 @@ export function toLine(r: Reading): string | Unwritable {
     sep = ',';
   }
   if (sep === ' ') return new Unwritable('the reading has no values');
-  if (r.suspect?.length) line += ',' + SUSPECT_FIELD + '="' + r.suspect.join(',').replace(/[\\"]/g, '\\$&') + '"';
+  if (r.suspect?.length) line += listField(SUSPECT_FIELD, r.suspect);
+  if (r.stuck?.length) line += listField(STUCK_FIELD, r.stuck);
+  if (r.gap === true) line += ',' + GAP_FIELD + '=true';
   // Line protocol timestamps are integers; sub-millisecond parts are not kept.
   return line + ' ' + String(Math.floor(r.time));
 }

@@ -3,7 +3,7 @@ import { pick, pickRow } from '../aggregate.js';
 import { latestRow, type LatestValue } from '../latest.js';
 import type { AggregateFunction, AggregateQuery, LatestQuery, LatestRow, Position, RawQuery, SeriesRow } from '../types.js';
 import { firstResult, influxIdent, influxString, resultAt, timeIs, whereOf, type QueryResponse } from './influxql.js';
-import { MEASUREMENT, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
+import { FLAG_FIELDS, GAP_FIELD, MEASUREMENT, STUCK_FIELD, SUSPECT_FIELD, TAG_KEYS } from './line-protocol.js';
 import { query, type InfluxServer } from './server.js';
 
 const FROM = influxIdent(MEASUREMENT);
@@ -30,28 +30,31 @@ export function toSeriesRows(body: QueryResponse, rename: (column: string) => st
     for (const cells of s.values ?? []) {
       const values: Record<string, number> = {};
       let any = false;
-      let suspect: string | undefined;
+      const flags: Flags = {};
       for (let i = 0; i < columns.length; i++) {
         const cell = cells[i];
         const name = columns[i] as string;
-        if (name === SUSPECT_FIELD) {
-          if (typeof cell === 'string' && cell !== '') suspect = cell;
-        } else if (i !== timeAt && typeof cell === 'number' && !tagColumns.has(name) && rename(name) !== SUSPECT_FIELD) {
-          // (count(*) counts the quality flag too, as count_suspect: not a measurement)
+        if (FLAG_FIELDS.has(name)) readFlag(flags, name, cell);
+        else if (i !== timeAt && typeof cell === 'number' && !tagColumns.has(name) && !FLAG_FIELDS.has(rename(name))) {
+          // (count(*) counts the flags too, as count_suspect and so on: not measurements)
           values[rename(name)] = cell;
           any = true;
         }
       }
       const deviceId = deviceAt >= 0 ? (cells[deviceAt] as string) : (s.tags?.device ?? '');
-      if (any)
-        rows.push(
-          suspect === undefined
-            ? { deviceId, time: cells[timeAt] as number, values }
-            : { deviceId, time: cells[timeAt] as number, values, suspect: suspect.split(',') },
-        );
+      if (any) rows.push({ deviceId, time: cells[timeAt] as number, values, ...flags });
     }
   }
   return rows;
+}
+
+type Flags = { suspect?: string[]; stuck?: string[]; gap?: boolean };
+
+/** One flag column's cell into `flags`: a list flag is a non-empty comma-separated string, `gap` is true. */
+function readFlag(flags: Flags, name: string, cell: unknown): void {
+  if (name === GAP_FIELD) {
+    if (cell === true) flags.gap = true;
+  } else if (typeof cell === 'string' && cell !== '') flags[name as 'suspect' | 'stuck'] = cell.split(',');
 }
 
 /** The field list of a raw query: every field, or the chosen ones (and the device tag, which `*` includes). */
@@ -110,23 +113,27 @@ export class InfluxReader {
 
   /**
    * The quality flags of rows read with chosen measurements. Selecting the flag
-   * field with them would return points that have only a flag and upset LIMIT,
+   * fields with them would return points that have only a flag and upset LIMIT,
    * so the flags of the page's span are read apart (they are rare) and joined.
    */
   async #withFlags(where: string, rows: SeriesRow[], measurements: readonly string[], deadline: number): Promise<SeriesRow[]> {
     const first = rows[0];
     const last = rows.at(-1);
     if (!first || !last) return rows;
-    const text = `SELECT "device", ${influxIdent(SUSPECT_FIELD)} FROM ${FROM} WHERE ${where} AND ${timeIs('>=', first.time)} AND time <= ${last.time}ms`;
+    const fields = [SUSPECT_FIELD, STUCK_FIELD, GAP_FIELD].map(influxIdent).join(', ');
+    const text = `SELECT "device", ${fields} FROM ${FROM} WHERE ${where} AND ${timeIs('>=', first.time)} AND time <= ${last.time}ms`;
     const body = await query(this.#server, text, { deadline });
-    const flags = new Map<string, string[]>();
+    const flags = new Map<string, Flags>();
     for (const s of firstResult(body).series ?? []) {
       const columns = s.columns ?? [];
-      const [t, d, f] = ['time', 'device', SUSPECT_FIELD].map((c) => columns.indexOf(c)) as [number, number, number];
-      for (const cells of s.values ?? [])
-        if (typeof cells[f] === 'string' && cells[f] !== '') flags.set(`${String(cells[t])}|${String(cells[d])}`, (cells[f] as string).split(','));
+      const [t, d] = ['time', 'device'].map((c) => columns.indexOf(c)) as [number, number];
+      for (const cells of s.values ?? []) {
+        const found: Flags = {};
+        columns.forEach((name, i) => FLAG_FIELDS.has(name) && readFlag(found, name, cells[i]));
+        if (Object.keys(found).length > 0) flags.set(`${String(cells[t])}|${String(cells[d])}`, found);
+      }
     }
-    return rows.flatMap((r) => pickRow({ ...r, suspect: flags.get(`${r.time}|${r.deviceId}`) }, measurements) ?? []);
+    return rows.flatMap((r) => pickRow({ ...r, ...flags.get(`${r.time}|${r.deviceId}`) }, measurements) ?? []);
   }
 
   /** `GROUP BY time(every), "device" fill(none)`: windows aligned to the epoch, as the embedded store's. */

@@ -13,7 +13,7 @@ import { pilotParamsSchema } from '../../schemas/pilots.js';
 import { errorResponses } from '../../schemas/responses.js';
 
 const event = (name: string, payload: unknown): string => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
-/** A reading as the readings route answers it: the quality flag only when raised. */
+/** A reading as the readings route answers it: the quality flags only when raised. */
 const readingEvent = (r: Reading): string =>
   `data: ${JSON.stringify({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), ...flagOf(r) })}\n\n`;
 
@@ -29,7 +29,7 @@ const alertFor = (e: TestbedEvent, pilotId: string, scope: Parameters<typeof sco
 
 const DESCRIPTION =
   'Server-Sent Events (text/event-stream): each reading of the pilot as it is stored, as a message event with data ' +
-  '`{ "deviceId", "time", "values", "suspect"? }` (suspect: the quality flag, only when raised, as on /readings). A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
+  '`{ "deviceId", "time", "values", "suspect"?, "stuck"?, "gap"? }` (the quality flags, each only when raised, as on /readings). A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
   'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
   'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
   'whose pilot is no longer visible to it, ends with an `event: end` naming why. Alerts about the pilot that the key sees ' +

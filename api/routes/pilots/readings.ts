@@ -88,7 +88,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       const rows = await timedRead(options.limits, () =>
         deps.readings.queryLatest(caller.scope, { pilotId: pilot.id, deviceIds: devices.map((d) => d.id), measurements: wanted }),
       );
-      if (format !== 'json') return sendExport(reply, format, 'readings', `${pilot.id}-latest`, columns, rows, (async function* () {})());
+      if (format !== 'json') return sendExport(reply, format, 'latest', `${pilot.id}-latest`, columns, rows, (async function* () {})());
       return { latest: rows.map((r) => ({ deviceId: r.deviceId, time: isoTime(r.time), values: inOrder(r.values), times: timesOf(r), ...flagOf(r) })) };
     },
   );
