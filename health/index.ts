@@ -34,6 +34,11 @@ export interface Health {
   stop(): Promise<void>;
 }
 
+/** The least time between two evaluations that events (rather than the timer) asked for. */
+const SOON_MS = 250;
+/** How long an event's evaluation waits, gathering what comes with it (a burst of readings, a reconnect). */
+const GATHER_MS = 50;
+
 export function start(config: Config, deps: HealthDeps): Health {
   const log = deps.log.child({ stage: 'health' });
   const rejections = new RejectionCounter();
@@ -49,11 +54,35 @@ export function start(config: Config, deps: HealthDeps): Health {
   deps.ledger.resetOnline();
   const tracker = new HealthTracker(deps.ledger, deps.profiles, deps.events, rejections);
   const alerts = new AlertEngine(deps.ledger, deps.events, rejections, gatewayState, log);
-  deps.ingest.onDelivered((readings, rejected) => tracker.delivered(readings, rejected));
-  const off = deps.events.on((event) => tracker.onEvent(event));
+  // Evaluated on what happens as well as on the timer, so an alert opens (or
+  // resolves) promptly: a reading, a rejection, a connection or disconnection asks
+  // for an evaluation soon. Requests coalesce, and evaluations so triggered are
+  // at least SOON_MS apart, so a busy gateway does not evaluate per message.
+  let soon: NodeJS.Timeout | undefined;
+  let lastAt = 0;
+  let stopped = false;
+  const evaluateSoon = () => {
+    if (soon || stopped) return;
+    soon = setTimeout(
+      () => {
+        soon = undefined;
+        tick();
+      },
+      Math.max(GATHER_MS, lastAt + SOON_MS - Date.now()),
+    ).unref();
+  };
+  deps.ingest.onDelivered((readings, rejected) => {
+    tracker.delivered(readings, rejected);
+    evaluateSoon();
+  });
+  const off = deps.events.on((event) => {
+    tracker.onEvent(event);
+    if (event.type === 'device.connected' || event.type === 'device.disconnected') evaluateSoon();
+  });
 
   const evaluate = () => {
     const now = Date.now();
+    lastAt = now;
     const reachable = deps.ingest.stats().store.reachable;
     unreachableSince = reachable ? null : (unreachableSince ?? now);
     tracker.evaluate(now);
@@ -74,7 +103,9 @@ export function start(config: Config, deps: HealthDeps): Health {
     openAlerts: () => alerts.openCount,
     evaluate,
     async stop() {
+      stopped = true;
       clearInterval(timer);
+      clearTimeout(soon);
       off();
       tracker.flush();
     },
