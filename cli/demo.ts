@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import { loadConfig, deviceTopic, isoTime } from '../core/index.js';
 import { type DeviceCredentials, runSimulation, simulatedDevices, loadScenario, planScenario, type PlannedDevice, type Scenario } from '../simulators/index.js';
 import { SETUP_CALLER } from '../registry/index.js';
+import { createDemoRules, faultsBanner } from './demo-faults.js';
 import { launchPipeline } from './launch.js';
 import { fileLogger } from './logger.js';
 import type { RunningPipeline } from './pipeline.js';
@@ -51,7 +52,9 @@ function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readon
     const { device, password } = registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name });
     return { deviceId: device.id, username: device.username, password, profile: d.profile };
   });
-  return { scenario: DEMO_SCENARIO, companies, pilots, devices };
+  const state = { scenario: DEMO_SCENARIO, companies, pilots, devices };
+  createDemoRules(pipeline, scenario, plan, state);
+  return state;
 }
 
 /** One deliberately bad reading, so the rejections endpoint has something to show at once. */
@@ -123,6 +126,7 @@ Publish a reading yourself with a stock MQTT client (mosquitto-clients), as JSON
 Manage it from another terminal with the admin commands (testbed help):
   TESTBED_API_URL=${pipeline.apiUrl} TESTBED_API_KEY=${pipeline.admin.file ? `$(cat ${pipeline.admin.file})` : '"$TESTBED_ADMIN_TOKEN"'} node ${path.relative(process.cwd(), process.argv[1] ?? 'dist/cli/testbed.js')} pilots list
 
+${faultsBanner(pipeline, scenario, plan, state)}
 Stop with Ctrl-C. Data stays in ${pipeline.config.dataDir}.
 `;
 }

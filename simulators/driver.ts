@@ -2,6 +2,7 @@ import type { ErrorCode } from '../core/index.js';
 import type { PayloadFormat, Profile } from '../device-profiles/index.js';
 import { writeRaw, type Encoder, type TimedValues } from './encode.js';
 import { applicableFaults, drawFault, expectedCode, outOfRangeChoices, type Faults, type FaultKind, type OutOfRange, type TimeWindow } from './faults.js';
+import { drainedLevel, isGarbage, isQuiet, type Battery, type DeviceMode } from './modes.js';
 import type { Random } from './random.js';
 import type { ReadingGenerator } from './signals.js';
 
@@ -26,6 +27,12 @@ export interface DriverOptions {
   /** Put the reading's own time in JSON and SenML payloads. */
   readonly includeTime: boolean;
   readonly window: TimeWindow;
+  /** A standing fault (modes.ts), beside the rates. */
+  readonly mode?: DeviceMode | undefined;
+  /** Readings per reporting interval of the profile (a scenario's speed), for the `silent` cycle; default 1. */
+  readonly perInterval?: number | undefined;
+  /** The battery a `battery-drain` device runs down. */
+  readonly battery?: Battery | undefined;
 }
 
 /** What a driver did on purpose: faults by kind, the rejections they should get, readings never sent. */
@@ -54,6 +61,8 @@ export class DeviceDriver {
   #offline = 0;
   #backlog: TimedValues[] | undefined;
   #backlogLeft = 0;
+  /** Readings due so far: where the device is in its mode's cycle. */
+  #due = 0;
 
   constructor(o: DriverOptions) {
     this.#o = o;
@@ -67,6 +76,12 @@ export class DeviceDriver {
 
   /** The reading due at `now`. */
   async tick(now: number): Promise<void> {
+    const n = this.#due++;
+    const mode = this.#o.mode;
+    if (mode === 'silent' && isQuiet(n, this.#o.perInterval)) {
+      this.#missed++;
+      return;
+    }
     if (this.#silent > 0) {
       this.#silent--;
       this.#missed++;
@@ -77,8 +92,14 @@ export class DeviceDriver {
       if (--this.#offline === 0) await this.#o.connection.goOnline();
       return;
     }
+    if (mode === 'flapping' && !this.#backlog) {
+      await this.#o.connection.goOffline();
+      await this.#o.connection.goOnline();
+    }
     const fresh = this.#o.generator.next(now);
-    const values = this.#stuck > 0 && this.#last ? this.#last : fresh;
+    const battery = this.#o.battery;
+    const drained = mode === 'battery-drain' && battery ? { ...fresh, [battery.measurement]: drainedLevel(battery, n) } : fresh;
+    const values = this.#stuck > 0 && this.#last ? this.#last : drained;
     if (this.#stuck > 0) this.#stuck--;
     this.#last = values;
     const time = this.#o.includeTime && this.#o.format !== 'binary' ? now : undefined;
@@ -88,7 +109,8 @@ export class DeviceDriver {
       if (--this.#backlogLeft === 0) await this.#flushBacklog();
       return;
     }
-    const fault = drawFault(this.#o.random, this.#o.faults, this.#applicable);
+    // A garbage device's bad reading takes the place of whatever fault would have been drawn.
+    const fault = mode === 'garbage' && isGarbage(n) ? 'malformed' : drawFault(this.#o.random, this.#o.faults, this.#applicable);
     if (fault) this.#count(fault);
     switch (fault) {
       case 'gap':

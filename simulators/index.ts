@@ -5,6 +5,7 @@
 export * from './credentials.js';
 export * from './errors.js';
 export * from './faults.js';
+export * from './modes.js';
 export * from './provision.js';
 export * from './provision-scenario.js';
 export * from './random.js';

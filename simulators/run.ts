@@ -8,6 +8,7 @@ import { DeviceDriver } from './driver.js';
 import { createEncoder, type UnitChoice } from './encode.js';
 import { SimulatorError } from './errors.js';
 import { DEFAULT_WINDOW, NO_FAULTS, type FaultKind, type Faults, type TimeWindow } from './faults.js';
+import { batteryOf, type DeviceMode } from './modes.js';
 import { createRandom, deriveSeed, randomSeed } from './random.js';
 import { createReadingGenerator } from './signals.js';
 import { createCityWeather, type CityWeather } from './weather.js';
@@ -15,7 +16,7 @@ import { createCityWeather, type CityWeather } from './weather.js';
 /** One device to simulate: who it is, what it measures, how it sends and what goes wrong with it. */
 export interface SimulatedDevice {
   readonly credentials: DeviceCredentials;
-  readonly profile: Pick<Profile, 'id' | 'measurements' | 'formats' | 'binary'> & Partial<Pick<Profile, 'reportingIntervalSeconds'>>;
+  readonly profile: Pick<Profile, 'id' | 'measurements' | 'formats' | 'binary'> & Partial<Pick<Profile, 'reportingIntervalSeconds' | 'health'>>;
   /** The payload format; default the profile's first. */
   readonly format?: PayloadFormat;
   /** Readings per second of this device; default the run's rate. */
@@ -26,6 +27,8 @@ export interface SimulatedDevice {
   readonly units?: UnitChoice;
   /** The testbed city whose weather it shares with the city's other devices (default helsinki). */
   readonly city?: string;
+  /** A standing fault (modes.ts): silent, battery-drain, flapping or garbage. */
+  readonly mode?: DeviceMode;
 }
 
 export interface SimulationOptions {
@@ -202,6 +205,9 @@ function createDrivers(o: SimulationOptions, devices: readonly VirtualDevice[], 
       random: createRandom(deriveSeed(seed, `faults:${i}`)),
       includeTime: o.includeTime ?? true,
       window: o.window ?? DEFAULT_WINDOW,
+      mode: d.mode,
+      perInterval: Math.max(1, Math.round((d.rate ?? o.rate) * (d.profile.reportingIntervalSeconds ?? 0))),
+      battery: batteryOf(d.profile),
     });
   });
 }

@@ -6,12 +6,14 @@ import { PAYLOAD_FORMATS, type PayloadFormat, type Profile } from '../device-pro
 import { SimulatorError } from './errors.js';
 import type { DeviceCredentials } from './credentials.js';
 import { faultsSchema, type Faults } from './faults.js';
+import { batteryOf, deviceModeSchema, type DeviceMode } from './modes.js';
 import type { SimulatedDevice } from './run.js';
 
 /**
  * A scenario: a whole testbed to simulate, as data. Which companies run which
  * pilots in which city, with which devices of which profiles, in which
- * payload formats, how often they report and what goes wrong with them. One
+ * payload formats, how often they report and what goes wrong with them (fault
+ * rates, and standing fault modes per device group). One
  * file per city in `simulators/scenarios/`; `testbed simulate --scenario`
  * provisions it through the API and runs it, `testbed demo` runs Helsinki's.
  */
@@ -30,6 +32,8 @@ const deviceGroupSchema = z
     units: z.enum(['canonical', 'alternative']).default('canonical'),
     /** These devices' faults, instead of the scenario's. */
     faults: faultsSchema.optional(),
+    /** A standing fault of these devices (modes.ts): silent, battery-drain, flapping or garbage. */
+    mode: deviceModeSchema.optional(),
   })
   .strict();
 
@@ -72,6 +76,7 @@ export interface PlannedDevice {
   readonly rate: number;
   readonly units: 'canonical' | 'alternative';
   readonly faults: Faults | undefined;
+  readonly mode: DeviceMode | undefined;
 }
 
 /** The scenarios that ship with the package: `simulators/scenarios/` in the source tree. */
@@ -114,6 +119,7 @@ export function scenarioProblems(s: Scenario, profiles: ReadonlyMap<string, { re
       const where = `pilots.${p}.devices.${g}`;
       const profile = profiles.get(group.profile)?.profile;
       if (!profile) return problems.push(`${where}.profile: unknown profile ${JSON.stringify(group.profile)}; known: ${[...profiles.keys()].join(', ')}`);
+      if (group.mode === 'battery-drain' && !batteryOf(profile)) problems.push(`${where}.mode: ${group.profile} declares no battery (health.battery) to drain`);
       for (const format of [group.format ?? []].flat()) {
         if (!profile.formats.includes(format)) problems.push(`${where}.format: ${group.profile} accepts ${profile.formats.join(', ')}, not ${format}`);
       }
@@ -140,6 +146,7 @@ export function planScenario(s: Scenario, profiles: ReadonlyMap<string, { readon
           rate: speed / every,
           units: group.units,
           faults: group.faults ?? s.faults,
+          mode: group.mode,
         });
       }
     }
@@ -164,6 +171,7 @@ export function simulatedDevices(
       units: d.units,
       city,
       ...(d.faults ? { faults: d.faults } : {}),
+      ...(d.mode ? { mode: d.mode } : {}),
     };
   });
 }
