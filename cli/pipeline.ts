@@ -61,7 +61,6 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     });
     stops.push({ name: 'webhooks', stop: () => webhooks.stop() });
     const measured = metrics.createMetrics();
-    stops.push({ name: 'metrics', stop: metrics.countAlerts(events, measured) });
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
@@ -89,7 +88,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     metrics.collectFrom(measured, {
       connections: () => gateway.connectedDevices(),
       ingestStats: () => ingest.stats(),
-      devices: () => registry.activeDevices().map((d) => ({ testbedId: d.testbedId, online: gateway.isOnline(d.id) })),
+      devices: () => registry.listTestbeds().map((t) => ({ testbedId: t.id, byStatus: registry.fleetCounts({ kind: 'all' }, t.id).byStatus })),
+      openAlerts: () => registry.openAlerts(),
     });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;

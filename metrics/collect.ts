@@ -7,8 +7,10 @@ export interface CollectSources {
   /** MQTT connections open now. */
   readonly connections: () => number;
   readonly ingestStats: () => IngestStats;
-  /** Each registered, unrevoked device's testbed and whether it is connected now. */
-  readonly devices: () => Iterable<{ readonly testbedId: string; readonly online: boolean }>;
+  /** Per testbed, its unrevoked devices by health status (never, ok, late, silent). */
+  readonly devices: () => Iterable<{ readonly testbedId: string; readonly byStatus: Readonly<Record<string, number>> }>;
+  /** The alerts open now (kept in the registry, so the count survives a restart). */
+  readonly openAlerts: () => Iterable<{ readonly testbedId: string }>;
 }
 
 /**
@@ -52,21 +54,27 @@ export function collectFrom(m: Metrics, sources: CollectSources): void {
   });
   new Gauge({
     name: 'testbed_devices',
-    help: 'Registered devices by testbed and status (online, offline)',
+    help: 'Registered devices by testbed and health status (never, ok, late, silent)',
     labelNames: ['testbed', 'status'],
     registers,
     collect() {
       this.reset();
-      const counts = new Map<string, { online: number; offline: number }>();
-      for (const d of sources.devices()) {
-        const c = counts.get(d.testbedId) ?? { online: 0, offline: 0 };
-        c[d.online ? 'online' : 'offline']++;
-        counts.set(d.testbedId, c);
+      for (const { testbedId, byStatus } of sources.devices()) {
+        for (const [status, n] of Object.entries(byStatus)) this.set({ testbed: testbedId, status }, n);
       }
-      for (const [testbed, c] of counts) {
-        this.set({ testbed, status: 'online' }, c.online);
-        this.set({ testbed, status: 'offline' }, c.offline);
-      }
+    },
+  });
+  new Gauge({
+    name: 'testbed_alerts_open',
+    help: 'Alerts open now, by testbed',
+    labelNames: ['testbed'],
+    registers,
+    collect() {
+      this.reset();
+      // Every testbed has a sample, 0 when nothing is open, so a resolved alert reads as 0 rather than as no data.
+      const counts = new Map<string, number>([...sources.devices()].map((t) => [t.testbedId, 0]));
+      for (const a of sources.openAlerts()) counts.set(a.testbedId, (counts.get(a.testbedId) ?? 0) + 1);
+      for (const [testbed, n] of counts) this.set({ testbed }, n);
     },
   });
 }

@@ -1,4 +1,4 @@
-import type { DeviceContext, EventBus } from '../core/index.js';
+import type { DeviceContext } from '../core/index.js';
 import type { Ingest } from '../ingest/index.js';
 import type { ReadingStore } from '../store/index.js';
 import type { Metrics } from './metrics.js';
@@ -63,14 +63,6 @@ export function measuredAuthenticator<T extends { authenticateDevice(username: s
       return ctx;
     },
   };
-}
-
-/** Open alerts per testbed, from the bus's alert.opened and alert.resolved events. */
-export function countAlerts(bus: EventBus, m: Metrics): () => void {
-  return bus.on((event) => {
-    if (event.type === 'alert.opened') m.alertsOpen.inc({ testbed: event.testbedId });
-    else if (event.type === 'alert.resolved') m.alertsOpen.dec({ testbed: event.testbedId });
-  });
 }
 
 /** For the API's onResponse hook: one request answered. */

@@ -4,6 +4,6 @@
  * their state, served as `GET /metrics`.
  */
 export { createMetrics, type Metrics } from './metrics.js';
-export { countAlerts, measuredAuthenticator, measuredIngest, measuredStore, observeRequest } from './decorators.js';
+export { measuredAuthenticator, measuredIngest, measuredStore, observeRequest } from './decorators.js';
 export { collectFrom, type CollectSources } from './collect.js';
 export { serveMetrics } from './server.js';

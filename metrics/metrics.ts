@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Every metric the testbed exposes, in one prom-client registry (not the
@@ -49,12 +49,6 @@ export function createMetrics() {
       help: 'Time the HTTP API took to answer, by route pattern',
       labelNames: ['route'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    }),
-    alertsOpen: new Gauge({
-      name: 'testbed_alerts_open',
-      help: 'Alerts open now, by testbed (since this process started)',
-      labelNames: ['testbed'],
       registers,
     }),
   };

@@ -26,6 +26,7 @@ describe('Grafana dashboards', () => {
         store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
       }),
       devices: () => [],
+      openAlerts: () => [],
     });
     const names = new Set((await m.registry.getMetricsAsJSON()).map((metric) => metric.name));
     const exprs = load('gateway.json').panels.flatMap((p) => p.targets.map((t) => t.expr ?? ''));

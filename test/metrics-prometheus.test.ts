@@ -51,8 +51,8 @@ describe('Prometheus metrics', () => {
     await at('testbed_gateway_connects_total{result="accepted"}', 1);
     await at('testbed_gateway_connects_total{result="refused"}', 1);
     await at('testbed_gateway_connections', 1);
-    await at('testbed_devices{testbed="helsinki",status="online"}', 1);
-    await at('testbed_devices{testbed="helsinki",status="offline"}', 1);
+    await at('testbed_devices{testbed="helsinki",status="ok"}', 1);
+    await at('testbed_devices{testbed="helsinki",status="never"}', 1);
     await at('testbed_ingest_duplicates_total', 0);
     await at('testbed_queue_depth_bytes', 0);
     await at('testbed_http_requests_total{route="/v1/pilots",status="200"}', 1);
@@ -61,11 +61,13 @@ describe('Prometheus metrics', () => {
     expect(await prometheus.value('testbed_http_request_duration_seconds_count{route="/v1/pilots"}')).toBe(1);
     expect(await prometheus.value('process_resident_memory_bytes')).toBeGreaterThan(0);
 
-    p.events.publish({ type: 'alert.opened', at: Date.now(), testbedId: 'helsinki', data: {} });
-    await at('testbed_alerts_open{testbed="helsinki"}', 1);
-    p.events.publish({ type: 'alert.resolved', at: Date.now(), testbedId: 'helsinki', data: {} });
-    await at('testbed_alerts_open{testbed="helsinki"}', 0);
+    // A real alert: the device goes offline, then comes back.
+    p.registry.createAlertRule(SETUP.scope, { condition: 'offline', threshold: 0, holdSeconds: 0, pilotId: a!.device.pilotId, testbedId: 'helsinki' });
     await client.endAsync();
+    await at('testbed_alerts_open{testbed="helsinki"}', 1);
+    const back = await mqtt.connectAsync(p.mqttUrl, { username: a!.device.username, password: a!.password, reconnectPeriod: 0 });
+    await at('testbed_alerts_open{testbed="helsinki"}', 0);
+    await back.endAsync();
   }, 60_000);
 
   it('answers GET /metrics on the API port to admin and operator keys only', async () => {
