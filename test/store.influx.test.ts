@@ -53,6 +53,7 @@ describe('InfluxStore against a real influxd', () => {
     const d = freshId('raw');
     await store.write([reading(d, T0 + 42, { pm2_5: 5, temperature: -1.5 }, { pilotId: 'pi_raw', testbedId: 'tampere', profile: 'weather' })]);
     const tagKeys = rowsOf(await influxd.query('SHOW TAG KEYS FROM "readings"', { db: 'influx' })).map((r) => r.tagKey);
+    // No name tag: a series is who the device is, so renaming it does not split its history.
     expect(tagKeys).toEqual(['company', 'device', 'pilot', 'profile', 'testbed']);
     const fields = rowsOf(await influxd.query('SHOW FIELD KEYS FROM "readings"', { db: 'influx' }));
     expect(fields).toEqual(
