@@ -87,6 +87,7 @@ describe('fault modes', () => {
     const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Modes' });
     const modes: DeviceMode[] = ['silent', 'battery-drain', 'flapping', 'garbage'];
     const made = modes.map((mode) => ({ mode, ...p.registry.createDevice(SETUP.scope, pilot.id, { profile: FAST.id, name: mode }) }));
+    p.registry.createAlertRule(SETUP.scope, { condition: 'battery_low', holdSeconds: 0, pilotId: pilot.id, testbedId: 'helsinki' });
     const summary = await runSimulation({
       url: p.mqttUrl,
       rate: 5,
@@ -126,8 +127,9 @@ describe('fault modes', () => {
     const levels = (await readings('battery-drain')).map((r) => r.values.battery_level!);
     expect(levels.slice(0, 10)).toEqual([...levels.slice(0, 10)].sort((a, b) => b - a));
     expect(Math.min(...levels)).toBeLessThan(20);
-    const health = p.registry.getDeviceHealth(SETUP.scope, id('battery-drain'))!;
-    expect(health.battery).not.toBeNull();
+    const lowAlerts = events.filter((e) => e.type === 'alert.opened' && e.deviceId === id('battery-drain'));
+    expect(lowAlerts.length).toBeGreaterThanOrEqual(1);
+    expect(events.some((e) => e.type === 'alert.opened' && e.deviceId !== id('battery-drain'))).toBe(false);
 
     // flapping: a disconnection per reading, every reading still stored.
     const flaps = p.registry.listDeviceEvents(SETUP.scope, id('flapping'), { from: 0, to: Date.now() + 1000, limit: 1000 })!;
