@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
@@ -7,6 +6,7 @@ import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, type CommandOutbox } from './commands.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
+import { acknowledgingPersistence } from './persistence.js';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter } from './throttle.js';
 
@@ -74,18 +74,6 @@ function connectedClients(broker: Aedes): Record<string, Client | undefined> {
 }
 
 const connOf = (client: Client) => (client as unknown as { conn: Duplex }).conn;
-const parserOf = (client: Client) => (client as unknown as { _parser: EventEmitter })._parser;
-
-/**
- * The next packet identifier of a connection, taken from Aedes's own counter
- * (as its QoSPacket does) so that identifiers never collide [MQTT-2.3.1-2].
- */
-function takeMessageId(client: Client): number {
-  const counter = client as unknown as { _nextId: number };
-  const id = counter._nextId;
-  counter._nextId = id >= 65535 ? 1 : id + 1;
-  return id;
-}
 
 /**
  * Starts the MQTT gateway: an Aedes broker on TCP (and TLS) whose hooks
@@ -125,11 +113,6 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
     lastSeen.set(deviceId, Date.now());
-    // Aedes reports a PUBACK's packet identifier only for persistent sessions
-    // ('ack' event); the parser sees it for every session.
-    parserOf(client).on('packet', (packet: { cmd: string; messageId?: number }) => {
-      if (packet.cmd === 'puback' && packet.messageId !== undefined) delivery.acknowledged(client, deviceId, packet.messageId);
-    });
     const connectedAt = Date.now();
     lastSeen.set(deviceId, connectedAt);
     publish('device.connected', device, connectedAt);
@@ -157,7 +140,13 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
 
+  const persistence = acknowledgingPersistence((client, messageId) => {
+    const deviceId = deviceOf(client);
+    if (deviceId) delivery.acknowledged(client, deviceId, messageId);
+  });
+
   const broker = await Aedes.createBroker({
+    persistence,
     connectTimeout: limits.connectTimeoutMs,
     ...brokerHooks({
       config,
@@ -177,7 +166,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     }),
     authorizeForward(client, packet) {
       const deviceId = deviceOf(client);
-      return deviceId ? delivery.forwarding(client, deviceId, packet, () => takeMessageId(client)) : packet;
+      return deviceId ? delivery.forwarding(client, deviceId, packet) : packet;
     },
   });
   broker.on('subscribe', (subscriptions, client) => {

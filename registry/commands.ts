@@ -59,8 +59,12 @@ export interface CommandFilter {
   readonly limit?: number | undefined;
 }
 
-/** Why a device's result was not recorded. */
-export type ResultRefusal = 'unknown' | 'finished';
+/**
+ * Why a device's result was not recorded: `unknown` (no such command of the
+ * device), `finished` (final already with another outcome, or past its TTL),
+ * `repeated` (the outcome it already has: a resent answer changes nothing).
+ */
+export type ResultRefusal = 'unknown' | 'finished' | 'repeated';
 
 const OPEN = "status IN ('queued', 'delivered')";
 
@@ -152,9 +156,10 @@ export class CommandTable {
       const row = this.#stmts.byId.get(id, deviceId) as CommandRow | undefined;
       if (!row) return 'unknown';
       const now = this.#now();
+      const status = result.ok ? 'succeeded' : 'failed';
+      if (row.status === status) return 'repeated';
       // An answer after the TTL is too late: the sweep marks the command expired, as the sender was told it would be.
       if ((row.status !== 'queued' && row.status !== 'delivered') || row.expires_at <= now) return 'finished';
-      const status = result.ok ? 'succeeded' : 'failed';
       const stored = result.result === undefined ? null : JSON.stringify(result.result);
       this.#stmts.finish.run(status, now, stored, result.error ?? null, id, deviceId);
       return toCommand(this.#stmts.byId.get(id, deviceId) as CommandRow);
