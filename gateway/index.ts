@@ -4,6 +4,7 @@ import { type Config, type Logger, type DeviceContext, type DisconnectReason, ty
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, type CommandOutbox } from './commands.js';
+import { DesiredConfigPublisher, type ConfigChannel } from './desired-config.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence } from './persistence.js';
@@ -12,6 +13,7 @@ import { ConnectionCounter } from './throttle.js';
 
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
 export type { CommandOutbox } from './commands.js';
+export type { ConfigChannel } from './desired-config.js';
 
 /** How often commands past their TTL are expired, and commands queued by other processes are looked for. */
 const COMMAND_SWEEP_MS = 1000;
@@ -29,9 +31,12 @@ export interface GatewayDeps {
   readonly tls?: TlsCredentials | undefined;
   /** The command store; without it no commands are delivered and results are refused as unknown. */
   readonly commands?: CommandOutbox | undefined;
+  /** The configuration store; without it no desired configuration is sent and reports are refused. */
+  readonly configuration?: ConfigChannel | undefined;
   /**
    * Where connections, disconnections (with why) and wills are published as `device.*` events,
-   * and command status changes as `command.*`; `command.queued` is heard to deliver at once.
+   * and command status changes as `command.*`; `command.queued` is heard to deliver at once,
+   * `device.config.desired` to send a new desired configuration at once.
    */
   readonly events?: EventBus | undefined;
 }
@@ -63,6 +68,12 @@ const NO_COMMANDS: CommandOutbox = {
   markCommandDelivered: () => undefined,
   recordCommandResult: () => 'unknown',
   expireCommands: () => [],
+};
+
+/** A gateway without a configuration store: nothing is desired, and every report is refused. */
+const NO_CONFIGURATION: ConfigChannel = {
+  desiredConfigsSince: () => [],
+  reportConfig: () => ({ code: 'TESTBED_CONFIG_BAD_REPORT', reason: 'this gateway keeps no configuration' }),
 };
 
 /** CONNACK "server unavailable" [MQTT-3.2.2.3], sent before closing a connection over a cap. */
@@ -140,6 +151,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
 
+  const desired = new DesiredConfigPublisher(deps.configuration ?? NO_CONFIGURATION, (packet, done) => broker.publish(packet, done), log);
   const persistence = acknowledgingPersistence((client, messageId) => {
     const deviceId = deviceOf(client);
     if (deviceId) delivery.acknowledged(client, deviceId, messageId);
@@ -163,6 +175,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       seen: (deviceId, at) => lastSeen.set(deviceId, at),
       notify,
       answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
+      reported: (device, payload) => desired.reported(device, payload),
     }),
     authorizeForward(client, packet) {
       const deviceId = deviceOf(client);
@@ -183,10 +196,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   });
   const offQueued = deps.events?.on((event) => {
     if (event.type === 'command.queued' && event.deviceId) delivery.deliver(event.deviceId);
+    else if (event.type === 'device.config.desired') desired.sync();
   });
+  // Retained messages live in the broker's memory: every desired document is published again at start.
+  desired.sync();
   const sweep = setInterval(() => {
     try {
       delivery.sweep();
+      desired.sync();
     } catch (err) {
       log.error({ err }, 'command sweep failed');
     }

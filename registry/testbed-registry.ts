@@ -5,6 +5,8 @@ import type {
   AuditEntry,
   Caller,
   Command,
+  ConfigDocument,
+  DeviceConfig,
   Company,
   Device,
   DeviceEvent,
@@ -134,6 +136,15 @@ export interface TestbedRegistry {
   /** A device's commands that the scope may see, newest first. */
   listCommands(scope: Scope, deviceId: string, filter?: CommandFilter): Command[];
   getCommand(scope: Scope, deviceId: string, commandId: string): Command | undefined;
+
+  /** A device's desired and reported configuration, and where they differ; undefined when the scope does not see the device. */
+  getDeviceConfig(scope: Scope, deviceId: string): DeviceConfig | undefined;
+  /**
+   * Replaces the desired configuration of a device of the caller's scope (a
+   * revoked one is TESTBED_CONFLICT), already checked against its profile; its
+   * version grows by one and the caller's key is recorded as who set it.
+   */
+  setDesiredConfig(caller: Caller, deviceId: string, config: ConfigDocument): DeviceConfig | undefined;
 
   /** A key no wider than its creator's (key-policy.ts); TESTBED_FORBIDDEN otherwise. */
   createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey;
