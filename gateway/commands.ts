@@ -174,6 +174,8 @@ export class CommandDelivery {
     if (outcome === 'unknown') return { code: REFUSALS.unknown, reason: `no command ${commandId} of this device` };
     if (outcome === 'finished') return { code: REFUSALS.finished, reason: `command ${commandId} already succeeded, failed or expired` };
     this.#sending.get(deviceId)?.delete(commandId);
+    // Answered before its PUBACK was seen: the answer is what showed it arrived, at the same instant.
+    if (outcome.deliveredAt === outcome.finishedAt) this.#publish({ ...outcome, status: 'delivered', error: null }, outcome.deliveredAt);
     this.#publish(outcome, outcome.finishedAt);
     return undefined;
   }

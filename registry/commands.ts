@@ -90,7 +90,10 @@ export class CommandTable {
       byId: db.prepare('SELECT * FROM commands WHERE id = ? AND device_id = ?'),
       pending: db.prepare("SELECT * FROM commands WHERE device_id = ? AND status = 'queued' AND expires_at > ? ORDER BY seq"),
       deliver: db.prepare("UPDATE commands SET status = 'delivered', delivered_at = ? WHERE id = ? AND device_id = ? AND status = 'queued' AND expires_at > ?"),
-      finish: db.prepare(`UPDATE commands SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ? AND device_id = ? AND ${OPEN}`),
+      // An answer proves the command arrived, even when it came before the PUBACK (a device may answer first).
+      finish: db.prepare(
+        `UPDATE commands SET status = ?, delivered_at = COALESCE(delivered_at, ?), finished_at = ?, result = ?, error = ? WHERE id = ? AND device_id = ? AND ${OPEN}`,
+      ),
       overdue: db.prepare(`SELECT * FROM commands WHERE ${OPEN} AND expires_at <= ? ORDER BY seq`),
       expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = ? WHERE id = ? AND ${OPEN}`),
     };
@@ -161,7 +164,7 @@ export class CommandTable {
       // An answer after the TTL is too late: the sweep marks the command expired, as the sender was told it would be.
       if ((row.status !== 'queued' && row.status !== 'delivered') || row.expires_at <= now) return 'finished';
       const stored = result.result === undefined ? null : JSON.stringify(result.result);
-      this.#stmts.finish.run(status, now, stored, result.error ?? null, id, deviceId);
+      this.#stmts.finish.run(status, now, now, stored, result.error ?? null, id, deviceId);
       return toCommand(this.#stmts.byId.get(id, deviceId) as CommandRow);
     })();
   }

@@ -59,7 +59,10 @@ describe('desired and reported configuration', () => {
 
     const set = await api(p, 'PUT', `/v1/devices/${d.id}/config/desired`, { reportingIntervalSeconds: 60, ledEnabled: false });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ desired: { version: 1, config: { reportingIntervalSeconds: 60, ledEnabled: false }, updatedBy: 'admin' }, reported: null });
+    expect(set.body).toMatchObject({
+      desired: { version: 1, config: { reportingIntervalSeconds: 60, ledEnabled: false }, updatedBy: 'admin' },
+      reported: null,
+    });
     expect(set.body.inSync).toBe(false);
     expect(set.body.delta).toEqual({ reportingIntervalSeconds: { desired: 60 }, ledEnabled: { desired: false } });
     await eventually(() => (dev.desired.length > 0 ? true : undefined));
