@@ -23,7 +23,12 @@ export function configChannel(registry: Registry, profiles: ProfileCatalogue, ev
         companyId: device.companyId,
         pilotId: device.pilotId,
         deviceId: device.deviceId,
-        data: { version: report.version ?? null, inSync: config.inSync },
+        data: {
+          version: report.version ?? null,
+          inSync: config.inSync,
+          profile: device.profile,
+          ...(typeof report.config.reportingIntervalSeconds === 'number' ? { reportingIntervalSeconds: report.config.reportingIntervalSeconds } : {}),
+        },
       });
       return undefined;
     },

@@ -1,15 +1,20 @@
 import type { Reading } from '../store/index.js';
 import type { CompiledProfile } from '../device-profiles/index.js';
 
-/** A profile's reporting contract in ms: the expected interval and when a device counts as late and silent. */
+/**
+ * A device's reporting contract in ms: the expected interval and when it counts
+ * as late and silent. The interval is the one the device reported in its
+ * configuration, when it did, else its profile's.
+ */
 export interface Contract {
   readonly intervalMs: number;
   readonly lateMs: number;
   readonly silentMs: number;
 }
 
-export function contractOf(profile: CompiledProfile): Contract {
-  const { reportingIntervalSeconds: seconds, health } = profile.profile;
+export function contractOf(profile: CompiledProfile, reportedIntervalSeconds?: number): Contract {
+  const { health } = profile.profile;
+  const seconds = reportedIntervalSeconds ?? profile.profile.reportingIntervalSeconds;
   return {
     intervalMs: seconds * 1000,
     lateMs: Math.round(seconds * health.lateAfterIntervals * 1000),

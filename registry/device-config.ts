@@ -34,7 +34,7 @@ function toConfig(deviceId: string, r: ConfigRow | undefined): DeviceConfig {
  */
 export class DeviceConfigTable {
   readonly #now: () => number;
-  readonly #stmts: Record<'get' | 'setDesired' | 'setReported' | 'since', Statement>;
+  readonly #stmts: Record<'get' | 'setDesired' | 'setReported' | 'since' | 'intervals', Statement>;
 
   constructor(db: Database, now: () => number) {
     this.#now = now;
@@ -49,6 +49,10 @@ export class DeviceConfigTable {
         `INSERT INTO device_config (device_id, reported, reported_version, reported_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE SET reported = excluded.reported, reported_version = excluded.reported_version,
            reported_at = excluded.reported_at`,
+      ),
+      intervals: db.prepare(
+        `SELECT device_id, json_extract(reported, '$.reportingIntervalSeconds') AS seconds FROM device_config
+         WHERE json_type(reported, '$.reportingIntervalSeconds') IN ('integer', 'real')`,
       ),
       since: db.prepare('SELECT * FROM device_config WHERE desired IS NOT NULL AND desired_at >= ? ORDER BY desired_at, device_id'),
     };
@@ -68,6 +72,12 @@ export class DeviceConfigTable {
   setReported(deviceId: string, config: ConfigDocument, version: number | null): DeviceConfig {
     this.#stmts.setReported.run(deviceId, JSON.stringify(config), version, this.#now());
     return this.get(deviceId);
+  }
+
+  /** The `reportingIntervalSeconds` each device last reported, for those that did. */
+  reportedIntervals(): Map<string, number> {
+    const rows = this.#stmts.intervals.all() as { device_id: string; seconds: number }[];
+    return new Map(rows.map((r) => [r.device_id, r.seconds]));
   }
 
   /** Desired documents set at or after `since` (epoch ms), oldest first. */

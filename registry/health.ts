@@ -96,7 +96,7 @@ const STATUS_SQL = `CASE WHEN last_reading_at IS NULL THEN 'never' WHEN @now - l
 export class HealthTable {
   readonly #db: Database;
   readonly #scoped: ScopedStatements;
-  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf', Statement>;
+  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf' | 'contract', Statement>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -121,8 +121,14 @@ export class HealthTable {
          WHERE h.last_reading_at IS NOT NULL AND h.status <> ${STATUS_SQL}`,
       ),
       setStatus: db.prepare('UPDATE device_health SET status = ? WHERE device_id = ?'),
+      contract: db.prepare('UPDATE device_health SET late_ms = ?, silent_ms = ? WHERE device_id = ?'),
       event: db.prepare('INSERT INTO device_events (device_id, time, type, detail) SELECT id, ?, ?, ? FROM devices WHERE id = ?'),
     };
+  }
+
+  /** A device's late and silent thresholds changed (it reported a new interval); its status follows at the next evaluation. */
+  setContract(deviceId: string, lateMs: number, silentMs: number): void {
+    this.#s.contract.run(lateMs, silentMs, deviceId);
   }
 
   /** No connection survives a restart: every device starts offline. */

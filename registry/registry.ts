@@ -423,6 +423,14 @@ export class Registry implements TestbedRegistry, HealthLedger {
 
   // The health stage's door (HealthLedger): system writes, as the gateway's credential check is.
 
+  reportedIntervals(): Map<string, number> {
+    return this.#config.reportedIntervals();
+  }
+
+  setHealthContract(deviceId: string, lateMs: number, silentMs: number): void {
+    this.#health.setContract(deviceId, lateMs, silentMs);
+  }
+
   resetOnline(): void {
     this.#health.resetOnline();
   }

@@ -199,6 +199,10 @@ export interface TestbedRegistry {
 export interface HealthLedger {
   /** No connection survives a restart: every device starts offline. */
   resetOnline(): void;
+  /** The `reportingIntervalSeconds` each device last reported in its configuration, for those that did. */
+  reportedIntervals(): Map<string, number>;
+  /** Replaces a device's late and silent thresholds (its reported interval changed). */
+  setHealthContract(deviceId: string, lateMs: number, silentMs: number): void;
   placementOf(deviceId: string): Placement | undefined;
   /** One transaction for a whole batch; devices whose status was not `ok` come back as changes. */
   recordActivity(updates: readonly ActivityUpdate[]): StatusChange[];
