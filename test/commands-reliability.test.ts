@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedEvent } from '../core/events.js';
 import { commandResultTopic, deviceTopic } from '../core/topics.js';
+import { SETUP_CALLER } from '../registry/index.js';
 import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { RawMqttDevice } from './helpers/raw-mqtt.js';
 import { webhookReceiver } from './helpers/webhook-receiver.js';
@@ -213,6 +214,31 @@ describe('commands: delivery guarantees', () => {
     } finally {
       await receiver.down();
     }
+  });
+
+  it("answers another company's key 404 for a device's commands and configuration, as for a missing device", async () => {
+    const mine = provision(p, 'weather');
+    const theirs = provision(p, 'weather');
+    const own = p.registry.createCompanyKey(SETUP_CALLER, mine.company.id, 'own').key;
+    const foreign = p.registry.createCompanyKey(SETUP_CALLER, theirs.company.id, 'foreign').key;
+    const d = mine.devices[0]!.device.id;
+    const sent = await api('POST', `/v1/devices/${d}/commands`, { name: 'reboot' }, own);
+    expect(sent.status).toBe(201);
+    const id = sent.body.id as string;
+    const missing = await api('POST', '/v1/devices/dev_missing/commands', { name: 'reboot' }, foreign);
+    for (const [method, path, body] of [
+      ['POST', `/v1/devices/${d}/commands`, { name: 'reboot' }],
+      ['GET', `/v1/devices/${d}/commands`],
+      ['GET', `/v1/devices/${d}/commands/${id}`],
+      ['PUT', `/v1/devices/${d}/config/desired`, { reportingIntervalSeconds: 60 }],
+      ['GET', `/v1/devices/${d}/config`],
+    ] as const) {
+      const res = await api(method, path, body, foreign);
+      expect([method, path, res.status]).toEqual([method, path, 404]);
+      expect(res.body).toEqual(missing.body);
+    }
+    expect((await api('GET', `/v1/devices/${d}/commands`, undefined, own)).body.commands).toHaveLength(1);
+    expect((await api('GET', `/v1/devices/${d}/config`, undefined, own)).body.desired).toBeNull();
   });
 
   it('works with mosquitto_sub and mosquitto_pub as the device', async () => {
