@@ -34,6 +34,14 @@ export interface CommandOutbox {
   expireCommands(): Command[];
 }
 
+/** A gateway without a command store: nothing is pending, and every result names an unknown command. */
+export const NO_COMMANDS: CommandOutbox = {
+  pendingCommands: () => [],
+  markCommandDelivered: () => undefined,
+  recordCommandResult: () => 'unknown',
+  expireCommands: () => [],
+};
+
 /** How the delivery reaches the broker. */
 export interface CommandBroker {
   publish(packet: PublishPacket, done: (err?: Error) => void): void;

@@ -20,6 +20,12 @@ export interface ConfigChannel {
   reportConfig(device: DeviceContext, report: ReportedConfigMessage): { code: ErrorCode; reason: string } | undefined;
 }
 
+/** A gateway without a configuration store: nothing is desired, and every report is refused. */
+export const NO_CONFIGURATION: ConfigChannel = {
+  desiredConfigsSince: () => [],
+  reportConfig: () => ({ code: 'TESTBED_CONFIG_BAD_REPORT', reason: 'this gateway keeps no configuration' }),
+};
+
 /**
  * Keeps every device's desired configuration as a retained QoS 1 message on
  * `devices/{deviceId}/config/desired`, from the registry: all of them at start

@@ -3,8 +3,8 @@ import { Aedes, type Client } from 'aedes';
 import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
-import { CommandDelivery, type CommandOutbox } from './commands.js';
-import { DesiredConfigPublisher, type ConfigChannel } from './desired-config.js';
+import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js';
+import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence } from './persistence.js';
@@ -61,20 +61,6 @@ export interface Gateway {
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
   stop(): Promise<void>;
 }
-
-/** A gateway without a command store: nothing is pending, and every result names an unknown command. */
-const NO_COMMANDS: CommandOutbox = {
-  pendingCommands: () => [],
-  markCommandDelivered: () => undefined,
-  recordCommandResult: () => 'unknown',
-  expireCommands: () => [],
-};
-
-/** A gateway without a configuration store: nothing is desired, and every report is refused. */
-const NO_CONFIGURATION: ConfigChannel = {
-  desiredConfigsSince: () => [],
-  reportConfig: () => ({ code: 'TESTBED_CONFIG_BAD_REPORT', reason: 'this gateway keeps no configuration' }),
-};
 
 /** CONNACK "server unavailable" [MQTT-3.2.2.3], sent before closing a connection over a cap. */
 const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
