@@ -137,9 +137,14 @@ describe('commands: delivery guarantees', () => {
     const id = await send(d.id, { name: 'reboot', ttlSeconds: 1 });
     const command = (await api('GET', `/v1/devices/${d.id}/commands/${id}`)).body;
     await eventually(() => (dev.published(topic).length > 0 ? true : undefined));
-    await eventually(async () => ((await status(d.id, id)) === 'expired' ? true : undefined), 5000);
-    const expired = events.find((e) => e.type === 'command.expired' && e.data.commandId === id)!;
-    expect(expired.at).toBeGreaterThanOrEqual(Date.parse(command.expiresAt as string));
+    const expiresAt = Date.parse(command.expiresAt as string);
+    expect(await status(d.id, id)).toBe('queued');
+    await sleep(expiresAt - Date.now() + 20);
+    // Shown expired from the instant its TTL ran out, whether or not the sweep has come by yet.
+    expect((await api('GET', `/v1/devices/${d.id}/commands/${id}`)).body).toMatchObject({ status: 'expired', finishedAt: command.expiresAt });
+    expect(((await api('GET', `/v1/devices/${d.id}/commands?status=expired`)).body.commands as { id: string }[]).map((c) => c.id)).toEqual([id]);
+    const expired = await eventually(() => events.find((e) => e.type === 'command.expired' && e.data.commandId === id), 5000);
+    expect(expired.at).toBe(expiresAt);
     await dev.drop();
     const back = await RawMqttDevice.connect(p.mqttUrl, d.username, password);
     await back.subscribe(topic, 1);
