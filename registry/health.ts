@@ -14,6 +14,8 @@ export interface HealthRecord {
   readonly battery: number | null;
   readonly batteryLow: boolean | null;
   readonly signal: number | null;
+  /** The `reportingIntervalSeconds` the device last reported in its configuration, which replaces its profile's. */
+  readonly reportedIntervalSeconds: number | null;
 }
 
 export const NO_HEALTH: HealthRecord = {
@@ -27,6 +29,7 @@ export const NO_HEALTH: HealthRecord = {
   battery: null,
   batteryLow: null,
   signal: null,
+  reportedIntervalSeconds: null,
 };
 
 /** What a batch of stored readings says about a device: folded in with the newest winning. */
@@ -67,10 +70,14 @@ interface HealthRow {
   battery: number | null;
   battery_low: number | null;
   signal: number | null;
+  reported_interval: number | null;
 }
 
+/** The health columns of a query over `devices d LEFT JOIN device_health h`, with the interval the device reported. */
 export const HEALTH_COLUMNS =
-  'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal';
+  'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal, ' +
+  "(SELECT json_extract(c.reported, '$.reportingIntervalSeconds') FROM device_config c WHERE c.device_id = d.id " +
+  "AND json_type(c.reported, '$.reportingIntervalSeconds') IN ('integer', 'real')) AS reported_interval";
 
 export const toHealth = (r: HealthRow): HealthRecord => ({
   online: r.online === 1,
@@ -83,6 +90,7 @@ export const toHealth = (r: HealthRow): HealthRecord => ({
   battery: r.battery,
   batteryLow: r.battery_low === null ? null : r.battery_low === 1,
   signal: r.signal,
+  reportedIntervalSeconds: r.reported_interval,
 });
 
 /** The status a reading time gives at `now`, in SQL (the same rule as `statusAt`). */

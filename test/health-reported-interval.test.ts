@@ -70,6 +70,11 @@ describe('health follows the reported interval', () => {
       await report(0.3);
       await eventually(() => (status(fast.device.id) === 'late' ? true : undefined), 5000, 'late by the reported interval');
       expect(status(steady.device.id)).toBe('ok');
+      const expected = async (id: string) => {
+        const res = await fetch(`${p.apiUrl}/v1/devices/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        return ((await res.json()) as { health: { expectedIntervalSeconds: number } }).health.expectedIntervalSeconds;
+      };
+      expect([await expected(fast.device.id), await expected(steady.device.id)]).toEqual([0.3, 600]);
 
       await report(600);
       await eventually(() => (status(fast.device.id) === 'ok' ? true : undefined), 5000, 'ok by the long interval');
