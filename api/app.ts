@@ -16,6 +16,7 @@ import { companyRoutes } from './routes/companies/index.js';
 import { datasetRoutes } from './routes/datasets/index.js';
 import { deviceFieldRoutes } from './routes/devices/field.js';
 import { deviceCommandRoutes } from './routes/devices/commands.js';
+import { deviceConfigRoutes } from './routes/devices/config.js';
 import { deviceHistoryRoutes } from './routes/devices/history.js';
 import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
@@ -98,6 +99,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           deviceFieldRoutes,
           datasetRoutes,
           deviceCommandRoutes,
+          deviceConfigRoutes,
           fleetRoutes,
           testbedHealthRoutes,
           alertRoutes,

@@ -119,6 +119,12 @@ Latest readings of ${company}'s air-quality station ${air.deviceId} (values in t
 Rejected readings (one bad reading was sent on purpose):
   curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/rejections'
 
+Talk back to it: a command (the simulated station obeys and answers), its status, and its desired configuration:
+  curl -s ${auth} -H 'content-type: application/json' -d '{"name":"set_interval","params":{"seconds":30}}' '${pipeline.apiUrl}/v1/devices/${air.deviceId}/commands'
+  curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/commands'
+  curl -s ${auth} -X PUT -H 'content-type: application/json' -d '{"reportingIntervalSeconds":60}' '${pipeline.apiUrl}/v1/devices/${air.deviceId}/config/desired'
+  curl -s ${auth} '${pipeline.apiUrl}/v1/devices/${air.deviceId}/config'
+
 Publish a reading yourself with a stock MQTT client (mosquitto-clients), as JSON or as a SenML pack:
   ${pub(noise, '{"laeq": 62.5}')}
   ${pub(noise, '[{"bn":"noise:","n":"laeq","u":"dBA","v":58.1,"t":-60},{"n":"laeq","u":"dBA","v":61.4}]')}

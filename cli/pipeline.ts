@@ -8,6 +8,7 @@ import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 import { startWebhookDispatcher } from '../webhooks/index.js';
 import * as metrics from '../metrics/index.js';
+import { configChannel } from './device-config.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -79,6 +80,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log,
       tls: tls?.credentials,
       commands: registry,
+      configuration: configChannel(registry, profiles, events),
       events,
     });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });

@@ -63,6 +63,7 @@ export const ErrorCodes = {
   TESTBED_COMMAND_UNKNOWN: { status: 404, message: 'The result names no command of this device' },
   TESTBED_COMMAND_FINISHED: { status: 409, message: 'The command already succeeded, failed or expired; the result is not recorded' },
   TESTBED_COMMAND_BAD_RESULT: { status: 400, message: 'The command result is not a JSON object { ok, result?, error? }' },
+  TESTBED_CONFIG_BAD_REPORT: { status: 400, message: "The reported configuration is not { version?, config } with the profile's keys, types and ranges" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

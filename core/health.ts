@@ -38,7 +38,10 @@ export const deviceHealthSchema = z.object({
   lastConnectedAt: isoTime.nullable(),
   lastDisconnectedAt: isoTime.nullable(),
   disconnectReason: disconnectReasonSchema.nullable(),
-  expectedIntervalSeconds: z.number().nullable().meta({ description: "The profile's reportingIntervalSeconds; null when the profile is not loaded" }),
+  expectedIntervalSeconds: z
+    .number()
+    .nullable()
+    .meta({ description: "The reportingIntervalSeconds the device reported in its configuration, else its profile's; null when neither is known" }),
   battery: z
     .object({ value: z.number(), low: z.boolean() })
     .optional()

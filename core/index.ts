@@ -6,6 +6,7 @@
 export * from './commands.js';
 export * from './address-policy.js';
 export * from './config.js';
+export * from './device-config.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './geo.js';

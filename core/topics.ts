@@ -9,6 +9,8 @@
  *   devices/{deviceId}/commands  gateway -> device, QoS 1: `{ id, name, params, expiresAt }`
  *   devices/{deviceId}/commands/{commandId}/result
  *                                device -> gateway, QoS 0 or 1: `{ ok, result?, error? }`
+ *   devices/{deviceId}/config/desired   gateway -> device, QoS 1, retained: `{ version, config }`
+ *   devices/{deviceId}/config/reported  device -> gateway, QoS 0 or 1: `{ version?, config }`
  */
 export const TOPIC_ROOT = 'devices';
 
@@ -44,6 +46,12 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
   const deviceId = topic.slice(first + 1, second);
   if (!isSafeTopicSegment(deviceId)) return undefined;
   return { deviceId, rest: topic.slice(second + 1) };
+}
+
+/** Where a device's desired configuration is sent (`desired`), and where it reports its own (`reported`). */
+export function configTopic(deviceId: string, side: 'desired' | 'reported'): string {
+  if (!isSafeTopicSegment(deviceId)) throw new Error(`unsafe device id for a topic: ${JSON.stringify(deviceId)}`);
+  return `${TOPIC_ROOT}/${deviceId}/config/${side}`;
 }
 
 /** Where a device answers one of its commands. */

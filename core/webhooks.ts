@@ -1,7 +1,18 @@
 import { z } from 'zod';
 
 /** The events a webhook may subscribe to: what the event bus carries to the outside. */
-export const WEBHOOK_EVENTS = ['alert.opened', 'alert.resolved', 'device.status', 'device.connected', 'device.disconnected'] as const;
+export const WEBHOOK_EVENTS = [
+  'alert.opened',
+  'alert.resolved',
+  'device.status',
+  'device.connected',
+  'device.disconnected',
+  'command.queued',
+  'command.delivered',
+  'command.succeeded',
+  'command.failed',
+  'command.expired',
+] as const;
 export const webhookEventSchema = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 

@@ -1,5 +1,5 @@
 import { compileRule } from './compile.js';
-import type { CommandDefinition, CommandParam } from './format-commands.js';
+import type { CommandDefinition, CommandParam, ConfigField } from './format-commands.js';
 import { isProblem, checkValue } from './rules.js';
 
 /** One thing wrong with a command's parameters: the parameter and why. */
@@ -9,7 +9,7 @@ export interface ParamProblem {
 }
 
 /** Checks one parameter's value; numbers go through the same check as a measurement's value. */
-function checkParam(param: CommandParam, value: unknown): string | undefined {
+function checkParam(param: CommandParam | ConfigField, value: unknown): string | undefined {
   switch (param.type) {
     case 'number':
     case 'integer': {
@@ -48,6 +48,24 @@ export function commandParamProblems(command: CommandDefinition, params: Readonl
     }
     const message = checkParam(param, value);
     if (message) problems.push({ param: param.name, message });
+  }
+  return problems;
+}
+
+/**
+ * Every problem with a configuration document against the keys a profile
+ * declares: unknown keys, wrong types and values out of range (numbers as
+ * measurements are). Any subset of the keys may be given. Empty when it fits.
+ */
+export function configProblems(fields: readonly ConfigField[], config: Readonly<Record<string, unknown>>): ParamProblem[] {
+  const declared = new Map(fields.map((f) => [f.name, f] as const));
+  const problems: ParamProblem[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const field = declared.get(key);
+    const message = field
+      ? checkParam(field, value)
+      : `no configuration key ${key} in this profile (its keys: ${fields.map((f) => f.name).join(', ') || 'none'})`;
+    if (message) problems.push({ param: key, message });
   }
   return problems;
 }

@@ -3,7 +3,8 @@ import type { CompiledProfile } from './compile.js';
 /**
  * A profile's reporting contract in ms: the interval it declares, and when a
  * device of it counts as late and as silent (multiples of the interval, per
- * profile). Device health judges statuses by it; ingest flags the reading that
+ * profile). The interval is the one the device reported in its configuration,
+ * when it did, else its profile's. Device health judges statuses by it; ingest flags the reading that
  * ends a silence (`gap`) by the same numbers.
  */
 export interface Contract {
@@ -12,8 +13,9 @@ export interface Contract {
   readonly silentMs: number;
 }
 
-export function contractOf(profile: CompiledProfile): Contract {
-  const { reportingIntervalSeconds: seconds, health } = profile.profile;
+export function contractOf(profile: CompiledProfile, reportedIntervalSeconds?: number): Contract {
+  const { health } = profile.profile;
+  const seconds = reportedIntervalSeconds ?? profile.profile.reportingIntervalSeconds;
   return {
     intervalMs: seconds * 1000,
     lateMs: Math.round(seconds * health.lateAfterIntervals * 1000),

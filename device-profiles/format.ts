@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BINARY_TYPE_SIZES, binaryLayoutSchema, layoutLength, type BinaryLayout } from './format-binary.js';
-import { commandDefinitionSchema } from './format-commands.js';
+import { commandDefinitionSchema, configFieldSchema } from './format-commands.js';
 import { testVectorSchema } from './format-vectors.js';
 import { QUANTITIES, QUANTITY_NAMES, findUnit, type Quantity } from './units.js';
 
@@ -99,6 +99,8 @@ export const profileSchema = z
     binary: binaryLayoutSchema.optional(),
     /** What may be sent to a device of this profile (format-commands.ts). */
     commands: z.array(commandDefinitionSchema).default([]),
+    /** The keys of a device's desired and reported configuration (format-commands.ts). */
+    configuration: z.array(configFieldSchema).default([]),
     /** How device health is judged (see profileHealthSchema); defaults when absent. */
     health: profileHealthSchema.default({ lateAfterIntervals: 2, silentAfterIntervals: 6, stuckAfter: 10 }),
     tests: z.array(testVectorSchema).default([]),
@@ -111,6 +113,11 @@ export const profileSchema = z
         ctx.addIssue({ code: 'custom', message: `"${m.name}" is reserved (${[...RESERVED_NAMES].join(', ')})`, path: ['measurements'] });
       if (seen.has(m.name)) ctx.addIssue({ code: 'custom', message: `measurement ${m.name} appears twice`, path: ['measurements'] });
       seen.add(m.name);
+    }
+    const keys = new Set<string>();
+    for (const f of p.configuration) {
+      if (keys.has(f.name)) ctx.addIssue({ code: 'custom', message: `configuration key ${f.name} appears twice`, path: ['configuration'] });
+      keys.add(f.name);
     }
     const commands = new Set<string>();
     for (const c of p.commands) {

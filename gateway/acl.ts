@@ -1,4 +1,4 @@
-import { type DeviceContext, deviceTopic, parseCommandResultTopic, parseDeviceTopic } from '../core/index.js';
+import { type DeviceContext, configTopic, deviceTopic, parseCommandResultTopic, parseDeviceTopic } from '../core/index.js';
 
 /**
  * Topic access policy, as pure functions over plain data. The Aedes hooks in
@@ -8,24 +8,27 @@ import { type DeviceContext, deviceTopic, parseCommandResultTopic, parseDeviceTo
 /** What a connected device may use, worked out once at CONNECT rather than per message. */
 export interface DeviceAccess {
   readonly device: DeviceContext;
-  /** The one topic it may publish to. */
+  /** Where it publishes readings. */
   readonly readingsTopic: string;
+  /** Where it reports its configuration. */
+  readonly reportedTopic: string;
 }
 
 export function accessOf(device: DeviceContext): DeviceAccess {
-  return { device, readingsTopic: deviceTopic(device.deviceId, 'readings') };
+  return { device, readingsTopic: deviceTopic(device.deviceId, 'readings'), reportedTopic: configTopic(device.deviceId, 'reported') };
 }
 
-/** What a device's PUBLISH is: a reading, or the result of one of its commands. */
-export type PublishTarget = { readonly kind: 'readings' } | { readonly kind: 'result'; readonly commandId: string };
+/** What a device's PUBLISH is: a reading, the result of one of its commands, or its configuration report. */
+export type PublishTarget = { readonly kind: 'readings' } | { readonly kind: 'result'; readonly commandId: string } | { readonly kind: 'reported' };
 
 /**
- * A device may publish only its own readings and results on its own
- * commands' topics; anything else is undefined. Whether the command id is
+ * A device may publish only its own readings, its configuration report, and
+ * results on its own commands' topics; anything else is undefined. Whether the command id is
  * really one of its commands is for the command store to say.
  */
 export function publishTarget(access: DeviceAccess, topic: string): PublishTarget | undefined {
   if (topic === access.readingsTopic) return { kind: 'readings' };
+  if (topic === access.reportedTopic) return { kind: 'reported' };
   const result = parseCommandResultTopic(topic);
   if (result?.deviceId === access.device.deviceId) return { kind: 'result', commandId: result.commandId };
   return undefined;

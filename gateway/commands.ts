@@ -7,10 +7,12 @@ import {
   type EventBus,
   type Logger,
   commandEvent,
+  commandMessageSchema,
   commandResultSchema,
   deviceTopic,
   filterMatches,
 } from '../core/index.js';
+import { OutgoingIds } from './outgoing.js';
 
 /**
  * What the gateway needs of the command store (the registry). Every call names
@@ -23,10 +25,22 @@ export interface CommandOutbox {
   pendingCommands(deviceId: string): Command[];
   /** Marks a queued command delivered; undefined when it was not queued or has expired. */
   markCommandDelivered(deviceId: string, commandId: string): Command | undefined;
-  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Command | 'unknown' | 'finished';
+  /**
+   * Records the device's answer: the command, or why not: 'unknown' (not a command of this device),
+   * 'finished' (already final with another outcome, or past its TTL), 'repeated' (the same outcome again).
+   */
+  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Command | 'unknown' | 'finished' | 'repeated';
   /** Marks every command past its TTL expired, and returns them. */
   expireCommands(): Command[];
 }
+
+/** A gateway without a command store: nothing is pending, and every result names an unknown command. */
+export const NO_COMMANDS: CommandOutbox = {
+  pendingCommands: () => [],
+  markCommandDelivered: () => undefined,
+  recordCommandResult: () => 'unknown',
+  expireCommands: () => [],
+};
 
 /** How the delivery reaches the broker. */
 export interface CommandBroker {
@@ -41,27 +55,30 @@ const REFUSALS: Record<'unknown' | 'finished', ErrorCode> = { unknown: 'TESTBED_
  * each published on the event bus as `command.<status>`.
  *
  * A command is sent when its device subscribes (or is subscribed when it is
- * queued), and not again on this connection while its PUBACK is awaited. A
- * command whose PUBACK never came stays queued and goes again at the device's
- * next subscription: at least once, so devices act on a command id once.
+ * queued), and not again while its PUBACK is awaited. A command whose PUBACK
+ * never came stays queued and goes again, with the same id, at the device's
+ * next subscription: at least once, so devices act on a command id once (and
+ * the registry records one answer per id).
  */
 export class CommandDelivery {
   readonly #outbox: CommandOutbox;
   readonly #events: EventBus | undefined;
   readonly #log: Logger;
   readonly #broker: CommandBroker;
+  readonly #now: () => number;
   /** Per device, its connected clients with a QoS 1 subscription that covers its commands topic. */
   readonly #subscribers = new Map<string, Set<Client>>();
-  /** Per device, the commands sent and not yet acknowledged. */
-  readonly #inFlight = new Map<string, Set<string>>();
-  /** Per connection, the packet identifiers of the commands sent on it -> their command ids. */
-  readonly #sent = new WeakMap<Client, Map<number, string>>();
+  /** Per device, the commands published and not yet acknowledged (so a second `deliver` does not publish them again). */
+  readonly #sending = new Map<string, Set<string>>();
+  /** Per connection, the packet identifiers of its QoS 1 messages awaiting PUBACK, and their commands. */
+  readonly #outgoing = new WeakMap<Client, OutgoingIds>();
 
-  constructor(outbox: CommandOutbox, broker: CommandBroker, events: EventBus | undefined, log: Logger) {
+  constructor(outbox: CommandOutbox, broker: CommandBroker, events: EventBus | undefined, log: Logger, now: () => number = Date.now) {
     this.#outbox = outbox;
     this.#broker = broker;
     this.#events = events;
     this.#log = log;
+    this.#now = now;
   }
 
   /** After a SUBACK (or a restored session's subscriptions): a QoS 1 filter over the commands topic starts delivery. */
@@ -88,7 +105,7 @@ export class CommandDelivery {
   closed(client: Client, deviceId: string): void {
     const clients = this.#subscribers.get(deviceId);
     if (!clients?.delete(client)) return;
-    this.#inFlight.delete(deviceId);
+    this.#sending.delete(deviceId);
     if (clients.size === 0) this.#subscribers.delete(deviceId);
     else this.deliver(deviceId);
   }
@@ -96,10 +113,10 @@ export class CommandDelivery {
   /** Sends the device's pending commands not already awaiting a PUBACK, if a connection of it here is subscribed. */
   deliver(deviceId: string): void {
     if (!this.#subscribers.get(deviceId)?.size) return;
-    let inFlight = this.#inFlight.get(deviceId);
-    if (!inFlight) this.#inFlight.set(deviceId, (inFlight = new Set()));
-    const due = this.#outbox.pendingCommands(deviceId).filter((c) => !inFlight.has(c.id));
-    for (const c of due) inFlight.add(c.id);
+    let sending = this.#sending.get(deviceId);
+    if (!sending) this.#sending.set(deviceId, (sending = new Set()));
+    const due = this.#outbox.pendingCommands(deviceId).filter((c) => !sending.has(c.id));
+    for (const c of due) sending.add(c.id);
     const topic = deviceTopic(deviceId, 'commands');
     // One after the other, so they reach the device in the order they were sent.
     const next = (i: number): void => {
@@ -115,27 +132,36 @@ export class CommandDelivery {
   }
 
   /**
-   * A command on its way to one connection: it gets its packet identifier
-   * here, from the connection's own counter, so that the PUBACK naming it
-   * [MQTT-2.3.1-6] can be matched to the command whatever the session kind.
+   * Every QoS 1 message on its way to a device's connection (Aedes's
+   * `authorizeForward`): it is numbered here, so that the PUBACK naming the
+   * number [MQTT-2.3.1-6] is matched to the command exactly, whatever the
+   * session kind. A command past its TTL is not sent (null), nor one this
+   * connection already awaits a PUBACK for (a stored session's resend and a
+   * fresh delivery of the same command).
    */
-  forwarding<P extends { topic: string; payload: unknown; qos: number }>(client: Client, deviceId: string, packet: P, messageId: () => number): P {
-    if (packet.qos === 0 || packet.topic !== deviceTopic(deviceId, 'commands')) return packet;
-    const id = idOf(packet.payload);
-    if (id === undefined) return packet;
-    const withId = { ...packet, messageId: messageId() };
-    let sent = this.#sent.get(client);
-    if (!sent) this.#sent.set(client, (sent = new Map()));
-    sent.set(withId.messageId, id);
-    return withId;
+  forwarding<P extends { topic: string; payload: unknown; qos: number; messageId?: number | undefined }>(
+    client: Client,
+    deviceId: string,
+    packet: P,
+  ): P | null {
+    if (packet.qos === 0) return packet;
+    let outgoing = this.#outgoing.get(client);
+    if (!outgoing) this.#outgoing.set(client, (outgoing = new OutgoingIds()));
+    const command = packet.topic === deviceTopic(deviceId, 'commands') ? messageOf(packet.payload) : undefined;
+    if (command && Date.parse(command.expiresAt) <= this.#now()) return null;
+    if (command && outgoing.carries(command.id) && packet.messageId === undefined) return null;
+    if (packet.messageId !== undefined) {
+      outgoing.note(packet.messageId, command?.id);
+      return packet;
+    }
+    return { ...packet, messageId: outgoing.take(command?.id) };
   }
 
   /** A PUBACK from a device: if it acknowledges one of its commands, that command is delivered. */
   acknowledged(client: Client, deviceId: string, messageId: number): void {
-    const id = this.#sent.get(client)?.get(messageId);
+    const id = this.#outgoing.get(client)?.release(messageId);
     if (id === undefined) return;
-    this.#sent.get(client)?.delete(messageId);
-    this.#inFlight.get(deviceId)?.delete(id);
+    this.#sending.get(deviceId)?.delete(id);
     const command = this.#outbox.markCommandDelivered(deviceId, id);
     if (command) this.#publish(command, command.deliveredAt);
   }
@@ -151,9 +177,13 @@ export class CommandDelivery {
     if (!parsed?.success)
       return { code: 'TESTBED_COMMAND_BAD_RESULT', reason: `result of ${commandId}: send a JSON object { "ok": true|false, "result"?, "error"? }` };
     const outcome = this.#outbox.recordCommandResult(deviceId, commandId, parsed.data);
+    // The same answer again (a QoS 1 resend, or a device answering a redelivered command once more) changes nothing.
+    if (outcome === 'repeated') return undefined;
     if (outcome === 'unknown') return { code: REFUSALS.unknown, reason: `no command ${commandId} of this device` };
     if (outcome === 'finished') return { code: REFUSALS.finished, reason: `command ${commandId} already succeeded, failed or expired` };
-    this.#inFlight.get(deviceId)?.delete(commandId);
+    this.#sending.get(deviceId)?.delete(commandId);
+    // Answered before its PUBACK was seen: the answer is what showed it arrived, at the same instant.
+    if (outcome.deliveredAt === outcome.finishedAt) this.#publish({ ...outcome, status: 'delivered', error: null }, outcome.deliveredAt);
     this.#publish(outcome, outcome.finishedAt);
     return undefined;
   }
@@ -169,15 +199,16 @@ export class CommandDelivery {
 
   #publish(command: Command, at: string | null): void {
     this.#log.info({ deviceId: command.deviceId, commandId: command.id, name: command.name, status: command.status }, `command ${command.status}`);
-    this.#events?.publish(commandEvent(command, at === null ? Date.now() : Date.parse(at)));
+    this.#events?.publish(commandEvent(command, at === null ? this.#now() : Date.parse(at)));
   }
 }
 
-function idOf(payload: unknown): string | undefined {
+/** The command a message on a commands topic carries (only the gateway publishes there). */
+function messageOf(payload: unknown): CommandMessage | undefined {
   if (!Buffer.isBuffer(payload) && typeof payload !== 'string') return undefined;
   try {
-    const id = (JSON.parse(payload.toString()) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : undefined;
+    const parsed = commandMessageSchema.safeParse(JSON.parse(payload.toString()));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

@@ -38,6 +38,8 @@ export interface HookContext {
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
   /** Records a device's result for one of its commands; the refusal when it is not recorded. */
   answered(deviceId: string, commandId: string, payload: Buffer): { code: ErrorCode; reason: string } | undefined;
+  /** Records a device's configuration report; the refusal when it is not recorded. */
+  reported(device: DeviceContext, payload: Buffer): { code: ErrorCode; reason: string } | undefined;
 }
 
 function refuse(code: ErrorCode, message: string, returnCode: number): AuthenticateError {
@@ -144,6 +146,14 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
         const refused = ctx.answered(device.deviceId, target.commandId, packet.payload as Buffer);
         if (refused) {
           log.warn({ code: refused.code, deviceId: device.deviceId, commandId: target.commandId }, `refused command result: ${refused.reason}`);
+          ctx.notify({ deviceId: device.deviceId, ...refused });
+        }
+        return done(null);
+      }
+      if (target.kind === 'reported') {
+        const refused = ctx.reported(device, packet.payload as Buffer);
+        if (refused) {
+          log.warn({ code: refused.code, deviceId: device.deviceId }, `refused configuration report: ${refused.reason}`);
           ctx.notify({ deviceId: device.deviceId, ...refused });
         }
         return done(null);

@@ -1,17 +1,19 @@
-import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
-import { CommandDelivery, type CommandOutbox } from './commands.js';
+import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js';
+import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
+import { acknowledgingPersistence } from './persistence.js';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter } from './throttle.js';
 
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
 export type { CommandOutbox } from './commands.js';
+export type { ConfigChannel } from './desired-config.js';
 
 /** How often commands past their TTL are expired, and commands queued by other processes are looked for. */
 const COMMAND_SWEEP_MS = 1000;
@@ -29,9 +31,12 @@ export interface GatewayDeps {
   readonly tls?: TlsCredentials | undefined;
   /** The command store; without it no commands are delivered and results are refused as unknown. */
   readonly commands?: CommandOutbox | undefined;
+  /** The configuration store; without it no desired configuration is sent and reports are refused. */
+  readonly configuration?: ConfigChannel | undefined;
   /**
    * Where connections, disconnections (with why) and wills are published as `device.*` events,
-   * and command status changes as `command.*`; `command.queued` is heard to deliver at once.
+   * and command status changes as `command.*`; `command.queued` is heard to deliver at once,
+   * `device.config.desired` to send a new desired configuration at once.
    */
   readonly events?: EventBus | undefined;
 }
@@ -57,14 +62,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** A gateway without a command store: nothing is pending, and every result names an unknown command. */
-const NO_COMMANDS: CommandOutbox = {
-  pendingCommands: () => [],
-  markCommandDelivered: () => undefined,
-  recordCommandResult: () => 'unknown',
-  expireCommands: () => [],
-};
-
 /** CONNACK "server unavailable" [MQTT-3.2.2.3], sent before closing a connection over a cap. */
 const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
 
@@ -74,18 +71,6 @@ function connectedClients(broker: Aedes): Record<string, Client | undefined> {
 }
 
 const connOf = (client: Client) => (client as unknown as { conn: Duplex }).conn;
-const parserOf = (client: Client) => (client as unknown as { _parser: EventEmitter })._parser;
-
-/**
- * The next packet identifier of a connection, taken from Aedes's own counter
- * (as its QoSPacket does) so that identifiers never collide [MQTT-2.3.1-2].
- */
-function takeMessageId(client: Client): number {
-  const counter = client as unknown as { _nextId: number };
-  const id = counter._nextId;
-  counter._nextId = id >= 65535 ? 1 : id + 1;
-  return id;
-}
 
 /**
  * Starts the MQTT gateway: an Aedes broker on TCP (and TLS) whose hooks
@@ -125,11 +110,6 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     if (!clients) online.set(deviceId, (clients = new Set()));
     clients.add(client);
     lastSeen.set(deviceId, Date.now());
-    // Aedes reports a PUBACK's packet identifier only for persistent sessions
-    // ('ack' event); the parser sees it for every session.
-    parserOf(client).on('packet', (packet: { cmd: string; messageId?: number }) => {
-      if (packet.cmd === 'puback' && packet.messageId !== undefined) delivery.acknowledged(client, deviceId, packet.messageId);
-    });
     const connectedAt = Date.now();
     lastSeen.set(deviceId, connectedAt);
     publish('device.connected', device, connectedAt);
@@ -157,7 +137,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const deviceOf = (client: Client | null) => (client ? sessions.get(client)?.device.deviceId : undefined);
   const delivery = new CommandDelivery(deps.commands ?? NO_COMMANDS, { publish: (packet, done) => broker.publish(packet, done) }, deps.events, log);
 
+  const desired = new DesiredConfigPublisher(deps.configuration ?? NO_CONFIGURATION, (packet, done) => broker.publish(packet, done), log);
+  const persistence = acknowledgingPersistence((client, messageId) => {
+    const deviceId = deviceOf(client);
+    if (deviceId) delivery.acknowledged(client, deviceId, messageId);
+  });
+
   const broker = await Aedes.createBroker({
+    persistence,
     connectTimeout: limits.connectTimeoutMs,
     ...brokerHooks({
       config,
@@ -174,10 +161,11 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       seen: (deviceId, at) => lastSeen.set(deviceId, at),
       notify,
       answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
+      reported: (device, payload) => desired.reported(device, payload),
     }),
     authorizeForward(client, packet) {
       const deviceId = deviceOf(client);
-      return deviceId ? delivery.forwarding(client, deviceId, packet, () => takeMessageId(client)) : packet;
+      return deviceId ? delivery.forwarding(client, deviceId, packet) : packet;
     },
   });
   broker.on('subscribe', (subscriptions, client) => {
@@ -194,10 +182,14 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   });
   const offQueued = deps.events?.on((event) => {
     if (event.type === 'command.queued' && event.deviceId) delivery.deliver(event.deviceId);
+    else if (event.type === 'device.config.desired') desired.sync();
   });
+  // Retained messages live in the broker's memory: every desired document is published again at start.
+  desired.sync();
   const sweep = setInterval(() => {
     try {
       delivery.sweep();
+      desired.sync();
     } catch (err) {
       log.error({ err }, 'command sweep failed');
     }

@@ -17,9 +17,12 @@ export class HealthTracker {
   readonly #events: EventBus;
   readonly #rejections: RejectionCounter;
   readonly #pending = new Map<string, ActivityUpdate>();
+  /** The reporting interval each device reported in its configuration (seconds), which replaces its profile's. */
+  readonly #intervals: Map<string, number>;
 
   constructor(ledger: HealthLedger, profiles: ProfileCatalogue, events: EventBus, rejections: RejectionCounter) {
     this.#ledger = ledger;
+    this.#intervals = ledger.reportedIntervals();
     this.#profiles = profiles;
     this.#events = events;
     this.#rejections = rejections;
@@ -53,6 +56,18 @@ export class HealthTracker {
     else if (event.type === 'device.disconnected') {
       this.#ledger.recordConnection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason: event.data.reason as DisconnectReason });
     } else if (event.type === 'device.will') this.#ledger.recordDeviceEvent(deviceId, event.at, { type: 'will', payload: String(event.data.payload) });
+    else if (event.type === 'device.config.reported') this.#reportedInterval(deviceId, event.data);
+  }
+
+  /** A configuration report: its interval (or, without one, the profile's) judges the device from now on. */
+  #reportedInterval(deviceId: string, data: TestbedEvent['data']): void {
+    const seconds = data.reportingIntervalSeconds;
+    if (typeof seconds === 'number' && seconds > 0) this.#intervals.set(deviceId, seconds);
+    else this.#intervals.delete(deviceId);
+    const profile = this.#profiles.get(String(data.profile));
+    if (!profile) return;
+    const contract = contractOf(profile, this.#intervals.get(deviceId));
+    this.#ledger.setHealthContract(deviceId, contract.lateMs, contract.silentMs);
   }
 
   #fold(r: Reading): void {
@@ -62,7 +77,7 @@ export class HealthTracker {
     const newer = !before || r.time >= before.lastReadingAt;
     const battery = batteryOf(profile, r);
     const signal = signalOf(profile, r);
-    const contract = contractOf(profile);
+    const contract = contractOf(profile, this.#intervals.get(r.deviceId));
     this.#pending.set(r.deviceId, {
       deviceId: r.deviceId,
       lastReadingAt: newer ? r.time : before.lastReadingAt,

@@ -23,6 +23,16 @@ interface CommandRow {
   error: string | null;
 }
 
+/**
+ * A stored command as it stands at `now`: one still open past its TTL is
+ * shown expired at its TTL, before the sweep has written it so, so that no
+ * read shows it pending a moment too long.
+ */
+function asOf(r: CommandRow, now: number): Command {
+  const overdue = (r.status === 'queued' || r.status === 'delivered') && r.expires_at <= now;
+  return toCommand(overdue ? { ...r, status: 'expired', finished_at: r.expires_at } : r);
+}
+
 function toCommand(r: CommandRow): Command {
   const transitions: Command['transitions'] = [{ status: 'queued', at: iso(r.created_at) }];
   if (r.delivered_at !== null) transitions.push({ status: 'delivered', at: iso(r.delivered_at) });
@@ -59,10 +69,16 @@ export interface CommandFilter {
   readonly limit?: number | undefined;
 }
 
-/** Why a device's result was not recorded. */
-export type ResultRefusal = 'unknown' | 'finished';
+/**
+ * Why a device's result was not recorded: `unknown` (no such command of the
+ * device), `finished` (final already with another outcome, or past its TTL),
+ * `repeated` (the outcome it already has: a resent answer changes nothing).
+ */
+export type ResultRefusal = 'unknown' | 'finished' | 'repeated';
 
 const OPEN = "status IN ('queued', 'delivered')";
+/** A command's status as `asOf` shows it, in SQL; its one parameter is now. */
+const STATUS_AS_OF = `CASE WHEN ${OPEN} AND expires_at <= ? THEN 'expired' ELSE status END`;
 
 /**
  * Commands to devices. Reads for the API take a scope; the gateway's calls
@@ -86,9 +102,13 @@ export class CommandTable {
       byId: db.prepare('SELECT * FROM commands WHERE id = ? AND device_id = ?'),
       pending: db.prepare("SELECT * FROM commands WHERE device_id = ? AND status = 'queued' AND expires_at > ? ORDER BY seq"),
       deliver: db.prepare("UPDATE commands SET status = 'delivered', delivered_at = ? WHERE id = ? AND device_id = ? AND status = 'queued' AND expires_at > ?"),
-      finish: db.prepare(`UPDATE commands SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ? AND device_id = ? AND ${OPEN}`),
+      // An answer proves the command arrived, even when it came before the PUBACK (a device may answer first).
+      finish: db.prepare(
+        `UPDATE commands SET status = ?, delivered_at = COALESCE(delivered_at, ?), finished_at = ?, result = ?, error = ? WHERE id = ? AND device_id = ? AND ${OPEN}`,
+      ),
       overdue: db.prepare(`SELECT * FROM commands WHERE ${OPEN} AND expires_at <= ? ORDER BY seq`),
-      expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = ? WHERE id = ? AND ${OPEN}`),
+      // Expired at the instant its TTL ran out, whenever the sweep comes by.
+      expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = expires_at WHERE id = ? AND ${OPEN}`),
     };
   }
 
@@ -120,7 +140,7 @@ export class CommandTable {
       (where) => `SELECT * FROM commands WHERE id = ? AND device_id = ? AND (${where})`,
     );
     const row = stmt.get(id, deviceId, ...scopeParams) as CommandRow | undefined;
-    return row && toCommand(row);
+    return row && asOf(row, this.#now());
   }
 
   /** A device's commands the scope may see, newest first. */
@@ -129,10 +149,11 @@ export class CommandTable {
       'list',
       scope,
       DEVICE_COLUMNS,
-      (where) => `SELECT * FROM commands WHERE device_id = ? AND (? IS NULL OR status = ?) AND (${where}) ORDER BY seq DESC LIMIT ?`,
+      (where) => `SELECT * FROM commands WHERE device_id = ? AND (? IS NULL OR ${STATUS_AS_OF} = ?) AND (${where}) ORDER BY seq DESC LIMIT ?`,
     );
     const status = filter.status ?? null;
-    return (stmt.all(deviceId, status, status, ...scopeParams, filter.limit ?? 100) as CommandRow[]).map(toCommand);
+    const now = this.#now();
+    return (stmt.all(deviceId, status, now, status, ...scopeParams, filter.limit ?? 100) as CommandRow[]).map((r) => asOf(r, now));
   }
 
   /** The device's queued commands that have not expired, in the order they were sent. */
@@ -152,11 +173,12 @@ export class CommandTable {
       const row = this.#stmts.byId.get(id, deviceId) as CommandRow | undefined;
       if (!row) return 'unknown';
       const now = this.#now();
+      const status = result.ok ? 'succeeded' : 'failed';
+      if (row.status === status) return 'repeated';
       // An answer after the TTL is too late: the sweep marks the command expired, as the sender was told it would be.
       if ((row.status !== 'queued' && row.status !== 'delivered') || row.expires_at <= now) return 'finished';
-      const status = result.ok ? 'succeeded' : 'failed';
       const stored = result.result === undefined ? null : JSON.stringify(result.result);
-      this.#stmts.finish.run(status, now, stored, result.error ?? null, id, deviceId);
+      this.#stmts.finish.run(status, now, now, stored, result.error ?? null, id, deviceId);
       return toCommand(this.#stmts.byId.get(id, deviceId) as CommandRow);
     })();
   }
@@ -166,8 +188,8 @@ export class CommandTable {
     return this.#db.transaction(() => {
       const now = this.#now();
       const rows = this.#stmts.overdue.all(now) as CommandRow[];
-      for (const row of rows) this.#stmts.expire.run(now, row.id);
-      return rows.map((r) => toCommand({ ...r, status: 'expired', finished_at: now }));
+      for (const row of rows) this.#stmts.expire.run(row.id);
+      return rows.map((r) => toCommand({ ...r, status: 'expired', finished_at: r.expires_at }));
     })();
   }
 }

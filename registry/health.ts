@@ -14,6 +14,8 @@ export interface HealthRecord {
   readonly battery: number | null;
   readonly batteryLow: boolean | null;
   readonly signal: number | null;
+  /** The `reportingIntervalSeconds` the device last reported in its configuration, which replaces its profile's. */
+  readonly reportedIntervalSeconds: number | null;
 }
 
 export const NO_HEALTH: HealthRecord = {
@@ -27,6 +29,7 @@ export const NO_HEALTH: HealthRecord = {
   battery: null,
   batteryLow: null,
   signal: null,
+  reportedIntervalSeconds: null,
 };
 
 /** What a batch of stored readings says about a device: folded in with the newest winning. */
@@ -67,10 +70,14 @@ interface HealthRow {
   battery: number | null;
   battery_low: number | null;
   signal: number | null;
+  reported_interval: number | null;
 }
 
+/** The health columns of a query over `devices d LEFT JOIN device_health h`, with the interval the device reported. */
 export const HEALTH_COLUMNS =
-  'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal';
+  'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal, ' +
+  "(SELECT json_extract(c.reported, '$.reportingIntervalSeconds') FROM device_config c WHERE c.device_id = d.id " +
+  "AND json_type(c.reported, '$.reportingIntervalSeconds') IN ('integer', 'real')) AS reported_interval";
 
 export const toHealth = (r: HealthRow): HealthRecord => ({
   online: r.online === 1,
@@ -83,6 +90,7 @@ export const toHealth = (r: HealthRow): HealthRecord => ({
   battery: r.battery,
   batteryLow: r.battery_low === null ? null : r.battery_low === 1,
   signal: r.signal,
+  reportedIntervalSeconds: r.reported_interval,
 });
 
 /** The status a reading time gives at `now`, in SQL (the same rule as `statusAt`). */
@@ -96,7 +104,7 @@ const STATUS_SQL = `CASE WHEN last_reading_at IS NULL THEN 'never' WHEN @now - l
 export class HealthTable {
   readonly #db: Database;
   readonly #scoped: ScopedStatements;
-  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf', Statement>;
+  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf' | 'contract', Statement>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -121,8 +129,14 @@ export class HealthTable {
          WHERE h.last_reading_at IS NOT NULL AND h.status <> ${STATUS_SQL}`,
       ),
       setStatus: db.prepare('UPDATE device_health SET status = ? WHERE device_id = ?'),
+      contract: db.prepare('UPDATE device_health SET late_ms = ?, silent_ms = ? WHERE device_id = ?'),
       event: db.prepare('INSERT INTO device_events (device_id, time, type, detail) SELECT id, ?, ?, ? FROM devices WHERE id = ?'),
     };
+  }
+
+  /** A device's late and silent thresholds changed (it reported a new interval); its status follows at the next evaluation. */
+  setContract(deviceId: string, lateMs: number, silentMs: number): void {
+    this.#s.contract.run(lateMs, silentMs, deviceId);
   }
 
   /** No connection survives a restart: every device starts offline. */

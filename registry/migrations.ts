@@ -265,6 +265,20 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (message_id, attempt)
   ) STRICT;
   `,
+  // 7: a device's desired configuration (set through the API, versioned) and the one it reports.
+  `
+  CREATE TABLE device_config (
+    device_id        TEXT PRIMARY KEY REFERENCES devices(id),
+    desired          TEXT CHECK (desired IS NULL OR json_valid(desired)),
+    desired_version  INTEGER NOT NULL DEFAULT 0,
+    desired_at       INTEGER,
+    desired_by       TEXT,
+    reported         TEXT CHECK (reported IS NULL OR json_valid(reported)),
+    reported_version INTEGER,
+    reported_at      INTEGER
+  ) STRICT;
+  CREATE INDEX device_config_desired_at ON device_config(desired_at) WHERE desired IS NOT NULL;
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

@@ -14,6 +14,9 @@ import {
   type Caller,
   type Command,
   type CommandResult,
+  type ConfigDocument,
+  type DesiredConfigChange,
+  type DeviceConfig,
   type Company,
   type Device,
   type DeviceContext,
@@ -34,6 +37,7 @@ import { HealthTable, type ActivityUpdate, type ConnectionUpdate, type HealthRec
 import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
 import { CommandTable, type CommandFilter, type NewCommand, type ResultRefusal } from './commands.js';
 import { CompanyTable } from './companies.js';
+import { DeviceConfigTable } from './device-config.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
@@ -82,6 +86,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly #keys: KeyTable;
   readonly #audit: AuditLog;
   readonly #commands: CommandTable;
+  readonly #config: DeviceConfigTable;
   readonly #health: HealthTable;
   readonly #fleet: FleetQueries;
   readonly #alerts: AlertTable;
@@ -100,6 +105,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#keys = new KeyTable(db, now);
     this.#audit = new AuditLog(db, now);
     this.#commands = new CommandTable(db, now);
+    this.#config = new DeviceConfigTable(db, now);
     this.#health = new HealthTable(db);
     this.#fleet = new FleetQueries(db);
     this.#alerts = new AlertTable(db, now);
@@ -157,6 +163,16 @@ export class Registry implements TestbedRegistry, HealthLedger {
   /** Marks every command past its TTL expired, and returns them. */
   expireCommands(): Command[] {
     return this.#commands.expire();
+  }
+
+  /** Desired configuration documents set at or after `since` (epoch ms), oldest first: what the gateway sends. */
+  desiredConfigsSince(since: number): DesiredConfigChange[] {
+    return this.#config.desiredSince(since);
+  }
+
+  /** Records the configuration a connected device reports (already checked against its profile). */
+  recordReportedConfig(deviceId: string, config: ConfigDocument, version: number | null): DeviceConfig {
+    return this.#config.setReported(deviceId, config, version);
   }
 
   /**
@@ -321,6 +337,19 @@ export class Registry implements TestbedRegistry, HealthLedger {
     return this.#commands.get(scope, deviceId, commandId);
   }
 
+  // Configuration
+
+  getDeviceConfig(scope: Scope, deviceId: string): DeviceConfig | undefined {
+    return this.#devices.get(scope, deviceId) && this.#config.get(deviceId);
+  }
+
+  setDesiredConfig(caller: Caller, deviceId: string, config: ConfigDocument): DeviceConfig | undefined {
+    const device = this.#devices.get(caller.scope, deviceId);
+    if (!device) return undefined;
+    if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; it can no longer connect to receive its configuration');
+    return this.#config.setDesired(device.id, config, caller.keyId);
+  }
+
   // API keys
 
   createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey {
@@ -393,6 +422,14 @@ export class Registry implements TestbedRegistry, HealthLedger {
   }
 
   // The health stage's door (HealthLedger): system writes, as the gateway's credential check is.
+
+  reportedIntervals(): Map<string, number> {
+    return this.#config.reportedIntervals();
+  }
+
+  setHealthContract(deviceId: string, lateMs: number, silentMs: number): void {
+    this.#health.setContract(deviceId, lateMs, silentMs);
+  }
 
   resetOnline(): void {
     this.#health.resetOnline();

@@ -5,6 +5,8 @@ import type {
   AuditEntry,
   Caller,
   Command,
+  ConfigDocument,
+  DeviceConfig,
   Company,
   Device,
   DeviceEvent,
@@ -135,6 +137,15 @@ export interface TestbedRegistry {
   listCommands(scope: Scope, deviceId: string, filter?: CommandFilter): Command[];
   getCommand(scope: Scope, deviceId: string, commandId: string): Command | undefined;
 
+  /** A device's desired and reported configuration, and where they differ; undefined when the scope does not see the device. */
+  getDeviceConfig(scope: Scope, deviceId: string): DeviceConfig | undefined;
+  /**
+   * Replaces the desired configuration of a device of the caller's scope (a
+   * revoked one is TESTBED_CONFLICT), already checked against its profile; its
+   * version grows by one and the caller's key is recorded as who set it.
+   */
+  setDesiredConfig(caller: Caller, deviceId: string, config: ConfigDocument): DeviceConfig | undefined;
+
   /** A key no wider than its creator's (key-policy.ts); TESTBED_FORBIDDEN otherwise. */
   createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey;
   /** The keys the holder may manage, oldest first, revoked and expired ones included. */
@@ -188,6 +199,10 @@ export interface TestbedRegistry {
 export interface HealthLedger {
   /** No connection survives a restart: every device starts offline. */
   resetOnline(): void;
+  /** The `reportingIntervalSeconds` each device last reported in its configuration, for those that did. */
+  reportedIntervals(): Map<string, number>;
+  /** Replaces a device's late and silent thresholds (its reported interval changed). */
+  setHealthContract(deviceId: string, lateMs: number, silentMs: number): void;
   placementOf(deviceId: string): Placement | undefined;
   /** One transaction for a whole batch; devices whose status was not `ok` come back as changes. */
   recordActivity(updates: readonly ActivityUpdate[]): StatusChange[];

@@ -1,6 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
-import { commandMessageSchema, commandResultTopic, deviceTopic, type CommandResult } from '../core/index.js';
+import { commandMessageSchema, commandResultTopic, configTopic, deviceTopic, type CommandResult, type ReportedConfigMessage } from '../core/index.js';
 import { obey } from './commands.js';
+import { SimulatedConfiguration } from './configuration.js';
 import type { DeviceCredentials } from './credentials.js';
 import { connectError } from './connect-error.js';
 import { SimulatorError } from './errors.js';
@@ -14,7 +15,7 @@ export interface VirtualDeviceOptions {
   readonly qos?: 0 | 1;
   /** Subscribe to the device's errors topic and count rejection notices (default true). */
   readonly listenForRejections?: boolean;
-  /** Subscribe to the device's commands and obey the standard ones (default true). */
+  /** Subscribe to the device's commands and desired configuration, obey the standard commands and apply the configuration (default true). */
   readonly obeyCommands?: boolean;
   /** How long to wait for CONNACK (default 10 s). */
   readonly connectTimeoutMs?: number;
@@ -66,6 +67,8 @@ export class VirtualDevice {
   #drained: (() => void) | undefined;
   readonly #rejected = new Map<string, number>();
   readonly #commandsTopic: string;
+  readonly #desiredTopic: string;
+  readonly #configuration = new SimulatedConfiguration();
   /** Answers already given, by command id: a command delivered again is answered again, not carried out again. */
   readonly #answered = new Map<string, CommandResult>();
   /** The last payloads sent, for resend_backlog. */
@@ -79,9 +82,10 @@ export class VirtualDevice {
     this.#readings = deviceTopic(this.deviceId, 'readings');
     this.#errorsTopic = deviceTopic(this.deviceId, 'errors');
     this.#commandsTopic = deviceTopic(this.deviceId, 'commands');
+    this.#desiredTopic = configTopic(this.deviceId, 'desired');
   }
 
-  /** The reporting interval a set_interval command asked for, if one did. */
+  /** The reporting interval a set_interval command or the desired configuration asked for, if one did. */
   get intervalMs(): number | undefined {
     return this.#intervalMs;
   }
@@ -127,6 +131,7 @@ export class VirtualDevice {
   async #listenForCommands(): Promise<void> {
     if (this.#options.obeyCommands === false) return;
     await this.#client?.subscribeAsync(this.#commandsTopic, { qos: 1 }).catch(() => undefined);
+    await this.#client?.subscribeAsync(this.#desiredTopic, { qos: 1 }).catch(() => undefined);
   }
 
   /**
@@ -240,6 +245,7 @@ export class VirtualDevice {
 
   #onMessage(topic: string, payload: Buffer): void {
     if (topic === this.#commandsTopic) return void this.#onCommand(payload);
+    if (topic === this.#desiredTopic) return this.#onDesired(payload);
     if (topic !== this.#errorsTopic) return;
     let code = 'UNREADABLE_NOTICE';
     try {
@@ -264,7 +270,10 @@ export class VirtualDevice {
         Date.parse(message.expiresAt) <= Date.now()
           ? { ok: false, error: 'expired before it arrived' }
           : await obey(message, {
-              setInterval: (ms) => (this.#intervalMs = ms),
+              setInterval: (ms) => {
+                this.#intervalMs = ms;
+                this.#report(this.#configuration.intervalSet(ms / 1000));
+              },
               reboot: async () => {
                 await this.goOffline();
                 await this.goOnline();
@@ -278,6 +287,16 @@ export class VirtualDevice {
       this.#answered.set(message.id, result);
     }
     this.#client?.publish(commandResultTopic(this.deviceId, message.id), JSON.stringify(result), { qos: 1 });
+  }
+
+  /** A desired configuration: applied once per version, and reported. */
+  #onDesired(payload: Buffer): void {
+    const report = this.#configuration.apply(payload, (ms) => (this.#intervalMs = ms));
+    if (report) this.#report(report);
+  }
+
+  #report(report: ReportedConfigMessage): void {
+    this.#client?.publish(configTopic(this.deviceId, 'reported'), JSON.stringify(report), { qos: 1 });
   }
 
   #onError(err: Error): void {

@@ -228,6 +228,7 @@ describe('API happy path (inject)', () => {
       'GET /v1/devices/{deviceId}/aggregates',
       'GET /v1/devices/{deviceId}/commands',
       'GET /v1/devices/{deviceId}/commands/{commandId}',
+      'GET /v1/devices/{deviceId}/config',
       'GET /v1/devices/{deviceId}/events',
       'GET /v1/devices/{deviceId}/locations',
       'GET /v1/devices/{deviceId}/readings',
@@ -261,6 +262,7 @@ describe('API happy path (inject)', () => {
       'POST /v1/pilots/{pilotId}/devices/bulk',
       'POST /v1/pilots/{pilotId}/end',
       'POST /v1/webhooks',
+      'PUT /v1/devices/{deviceId}/config/desired',
     ]);
     // Every operation behind a key says who may call it and whether it changes anything.
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {

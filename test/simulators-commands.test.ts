@@ -40,4 +40,33 @@ describe('simulated devices obey commands', () => {
     expect(gaps.at(-1)).toBe(5_000);
     expect(gaps.filter((g) => g > 200)).toEqual([5_000]);
   }, 20_000);
+
+  it('applies its desired configuration (reportingIntervalSeconds) and reports it, so the API shows it in sync', async () => {
+    const { devices } = provision(p, 'safety-beacon');
+    const { device, password } = devices[0]!;
+    const profile = p.profiles.get('safety-beacon')!.profile;
+    const run = runSimulation({
+      url: p.mqttUrl,
+      devices: [{ credentials: { deviceId: device.id, username: device.username, password, profile: 'safety-beacon' }, profile, format: 'json' }],
+      rate: 5,
+      durationMs: 7_000,
+    });
+    const ALL = { kind: 'all' } as const;
+    await eventually(async () => ((await readDevice(p.stores.readings, device.id, { limit: 100 }, ALL)).length >= 4 ? true : undefined));
+    const res = await fetch(`${p.apiUrl}/v1/devices/${device.id}/config/desired`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reportingIntervalSeconds: 5, ledEnabled: false }),
+    });
+    expect(res.status).toBe(200);
+    await eventually(() => (p.registry.getDeviceConfig(ALL, device.id)?.inSync ? true : undefined));
+    expect(p.registry.getDeviceConfig(ALL, device.id)?.reported).toMatchObject({ version: 1, config: { reportingIntervalSeconds: 5, ledEnabled: false } });
+    const summary = await run;
+    expect(summary.errors).toBe(0);
+
+    const times = (await readDevice(p.stores.readings, device.id, { limit: 1000 }, ALL)).map((r) => r.time).sort((a, b) => a - b);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(gaps.filter((g) => g > 200)).toEqual([5_000]);
+  }, 20_000);
 });

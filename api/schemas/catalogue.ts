@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { testbedSchema } from '../../core/index.js';
-import { commandDefinitionSchema, measurementSchema, profileSchema } from '../../device-profiles/index.js';
+import { commandDefinitionSchema, configFieldSchema, measurementSchema, profileSchema } from '../../device-profiles/index.js';
 import { component } from './components.js';
 
 export const testbedsResponseSchema = z.object({ testbeds: z.array(component('Testbed', testbedSchema, 'A testbed city')) });
@@ -22,6 +22,7 @@ export const profileViewSchema = component(
     commands: z.array(
       component('CommandDefinition', commandDefinitionSchema, 'A command a device of the profile takes: its parameters and default time-to-live'),
     ),
+    configuration: z.array(component('ConfigField', configFieldSchema, "A key of a device's desired and reported configuration: its type, unit and range")),
   }),
   'A device profile',
 );

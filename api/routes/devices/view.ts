@@ -31,7 +31,7 @@ export function deviceDetail(deps: Pick<ApiDeps, 'sessions' | 'profiles' | 'heal
     lastConnectedAt: isoOrNull(h.lastConnectedAt),
     lastDisconnectedAt: isoOrNull(h.lastDisconnectedAt),
     disconnectReason: h.disconnectReason,
-    expectedIntervalSeconds: profile?.profile.reportingIntervalSeconds ?? null,
+    expectedIntervalSeconds: h.reportedIntervalSeconds ?? profile?.profile.reportingIntervalSeconds ?? null,
     ...(h.battery === null ? {} : { battery: { value: h.battery, low: h.batteryLow ?? false } }),
     ...(h.signal === null ? {} : { signal: { rssi: h.signal } }),
     rejectionsLastHour: deps.health?.rejectionsLastHour(device.id) ?? {},

@@ -27,13 +27,25 @@ const alertFor = (e: TestbedEvent, pilotId: string, scope: Parameters<typeof sco
   e.pilotId === pilotId &&
   scopeAdmits(scope, { companyId: e.companyId ?? '', testbedId: e.testbedId, pilotId: (e.data.alert as { pilotId: string | null }).pilotId ?? '' });
 
+/** Who sees a device's commands (as on /v1/devices/{deviceId}/commands): the managers, not readers of open data. */
+const COMMAND_READERS: ReadonlySet<string> = new Set(['admin', 'operator', 'company']);
+
+/** Whether a command status change belongs on a pilot's stream for this caller: a device of the pilot, which the caller manages. */
+const commandFor = (e: TestbedEvent, pilotId: string, caller: { role: string; scope: Parameters<typeof scopeAdmits>[0] }): boolean =>
+  e.type.startsWith('command.') &&
+  e.pilotId === pilotId &&
+  COMMAND_READERS.has(caller.role) &&
+  scopeAdmits(caller.scope, { companyId: e.companyId ?? '', testbedId: e.testbedId, pilotId });
+
 const DESCRIPTION =
   'Server-Sent Events (text/event-stream): each reading of the pilot as it is stored, as a message event with data ' +
   '`{ "deviceId", "time", "values", "suspect"?, "stuck"?, "gap"? }` (the quality flags, each only when raised, as on /readings). A client that reads too slowly loses the oldest waiting readings rather than holding up ' +
   'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
   'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
   'whose pilot is no longer visible to it, ends with an `event: end` naming why. Alerts about the pilot that the key sees ' +
-  'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`.';
+  'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`. For admin, operator and company ' +
+  'keys, a command to a device of the pilot changing status comes as `event: command` with `{ "type": "command.queued" | ' +
+  '"command.delivered" | "command.succeeded" | "command.failed" | "command.expired", "deviceId", "commandId", "name", "status", "error"? }`.';
 
 /** `GET /v1/pilots/{pilotId}/live`: the pilot's readings as they are stored, scoped like every read. */
 export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, limits }) => {
@@ -106,6 +118,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const subscription = live.subscribe({ scope: caller.scope, pilotId: pilot.id }, pump, { bufferSize: limits.liveBufferSize });
       const offAlerts = deps.events?.on((e) => {
         if (alertFor(e, pilot.id, caller.scope)) write(event('alert', { type: e.type, alert: e.data.alert }));
+        else if (commandFor(e, pilot.id, caller)) write(event('command', { type: e.type, deviceId: e.deviceId, ...e.data }));
       });
       const end = (code: string, message: string) => {
         stream.end(event('end', { code, message }));

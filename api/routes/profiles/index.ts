@@ -19,6 +19,7 @@ function view({ profile }: CompiledProfile): ProfileView {
     reportingIntervalSeconds: profile.reportingIntervalSeconds,
     measurements: profile.measurements,
     commands: profile.commands,
+    configuration: profile.configuration,
   };
 }
 
@@ -31,7 +32,7 @@ export const profileRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       config: ANY_KEY,
       schema: {
         tags: ['catalogue'],
-        summary: 'List the device profiles: measurements, units, ranges, formats, binary layouts and commands',
+        summary: 'List the device profiles: measurements, units, ranges, formats, binary layouts, commands and configuration keys',
         response: { 200: json('The device profiles', profilesResponseSchema), ...errorResponses },
       },
     },

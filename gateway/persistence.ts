@@ -1,0 +1,38 @@
+import type { Client } from 'aedes';
+import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
+
+/** A PUBACK (or PUBCOMP) as Aedes hands it to its persistence. */
+interface Acknowledgement {
+  readonly cmd: string;
+  readonly messageId?: number | undefined;
+}
+
+type Clear = (client: Client, packet: Acknowledgement, cb?: unknown) => unknown;
+
+/**
+ * The package is CommonJS whose export is the factory itself (as Aedes imports
+ * it), while its type declarations describe it as a `default` property.
+ */
+const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
+
+/**
+ * The broker's in-memory session store (Aedes's default), told of every PUBACK.
+ *
+ * Aedes clears an acknowledged message from its persistence with
+ * `outgoingClearMessageId(client, puback)` for every session kind, while its
+ * 'ack' event names the message only when a persistent session had stored it.
+ * Hooking the persistence, the broker's documented extension point for
+ * sessions, sees the PUBACK's packet identifier [MQTT-2.3.1-6] for clean
+ * sessions too, which is what marks a command delivered.
+ */
+export function acknowledgingPersistence(onPuback: (client: Client, messageId: number) => void): AedesMemoryPersistence {
+  const persistence = createMemoryPersistence();
+  const clear = (persistence.outgoingClearMessageId as unknown as Clear).bind(persistence);
+  const hooked: Clear = (client, packet, cb) => {
+    // Aedes also clears a message it decided not to send (a PUBLISH packet); only a PUBACK is an acknowledgement.
+    if (packet.cmd === 'puback' && packet.messageId !== undefined) onPuback(client, packet.messageId);
+    return clear(client, packet, cb);
+  };
+  (persistence as unknown as { outgoingClearMessageId: Clear }).outgoingClearMessageId = hooked;
+  return persistence;
+}

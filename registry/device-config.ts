@@ -1,0 +1,91 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { configDelta, type ConfigDocument, type DesiredConfigChange, type DeviceConfig } from '../core/index.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+interface ConfigRow {
+  device_id: string;
+  desired: string | null;
+  desired_version: number;
+  desired_at: number | null;
+  desired_by: string | null;
+  reported: string | null;
+  reported_version: number | null;
+  reported_at: number | null;
+}
+
+function toConfig(deviceId: string, r: ConfigRow | undefined): DeviceConfig {
+  const desired = r?.desired == null ? undefined : (JSON.parse(r.desired) as ConfigDocument);
+  const reported = r?.reported == null ? undefined : (JSON.parse(r.reported) as ConfigDocument);
+  const delta = configDelta(desired, reported);
+  return {
+    deviceId,
+    desired: desired && r ? { version: r.desired_version, config: desired, updatedAt: iso(r.desired_at ?? 0), updatedBy: r.desired_by ?? '' } : null,
+    reported: reported && r ? { config: reported, version: r.reported_version, at: iso(r.reported_at ?? 0) } : null,
+    delta,
+    inSync: Object.keys(delta).length === 0,
+  };
+}
+
+/**
+ * Devices' desired and reported configuration, one row per device. The API's
+ * calls take a device already found in the caller's scope; the gateway's the
+ * device of the connection.
+ */
+export class DeviceConfigTable {
+  readonly #now: () => number;
+  readonly #stmts: Record<'get' | 'setDesired' | 'setReported' | 'since' | 'intervals', Statement>;
+
+  constructor(db: Database, now: () => number) {
+    this.#now = now;
+    this.#stmts = {
+      get: db.prepare('SELECT * FROM device_config WHERE device_id = ?'),
+      setDesired: db.prepare(
+        `INSERT INTO device_config (device_id, desired, desired_version, desired_at, desired_by) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET desired = excluded.desired, desired_version = desired_version + 1,
+           desired_at = excluded.desired_at, desired_by = excluded.desired_by`,
+      ),
+      setReported: db.prepare(
+        `INSERT INTO device_config (device_id, reported, reported_version, reported_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET reported = excluded.reported, reported_version = excluded.reported_version,
+           reported_at = excluded.reported_at`,
+      ),
+      intervals: db.prepare(
+        `SELECT device_id, json_extract(reported, '$.reportingIntervalSeconds') AS seconds FROM device_config
+         WHERE json_type(reported, '$.reportingIntervalSeconds') IN ('integer', 'real')`,
+      ),
+      since: db.prepare('SELECT * FROM device_config WHERE desired IS NOT NULL AND desired_at >= ? ORDER BY desired_at, device_id'),
+    };
+  }
+
+  get(deviceId: string): DeviceConfig {
+    return toConfig(deviceId, this.#stmts.get.get(deviceId) as ConfigRow | undefined);
+  }
+
+  /** Replaces the desired document; its version grows by one. */
+  setDesired(deviceId: string, config: ConfigDocument, by: string): DeviceConfig {
+    this.#stmts.setDesired.run(deviceId, JSON.stringify(config), this.#now(), by);
+    return this.get(deviceId);
+  }
+
+  /** Records the device's report: its whole configuration, and the desired version it applied (null when it did not say). */
+  setReported(deviceId: string, config: ConfigDocument, version: number | null): DeviceConfig {
+    this.#stmts.setReported.run(deviceId, JSON.stringify(config), version, this.#now());
+    return this.get(deviceId);
+  }
+
+  /** The `reportingIntervalSeconds` each device last reported, for those that did. */
+  reportedIntervals(): Map<string, number> {
+    const rows = this.#stmts.intervals.all() as { device_id: string; seconds: number }[];
+    return new Map(rows.map((r) => [r.device_id, r.seconds]));
+  }
+
+  /** Desired documents set at or after `since` (epoch ms), oldest first. */
+  desiredSince(since: number): DesiredConfigChange[] {
+    return (this.#stmts.since.all(since) as ConfigRow[]).map((r) => ({
+      deviceId: r.device_id,
+      message: { version: r.desired_version, config: JSON.parse(r.desired!) as ConfigDocument },
+      updatedAt: r.desired_at!,
+    }));
+  }
+}
