@@ -18,6 +18,9 @@ import {
   type Device,
   type DeviceContext,
   type DeviceLocation,
+  type Erasure,
+  type PilotExport,
+  type StoredReceipt,
   ANONYMOUS_KEY_ID,
   type KeyGrant,
   type Pilot,
@@ -37,6 +40,7 @@ import { CompanyTable } from './companies.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
+import { LifecycleTable } from './lifecycle.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
 import type { CreatedDevice, CreatedKey, CreatedWebhook, HealthLedger, NewWebhook, TestbedRegistry } from './testbed-registry.js';
@@ -86,6 +90,8 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly #fleet: FleetQueries;
   readonly #alerts: AlertTable;
   readonly #webhooks: WebhookTable;
+  /** The lifecycle stage's bookkeeping (exports, erasures, retention): the composition root's, not the API's. */
+  readonly lifecycle: LifecycleTable;
   /** The webhook dispatcher's queue (the composition root's, not the API's). */
   readonly webhookOutbox: WebhookOutbox;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
@@ -105,6 +111,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#alerts = new AlertTable(db, now);
     this.#webhooks = new WebhookTable(db, now);
     this.webhookOutbox = new SqliteWebhookOutbox(db);
+    this.lifecycle = new LifecycleTable(db, now);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
       testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
@@ -259,6 +266,35 @@ export class Registry implements TestbedRegistry, HealthLedger {
   endPilot(scope: Scope, id: string): Pilot | undefined {
     if (this.#pilots.get(scope, id)) this.#mayChange(scope);
     return this.#pilots.end(scope, id);
+  }
+
+  // The end of a pilot: exports, erasures, receipts
+
+  createExport(caller: Caller, pilotId: string): PilotExport | undefined {
+    const pilot = this.#pilots.get(caller.scope, pilotId);
+    return pilot && this.lifecycle.createExport(pilot, caller.keyId);
+  }
+
+  getExport(scope: Scope, id: string): PilotExport | undefined {
+    return this.lifecycle.getExport(scope, id);
+  }
+
+  beginErasure(caller: Caller, pilotId: string, forced: boolean): Erasure | undefined {
+    const pilot = this.#pilots.get(caller.scope, pilotId);
+    if (!pilot) return undefined;
+    this.#mayChange(caller.scope);
+    return this.lifecycle.beginErasure(pilot, caller.keyId, forced);
+  }
+
+  getErasure(scope: Scope, pilotId: string): Erasure | undefined {
+    if (!this.#pilots.get(scope, pilotId)) return undefined;
+    return (
+      this.lifecycle.getErasure(pilotId) ?? { pilotId, state: 'none', forced: false, requestedBy: null, startedAt: null, finishedAt: null, receiptId: null }
+    );
+  }
+
+  getReceipt(scope: Scope, id: string): StoredReceipt | undefined {
+    return this.lifecycle.getReceipt(scope, id);
   }
 
   // Devices
