@@ -21,6 +21,8 @@ import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { erasureRoutes, receiptKeyRoutes } from './routes/lifecycle/erasure.js';
+import { exportRoutes } from './routes/lifecycle/exports.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
@@ -103,6 +105,8 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           alertRoutes,
           auditRoutes,
           webhookRoutes,
+          exportRoutes,
+          erasureRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }
@@ -120,6 +124,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await app.register(async (keyed) => {
     requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
     await keyed.register(metricsRoutes, routes);
+    await keyed.register(receiptKeyRoutes, routes);
   });
   await app.ready();
   return app;

@@ -7,6 +7,7 @@ import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js
 import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 import { startWebhookDispatcher } from '../webhooks/index.js';
+import { Lifecycle } from '../lifecycle/index.js';
 import * as metrics from '../metrics/index.js';
 
 export interface RunningPipeline {
@@ -90,6 +91,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       ingestStats: () => ingest.stats(),
       devices: () => registry.activeDevices().map((d) => ({ testbedId: d.testbedId, online: gateway.isOnline(d.id) })),
     });
+    const lifecycle = Lifecycle.start({
+      registry,
+      ledger: registry.lifecycle,
+      readings: stores.readings,
+      rejections: stores.rejections,
+      profiles,
+      log: log.child({ stage: 'lifecycle' }),
+      dataDir: config.dataDir,
+      sessions: gateway,
+      queueSettled: (since) => queueSettled(ingest, since),
+    });
+    stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -108,6 +121,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         ingest,
         health,
         events,
+        lifecycle,
         webhookUrls,
         metrics: measured.registry,
         observeRequest: metrics.observeRequest(measured),
@@ -154,4 +168,13 @@ function watchTls(credentials: TlsCredentials, log: Logger) {
       credentials.close();
     },
   };
+}
+
+/** Resolves once nothing accepted before `since` waits in the queue on disk: its oldest entry is younger, or there is none. */
+async function queueSettled(ingest: Ingest, since: number): Promise<void> {
+  for (;;) {
+    const { oldestAgeMs } = ingest.health().queue;
+    if (oldestAgeMs === null || Date.now() - oldestAgeMs > since) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

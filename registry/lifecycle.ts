@@ -135,6 +135,11 @@ export class LifecycleTable {
     return ids;
   }
 
+  /** Every export of a pilot (their files are removed when it is erased). */
+  exportIds(pilotId: string): string[] {
+    return this.#db.prepare('SELECT id FROM exports WHERE pilot_id = ? ORDER BY rowid').pluck().all(pilotId) as string[];
+  }
+
   lastExport(pilotId: string): PilotExport | undefined {
     const row = this.#s.lastDone!.get(pilotId) as ExportRow | undefined;
     return row && toExport(row);

@@ -235,6 +235,7 @@ export type LifecycleLedger = Pick<
   | 'failExport'
   | 'failUnfinishedExports'
   | 'lastExport'
+  | 'exportIds'
   | 'unfinishedErasures'
   | 'counted'
   | 'recordCounted'

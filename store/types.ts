@@ -248,6 +248,8 @@ export interface RejectionLog {
   countRejections(pilotId: string): Promise<DeviceCounts>;
   /** Deletes a pilot's rejections. Idempotent. */
   deleteRejections(pilotId: string): Promise<void>;
+  /** Queries the log itself for anything left of the pilot: each check with its result, 0 when nothing. */
+  checkErased(pilotId: string): Promise<ErasureCheck[]>;
 }
 
 /** A rejection of a pilot, with its device and its number in the log (for paging). */
