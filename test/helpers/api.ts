@@ -62,7 +62,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
   const lifecycle = Lifecycle.start({
     registry,
     ledger: registry.lifecycle,
-    readings: store,
+    readings: extra.readings ?? store,
     rejections: store,
     profiles,
     log,
