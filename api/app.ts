@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
 import { erasureRoutes, receiptKeyRoutes } from './routes/lifecycle/erasure.js';
 import { exportRoutes } from './routes/lifecycle/exports.js';
+import { retentionRoutes } from './routes/lifecycle/retention.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
@@ -107,6 +108,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           webhookRoutes,
           exportRoutes,
           erasureRoutes,
+          retentionRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }

@@ -94,7 +94,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly lifecycle: LifecycleTable;
   /** The webhook dispatcher's queue (the composition root's, not the API's). */
   readonly webhookOutbox: WebhookOutbox;
-  readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
+  readonly #stmts: Record<'testbeds' | 'testbed' | 'testbedRetention' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
     this.#db = db;
@@ -113,8 +113,9 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.webhookOutbox = new SqliteWebhookOutbox(db);
     this.lifecycle = new LifecycleTable(db, now);
     this.#stmts = {
-      testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
-      testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
+      testbeds: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds ORDER BY rowid'),
+      testbed: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds WHERE id = ?'),
+      testbedRetention: db.prepare('UPDATE testbeds SET retention_days = ? WHERE id = ?'),
       secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -215,6 +216,14 @@ export class Registry implements TestbedRegistry, HealthLedger {
 
   getTestbed(id: string): Testbed | undefined {
     return this.#stmts.testbed.get(id) as Testbed | undefined;
+  }
+
+  setTestbedRetention(scope: Scope, id: string, days: number | null): Testbed | undefined {
+    const runs = scope.kind === 'all' || (scope.kind === 'testbeds' && scope.testbedIds.includes(id));
+    if (!runs || !this.getTestbed(id)) return undefined;
+    this.#mayChange(scope);
+    this.#stmts.testbedRetention.run(days, id);
+    return this.getTestbed(id);
   }
 
   // Companies

@@ -88,6 +88,8 @@ export interface TestbedRegistry {
   /** The testbeds: the public catalogue, the same for every key. */
   listTestbeds(): Testbed[];
   getTestbed(id: string): Testbed | undefined;
+  /** Sets a testbed's default retention (days; null: none) for one the scope runs: the admin's any, an operator's own; undefined otherwise. */
+  setTestbedRetention(scope: Scope, id: string, days: number | null): Testbed | undefined;
 
   /** Only the `all` scope (the admin) creates companies; others get TESTBED_FORBIDDEN. */
   createCompany(scope: Scope, name: string): Company;

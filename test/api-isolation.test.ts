@@ -188,6 +188,14 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/devices': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/devices' },
   'GET /v1/devices/{deviceId}/events': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/events` },
   'GET /v1/testbeds/{testbedId}/health': { roles: ['admin', 'operator'], changes: false, target: 'testbed', ok: 200, url: (id) => `/v1/testbeds/${id}/health` },
+  'PUT /v1/testbeds/{testbedId}/retention': {
+    roles: ['admin', 'operator'],
+    changes: true,
+    target: 'testbed',
+    ok: 200,
+    url: (id) => `/v1/testbeds/${id}/retention`,
+    body: () => ({ retentionDays: null }),
+  },
   'POST /v1/alert-rules': {
     roles: MANAGERS,
     changes: true,
@@ -284,7 +292,7 @@ function freshKey(place: KeyPlace): string {
 const methodOf = (route: RouteCase) =>
   Object.entries(ROUTES)
     .find(([, r]) => r === route)?.[0]
-    .split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    .split(' ')[0] as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const call = (who: Who, route: RouteCase, id: string) =>
   api.app.inject({
     method: methodOf(route),
@@ -398,23 +406,25 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     }
   });
 
-  it('GET /v1/testbeds/{testbedId}/health: the admin everywhere, an operator only in its own testbeds', async () => {
-    const route = ROUTES['GET /v1/testbeds/{testbedId}/health'] as RouteCase;
-    const operates: Partial<Record<Who, string[]>> = { admin: ['helsinki', 'tampere', 'espoo'], operatorH: ['helsinki'], operatorT: ['tampere'] };
-    for (const who of WHO) {
-      const missing = await call(who, route, 'atlantis');
-      for (const testbed of ['helsinki', 'tampere', 'espoo']) {
-        const res = await call(who, route, testbed);
-        const label = `as ${who} on ${testbed}`;
-        if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
-        else if (operates[who]?.includes(testbed)) expect(res.statusCode, label).toBe(200);
-        else {
-          expect(res.statusCode, label).toBe(404);
-          expect(res.body, label).toBe(missing.body);
+  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'testbed'))(
+    '%s: the admin everywhere, an operator only in its own testbeds',
+    async (_, route) => {
+      const operates: Partial<Record<Who, string[]>> = { admin: ['helsinki', 'tampere', 'espoo'], operatorH: ['helsinki'], operatorT: ['tampere'] };
+      for (const who of WHO) {
+        const missing = await call(who, route, 'atlantis');
+        for (const testbed of ['helsinki', 'tampere', 'espoo']) {
+          const res = await call(who, route, testbed);
+          const label = `as ${who} on ${testbed}`;
+          if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
+          else if (operates[who]?.includes(testbed)) expect(res.statusCode, label).toBe(200);
+          else {
+            expect(res.statusCode, label).toBe(404);
+            expect(res.body, label).toBe(missing.body);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('DELETE /v1/alert-rules/{ruleId}: each key deletes only the rules it sees', async () => {
     const route = ROUTES['DELETE /v1/alert-rules/{ruleId}'] as RouteCase;
