@@ -225,7 +225,7 @@ const ROUTES: Record<string, RouteCase> = {
   },
   // This app collects no metrics, so an admitted key gets 503 (served for real: test/metrics-prometheus.test.ts).
   'GET /metrics': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
-  'POST /v1/pilots/{pilotId}/exports': { roles: MANAGERS, changes: false, target: 'pilot', ok: 202, url: (id) => `/v1/pilots/${id}/exports` },
+  'POST /v1/pilots/{pilotId}/exports': { roles: MANAGERS, changes: true, target: 'pilot', ok: 202, url: (id) => `/v1/pilots/${id}/exports` },
   'GET /v1/exports/{exportId}': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}` },
   'GET /v1/exports/{exportId}/download': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}/download` },
   // The matrix's pilots are running, so a visible one answers 409 (not ended) where an invisible one answers 404 (erasure: test/lifecycle-erasure.test.ts).

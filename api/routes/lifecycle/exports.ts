@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TestbedError, type PilotExport } from '../../../core/index.js';
 import type { BundleFile, PilotLifecycle } from '../../../lifecycle/index.js';
-import { reads } from '../../access.js';
+import { changes, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { callerOf, noteTarget } from '../../plugins/auth.js';
@@ -47,8 +47,8 @@ export const exportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
   app.post(
     '/pilots/:pilotId/exports',
     {
-      // Reads the pilot's data into a file only the same keys may fetch: a read, so read-only keys may export.
-      config: reads('admin', 'operator', 'company'),
+      // It makes something (a bundle on disk), so, as every POST, not with a read-only key.
+      config: changes('admin', 'operator', 'company'),
       schema: {
         tags: ['lifecycle'],
         summary: "Start building an export bundle of all of a pilot's data",
