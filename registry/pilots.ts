@@ -219,7 +219,19 @@ export class PilotTable {
 
   /** The row's changeable fields in the order of the insert's and update's column list. */
   #fields(r: PilotRow): (string | number | null)[] {
-    return [r.name, r.starts_at, r.ends_at, r.sharing, r.open_from, r.embargo_sharing, r.licence, r.attribution, r.citation, r.location_precision_m, r.retention_days];
+    return [
+      r.name,
+      r.starts_at,
+      r.ends_at,
+      r.sharing,
+      r.open_from,
+      r.embargo_sharing,
+      r.licence,
+      r.attribution,
+      r.citation,
+      r.location_precision_m,
+      r.retention_days,
+    ];
   }
 
   #row(scope: Scope, id: string): PilotRow | undefined {
