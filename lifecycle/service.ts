@@ -85,6 +85,8 @@ export class Lifecycle implements PilotLifecycle {
       throw new TestbedError('TESTBED_ERASE_NOT_CONFIRMED', "confirm must be the pilot's name, exactly", [
         { in: 'body', field: 'confirm', message: "not the pilot's name" },
       ]);
+    // A forced erasure ends the pilot first, so its devices cannot add readings behind it.
+    if (!ended) registry.endPilot(caller.scope, pilot.id);
     const erasure = registry.beginErasure(caller, pilot.id, request.force === true);
     if (erasure?.state === 'running') this.#erase(erasure);
     return erasure;

@@ -194,6 +194,12 @@ describe('erasure with a signed receipt', () => {
     try {
       await eraseAndCheck(s);
       expect(await s.api.store.checkErased(s.pilot.id)).toEqual(expect.arrayContaining([expect.objectContaining({ result: 0 })]));
+      // An admin may force the erasure of a pilot still running: it is ended first, then erased.
+      const forced = await post(s, `/v1/pilots/${s.other.id}/erase`, ADMIN, { confirm: 'Other', force: true });
+      expect(forced.statusCode).toBe(202);
+      await untilDone(s, s.other.id);
+      expect(s.api.registry.getPilot(SETUP.scope, s.other.id)!.endedAt).not.toBeNull();
+      expect(await s.readings.countReadings(SETUP.scope, { pilotId: s.other.id })).toEqual({});
     } finally {
       await s.api.close();
     }
