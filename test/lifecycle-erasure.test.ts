@@ -131,7 +131,7 @@ async function eraseAndCheck(s: Scenario, influx?: { query: (q: string) => Promi
   const exported = (await post(s, `/v1/pilots/${pilot.id}/exports`, s.companyKey)).json();
   await api.lifecycle.settled();
   const bundle = api.registry.getExport(SETUP.scope, exported.id)!;
-  expect(bundle.state).toBe('done');
+  expect(bundle).toMatchObject({ state: 'done', readingsWritten: 6000, readingsTotal: 6000 });
 
   expect((await post(s, `/v1/pilots/${pilot.id}/erase`, s.companyKey, { confirm: pilot.name })).json().error.code).toBe('TESTBED_PILOT_NOT_ENDED');
   expect((await post(s, `/v1/pilots/${pilot.id}/erase`, s.companyKey, { confirm: pilot.name, force: true })).statusCode).toBe(403);
