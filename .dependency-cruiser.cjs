@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators|webhooks|metrics';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators|webhooks|metrics|lifecycle';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -15,13 +15,15 @@ const ALLOWED = {
   ingest: ['core', 'device-profiles', 'store'],
   gateway: ['core', 'ingest', 'store'],
   health: ['core', 'registry', 'store', 'device-profiles', 'ingest'],
-  api: ['core', 'registry', 'store', 'device-profiles', 'ingest', 'sensorthings'],
+  api: ['core', 'registry', 'store', 'device-profiles', 'ingest', 'sensorthings', 'lifecycle'],
   // The OGC SensorThings API: a read-only query surface over the registry and the store; api/ serves it.
   sensorthings: ['core', 'registry', 'store', 'device-profiles'],
   simulators: ['core', 'device-profiles'],
   // Webhooks read the bus and the registry's outbox; metrics wrap stages' interfaces (types only, as decorators).
   webhooks: ['core', 'registry'],
   metrics: ['core', 'store', 'ingest', 'gateway', 'registry'],
+  // The end of a pilot (exports, erasure, retention) works over the registry and the stores; api/ reaches it as types.
+  lifecycle: ['core', 'registry', 'store', 'device-profiles'],
   // The web console runs in the browser and talks to the API over HTTP only.
   console: [],
 };
@@ -49,7 +51,7 @@ module.exports = {
       comment: 'A stage does not run another stage: gateway and api take ingest as types, and the composition root hands them the running stage.',
       severity: 'error',
       from: { path: '^(gateway|health|api)/' },
-      to: { path: '^(ingest|gateway|health|api)/', pathNot: ['^$1/'], dependencyTypesNot: ['type-only'] },
+      to: { path: '^(ingest|gateway|health|api|lifecycle)/', pathNot: ['^$1/'], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-circular',

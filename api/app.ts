@@ -22,6 +22,9 @@ import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { erasureRoutes, receiptKeyRoutes } from './routes/lifecycle/erasure.js';
+import { exportRoutes } from './routes/lifecycle/exports.js';
+import { retentionRoutes } from './routes/lifecycle/retention.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
@@ -105,6 +108,9 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
           alertRoutes,
           auditRoutes,
           webhookRoutes,
+          exportRoutes,
+          erasureRoutes,
+          retentionRoutes,
         ]) {
           await keyed.register(plugin, routes);
         }
@@ -122,6 +128,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await app.register(async (keyed) => {
     requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
     await keyed.register(metricsRoutes, routes);
+    await keyed.register(receiptKeyRoutes, routes);
   });
   await app.ready();
   return app;

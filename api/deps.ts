@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Ingest, LiveFeed } from '../ingest/index.js';
+import type { PilotLifecycle } from '../lifecycle/index.js';
 import type { EventBus, Logger, WebhookUrlPolicy } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
@@ -72,6 +73,8 @@ export interface ApiDeps {
   readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
   /** Told of every answered request: its route pattern (`unmatched` for none), status and duration. */
   readonly observeRequest?: ((route: string, status: number, seconds: number) => void) | undefined;
+  /** Export bundles, erasure and receipts (the lifecycle stage); without it those routes answer 503. */
+  readonly lifecycle?: PilotLifecycle | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
 import { type Config, EventBus, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
@@ -7,6 +8,7 @@ import { loadProfiles, type ProfileCatalogue } from '../device-profiles/index.js
 import { start as startHealth, type Health } from '../health/index.js';
 import { start as startGateway, mqttOverWebSocket, MQTT_WS_PATH, type Gateway } from '../gateway/index.js';
 import { startWebhookDispatcher } from '../webhooks/index.js';
+import { Lifecycle } from '../lifecycle/index.js';
 import * as metrics from '../metrics/index.js';
 import { configChannel } from './device-config.js';
 
@@ -93,6 +95,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       devices: () => registry.listTestbeds().map((t) => ({ testbedId: t.id, byStatus: registry.fleetCounts({ kind: 'all' }, t.id).byStatus })),
       openAlerts: () => registry.openAlerts(),
     });
+    const lifecycle = Lifecycle.start({
+      registry,
+      ledger: registry.lifecycle,
+      readings: stores.readings,
+      rejections: stores.rejections,
+      profiles,
+      log: log.child({ stage: 'lifecycle' }),
+      dataDir: config.dataDir,
+      sessions: gateway,
+      queueSettled: (since) => queueSettled(ingest, since),
+    });
+    stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -111,6 +125,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         ingest,
         health,
         events,
+        lifecycle,
         webhookUrls,
         metrics: measured.registry,
         observeRequest: metrics.observeRequest(measured),
@@ -157,4 +172,14 @@ function watchTls(credentials: TlsCredentials, log: Logger) {
       credentials.close();
     },
   };
+}
+
+/** Resolves once nothing accepted before `since` waits in the queue on disk: its oldest entry is younger, or there is none. */
+async function queueSettled(ingest: Ingest, since: number): Promise<void> {
+  for (;;) {
+    const { oldestAgeMs } = ingest.health().queue;
+    if (oldestAgeMs === null || Date.now() - oldestAgeMs > since) return;
+    // Unreferenced: a wait of an erasure under way never holds the process open at shutdown (it resumes at the next start).
+    await sleep(200, undefined, { ref: false });
+  }
 }

@@ -36,6 +36,12 @@ export const ErrorCodes = {
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
   TESTBED_WEBHOOK_URL_NOT_ALLOWED: { status: 400, message: 'The webhook URL points at an address the gateway may not reach' },
 
+  // The end of a pilot: exports, erasure, retention
+  TESTBED_EXPORT_NOT_READY: { status: 409, message: 'The export bundle is still being built (or failed); see its state' },
+  TESTBED_PILOT_NOT_ENDED: { status: 409, message: 'Only an ended pilot may be erased (an admin may force it)' },
+  TESTBED_ERASE_NOT_CONFIRMED: { status: 400, message: "Erasure needs { confirm: <the pilot's name> }" },
+  TESTBED_ERASE_UNSUPPORTED: { status: 501, message: 'The reading store in use cannot delete readings' },
+
   // OGC SensorThings API (/sta/v1.1)
   TESTBED_STA_BAD_QUERY: { status: 400, message: 'The SensorThings request does not parse (resource path or query option)' },
   TESTBED_STA_UNSUPPORTED: { status: 400, message: 'The SensorThings request uses a part this read-only service does not support' },

@@ -11,6 +11,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './geo.js';
 export * from './licence.js';
+export * from './lifecycle.js';
 export * from './health.js';
 export * from './log.js';
 export * from './model.js';

@@ -13,6 +13,8 @@ export const testbedSchema = z.object({
   id: z.string().meta({ example: 'helsinki' }),
   name: z.string(),
   city: z.string(),
+  /** The retention of its pilots' readings in days, for pilots that set none; null: kept until erased. */
+  retentionDays: z.number().int().positive().nullable(),
 });
 export type Testbed = z.infer<typeof testbedSchema>;
 
@@ -62,6 +64,8 @@ export const pilotSchema = z.object({
   citation: z.string().nullable(),
   /** Device locations are published to researchers and anonymous readers on a grid of this many metres; null: exact. */
   locationPrecisionMeters: z.number().positive().nullable(),
+  /** Readings older than this many days are deleted by the daily retention sweep; null: the testbed's default (if any). */
+  retentionDays: z.number().int().positive().nullable(),
   createdAt: isoTime,
 });
 export type Pilot = z.infer<typeof pilotSchema>;

@@ -28,6 +28,9 @@ export function measuredStore(store: ReadingStore, m: Metrics): ReadingStore {
     queryRaw: (scope, query) => store.queryRaw(scope, query),
     queryAggregate: (scope, query) => store.queryAggregate(scope, query),
     queryLatest: (scope, query) => store.queryLatest(scope, query),
+    countReadings: (scope, slice) => store.countReadings(scope, slice),
+    deleteReadings: (scope, slice) => store.deleteReadings(scope, slice),
+    checkErased: (pilotId) => store.checkErased(pilotId),
     ping: () => store.ping(),
     close: () => store.close(),
   };

@@ -279,6 +279,52 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX device_config_desired_at ON device_config(desired_at) WHERE desired IS NOT NULL;
   `,
+  // 8: the end of a pilot: export bundles, erasures (resumed after a crash) and their signed receipts;
+  // how long readings are kept, per pilot and as a testbed's default.
+  `
+  CREATE TABLE exports (
+    id               TEXT PRIMARY KEY,
+    pilot_id         TEXT NOT NULL REFERENCES pilots(id),
+    company_id       TEXT NOT NULL,
+    testbed_id       TEXT NOT NULL,
+    requested_by     TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done', 'failed')),
+    readings_written INTEGER NOT NULL DEFAULT 0,
+    readings_total   INTEGER NOT NULL DEFAULT 0,
+    bytes            INTEGER,
+    sha256           TEXT,
+    manifest_sha256  TEXT,
+    error            TEXT,
+    created_at       INTEGER NOT NULL,
+    finished_at      INTEGER
+  ) STRICT;
+  CREATE INDEX exports_pilot ON exports(pilot_id, created_at);
+
+  CREATE TABLE erasures (
+    pilot_id     TEXT PRIMARY KEY REFERENCES pilots(id),
+    company_id   TEXT NOT NULL,
+    testbed_id   TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    forced       INTEGER NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('running', 'done')),
+    counted      TEXT CHECK (counted IS NULL OR json_valid(counted)),
+    receipt_id   TEXT NOT NULL UNIQUE,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER
+  ) STRICT;
+
+  CREATE TABLE receipts (
+    id         TEXT PRIMARY KEY,
+    pilot_id   TEXT NOT NULL REFERENCES pilots(id),
+    company_id TEXT NOT NULL,
+    testbed_id TEXT NOT NULL,
+    jws        TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  ALTER TABLE pilots ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days > 0);
+  ALTER TABLE testbeds ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days > 0);
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

@@ -16,6 +16,7 @@ export interface PilotRow extends SharingRow {
   attribution: string | null;
   citation: string | null;
   location_precision_m: number | null;
+  retention_days: number | null;
   created_at: number;
 }
 
@@ -35,6 +36,7 @@ export const toPilot = (r: PilotRow, now: number): Pilot => ({
   attribution: r.attribution,
   citation: r.citation,
   locationPrecisionMeters: r.location_precision_m,
+  retentionDays: r.retention_days,
   createdAt: isoTime(r.created_at),
 });
 
@@ -51,6 +53,7 @@ export interface NewPilot {
   attribution?: string | undefined;
   citation?: string | undefined;
   locationPrecisionMeters?: number | undefined;
+  retentionDays?: number | undefined;
 }
 
 /** What an update may change; `null` clears. Who may change what is the API's policy. */
@@ -65,6 +68,7 @@ export interface PilotChanges {
   readonly attribution?: string | null | undefined;
   readonly citation?: string | null | undefined;
   readonly locationPrecisionMeters?: number | null | undefined;
+  readonly retentionDays?: number | null | undefined;
 }
 
 export interface PilotFilter {
@@ -122,9 +126,9 @@ export class PilotTable {
   constructor(db: Database, now: () => number) {
     this.#now = now;
     this.#scoped = new ScopedStatements(db);
-    const fields = 'name, starts_at, ends_at, sharing, open_from, embargo_sharing, licence, attribution, citation, location_precision_m';
-    this.#insert = db.prepare(`INSERT INTO pilots (id, company_id, testbed_id, created_at, ${fields}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.#update = db.prepare(`UPDATE pilots SET (${fields}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`);
+    const fields = 'name, starts_at, ends_at, sharing, open_from, embargo_sharing, licence, attribution, citation, location_precision_m, retention_days';
+    this.#insert = db.prepare(`INSERT INTO pilots (id, company_id, testbed_id, created_at, ${fields}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#update = db.prepare(`UPDATE pilots SET (${fields}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`);
     this.#end = db.prepare('UPDATE pilots SET ended_at = ? WHERE id = ? AND ended_at IS NULL');
     this.#shared = db.prepare(`SELECT id FROM pilots WHERE ${RESEARCH_NOW_SQL} AND (? IS NULL OR testbed_id IN (SELECT value FROM json_each(?))) ORDER BY id`);
     this.#open = db.prepare(`SELECT id FROM pilots WHERE ${OPEN_NOW_SQL} ORDER BY id`);
@@ -146,6 +150,7 @@ export class PilotTable {
       attribution: input.attribution ?? null,
       citation: input.citation ?? null,
       location_precision_m: input.locationPrecisionMeters ?? null,
+      retention_days: input.retentionDays ?? null,
       created_at: this.#now(),
     };
     this.#insert.run(row.id, row.company_id, row.testbed_id, row.created_at, ...this.#fields(row));
@@ -187,6 +192,7 @@ export class PilotTable {
       attribution: pick(changes.attribution, row.attribution),
       citation: pick(changes.citation, row.citation),
       location_precision_m: pick(changes.locationPrecisionMeters, row.location_precision_m),
+      retention_days: pick(changes.retentionDays, row.retention_days),
     };
     checkWindow(next.starts_at, next.ends_at);
     this.#update.run(...this.#fields(next), id);
@@ -213,7 +219,19 @@ export class PilotTable {
 
   /** The row's changeable fields in the order of the insert's and update's column list. */
   #fields(r: PilotRow): (string | number | null)[] {
-    return [r.name, r.starts_at, r.ends_at, r.sharing, r.open_from, r.embargo_sharing, r.licence, r.attribution, r.citation, r.location_precision_m];
+    return [
+      r.name,
+      r.starts_at,
+      r.ends_at,
+      r.sharing,
+      r.open_from,
+      r.embargo_sharing,
+      r.licence,
+      r.attribution,
+      r.citation,
+      r.location_precision_m,
+      r.retention_days,
+    ];
   }
 
   #row(scope: Scope, id: string): PilotRow | undefined {

@@ -21,6 +21,9 @@ import {
   type Device,
   type DeviceContext,
   type DeviceLocation,
+  type Erasure,
+  type PilotExport,
+  type StoredReceipt,
   ANONYMOUS_KEY_ID,
   type KeyGrant,
   type Pilot,
@@ -41,6 +44,7 @@ import { DeviceConfigTable } from './device-config.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
+import { LifecycleTable } from './lifecycle.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
 import type { CreatedDevice, CreatedKey, CreatedWebhook, HealthLedger, NewWebhook, TestbedRegistry } from './testbed-registry.js';
@@ -91,9 +95,11 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly #fleet: FleetQueries;
   readonly #alerts: AlertTable;
   readonly #webhooks: WebhookTable;
+  /** The lifecycle stage's bookkeeping (exports, erasures, retention): the composition root's, not the API's. */
+  readonly lifecycle: LifecycleTable;
   /** The webhook dispatcher's queue (the composition root's, not the API's). */
   readonly webhookOutbox: WebhookOutbox;
-  readonly #stmts: Record<'testbeds' | 'testbed' | 'secret' | 'insertSecret', Statement>;
+  readonly #stmts: Record<'testbeds' | 'testbed' | 'testbedRetention' | 'secret' | 'insertSecret', Statement>;
 
   private constructor(db: Database, adminToken: string | undefined, now: () => number) {
     this.#db = db;
@@ -111,9 +117,11 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#alerts = new AlertTable(db, now);
     this.#webhooks = new WebhookTable(db, now);
     this.webhookOutbox = new SqliteWebhookOutbox(db);
+    this.lifecycle = new LifecycleTable(db, now);
     this.#stmts = {
-      testbeds: db.prepare('SELECT id, name, city FROM testbeds ORDER BY rowid'),
-      testbed: db.prepare('SELECT id, name, city FROM testbeds WHERE id = ?'),
+      testbeds: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds ORDER BY rowid'),
+      testbed: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds WHERE id = ?'),
+      testbedRetention: db.prepare('UPDATE testbeds SET retention_days = ? WHERE id = ?'),
       secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -226,6 +234,14 @@ export class Registry implements TestbedRegistry, HealthLedger {
     return this.#stmts.testbed.get(id) as Testbed | undefined;
   }
 
+  setTestbedRetention(scope: Scope, id: string, days: number | null): Testbed | undefined {
+    const runs = scope.kind === 'all' || (scope.kind === 'testbeds' && scope.testbedIds.includes(id));
+    if (!runs || !this.getTestbed(id)) return undefined;
+    this.#mayChange(scope);
+    this.#stmts.testbedRetention.run(days, id);
+    return this.getTestbed(id);
+  }
+
   // Companies
 
   createCompany(scope: Scope, name: string): Company {
@@ -275,6 +291,35 @@ export class Registry implements TestbedRegistry, HealthLedger {
   endPilot(scope: Scope, id: string): Pilot | undefined {
     if (this.#pilots.get(scope, id)) this.#mayChange(scope);
     return this.#pilots.end(scope, id);
+  }
+
+  // The end of a pilot: exports, erasures, receipts
+
+  createExport(caller: Caller, pilotId: string): PilotExport | undefined {
+    const pilot = this.#pilots.get(caller.scope, pilotId);
+    return pilot && this.lifecycle.createExport(pilot, caller.keyId);
+  }
+
+  getExport(scope: Scope, id: string): PilotExport | undefined {
+    return this.lifecycle.getExport(scope, id);
+  }
+
+  beginErasure(caller: Caller, pilotId: string, forced: boolean): Erasure | undefined {
+    const pilot = this.#pilots.get(caller.scope, pilotId);
+    if (!pilot) return undefined;
+    this.#mayChange(caller.scope);
+    return this.lifecycle.beginErasure(pilot, caller.keyId, forced);
+  }
+
+  getErasure(scope: Scope, pilotId: string): Erasure | undefined {
+    if (!this.#pilots.get(scope, pilotId)) return undefined;
+    return (
+      this.lifecycle.getErasure(pilotId) ?? { pilotId, state: 'none', forced: false, requestedBy: null, startedAt: null, finishedAt: null, receiptId: null }
+    );
+  }
+
+  getReceipt(scope: Scope, id: string): StoredReceipt | undefined {
+    return this.lifecycle.getReceipt(scope, id);
   }
 
   // Devices

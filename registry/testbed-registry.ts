@@ -11,10 +11,13 @@ import type {
   Device,
   DeviceEvent,
   DeviceLocation,
+  Erasure,
   KeyGrant,
   Pilot,
+  PilotExport,
   Placement,
   Scope,
+  StoredReceipt,
   Testbed,
   Webhook,
   WebhookDelivery,
@@ -26,6 +29,7 @@ import type { ActivityUpdate, ConnectionUpdate, HealthRecord, StatusChange } fro
 import type { AuditQuery, AuditRecord } from './audit.js';
 import type { CommandFilter, NewCommand } from './commands.js';
 import type { DeviceChanges, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
+import type { LifecycleTable } from './lifecycle.js';
 import type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 
 /** A device just registered, with its MQTT password: shown once, stored only as a digest. */
@@ -86,6 +90,8 @@ export interface TestbedRegistry {
   /** The testbeds: the public catalogue, the same for every key. */
   listTestbeds(): Testbed[];
   getTestbed(id: string): Testbed | undefined;
+  /** Sets a testbed's default retention (days; null: none) for one the scope runs: the admin's any, an operator's own; undefined otherwise. */
+  setTestbedRetention(scope: Scope, id: string, days: number | null): Testbed | undefined;
 
   /** Only the `all` scope (the admin) creates companies; others get TESTBED_FORBIDDEN. */
   createCompany(scope: Scope, name: string): Company;
@@ -185,6 +191,21 @@ export interface TestbedRegistry {
   /** The newest messages of a webhook the scope sees, with every attempt; undefined when it sees no such webhook. */
   listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined;
 
+  /** Records a new export bundle of a pilot the caller sees (undefined when it sees none), to be built by the lifecycle stage. */
+  createExport(caller: Caller, pilotId: string): PilotExport | undefined;
+  /** An export of a pilot the scope sees. */
+  getExport(scope: Scope, id: string): PilotExport | undefined;
+  /**
+   * Starts erasing a pilot the caller sees, or returns the erasure already
+   * started (erasure is idempotent); undefined when it sees no such pilot.
+   * Whether it may (ended, confirmed, forced by an admin) is the caller's to check first.
+   */
+  beginErasure(caller: Caller, pilotId: string, forced: boolean): Erasure | undefined;
+  /** The erasure of a pilot the scope sees (state `none` when never asked); undefined when it sees no such pilot. */
+  getErasure(scope: Scope, pilotId: string): Erasure | undefined;
+  /** A signed erasure receipt of a pilot the scope sees. */
+  getReceipt(scope: Scope, id: string): StoredReceipt | undefined;
+
   /** Writes one audit entry for a request made by `caller`. */
   recordAudit(caller: Caller, entry: AuditRecord): void;
   /** The audit entries the scope may see, oldest first. */
@@ -218,3 +239,26 @@ export interface HealthLedger {
   /** Devices with health, for rule evaluation, within a rule's placement. */
   listFleet(scope: Scope, filter: FleetFilter): FleetRow[];
 }
+
+/**
+ * The lifecycle stage's door to the registry: the bookkeeping of export
+ * bundles and erasures it runs in the background, and the removal of a pilot's
+ * device remnants. System writes, never handed to the API.
+ */
+export type LifecycleLedger = Pick<
+  LifecycleTable,
+  | 'exportProgress'
+  | 'finishExport'
+  | 'failExport'
+  | 'failUnfinishedExports'
+  | 'lastExport'
+  | 'exportIds'
+  | 'unfinishedErasures'
+  | 'counted'
+  | 'recordCounted'
+  | 'countRemnants'
+  | 'eraseRemnants'
+  | 'checkRemnants'
+  | 'completeErasure'
+  | 'retentionPlan'
+>;

@@ -139,6 +139,22 @@ export interface LatestQuery {
   readonly measurements?: readonly string[] | undefined;
 }
 
+/** A pilot's readings, or those older than `before` (epoch ms, exclusive): what an erasure or a retention sweep covers. */
+export interface PilotSlice {
+  readonly pilotId: string;
+  readonly before?: number | undefined;
+}
+
+/** Readings per device id. */
+export type DeviceCounts = Record<string, number>;
+
+/** A query a store ran to show that nothing of a pilot is left, and what it found (0 when nothing). */
+export interface ErasureCheck {
+  readonly store: string;
+  readonly query: string;
+  readonly result: number;
+}
+
 /**
  * A query ran past its deadline and was stopped. Not a store failure: the
  * question was too big for the longest query time, and asking it again will not help.
@@ -212,6 +228,21 @@ export interface ReadingStore {
    * measurements hides none of the others. Limited to the scope.
    */
   queryLatest(scope: Scope, query: LatestQuery): Promise<LatestRow[]>;
+  /**
+   * How many readings of the slice each device has (devices without any left
+   * out). On InfluxDB, which counts fields rather than points, a device's count
+   * is that of its most frequent measurement.
+   */
+  countReadings(scope: Scope, slice: PilotSlice): Promise<DeviceCounts>;
+  /**
+   * Deletes the slice's readings in steps that let writes in between, so a
+   * large deletion does not hold up ingest. Deleting a whole pilot also drops
+   * what the store keeps beside its readings (newest values, series) and
+   * reclaims the space. Idempotent.
+   */
+  deleteReadings(scope: Scope, slice: PilotSlice): Promise<void>;
+  /** Queries this store itself for anything left of the pilot: each check with its result, 0 when nothing. */
+  checkErased(pilotId: string): Promise<ErasureCheck[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -222,4 +253,18 @@ export interface RejectionLog {
   writeRejections(rejections: readonly Rejection[]): Promise<void>;
   /** Rejections of one device, oldest first, limited to the scope. */
   queryRejections(scope: Scope, query: DeviceQuery): Promise<RejectionRow[]>;
+  /** A pilot's rejections in the order they were recorded, after the one numbered `afterId`, limited to the scope. */
+  pilotRejections(scope: Scope, query: { pilotId: string; afterId: number; limit: number }): Promise<PilotRejectionRow[]>;
+  /** Rejections of a pilot per device. */
+  countRejections(pilotId: string): Promise<DeviceCounts>;
+  /** Deletes a pilot's rejections. Idempotent. */
+  deleteRejections(pilotId: string): Promise<void>;
+  /** Queries the log itself for anything left of the pilot: each check with its result, 0 when nothing. */
+  checkErased(pilotId: string): Promise<ErasureCheck[]>;
+}
+
+/** A rejection of a pilot, with its device and its number in the log (for paging). */
+export interface PilotRejectionRow extends RejectionRow {
+  readonly id: number;
+  readonly deviceId: string;
 }

@@ -79,7 +79,7 @@ const MANAGERS: CallerRole[] = ['admin', 'operator', 'company'];
 interface RouteCase {
   readonly roles: CallerRole[];
   readonly changes: boolean;
-  readonly target: 'pilot' | 'device' | 'webhook' | 'key' | 'company' | 'testbed' | 'rule' | 'none';
+  readonly target: 'pilot' | 'device' | 'webhook' | 'key' | 'company' | 'testbed' | 'rule' | 'export' | 'receipt' | 'none';
   readonly ok: number;
   readonly url: (id: string) => string;
   readonly body?: (who: Who) => object;
@@ -197,6 +197,14 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/devices': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/devices' },
   'GET /v1/devices/{deviceId}/events': { roles: ANY, changes: false, target: 'device', ok: 200, url: (id) => `/v1/devices/${id}/events` },
   'GET /v1/testbeds/{testbedId}/health': { roles: ['admin', 'operator'], changes: false, target: 'testbed', ok: 200, url: (id) => `/v1/testbeds/${id}/health` },
+  'PUT /v1/testbeds/{testbedId}/retention': {
+    roles: ['admin', 'operator'],
+    changes: true,
+    target: 'testbed',
+    ok: 200,
+    url: (id) => `/v1/testbeds/${id}/retention`,
+    body: () => ({ retentionDays: null }),
+  },
   'POST /v1/alert-rules': {
     roles: MANAGERS,
     changes: true,
@@ -226,6 +234,21 @@ const ROUTES: Record<string, RouteCase> = {
   },
   // This app collects no metrics, so an admitted key gets 503 (served for real: test/metrics-prometheus.test.ts).
   'GET /metrics': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
+  'POST /v1/pilots/{pilotId}/exports': { roles: MANAGERS, changes: true, target: 'pilot', ok: 202, url: (id) => `/v1/pilots/${id}/exports` },
+  'GET /v1/exports/{exportId}': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}` },
+  'GET /v1/exports/{exportId}/download': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}/download` },
+  // The matrix's pilots are running, so a visible one answers 409 (not ended) where an invisible one answers 404 (erasure: test/lifecycle-erasure.test.ts).
+  'POST /v1/pilots/{pilotId}/erase': {
+    roles: MANAGERS,
+    changes: true,
+    target: 'pilot',
+    ok: 409,
+    url: (id) => `/v1/pilots/${id}/erase`,
+    body: () => ({ confirm: 'not the name' }),
+  },
+  'GET /v1/pilots/{pilotId}/erasure': { roles: MANAGERS, changes: false, target: 'pilot', ok: 200, url: (id) => `/v1/pilots/${id}/erasure` },
+  'GET /v1/receipts/{receiptId}': { roles: ANY, changes: false, target: 'receipt', ok: 200, url: (id) => `/v1/receipts/${id}` },
+  'GET /.well-known/testbed-receipt-key': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/.well-known/testbed-receipt-key' },
   'GET /v1/webhooks': { roles: MANAGERS, changes: false, target: 'none', ok: 200, url: () => '/v1/webhooks' },
   'GET /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: false, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
   'DELETE /v1/webhooks/{webhookId}': { roles: MANAGERS, changes: true, target: 'webhook', ok: 200, url: (id) => `/v1/webhooks/${id}` },
@@ -278,7 +301,7 @@ function freshKey(place: KeyPlace): string {
 const methodOf = (route: RouteCase) =>
   Object.entries(ROUTES)
     .find(([, r]) => r === route)?.[0]
-    .split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    .split(' ')[0] as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const call = (who: Who, route: RouteCase, id: string) =>
   api.app.inject({
     method: methodOf(route),
@@ -362,23 +385,55 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     }
   });
 
-  it('GET /v1/testbeds/{testbedId}/health: the admin everywhere, an operator only in its own testbeds', async () => {
-    const route = ROUTES['GET /v1/testbeds/{testbedId}/health'] as RouteCase;
-    const operates: Partial<Record<Who, string[]>> = { admin: ['helsinki', 'tampere', 'espoo'], operatorH: ['helsinki'], operatorT: ['tampere'] };
+  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'export' || r.target === 'receipt'))('%s', async (name, route) => {
+    // One finished export and one erased pilot's receipt per placement; these routes change nothing, so they are shared.
+    const made = {} as Record<Place, string>;
+    for (const place of Object.keys(PLACES) as Place[]) {
+      const { pilot } = await freshPilot(place);
+      if (route.target === 'export') made[place] = api.lifecycle.startExport(SETUP, pilot)!.id;
+      else {
+        const ended = api.registry.endPilot(SETUP.scope, pilot)!;
+        made[place] = api.lifecycle.startErasure(SETUP, pilot, { confirm: ended.name })!.receiptId!;
+      }
+    }
+    await api.lifecycle.settled();
     for (const who of WHO) {
-      const missing = await call(who, route, 'atlantis');
-      for (const testbed of ['helsinki', 'tampere', 'espoo']) {
-        const res = await call(who, route, testbed);
-        const label = `as ${who} on ${testbed}`;
-        if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
-        else if (operates[who]?.includes(testbed)) expect(res.statusCode, label).toBe(200);
+      const missing = await call(who, route, route.target === 'export' ? 'exp_aaaaaaaaaaaaaaaa' : 'rcpt_aaaaaaaaaaaaaaaa');
+      for (const place of Object.keys(PLACES) as Place[]) {
+        const res = await call(who, route, made[place]);
+        const label = `${name} as ${who} on ${place}`;
+        if (forbidden(who, route)) {
+          expect(res.statusCode, label).toBe(refusal(who));
+          expect(res.body, label).toBe(missing.body);
+        } else if (SEES[who].includes(place)) expect(res.statusCode, `${label}: ${res.body}`).toBe(route.ok);
         else {
           expect(res.statusCode, label).toBe(404);
           expect(res.body, label).toBe(missing.body);
         }
       }
+      expect(missing.statusCode, `${name} as ${who} on a missing id`).toBe(forbidden(who, route) ? refusal(who) : 404);
     }
   });
+
+  it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'testbed'))(
+    '%s: the admin everywhere, an operator only in its own testbeds',
+    async (_, route) => {
+      const operates: Partial<Record<Who, string[]>> = { admin: ['helsinki', 'tampere', 'espoo'], operatorH: ['helsinki'], operatorT: ['tampere'] };
+      for (const who of WHO) {
+        const missing = await call(who, route, 'atlantis');
+        for (const testbed of ['helsinki', 'tampere', 'espoo']) {
+          const res = await call(who, route, testbed);
+          const label = `as ${who} on ${testbed}`;
+          if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
+          else if (operates[who]?.includes(testbed)) expect(res.statusCode, label).toBe(200);
+          else {
+            expect(res.statusCode, label).toBe(404);
+            expect(res.body, label).toBe(missing.body);
+          }
+        }
+      }
+    },
+  );
 
   it('DELETE /v1/alert-rules/{ruleId}: each key deletes only the rules it sees', async () => {
     const route = ROUTES['DELETE /v1/alert-rules/{ruleId}'] as RouteCase;

@@ -74,7 +74,7 @@ describe('API happy path (inject)', () => {
   it('lists the testbeds and the profiles to any key, profiles without their test vectors', async () => {
     const testbeds = await app.inject({ url: '/v1/testbeds', headers: bearer(ADMIN) });
     expect(testbeds.statusCode).toBe(200);
-    expect(testbeds.json().testbeds).toContainEqual({ id: 'helsinki', name: 'Helsinki living lab', city: 'Helsinki' });
+    expect(testbeds.json().testbeds).toContainEqual({ id: 'helsinki', name: 'Helsinki living lab', city: 'Helsinki', retentionDays: null });
 
     const res = await app.inject({ url: '/v1/profiles', headers: bearer(ADMIN) });
     expect(res.statusCode).toBe(200);
@@ -217,6 +217,7 @@ describe('API happy path (inject)', () => {
       'DELETE /v1/alert-rules/{ruleId}',
       'DELETE /v1/keys/{keyId}',
       'DELETE /v1/webhooks/{webhookId}',
+      'GET /.well-known/testbed-receipt-key',
       'GET /metrics',
       'GET /v1/alert-rules',
       'GET /v1/alerts',
@@ -233,16 +234,20 @@ describe('API happy path (inject)', () => {
       'GET /v1/devices/{deviceId}/locations',
       'GET /v1/devices/{deviceId}/readings',
       'GET /v1/devices/{deviceId}/rejections',
+      'GET /v1/exports/{exportId}',
+      'GET /v1/exports/{exportId}/download',
       'GET /v1/health',
       'GET /v1/keys',
       'GET /v1/pilots',
       'GET /v1/pilots/{pilotId}',
       'GET /v1/pilots/{pilotId}/aggregates',
       'GET /v1/pilots/{pilotId}/devices',
+      'GET /v1/pilots/{pilotId}/erasure',
       'GET /v1/pilots/{pilotId}/latest',
       'GET /v1/pilots/{pilotId}/live',
       'GET /v1/pilots/{pilotId}/readings',
       'GET /v1/profiles',
+      'GET /v1/receipts/{receiptId}',
       'GET /v1/testbeds',
       'GET /v1/testbeds/{testbedId}/health',
       'GET /v1/webhooks',
@@ -261,8 +266,11 @@ describe('API happy path (inject)', () => {
       'POST /v1/pilots/{pilotId}/devices',
       'POST /v1/pilots/{pilotId}/devices/bulk',
       'POST /v1/pilots/{pilotId}/end',
+      'POST /v1/pilots/{pilotId}/erase',
+      'POST /v1/pilots/{pilotId}/exports',
       'POST /v1/webhooks',
       'PUT /v1/devices/{deviceId}/config/desired',
+      'PUT /v1/testbeds/{testbedId}/retention',
     ]);
     // Every operation behind a key says who may call it and whether it changes anything.
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../core/model.js';
 import type { Reading, ReadingStore } from '../store/types.js';
 import { readDevice } from './helpers/readings.js';
+import { describeErasureContract } from './store-contract-erasure.js';
 import { describeQueryContract } from './store-contract-queries.js';
 
 export interface OpenedStore {
@@ -213,5 +214,6 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     });
 
     describeQueryContract(() => store);
+    describeErasureContract(() => store);
   });
 }

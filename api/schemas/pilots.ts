@@ -29,6 +29,14 @@ const openDataFields = {
     .meta({ description: 'Publish device locations to researchers and anonymous readers on a grid of this many metres' }),
 };
 
+/** How long readings are kept, in days: older ones are deleted by the daily retention sweep. */
+export const retentionDaysSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(36_500)
+  .meta({ description: 'Readings older than this many days are deleted by the daily retention sweep (in the audit log)' });
+
 export const newPilotSchema = z
   .strictObject({
     companyId: z.string().min(1),
@@ -43,6 +51,7 @@ export const newPilotSchema = z
     attribution: openDataFields.attribution.optional(),
     citation: openDataFields.citation.optional(),
     locationPrecisionMeters: openDataFields.locationPrecisionMeters.optional(),
+    retentionDays: retentionDaysSchema.optional(),
   })
   .refine(later, { message: 'endsAt must be later than startsAt', path: ['endsAt'] });
 
@@ -58,6 +67,7 @@ export const pilotChangesSchema = z
     attribution: openDataFields.attribution.nullable().optional(),
     citation: openDataFields.citation.nullable().optional(),
     locationPrecisionMeters: openDataFields.locationPrecisionMeters.nullable().optional().meta({ description: 'null: exact locations' }),
+    retentionDays: retentionDaysSchema.nullable().optional().meta({ description: "null: the testbed's default" }),
   })
   .refine((c) => Object.keys(c).length > 0, { message: 'give at least one field to change' })
   .refine(later, { message: 'endsAt must be later than startsAt', path: ['endsAt'] });

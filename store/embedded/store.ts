@@ -6,7 +6,11 @@ import { type Scope, scopeCondition } from '../../core/index.js';
 import {
   StoreWriteError,
   type AggregateQuery,
+  type DeviceCounts,
   type DeviceQuery,
+  type ErasureCheck,
+  type PilotRejectionRow,
+  type PilotSlice,
   type LatestQuery,
   type LatestRow,
   type RawQuery,
@@ -24,9 +28,13 @@ import { configure, migrate } from './schema.js';
 interface Reply {
   id: number;
   ok: boolean;
+  changed?: number;
   message?: string;
   code?: string;
 }
+
+/** Rows one deletion step removes: a few milliseconds of the writer's time, so ingest batches get in between. */
+const DELETE_SLICE_ROWS = 5000;
 
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
@@ -39,7 +47,7 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
   readonly kind = 'embedded' as const;
   readonly #worker: Worker;
   readonly #reader: Database;
-  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (changed: number) => void; reject: (e: Error) => void }>();
   readonly #queries: EmbeddedQueries;
   readonly #rejections = new Map<Scope['kind'], Statement>();
   readonly #exited: Promise<void>;
@@ -119,6 +127,55 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     return stmt.all(q.deviceId, ...condition.params, q.from ?? 0, q.to ?? MAX_TIME, q.limit) as RejectionRow[];
   }
 
+  async pilotRejections(scope: Scope, q: { pilotId: string; afterId: number; limit: number }): Promise<PilotRejectionRow[]> {
+    this.#checkOpen();
+    const condition = scopeCondition(scope, { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' });
+    return this.#reader
+      .prepare(
+        `SELECT id, device_id AS deviceId, time, code, reason, payload, payload_encoding AS payloadEncoding, payload_bytes AS payloadBytes
+         FROM rejections WHERE pilot_id = ? AND (${condition.sql}) AND id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(q.pilotId, ...condition.params, q.afterId, q.limit) as PilotRejectionRow[];
+  }
+
+  async countRejections(pilotId: string): Promise<DeviceCounts> {
+    this.#checkOpen();
+    return this.#counts('SELECT device_id AS d, count(*) AS n FROM rejections WHERE pilot_id = ? GROUP BY device_id', pilotId);
+  }
+
+  async deleteRejections(pilotId: string): Promise<void> {
+    await this.#send('deleteRejections', undefined, { pilotId });
+  }
+
+  async countReadings(scope: Scope, slice: PilotSlice): Promise<DeviceCounts> {
+    this.#checkOpen();
+    const condition = scopeCondition(scope, { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' });
+    const sql = `SELECT device_id AS d, count(*) AS n FROM readings WHERE pilot_id = ? AND time < ? AND (${condition.sql}) GROUP BY device_id`;
+    return this.#counts(sql, slice.pilotId, slice.before ?? MAX_TIME, ...condition.params);
+  }
+
+  async deleteReadings(scope: Scope, slice: PilotSlice): Promise<void> {
+    // Only the admin's scope deletes: erasure and retention act for the testbed, not for a tenant.
+    if (scope.kind !== 'all') throw new Error('readings are deleted only in the all scope');
+    const target = { pilotId: slice.pilotId, before: slice.before, limit: DELETE_SLICE_ROWS };
+    while ((await this.#send('deleteSlice', undefined, target)) === DELETE_SLICE_ROWS);
+    await this.#send('deleteLatest', undefined, target);
+    if (slice.before === undefined) await this.#send('vacuum');
+  }
+
+  async checkErased(pilotId: string): Promise<ErasureCheck[]> {
+    this.#checkOpen();
+    return ['readings', 'latest', 'rejections'].map((table) => {
+      const query = `SELECT count(*) FROM ${table} WHERE pilot_id = ?`;
+      return { store: 'embedded', query, result: (this.#reader.prepare(query).pluck().get(pilotId) as number) ?? 0 };
+    });
+  }
+
+  #counts(sql: string, ...params: unknown[]): DeviceCounts {
+    const rows = this.#reader.prepare(sql).all(...params) as { d: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.d, r.n]));
+  }
+
   /** A read after close fails as the closed connection would, before any statement is prepared on it. */
   #checkOpen(): void {
     if (!this.#reader.open) throw new Error('the embedded store is closed');
@@ -136,12 +193,13 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     this.#reader.close();
   }
 
-  #send(op: string, rows?: readonly unknown[]): Promise<void> {
+  /** Sends an operation to the writer; resolves with the rows it changed (for maintenance operations). */
+  #send(op: string, rows?: readonly unknown[], args: object = {}): Promise<number> {
     if (this.#closed) return Promise.reject(new StoreWriteError('the embedded store is closed', false));
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, op, rows });
+      this.#worker.postMessage({ ...args, id, op, rows });
     });
   }
 
@@ -149,7 +207,7 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     const waiter = this.#pending.get(reply.id);
     if (!waiter) return;
     this.#pending.delete(reply.id);
-    if (reply.ok) waiter.resolve();
+    if (reply.ok) waiter.resolve(reply.changed ?? 0);
     // A failed transaction stored nothing; disk full or a busy file may clear, so retry.
     else waiter.reject(new StoreWriteError(`embedded store: ${reply.message ?? 'write failed'}`, true));
   }

@@ -54,10 +54,40 @@ const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   }
 });
 
+// Deletion in slices: one message deletes at most `limit` rows, so batches of readings get in between.
+const deleteSlice = db.prepare(
+  `DELETE FROM readings WHERE (device_id, time) IN (SELECT device_id, time FROM readings WHERE pilot_id = ? AND time < ? LIMIT ?)`,
+);
+const deleteLatest = db.prepare('DELETE FROM latest WHERE pilot_id = ? AND time < ?');
+const deleteRejections = db.prepare('DELETE FROM rejections WHERE pilot_id = ?');
+
+/**
+ * The maintenance operations: each returns what it changed.
+ * @param {{ op: string, pilotId?: string, before?: number, limit?: number }} msg
+ * @returns {number | undefined}
+ */
+function maintain(msg) {
+  const before = msg.before ?? Number.MAX_SAFE_INTEGER;
+  switch (msg.op) {
+    case 'deleteSlice':
+      return deleteSlice.run(msg.pilotId, before, msg.limit ?? 5000).changes;
+    case 'deleteLatest':
+      return deleteLatest.run(msg.pilotId, before).changes;
+    case 'deleteRejections':
+      return deleteRejections.run(msg.pilotId).changes;
+    case 'vacuum':
+      // Gives the freed pages back to the file system: deleted rows no longer sit in free pages of the file.
+      db.exec('VACUUM');
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
 const port = parentPort;
 if (!port) throw new Error('writer.worker.js must run as a worker thread');
 
-port.on('message', (/** @type {{ id: number, op: string, rows?: any[] }} */ msg) => {
+port.on('message', (/** @type {{ id: number, op: string, rows?: any[], pilotId?: string, before?: number, limit?: number }} */ msg) => {
   try {
     if (msg.op === 'readings') writeReadings(msg.rows ?? []);
     else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
@@ -65,6 +95,11 @@ port.on('message', (/** @type {{ id: number, op: string, rows?: any[] }} */ msg)
       db.close();
       port.postMessage({ id: msg.id, ok: true });
       port.close();
+      return;
+    } else {
+      const changed = maintain(msg);
+      if (changed === undefined) throw new Error(`unknown operation ${msg.op}`);
+      port.postMessage({ id: msg.id, ok: true, changed });
       return;
     }
     port.postMessage({ id: msg.id, ok: true });

@@ -4,6 +4,9 @@ import {
   QueryTimeExceeded,
   StoreWriteError,
   type AggregateQuery,
+  type DeviceCounts,
+  type ErasureCheck,
+  type PilotSlice,
   type LatestQuery,
   type LatestRow,
   type RawQuery,
@@ -13,6 +16,7 @@ import {
   type SeriesRow,
   type WriteResult,
 } from '../types.js';
+import { checkErased, countReadings, deleteReadings } from './erase.js';
 import { influxIdent, firstResult } from './influxql.js';
 import { toLine } from './line-protocol.js';
 import { InfluxReader } from './reader.js';
@@ -151,6 +155,20 @@ export class InfluxStore implements ReadingStore {
 
   async queryLatest(scope: Scope, q: LatestQuery): Promise<LatestRow[]> {
     return this.#read(() => this.#reader.latest(scope, q));
+  }
+
+  async countReadings(scope: Scope, slice: PilotSlice): Promise<DeviceCounts> {
+    return this.#read(() => countReadings(this.#server, scope, slice));
+  }
+
+  async deleteReadings(scope: Scope, slice: PilotSlice): Promise<void> {
+    if (scope.kind !== 'all') throw new Error('readings are deleted only in the all scope');
+    const { version } = await this.#connect();
+    await deleteReadings(this.#server, majorVersion(version ?? null), slice);
+  }
+
+  async checkErased(pilotId: string): Promise<ErasureCheck[]> {
+    return this.#read(() => checkErased(this.#server, pilotId));
   }
 
   /** A query that fails is 503 (the store did not answer), except one stopped at its deadline. */

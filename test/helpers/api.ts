@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { buildApp, type ApiDeps } from '../../api/app.js';
 import type { ApiInstance, DeviceSessions } from '../../api/deps.js';
 import { LiveFeed } from '../../ingest/live.js';
+import { Lifecycle } from '../../lifecycle/index.js';
 import { Registry } from '../../registry/registry.js';
 import { EmbeddedStore } from '../../store/embedded/store.js';
 import { loadProfiles } from '../../device-profiles/load.js';
@@ -42,6 +43,10 @@ export interface TestApi {
   readonly store: EmbeddedStore;
   readonly live: LiveFeed;
   readonly sessions: ReturnType<typeof recordingSessions>;
+  /** The lifecycle stage (exports, erasure), with no retention timer: tests sweep by hand. */
+  readonly lifecycle: Lifecycle;
+  /** The data folder. */
+  readonly dir: string;
   close(): Promise<void>;
 }
 
@@ -52,15 +57,29 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
   const store = await EmbeddedStore.open(tmp.dir);
   const live = new LiveFeed();
   const sessions = recordingSessions();
+  const log = pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' });
+  const profiles = loadProfiles();
+  const lifecycle = Lifecycle.start({
+    registry,
+    ledger: registry.lifecycle,
+    readings: extra.readings ?? store,
+    rejections: store,
+    profiles,
+    log,
+    dataDir: tmp.dir,
+    sessions,
+    retentionEveryMs: 0,
+  });
   const app = await buildApp({
     registry,
     mqttUrl: MQTT_URL,
     readings: store,
     rejections: store,
-    profiles: loadProfiles(),
-    log: pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' }),
+    profiles,
+    log,
     live,
     sessions,
+    lifecycle,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
     anonymousRateLimit: { perSecond: 1e6, burst: 1e6 },
     ...extra,
@@ -71,7 +90,11 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
     store,
     live,
     sessions,
+    lifecycle,
+    dir: tmp.dir,
     async close() {
+      lifecycle.stop();
+      await lifecycle.settled();
       await app.close();
       await store.close();
       registry.close();

@@ -99,7 +99,8 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         summary: 'Change a pilot: its name, dates, sharing and open-data terms (a company key: all but the dates)',
         description:
           'sharing, openFrom, embargoSharing, licence, attribution, citation and locationPrecisionMeters are changed by the ' +
-          "pilot's company, the admin or the testbed's operators; each change is in the audit log.",
+          "pilot's company, the admin or the testbed's operators; each change is in the audit log. retentionDays: readings older than " +
+          "that are deleted by the daily retention sweep (null: the testbed's default).",
         params: pilotParamsSchema,
         body: pilotChangesSchema,
         response: { 200: json('The pilot as changed', pilotResponseSchema), ...errorResponses },
