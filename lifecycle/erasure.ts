@@ -54,7 +54,7 @@ async function count(deps: LifecycleDeps, pilot: Pilot): Promise<Counted> {
  * what is there is counted (once) and kept; then the queue is let deliver what
  * the pilot's devices sent before the erasure began; then readings,
  * rejections, bundles and the devices' credentials, places, health, events,
- * commands and alerts are removed; then each store is asked whether anything
+ * commands, configuration documents and alerts are removed; then each store is asked whether anything
  * is left, and only when every check finds nothing is the receipt signed and kept.
  */
 export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, erasure: Erasure): Promise<void> {

@@ -51,7 +51,7 @@ const toErasure = (r: ErasureRow): Erasure => ({
 });
 
 /** What the registry held of a pilot's devices and removed in an erasure, by table. */
-export type RegistryErasure = Record<'credentials' | 'locations' | 'health' | 'events' | 'commands' | 'alerts', number>;
+export type RegistryErasure = Record<'credentials' | 'locations' | 'health' | 'events' | 'commands' | 'configuration' | 'alerts', number>;
 
 /** Device-level remnants of a pilot, as `<table>: <condition>` (each counted, then deleted or cleared). */
 const REMNANTS: Record<Exclude<keyof RegistryErasure, 'credentials'>, string> = {
@@ -59,6 +59,7 @@ const REMNANTS: Record<Exclude<keyof RegistryErasure, 'credentials'>, string> = 
   health: 'device_health WHERE device_id IN (SELECT id FROM devices WHERE pilot_id = ?)',
   events: 'device_events WHERE device_id IN (SELECT id FROM devices WHERE pilot_id = ?)',
   commands: 'commands WHERE pilot_id = ?',
+  configuration: 'device_config WHERE device_id IN (SELECT id FROM devices WHERE pilot_id = ?)',
   alerts: 'alerts WHERE pilot_id = ?',
 };
 /** A device still holding a credential, a location, or a placement. */
