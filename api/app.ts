@@ -21,6 +21,7 @@ import { fleetRoutes } from './routes/devices/fleet.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { collectOperations, meRoutes } from './routes/me/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
@@ -84,7 +85,9 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
         requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
+        const operations = collectOperations(keyed);
         for (const plugin of [
+          meRoutes(operations),
           testbedRoutes,
           profileRoutes,
           keyRoutes,
