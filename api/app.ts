@@ -77,7 +77,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   }
   const limits = { ...API_LIMITS, ...deps.limits };
   await serveOpenApi(app, limits);
-  await serveConsole(app, deps.consoleDir);
+  await serveConsole(app, deps.consoleDir, deps.consoleTileUrl);
 
   const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
   await app.register(

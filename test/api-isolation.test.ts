@@ -87,8 +87,8 @@ interface RouteCase {
 
 const agg = `from=${T0}&to=${T0 + HOUR}&every=15m&fn=mean`;
 const ROUTES: Record<string, RouteCase> = {
-  'GET /v1/testbeds': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/testbeds' },
-  'GET /v1/profiles': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/profiles' },
+  'GET /v1/testbeds': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/testbeds' },
+  'GET /v1/profiles': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/profiles' },
   'GET /v1/me': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/me' },
   'POST /v1/keys': {
     roles: MANAGERS,
