@@ -6,9 +6,10 @@ import { Empty, Show } from '../components/status.js';
 import { useLoad } from '../load.js';
 import { href } from '../router.js';
 import { TIME_ZONE, ago, formatTime, formatValue } from '../time.js';
-import type { Device, Profile } from '../types.js';
+import type { FleetDevice, Profile } from '../types.js';
 import { useLiveReadings } from '../live.js';
 import { Rejections } from './rejections.js';
+import { DeviceEvents, ManageDevice } from './device-manage.js';
 
 const PRESETS: readonly [string, number][] = [
   ['1 h', 3_600_000],
@@ -27,14 +28,19 @@ const lastFor = (ms: number): Range => {
 
 /** A device: its status, latest values, a chart of one measurement at a time, and its rejected payloads. */
 export function DevicePage({ access, deviceId }: { access: Access; deviceId: string }) {
-  const loaded = useLoad(async () => {
-    const [device, profiles] = await Promise.all([api.device(deviceId), api.profiles()]);
-    const [pilot, latest] = await Promise.all([api.pilot(device.pilotId), api.pilotLatest(device.pilotId)]);
-    return { device, pilotName: pilot.name, profile: profiles.find((p) => p.id === device.profile), latest: latest.find((r) => r.deviceId === device.id) };
-  }, [deviceId]);
+  const [version, setVersion] = useState(0);
+  const loaded = useLoad(
+    async () => {
+      const [device, profiles] = await Promise.all([api.device(deviceId) as Promise<FleetDevice>, api.profiles()]);
+      const [pilot, latest] = await Promise.all([api.pilot(device.pilotId), api.pilotLatest(device.pilotId)]);
+      return { device, pilotName: pilot.name, profile: profiles.find((p) => p.id === device.profile), latest: latest.find((r) => r.deviceId === device.id) };
+    },
+    [deviceId, version],
+    true,
+  );
   return (
     <main>
-      <Show loaded={loaded}>{(loadedData) => <DeviceView access={access} {...loadedData} />}</Show>
+      <Show loaded={loaded}>{(loadedData) => <DeviceView access={access} {...loadedData} onChanged={() => setVersion((v) => v + 1)} />}</Show>
     </main>
   );
 }
@@ -45,9 +51,11 @@ function DeviceView({
   pilotName,
   profile,
   latest,
+  onChanged,
 }: {
   access: Access;
-  device: Device;
+  onChanged: () => void;
+  device: FleetDevice;
   pilotName: string;
   profile: Profile | undefined;
   latest: { time: string; values: Record<string, number>; suspect?: string[] } | undefined;
@@ -73,16 +81,33 @@ function DeviceView({
     zoomed.current = true;
     setRange(r);
   };
-  const status = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
+  const connection = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
+  const { health } = device;
   return (
     <>
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href={href({ page: 'pilots' })}>Pilots</a> / <a href={href({ page: 'pilot', pilotId: device.pilotId })}>{pilotName}</a> / {device.name ?? device.id}
       </nav>
       <h1>
-        {device.name ?? device.id} <span class={`badge ${status}`}>{status}</span>
+        {device.name ?? device.id} <span class={`badge ${health.status}`}>{health.status}</span> <span class={`badge ${connection}`}>{connection}</span>
       </h1>
       <dl class="facts">
+        <div>
+          <dt>Health</dt>
+          <dd>
+            {health.status === 'never' ? 'no reading yet' : health.status}
+            {health.lastReadingAt && `, last reading ${ago(health.lastReadingAt)}`}
+          </dd>
+        </div>
+        {health.battery && (
+          <div>
+            <dt>Battery</dt>
+            <dd>
+              {health.battery.value}
+              {health.battery.low && <span class="badge warn">low</span>}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Device id</dt>
           <dd>
@@ -182,8 +207,13 @@ function DeviceView({
         <Empty>This device's profile ({device.profile}) has no measurements this console knows of.</Empty>
       )}
 
+      <h2>Connection events</h2>
+      <DeviceEvents deviceId={device.id} />
+
       <h2>Rejected payloads</h2>
       <Rejections deviceId={device.id} />
+
+      <ManageDevice access={access} device={device} measurements={measurements} onChanged={onChanged} />
     </>
   );
 }
