@@ -3,9 +3,78 @@ import { Show } from '../components/status.js';
 import { useLoad } from '../load.js';
 import { href } from '../router.js';
 import type { Access } from '../access.js';
+import type { Testbed } from '../types.js';
 import { HealthPanel } from './health.js';
 
-/** The first page: each testbed with the pilots this key sees in it, and the pipeline's health for operators. */
+const STATUSES = ['ok', 'late', 'silent', 'never'] as const;
+
+/** For operators: each of their testbeds' devices by health status (each count links to those devices), and the open alerts. */
+function Operations({ testbeds }: { testbeds: Testbed[] }) {
+  const loaded = useLoad(
+    () => Promise.all([Promise.all(testbeds.map((t) => api.testbedHealth(t.id))), api.alerts('open')]),
+    [testbeds.map((t) => t.id).join()],
+  );
+  return (
+    <section aria-labelledby="ops-title">
+      <h2 id="ops-title">Devices by status</h2>
+      <Show loaded={loaded}>
+        {([healths, alerts]) => (
+          <>
+            <p>
+              <a href={href({ page: 'alerts' })}>
+                {alerts.length} open {alerts.length === 1 ? 'alert' : 'alerts'}
+              </a>
+            </p>
+            <div class="table-wrap">
+              <table aria-label="Devices by status">
+                <thead>
+                  <tr>
+                    <th scope="col">Testbed</th>
+                    {STATUSES.map((s) => (
+                      <th scope="col" class="num">
+                        {s}
+                      </th>
+                    ))}
+                    <th scope="col" class="num">
+                      online
+                    </th>
+                    <th scope="col" class="num">
+                      battery low
+                    </th>
+                    <th scope="col">Gateway</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {healths.map((h) => (
+                    <tr key={h.testbedId}>
+                      <th scope="row">{testbeds.find((t) => t.id === h.testbedId)?.name ?? h.testbedId}</th>
+                      {STATUSES.map((s) => (
+                        <td class="num">
+                          <a href={href({ page: 'devices', filter: { testbed: h.testbedId, status: s } })}>{h.devices.byStatus[s] ?? 0}</a>
+                        </td>
+                      ))}
+                      <td class="num">{h.devices.online}</td>
+                      <td class="num">
+                        <a href={href({ page: 'devices', filter: { testbed: h.testbedId, battery: 'low' } })}>{h.devices.batteryLow}</a>
+                      </td>
+                      <td>
+                        {h.gateway
+                          ? `${h.gateway.connections} connections; queue ${h.gateway.queue.depthBytes} B; store ${h.gateway.store.reachable ? 'reachable' : 'unreachable'}`
+                          : '–'}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+/** The first page: each testbed with the pilots this key sees in it; for operators, devices by status, open alerts and the pipeline's health. */
 export function Overview({ access }: { access: Access }) {
   const loaded = useLoad(() => Promise.all([api.testbeds(), api.pilots()]), []);
   return (
@@ -33,6 +102,7 @@ export function Overview({ access }: { access: Access }) {
                 );
               })}
             </ul>
+            {access.mayOperate && <Operations testbeds={testbeds.filter((t) => access.me.testbedIds === null || access.me.testbedIds.includes(t.id))} />}
           </>
         )}
       </Show>
