@@ -43,6 +43,7 @@ export interface Measurement {
   quantity: string;
   unit: string;
   range?: { min: number; max: number };
+  plausible?: { min: number; max: number };
   description?: string;
 }
 export interface Profile {

@@ -10,8 +10,8 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       () => setState('failed'),
     );
   return (
-    <button type="button" class="copy" onClick={() => void copy()} aria-label={`Copy ${label}`}>
-      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy by hand' : 'Copy'}
+    <button type="button" class="copy" onClick={() => void copy()}>
+      {state === 'copied' ? `Copied the ${label}` : state === 'failed' ? `Select and copy the ${label} by hand` : `Copy ${label}`}
     </button>
   );
 }
@@ -19,8 +19,11 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
 /** A shell word, quoted when it needs to be (POSIX single quotes). */
 const sh = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
-/** A value in the middle of the measurement's physical range: a reading the gateway will accept. */
-const sample = (m: Measurement) => (m.range ? Math.round(((m.range.min + m.range.max) / 2) * 10) / 10 : 1);
+/** A value in the middle of the measurement's plausible (else physical) range: a reading the gateway will accept and not flag. */
+function sample(m: Measurement): number {
+  const range = m.plausible ?? m.range;
+  return range ? Math.round(((range.min + range.max) / 2) * 10) / 10 : 1;
+}
 
 /**
  * A ready `mosquitto_pub` line for the device's credentials: one reading with

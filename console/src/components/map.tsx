@@ -69,7 +69,9 @@ export function DeviceMap({ devices, tileUrl }: { devices: readonly FleetDevice[
         ))}
         {located.map((d, i) => (
           <a key={d.id} href={href({ page: 'device', deviceId: d.id })} aria-label={`${d.name ?? d.id}: ${d.health.status}`}>
-            <circle cx={xy[i]![0] - left} cy={xy[i]![1] - top} r={7} fill={STATUS_COLOURS[d.health.status]} class={`marker ${d.health.status}`} />
+            <circle cx={xy[i]![0] - left} cy={xy[i]![1] - top} r={7} fill={STATUS_COLOURS[d.health.status]} class={`marker ${d.health.status}`}>
+              <title>{`${d.name ?? d.id}: ${d.health.status}`}</title>
+            </circle>
           </a>
         ))}
       </svg>

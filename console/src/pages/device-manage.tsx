@@ -10,9 +10,13 @@ import type { CreatedDevice, Device, Measurement } from '../types.js';
 
 const WEEK_MS = 7 * 86_400_000;
 
-/** The device's connections, disconnections (with why), status changes and wills of the last week, newest first. */
-export function DeviceEvents({ deviceId }: { deviceId: string }) {
-  const loaded = useLoad(() => api.deviceEvents(deviceId, Date.now() - WEEK_MS), [deviceId]);
+/**
+ * The device's connections, disconnections (with why), status changes and
+ * wills of the last week, newest first; read again when `since` (the newest
+ * live reading) moves, as a device that publishes has just connected.
+ */
+export function DeviceEvents({ deviceId, since }: { deviceId: string; since: string | undefined }) {
+  const loaded = useLoad(() => api.deviceEvents(deviceId, Date.now() - WEEK_MS), [deviceId, since], true);
   return (
     <Show loaded={loaded}>
       {(events) =>

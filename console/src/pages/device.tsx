@@ -208,7 +208,7 @@ function DeviceView({
       )}
 
       <h2>Connection events</h2>
-      <DeviceEvents deviceId={device.id} />
+      <DeviceEvents deviceId={device.id} since={newest?.time} />
 
       <h2>Rejected payloads</h2>
       <Rejections deviceId={device.id} />

@@ -102,10 +102,10 @@ export function RegisterDevices({ pilotId, onRegistered }: { pilotId: string; on
       </form>
       <p>
         <label>
-          Or register many from a CSV file (columns: profile, name, username, lon, lat, alt, placement, installedAt, removedAt){' '}
-          <input type="file" accept=".csv,text/csv" disabled={busy} onChange={(e) => fromFile(e.currentTarget.files?.[0])} />
+          Or register many from a CSV file <input type="file" accept=".csv,text/csv" disabled={busy} onChange={(e) => fromFile(e.currentTarget.files?.[0])} />
         </label>
       </p>
+      <p class="muted">A header row, then one device a line; columns: profile (required), name, username, lon, lat, alt, placement, installedAt, removedAt.</p>
       {error && <ErrorBox error={error} />}
     </section>
   );
