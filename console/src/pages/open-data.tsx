@@ -8,7 +8,8 @@ import { href } from '../router.js';
 import { formatTime } from '../time.js';
 import type { Dataset } from '../types.js';
 
-const WEEK_MS = 7 * 86_400_000;
+const HOUR_MS = 3_600_000;
+const WEEK_MS = 7 * 24 * HOUR_MS;
 
 /** The licence with a link to its text where SPDX lists it. */
 function Licence({ id }: { id: string | null }) {
@@ -62,9 +63,13 @@ function DatasetView({ dataset, city }: { dataset: Dataset; city: string }) {
   const loaded = useLoad(() => Promise.all([api.pilotDevices(dataset.pilotId), api.profiles()]), [dataset.pilotId]);
   const [deviceId, setDeviceId] = useState('');
   const [measurementName, setMeasurementName] = useState('');
+  // The data set's whole coverage, with a margin (at least an hour in all); the last week when it has none yet.
   const [range, setRange] = useState<Range>(() => {
-    const to = dataset.coverage ? Date.parse(dataset.coverage.to) + 60_000 : Date.now();
-    return { from: to - WEEK_MS, to };
+    if (!dataset.coverage) return { from: Date.now() - WEEK_MS, to: Date.now() };
+    const from = Date.parse(dataset.coverage.from);
+    const to = Date.parse(dataset.coverage.to);
+    const margin = Math.max((to - from) / 20, HOUR_MS / 2);
+    return { from: from - margin, to: to + margin };
   });
   return (
     <>

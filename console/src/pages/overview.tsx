@@ -81,30 +81,34 @@ export function Overview({ access }: { access: Access }) {
     <main>
       <h1>Overview</h1>
       <Show loaded={loaded}>
-        {([testbeds, pilots]) => (
-          <>
-            <p class="lead">
-              This key sees {pilots.length} {pilots.length === 1 ? 'pilot' : 'pilots'} of {access.companies.length}{' '}
-              {access.companies.length === 1 ? 'company' : 'companies'}.
-            </p>
-            <ul class="tiles">
-              {testbeds.map((t) => {
-                const here = pilots.filter((p) => p.testbedId === t.id);
-                const running = here.filter((p) => p.endedAt === null && (p.endsAt === null || Date.parse(p.endsAt) > Date.now())).length;
-                return (
-                  <li class="tile" key={t.id}>
-                    <a href={href({ page: 'pilots', testbedId: t.id })}>
-                      <h2>{t.name}</h2>
-                      <span class="big">{here.length}</span> {here.length === 1 ? 'pilot' : 'pilots'}
-                      <span class="muted">, {running} running</span>
-                    </a>
-                  </li>
-                );
-              })}
-            </ul>
-            {access.mayOperate && <Operations testbeds={testbeds.filter((t) => access.me.testbedIds === null || access.me.testbedIds.includes(t.id))} />}
-          </>
-        )}
+        {([all, pilots]) => {
+          // A key limited to some testbeds is shown those; the others would only ever say 0.
+          const testbeds = access.me.testbedIds === null ? all : all.filter((t) => access.me.testbedIds?.includes(t.id));
+          return (
+            <>
+              <p class="lead">
+                This key sees {pilots.length} {pilots.length === 1 ? 'pilot' : 'pilots'} of {access.companies.length}{' '}
+                {access.companies.length === 1 ? 'company' : 'companies'}.
+              </p>
+              <ul class="tiles">
+                {testbeds.map((t) => {
+                  const here = pilots.filter((p) => p.testbedId === t.id);
+                  const running = here.filter((p) => p.endedAt === null && (p.endsAt === null || Date.parse(p.endsAt) > Date.now())).length;
+                  return (
+                    <li class="tile" key={t.id}>
+                      <a href={href({ page: 'pilots', testbedId: t.id })}>
+                        <h2>{t.name}</h2>
+                        <span class="big">{here.length}</span> {here.length === 1 ? 'pilot' : 'pilots'}
+                        <span class="muted">, {running} running</span>
+                      </a>
+                    </li>
+                  );
+                })}
+              </ul>
+              {access.mayOperate && <Operations testbeds={testbeds} />}
+            </>
+          );
+        }}
       </Show>
       {access.mayOperate && <HealthPanel />}
     </main>
