@@ -18,7 +18,7 @@ let p: TestPipeline;
 let browser: Browser;
 let operatorKey: string;
 let openPilot: string;
-const located = (i: number) => ({ type: 'Point' as const, coordinates: [24.9 + i * 0.01, 60.16 + i * 0.005] });
+const located = (i: number) => ({ type: 'Point' as const, coordinates: [24.9 + i * 0.01, 60.16 + i * 0.005] as [number, number] });
 
 async function publish(device: { username: string; password: string; id: string }, payload: object): Promise<void> {
   const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password: device.password, reconnectPeriod: 0 });
