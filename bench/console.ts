@@ -76,6 +76,9 @@ try {
   // The fleet's first screen, as a running gateway serves it (its first answer also compiles the code paths).
   await fetch(`${p.apiUrl}/v1/devices?pilotId=${fleet.id}&limit=1000`, { headers: { authorization: `Bearer ${ADMIN}` } });
   let t = performance.now();
+  await (await fetch(`${p.apiUrl}/v1/devices?pilotId=${fleet.id}&limit=1000`, { headers: { authorization: `Bearer ${ADMIN}` } })).arrayBuffer();
+  console.log(`fleet API: 1,000 devices with their health answered in ${(performance.now() - t).toFixed(0)} ms`);
+  t = performance.now();
   await page.goto(`${p.apiUrl}/#/devices?pilot=${fleet.id}`);
   await page.getByText('1–50 of 1000').waitFor();
   console.log(`fleet of 1,000 devices: first page of 50 rows on screen in ${(performance.now() - t).toFixed(0)} ms`);
