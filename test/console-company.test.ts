@@ -78,6 +78,14 @@ describe('web console for a company', () => {
     await expect.poll(async () => Number(await page.locator('.chart-plot').getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.getByRole('table', { name: 'Events' }).getByText('connected').first().waitFor({ timeout: 10_000 });
     expect(await inspect(page, 'company-device')).toEqual([]);
+    // The shown range as CSV, read with the key (never in a URL) and handed to the browser as a file.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download this range (CSV)' }).click()]);
+    const csv = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .split(/\r?\n/)
+      .filter(Boolean);
+    expect(csv[0]).toMatch(/^time,.*pm25/);
+    expect(csv).toHaveLength(2);
 
     // Rotate: a new password, shown once; then revoke.
     await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -101,6 +109,8 @@ describe('web console for a company', () => {
     await page.goto(`${p.apiUrl}/#/pilots/${pilotId}`);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'console-csv-')), 'devices.csv');
     fs.writeFileSync(file, 'profile,name,lon,lat\nweather,Roof 1,24.95,60.17\nweather,Roof 2,24.96,60.18\nnoise,Street 1,,\n');
+    await page.getByRole('region', { name: 'Register a device' }).waitFor();
+    expect(await inspect(page, 'company-pilot')).toEqual([]);
     await page.getByLabel(/Or register many from a CSV file/).setInputFiles(file);
     const csv = page.getByLabel('Credentials (CSV)');
     await csv.waitFor();

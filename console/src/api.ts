@@ -85,7 +85,11 @@ async function request<T>(method: string, path: string, query?: Query, key: stri
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'NETWORK', 'The gateway could not be reached; check that it is running and try again');
   }
-  if (response.ok) return (response.status === 204 ? undefined : await response.json()) as T;
+  if (response.ok) {
+    if (response.status === 204) return undefined as T;
+    // Exports (format=csv) answer text; everything else is JSON.
+    return ((response.headers.get('content-type') ?? '').startsWith('text/csv') ? await response.text() : await response.json()) as T;
+  }
   const error = await errorOf(response);
   if (response.status === 401 && key !== null && key === session.key()) onUnauthorised(error);
   throw error;
@@ -174,6 +178,9 @@ export const api = {
   deleteWebhook: (webhookId: string) => send<unknown>('DELETE', `/v1/webhooks/${encodeURIComponent(webhookId)}`),
   deliveries: (webhookId: string) =>
     get<{ deliveries: WebhookDelivery[] }>(`/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries`, { limit: 50 }).then((r) => r.deliveries),
+  /** A device's readings in a range as CSV (RFC 4180, one column per measurement), read with the key so the key stays out of the URL. */
+  deviceCsv: (deviceId: string, from: number, to: number) =>
+    get<string>(`/v1/devices/${encodeURIComponent(deviceId)}/readings`, { format: 'csv', from: Math.floor(from), to: Math.ceil(to) }),
   /** The console's run-time settings, served beside its files. */
   settings: () => get<{ tileUrl: string | null }>('/console.json', undefined, null),
 };

@@ -2,6 +2,7 @@ import { useRef, useState } from 'preact/hooks';
 import { companyName, type Access } from '../access.js';
 import { api } from '../api.js';
 import { DeviceChart, type Range } from '../components/chart.js';
+import { DownloadButton } from '../components/download.js';
 import { Empty, Show } from '../components/status.js';
 import { useLoad } from '../load.js';
 import { href } from '../router.js';
@@ -194,6 +195,11 @@ function DeviceView({
             <span class="muted">
               {formatTime(range.from)} – {formatTime(range.to)} ({TIME_ZONE})
             </span>
+            <DownloadButton
+              label="Download this range (CSV)"
+              fileName={`${device.id}-${new Date(range.from).toISOString().slice(0, 16)}.csv`}
+              load={() => api.deviceCsv(device.id, range.from, range.to)}
+            />
           </div>
           <DeviceChart
             deviceId={device.id}
