@@ -76,6 +76,7 @@ describe('web console for a company', () => {
     const value = line.match(/"pm25":([\d.]+)/)![1];
     await page.locator('.values').getByText(`${value} µg/m³`).waitFor({ timeout: 15_000 });
     await expect.poll(async () => Number(await page.locator('.chart-plot').getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.locator('h1 .badge.ok').waitFor(); // its health follows the reading, without a reload
     await page.getByRole('table', { name: 'Events' }).getByText('connected').first().waitFor({ timeout: 10_000 });
     expect(await inspect(page, 'company-device')).toEqual([]);
     // The shown range as CSV, read with the key (never in a URL) and handed to the browser as a file.
@@ -101,7 +102,7 @@ describe('web console for a company', () => {
     expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 90_000);
 
   it('registers many devices from a CSV file and lists their credentials once', async () => {
     const { context, page } = await open(browser, `${p.apiUrl}/`);

@@ -21,6 +21,7 @@ const PRESETS: readonly [string, number][] = [
 ];
 
 const LIVE_REDRAW_MS = 5000;
+const REREAD_MS = 2000;
 
 const lastFor = (ms: number): Range => {
   const to = Date.now() + 60_000;
@@ -66,6 +67,10 @@ function DeviceView({
   const [preset, setPreset] = useState(86_400_000);
   const [range, setRange] = useState<Range>(() => lastFor(86_400_000));
   const measurement = measurements.find((m) => m.name === chosen);
+  const { health } = device;
+  const [heard, setHeard] = useState(false);
+  const reread = useRef(false);
+  const status = heard ? 'ok' : health.status;
   // Live: the latest values follow the stream, and a chart showing "the last N" moves on with it (at most every few seconds).
   const [newest, setNewest] = useState(latest);
   const zoomed = useRef(false);
@@ -73,6 +78,13 @@ function DeviceView({
   useLiveReadings(device.pilotId, (reading) => {
     if (reading.deviceId !== device.id) return;
     setNewest((old) => (old && Date.parse(old.time) > Date.parse(reading.time) ? old : reading));
+    // A reading that arrives now is one on time: the device is ok, whatever it was. Its record (last seen, events) is read
+    // again a moment later, once the gateway has noted the reading.
+    setHeard(true);
+    if (!reread.current) {
+      reread.current = true;
+      setTimeout(onChanged, REREAD_MS);
+    }
     if (!zoomed.current && Date.now() - redrawn.current > LIVE_REDRAW_MS) {
       redrawn.current = Date.now();
       setRange(lastFor(preset));
@@ -83,20 +95,19 @@ function DeviceView({
     setRange(r);
   };
   const connection = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
-  const { health } = device;
   return (
     <>
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href={href({ page: 'pilots' })}>Pilots</a> / <a href={href({ page: 'pilot', pilotId: device.pilotId })}>{pilotName}</a> / {device.name ?? device.id}
       </nav>
       <h1>
-        {device.name ?? device.id} <span class={`badge ${health.status}`}>{health.status}</span> <span class={`badge ${connection}`}>{connection}</span>
+        {device.name ?? device.id} <span class={`badge ${status}`}>{status}</span> <span class={`badge ${connection}`}>{connection}</span>
       </h1>
       <dl class="facts">
         <div>
           <dt>Health</dt>
           <dd>
-            {health.status === 'never' ? 'no reading yet' : health.status}
+            {status === 'never' ? 'no reading yet' : status}
             {health.lastReadingAt && `, last reading ${ago(health.lastReadingAt)}`}
           </dd>
         </div>
