@@ -102,6 +102,7 @@ function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly Pl
 Testbed demo: the ${scenario.name} scenario, ${state.devices.length} simulated devices publishing
 (JSON, SenML and binary payloads; now and then a fault, as real devices make them).
 
+  Web console   ${pipeline.apiUrl}/   (sign in with a key below; without one it shows the open data)
   API docs      ${pipeline.apiUrl}/docs   (try it out there with a key below)
   HTTP API      ${pipeline.apiUrl}   (OpenAPI document: ${pipeline.apiUrl}/openapi.json)
   MQTT gateway  ${pipeline.mqttUrl}
