@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, inspect, launch, open, signIn } from './helpers/browser.js';
@@ -122,6 +123,34 @@ describe('web console for a company', () => {
     await page.getByRole('link', { name: 'Roof 2' }).waitFor();
     await context.close();
   });
+
+  it("charts a pilot's devices side by side, following the live stream", async () => {
+    const pair = [1, 2].map((n) => p.registry.createDevice(SETUP_CALLER.scope, pilotId, { profile: 'noise', name: `Bridge noise ${n}` }));
+    const send = async (laeq: number, time: number) => {
+      for (const { device, password } of pair) {
+        const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, reconnectPeriod: 0 });
+        await client.publishAsync(`devices/${device.id}/readings`, JSON.stringify({ laeq, time: new Date(time).toISOString() }), { qos: 1 });
+        await client.endAsync();
+      }
+    };
+    await send(55, Date.now() - 10 * 60_000);
+    const { context, page, errors } = await open(browser, `${p.apiUrl}/`);
+    await signIn(page, companyKey);
+    await page.goto(`${p.apiUrl}/#/pilots/${pilotId}`);
+    await page.getByLabel('Devices of profile').selectOption('noise');
+    await page.getByRole('group', { name: 'Pilot chart range' }).getByRole('button', { name: '1 h' }).click();
+    const plot = page.locator('section[aria-labelledby="pilot-chart-title"] .chart-plot');
+    await expect.poll(async () => Number(await plot.getAttribute('data-points')), { timeout: 10_000 }).toBe(2);
+    const legend = (await page.locator('section[aria-labelledby="pilot-chart-title"] .u-legend').textContent()) ?? '';
+    expect(legend).toContain('Bridge noise 1');
+    expect(legend).toContain('Bridge noise 2');
+    expect(await inspect(page, 'company-pilot-chart')).toEqual([]);
+    // Ten minutes later by the devices' clocks (the hour's windows are seconds long): new points arrive without a reload.
+    await send(60, Date.now());
+    await expect.poll(async () => Number(await plot.getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(2);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 
   it('makes and revokes its own keys, the new key shown once', async () => {
     const { context, page } = await open(browser, `${p.apiUrl}/`);

@@ -9,6 +9,7 @@ import { ago, formatTime } from '../time.js';
 import type { Device } from '../types.js';
 import { pilotState } from './pilots.js';
 import { RegisterDevices } from './register.js';
+import { PilotCharts } from './pilot-charts.js';
 
 type StatusFilter = 'all' | 'online' | 'offline' | 'revoked';
 
@@ -149,6 +150,7 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                   )}
                 </>
               )}
+              <PilotCharts pilotId={pilot.id} devices={devices} />
             </>
           );
         }}
