@@ -173,6 +173,36 @@ describe('web console for a company', () => {
     await context.close();
   });
 
+  it('offers a research key reading only: no registration, rotation, keys, alerts or webhooks', async () => {
+    const shared = p.registry.createPilot(SETUP_CALLER.scope, {
+      companyId: p.registry.listCompanies(SETUP_CALLER.scope)[0]!.id,
+      testbedId: 'espoo',
+      name: 'Shared espoo air',
+      sharing: 'research',
+    });
+    const { device } = p.registry.createDevice(SETUP_CALLER.scope, shared.id, { profile: 'air-quality', name: 'Espoo shared air' });
+    const researcher = p.registry.createKey(
+      SETUP_CALLER,
+      { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null },
+      'study',
+    ).key;
+    const { context, page, errors } = await open(browser, `${p.apiUrl}/`);
+    await signIn(page, researcher);
+    expect(await page.getByRole('navigation', { name: 'Main' }).textContent()).toBe('OverviewPilotsDevicesOpen data');
+    await page.goto(`${p.apiUrl}/#/pilots/${shared.id}`);
+    await page.getByRole('link', { name: 'Espoo shared air' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Register a device' }).count()).toBe(0);
+    await page.goto(`${p.apiUrl}/#/devices/${device.id}`);
+    await page.getByText('This key may not read rejections').waitFor();
+    expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
+    expect(await inspect(page, 'researcher-device')).toEqual([]);
+    await page.goto(`${p.apiUrl}/#/pilots`);
+    await page.getByRole('link', { name: 'Shared espoo air' }).waitFor();
+    expect(await page.locator('main').textContent()).not.toContain('Alpha air trial');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("never shows another company's pilot, device or webhook on any page", async () => {
     const { context, page, errors } = await open(browser, `${p.apiUrl}/`);
     await signIn(page, companyKey);
