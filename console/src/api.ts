@@ -136,14 +136,30 @@ export async function stream(path: string, onEvent: (event: string, data: string
   }
 }
 
+/**
+ * The catalogue (testbeds, profiles) is the same for every key and fixed while the
+ * gateway runs: read once per page load and shared by every page that asks. A failed
+ * read is forgotten, so the next page asks again.
+ */
+const catalogue = new Map<string, Promise<unknown>>();
+function once<T>(name: string, load: () => Promise<T>): Promise<T> {
+  let answer = catalogue.get(name) as Promise<T> | undefined;
+  if (!answer) {
+    answer = load();
+    catalogue.set(name, answer);
+    answer.catch(() => catalogue.delete(name));
+  }
+  return answer;
+}
+
 /** The routes the console uses, by name. */
 export const api = {
   /** Checks a key by reading the companies it may see: the cheapest scoped read. */
   check: (key: string) => get<{ companies: Company[] }>('/v1/companies', undefined, key),
   health: () => get<Health>('/v1/health', undefined, null),
-  testbeds: () => get<{ testbeds: Testbed[] }>('/v1/testbeds').then((r) => r.testbeds),
+  testbeds: () => once('testbeds', () => get<{ testbeds: Testbed[] }>('/v1/testbeds').then((r) => r.testbeds)),
   companies: () => get<{ companies: Company[] }>('/v1/companies').then((r) => r.companies),
-  profiles: () => get<{ profiles: Profile[] }>('/v1/profiles').then((r) => r.profiles),
+  profiles: () => once('profiles', () => get<{ profiles: Profile[] }>('/v1/profiles').then((r) => r.profiles)),
   pilots: (filter: { testbedId?: string | undefined; companyId?: string | undefined } = {}) =>
     get<{ pilots: Pilot[] }>('/v1/pilots', filter).then((r) => r.pilots),
   pilot: (pilotId: string) => get<Pilot>(`/v1/pilots/${encodeURIComponent(pilotId)}`),
