@@ -25,6 +25,7 @@ import { keyRoutes } from './routes/keys/index.js';
 import { erasureRoutes, receiptKeyRoutes } from './routes/lifecycle/erasure.js';
 import { exportRoutes } from './routes/lifecycle/exports.js';
 import { retentionRoutes } from './routes/lifecycle/retention.js';
+import { collectOperations, meRoutes } from './routes/me/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { pilotDeviceRoutes } from './routes/pilots/devices.js';
 import { pilotRoutes } from './routes/pilots/index.js';
@@ -80,7 +81,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   }
   const limits = { ...API_LIMITS, ...deps.limits };
   await serveOpenApi(app, limits);
-  await serveConsole(app, deps.consoleDir);
+  await serveConsole(app, deps.consoleDir, deps.consoleTileUrl);
 
   const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
   await app.register(
@@ -88,7 +89,9 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
         requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
+        const operations = collectOperations(keyed);
         for (const plugin of [
+          meRoutes(operations),
           testbedRoutes,
           profileRoutes,
           keyRoutes,

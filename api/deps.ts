@@ -77,6 +77,8 @@ export interface ApiDeps {
   readonly lifecycle?: PilotLifecycle | undefined;
   /** The built web console (`console/dist`), served at `/`; without it `/` is a 404. */
   readonly consoleDir?: string | undefined;
+  /** Map tiles for the console (`{z}/{x}/{y}` template); undefined: none. */
+  readonly consoleTileUrl?: string | undefined;
 }
 
 /** The options every route plugin is registered with. */

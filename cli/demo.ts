@@ -20,6 +20,8 @@ interface DemoState {
   pilots: { name: string; id: string }[];
   /** In the order of the scenario's plan. */
   devices: (DeviceCredentials & { profile: string })[];
+  /** An operator key for the scenario's testbed and a research key, so every kind of user can sign in to the console. */
+  keys: { operator: string; researcher: string };
 }
 
 function loadState(file: string, pipeline: RunningPipeline, plan: readonly PlannedDevice[]): DemoState | undefined {
@@ -30,7 +32,8 @@ function loadState(file: string, pipeline: RunningPipeline, plan: readonly Plann
     state.scenario === DEMO_SCENARIO &&
     state.devices?.length === plan.length &&
     state.devices.every((d, i) => d.profile === plan[i]!.profile) &&
-    state.pilots?.every((p) => pipeline.registry.getPilot(SETUP_CALLER.scope, p.id));
+    state.pilots?.every((p) => pipeline.registry.getPilot(SETUP_CALLER.scope, p.id)) &&
+    state.keys !== undefined;
   return fits ? (state as DemoState) : undefined;
 }
 
@@ -42,17 +45,26 @@ function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readon
     const company = registry.createCompany(scope, name);
     return { name, id: company.id, key: registry.createCompanyKey(SETUP_CALLER, company.id, 'demo').key };
   });
-  const pilots = scenario.pilots.map((p) => {
+  // The first pilot publishes open data, so a visitor without a key has something to find.
+  const pilots = scenario.pilots.map((p, i) => {
     const companyId = companies.find((c) => c.name === p.company)!.id;
-    return { name: p.name, id: registry.createPilot(scope, { companyId, testbedId: scenario.testbed, name: p.name }).id };
+    const open = i === 0 ? { sharing: 'open' as const, licence: 'CC-BY-4.0', attribution: `${p.company}, ${scenario.name}` } : {};
+    return { name: p.name, id: registry.createPilot(scope, { companyId, testbedId: scenario.testbed, name: p.name, ...open }).id };
   });
-  const devices = plan.map((d) => {
+  const devices = plan.map((d, i) => {
     const pilot = pilots[d.pilot]!;
     const companyId = companies.find((c) => c.name === scenario.pilots[d.pilot]!.company)!.id;
-    const { device, password } = registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name });
+    // Placed on a grid over central Helsinki, so the console's map has something to show.
+    const location = { type: 'Point' as const, coordinates: [24.92 + (i % 8) * 0.012, 60.16 + Math.floor(i / 8) * 0.008] as [number, number] };
+    const { device, password } = registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name, location });
     return { deviceId: device.id, username: device.username, password, profile: d.profile };
   });
-  const state = { scenario: DEMO_SCENARIO, companies, pilots, devices };
+  const grant = { companyId: null, testbedIds: [scenario.testbed], readOnly: false, expiresAt: null };
+  const keys = {
+    operator: registry.createKey(SETUP_CALLER, { ...grant, role: 'operator' }, 'demo operator').key,
+    researcher: registry.createKey(SETUP_CALLER, { ...grant, role: 'researcher', readOnly: true }, 'demo researcher').key,
+  };
+  const state = { scenario: DEMO_SCENARIO, companies, pilots, devices, keys };
   createDemoRules(pipeline, scenario, plan, state);
   return state;
 }
@@ -105,10 +117,13 @@ function banner(pipeline: RunningPipeline, scenario: Scenario, plan: readonly Pl
 Testbed demo: the ${scenario.name} scenario, ${state.devices.length} simulated devices publishing
 (JSON, SenML and binary payloads; now and then a fault, as real devices make them).
 
+  Web console   ${pipeline.apiUrl}/   (sign in with a key below; without one it shows the open data)
   API docs      ${pipeline.apiUrl}/docs   (try it out there with a key below)
   HTTP API      ${pipeline.apiUrl}   (OpenAPI document: ${pipeline.apiUrl}/openapi.json)
   MQTT gateway  ${pipeline.mqttUrl}
   Admin key     ${adminKey(pipeline)}
+  Operator key  ${state.keys.operator}   (the ${scenario.testbed} testbed)
+  Research key  ${state.keys.researcher}   (read-only: pilots shared with research or open)
   Server log    ${logFile}
   Companies, their keys, pilots and devices (Helsinki testbed):
 ${owners(scenario, plan, state)}

@@ -130,6 +130,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         metrics: measured.registry,
         observeRequest: metrics.observeRequest(measured),
         consoleDir: bundledConsoleDir(),
+        consoleTileUrl: config.consoleTileUrl,
       },
       tls?.credentials,
     );

@@ -65,6 +65,12 @@ const serverEnv = z.object({
     .trim()
     .regex(/^\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*$/, 'must be a comma list of seconds, e.g. 5,300,1800')
     .default('5,300,1800,7200,18000,36000,36000'),
+  TESTBED_CONSOLE_TILE_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL template such as https://tiles.example.org/{z}/{x}/{y}.png' })
+      .refine((u) => ['{z}', '{x}', '{y}'].every((p) => decodeURI(u).includes(p)), 'must contain {z}, {x} and {y}')
+      .optional(),
+  ),
   ...limitsSchema,
 });
 
@@ -171,6 +177,8 @@ export interface Config {
     /** The waits between delivery attempts, in ms; a delivery fails for good after the last. */
     readonly retryDelaysMs: readonly number[];
   };
+  /** The web console's map tiles (`{z}/{x}/{y}` template); undefined: markers on a plain background, nothing fetched. */
+  readonly consoleTileUrl: string | undefined;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -242,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         .filter((h) => h !== ''),
       retryDelaysMs: e.TESTBED_WEBHOOK_RETRY_SECONDS.split(',').map((s) => Math.round(Number(s) * 1000)),
     },
+    consoleTileUrl: e.TESTBED_CONSOLE_TILE_URL === undefined ? undefined : decodeURI(e.TESTBED_CONSOLE_TILE_URL),
   });
 }
 

@@ -95,7 +95,7 @@ describe('API keys, roles and company isolation', () => {
     ['an unknown key id', 'Bearer key_aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'],
   ])('answers 401 to %s, before validation or lookups', async (_, header) => {
     for (const res of [
-      await call('GET', '/v1/testbeds', header),
+      await call('GET', '/v1/companies', header),
       await call('POST', '/v1/companies', header, { wrong: 'body' }),
       // Rejections stay behind a key; readings of open pilots do not (test/api-opendata.test.ts).
       await call('GET', `/v1/devices/${MISSING.device}/rejections?limit=99999`, header),
@@ -108,7 +108,7 @@ describe('API keys, roles and company isolation', () => {
 
   it('answers 401 to a real key id with a wrong secret', async () => {
     const keyId = keyA.slice(0, keyA.indexOf('.'));
-    const res = await call('GET', '/v1/testbeds', `Bearer ${keyId}.${'x'.repeat(32)}`);
+    const res = await call('GET', '/v1/companies', `Bearer ${keyId}.${'x'.repeat(32)}`);
     expect(res.statusCode).toBe(401);
   });
 

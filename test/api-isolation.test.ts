@@ -87,8 +87,9 @@ interface RouteCase {
 
 const agg = `from=${T0}&to=${T0 + HOUR}&every=15m&fn=mean`;
 const ROUTES: Record<string, RouteCase> = {
-  'GET /v1/testbeds': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/testbeds' },
-  'GET /v1/profiles': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/profiles' },
+  'GET /v1/testbeds': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/testbeds' },
+  'GET /v1/profiles': { roles: OPEN, changes: false, target: 'none', ok: 200, url: () => '/v1/profiles' },
+  'GET /v1/me': { roles: ANY, changes: false, target: 'none', ok: 200, url: () => '/v1/me' },
   'POST /v1/keys': {
     roles: MANAGERS,
     changes: true,
@@ -515,6 +516,17 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     for (const who of WHO) {
       const res = await call(who, route, '');
       expect(res.statusCode, `${name} as ${who}: ${res.body}`).toBe(forbidden(who, route) ? refusal(who) : route.ok);
+    }
+  });
+
+  it('GET /v1/me names, for each key, exactly the operations this matrix expects it may call', async () => {
+    for (const who of WHO) {
+      if (who === 'anonymous') continue; // 401, checked with the other routes
+      const me = (await api.app.inject({ url: '/v1/me', headers: bearer(keys[who]) })).json() as { role: string; operations: string[] };
+      expect(me.role, who).toBe(ROLE[who]);
+      const expected = Object.keys(ROUTES).filter((name) => !forbidden(who, ROUTES[name] as RouteCase));
+      // The SensorThings and metrics routes sit outside /v1; /v1/me speaks for /v1 only.
+      expect(me.operations, who).toEqual(expected.filter((name) => name.includes(' /v1/')).sort());
     }
   });
 

@@ -10,6 +10,12 @@ import type { ApiInstance } from '../deps.js';
  */
 export const CONSOLE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
+/** The console's policy, with the tile server's origin allowed for images when map tiles are configured. */
+export function consoleCsp(tileUrl: string | undefined): string {
+  if (tileUrl === undefined) return CONSOLE_CSP;
+  return CONSOLE_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${new URL(tileUrl.replace(/[{}]/g, '')).origin}`);
+}
+
 /** The console as `npm run build` leaves it: `console/dist` at the package root, found from this module in `api/` or `dist/api/`. */
 export function bundledConsoleDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -25,15 +31,22 @@ export function bundledConsoleDir(): string {
  * Serves the web console's built files at `/`. The files hold no data and need
  * no key: the console asks the API for everything with the user's key. Only
  * the files present at start are routed (no wildcard), so every other path
- * keeps the API's JSON 404. Without a build, `/` stays a 404 and the log says
+ * keeps the API's JSON 404. `/console.json` tells the page its settings (the
+ * map's tile URL, or null). Without a build, `/` stays a 404 and the log says
  * how to build it.
  */
-export async function serveConsole(app: ApiInstance, dir: string | undefined): Promise<void> {
+export async function serveConsole(app: ApiInstance, dir: string | undefined, tileUrl?: string): Promise<void> {
   if (dir === undefined) return;
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     app.log.warn({ dir }, 'the web console is not built (npm run build); / answers 404');
     return;
   }
+  const csp = consoleCsp(tileUrl);
+  // The console's run-time settings: read by the page at start, so one build serves every deployment.
+  app.get('/console.json', { schema: { hide: true } }, async (_request, reply) => {
+    void reply.header('cache-control', 'no-cache');
+    return { tileUrl: tileUrl ?? null };
+  });
   await app.register(fastifyStatic, {
     root: dir,
     prefix: '/',
@@ -41,7 +54,7 @@ export async function serveConsole(app: ApiInstance, dir: string | undefined): P
     decorateReply: false,
     index: ['index.html'],
     setHeaders: (reply) => {
-      reply.header('content-security-policy', CONSOLE_CSP);
+      reply.header('content-security-policy', csp);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
     },

@@ -2,12 +2,16 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { describe, loadAccess, type Access } from './access.js';
 import { session, whenUnauthorised, type ApiError } from './api.js';
 import { ErrorBox } from './components/status.js';
+import { Alerts } from './pages/alerts.js';
 import { DevicePage } from './pages/device.js';
+import { Fleet } from './pages/fleet.js';
 import { Keys } from './pages/keys.js';
+import { OpenData } from './pages/open-data.js';
 import { Overview } from './pages/overview.js';
 import { PilotPage } from './pages/pilot.js';
 import { Pilots } from './pages/pilots.js';
 import { SignIn } from './pages/signin.js';
+import { Webhooks } from './pages/webhooks.js';
 import { href, useRoute, type Route } from './router.js';
 
 function Page({ route, access }: { route: Route; access: Access }) {
@@ -18,14 +22,43 @@ function Page({ route, access }: { route: Route; access: Access }) {
       return <Pilots access={access} testbedId={route.testbedId} companyId={route.companyId} />;
     case 'pilot':
       return <PilotPage key={route.pilotId} access={access} pilotId={route.pilotId} />;
+    case 'devices':
+      return <Fleet access={access} filter={route.filter} />;
     case 'device':
       return <DevicePage key={route.deviceId} access={access} deviceId={route.deviceId} />;
+    case 'alerts':
+      return <Alerts access={access} />;
+    case 'webhooks':
+      return <Webhooks access={access} />;
     case 'keys':
       return <Keys access={access} />;
+    case 'open':
+      return (
+        <main>
+          <h1>Open data</h1>
+          <OpenData pilotId={route.pilotId} />
+        </main>
+      );
   }
 }
 
-/** The shell: sign-in while there is no key, then the header, the navigation and the page the URL names. */
+/** The navigation entries a key is offered: each only where its role may read the page's routes. */
+function links(access: Access): [Route['page'], string][] {
+  const all: [Route['page'], string, string][] = [
+    ['overview', 'Overview', 'GET /v1/pilots'],
+    ['pilots', 'Pilots', 'GET /v1/pilots'],
+    ['devices', 'Devices', 'GET /v1/devices'],
+    ['alerts', 'Alerts', 'GET /v1/alerts'],
+    ['webhooks', 'Webhooks', 'GET /v1/webhooks'],
+    ['keys', 'Keys', 'GET /v1/keys'],
+    ['open', 'Open data', 'GET /v1/datasets'],
+  ];
+  return all.filter(([, , operation]) => access.may(operation)).map(([page, label]) => [page, label]);
+}
+
+const SECTION: Partial<Record<Route['page'], Route['page']>> = { pilot: 'pilots', device: 'devices' };
+
+/** The shell: the open-data catalogue and sign-in while there is no key; then the header, the navigation and the page the URL names. */
 export function App() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => session.key() !== null);
@@ -50,7 +83,9 @@ export function App() {
     return (
       <>
         <header class="top">
-          <span class="brand">Testbed console</span>
+          <a class="brand" href={href({ page: 'open' })}>
+            Testbed console
+          </a>
         </header>
         {problem && (
           <div class="banner">
@@ -58,6 +93,7 @@ export function App() {
           </div>
         )}
         <SignIn
+          pilotId={route.page === 'open' ? route.pilotId : undefined}
           onSignedIn={() => {
             setProblem(null);
             setSignedIn(true);
@@ -66,7 +102,7 @@ export function App() {
       </>
     );
 
-  const current = route.page === 'pilot' || route.page === 'device' ? 'pilots' : route.page;
+  const current = SECTION[route.page] ?? route.page;
   return (
     <>
       <header class="top">
@@ -74,17 +110,12 @@ export function App() {
           Testbed console
         </a>
         <nav aria-label="Main">
-          <a href={href({ page: 'overview' })} aria-current={current === 'overview' ? 'page' : undefined}>
-            Overview
-          </a>
-          <a href={href({ page: 'pilots' })} aria-current={current === 'pilots' ? 'page' : undefined}>
-            Pilots
-          </a>
-          {access?.mayListKeys && (
-            <a href={href({ page: 'keys' })} aria-current={current === 'keys' ? 'page' : undefined}>
-              Keys
-            </a>
-          )}
+          {access &&
+            links(access).map(([page, label]) => (
+              <a key={page} href={`#/${page === 'overview' ? '' : page}`} aria-current={current === page ? 'page' : undefined}>
+                {label}
+              </a>
+            ))}
         </nav>
         <span class="who">{access ? describe(access) : ''}</span>
         <button type="button" class="signout" onClick={() => signOut()}>

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CompiledProfile } from '../../../device-profiles/index.js';
-import { ANY_KEY } from '../../access.js';
+import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { profilesResponseSchema, type ProfileView } from '../../schemas/catalogue.js';
 import { errorResponses, json } from '../../schemas/responses.js';
@@ -29,7 +29,7 @@ export const profileRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.get(
     '/profiles',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: {
         tags: ['catalogue'],
         summary: 'List the device profiles: measurements, units, ranges, formats, binary layouts, commands and configuration keys',

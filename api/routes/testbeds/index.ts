@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ANY_KEY } from '../../access.js';
+import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { testbedsResponseSchema } from '../../schemas/catalogue.js';
 import { errorResponses, json } from '../../schemas/responses.js';
@@ -9,7 +9,7 @@ export const testbedRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.get(
     '/testbeds',
     {
-      config: ANY_KEY,
+      config: OPEN_DATA,
       schema: { tags: ['catalogue'], summary: 'List the testbeds', response: { 200: json('The testbeds', testbedsResponseSchema), ...errorResponses } },
     },
     async () => ({ testbeds: deps.registry.listTestbeds() }),

@@ -2,13 +2,15 @@ import { useRef, useState } from 'preact/hooks';
 import { companyName, type Access } from '../access.js';
 import { api } from '../api.js';
 import { DeviceChart, type Range } from '../components/chart.js';
+import { DownloadButton } from '../components/download.js';
 import { Empty, Show } from '../components/status.js';
 import { useLoad } from '../load.js';
 import { href } from '../router.js';
 import { TIME_ZONE, ago, formatTime, formatValue } from '../time.js';
-import type { Device, Profile } from '../types.js';
+import type { FleetDevice, Profile } from '../types.js';
 import { useLiveReadings } from '../live.js';
 import { Rejections } from './rejections.js';
+import { DeviceEvents, ManageDevice } from './device-manage.js';
 
 const PRESETS: readonly [string, number][] = [
   ['1 h', 3_600_000],
@@ -19,6 +21,7 @@ const PRESETS: readonly [string, number][] = [
 ];
 
 const LIVE_REDRAW_MS = 5000;
+const REREAD_MS = 2000;
 
 const lastFor = (ms: number): Range => {
   const to = Date.now() + 60_000;
@@ -27,14 +30,19 @@ const lastFor = (ms: number): Range => {
 
 /** A device: its status, latest values, a chart of one measurement at a time, and its rejected payloads. */
 export function DevicePage({ access, deviceId }: { access: Access; deviceId: string }) {
-  const loaded = useLoad(async () => {
-    const [device, profiles] = await Promise.all([api.device(deviceId), api.profiles()]);
-    const [pilot, latest] = await Promise.all([api.pilot(device.pilotId), api.pilotLatest(device.pilotId)]);
-    return { device, pilotName: pilot.name, profile: profiles.find((p) => p.id === device.profile), latest: latest.find((r) => r.deviceId === device.id) };
-  }, [deviceId]);
+  const [version, setVersion] = useState(0);
+  const loaded = useLoad(
+    async () => {
+      const [device, profiles] = await Promise.all([api.device(deviceId) as Promise<FleetDevice>, api.profiles()]);
+      const [pilot, latest] = await Promise.all([api.pilot(device.pilotId), api.pilotLatest(device.pilotId)]);
+      return { device, pilotName: pilot.name, profile: profiles.find((p) => p.id === device.profile), latest: latest.find((r) => r.deviceId === device.id) };
+    },
+    [deviceId, version],
+    true,
+  );
   return (
     <main>
-      <Show loaded={loaded}>{(loadedData) => <DeviceView access={access} {...loadedData} />}</Show>
+      <Show loaded={loaded}>{(loadedData) => <DeviceView access={access} {...loadedData} onChanged={() => setVersion((v) => v + 1)} />}</Show>
     </main>
   );
 }
@@ -45,9 +53,11 @@ function DeviceView({
   pilotName,
   profile,
   latest,
+  onChanged,
 }: {
   access: Access;
-  device: Device;
+  onChanged: () => void;
+  device: FleetDevice;
   pilotName: string;
   profile: Profile | undefined;
   latest: { time: string; values: Record<string, number>; suspect?: string[] } | undefined;
@@ -57,6 +67,10 @@ function DeviceView({
   const [preset, setPreset] = useState(86_400_000);
   const [range, setRange] = useState<Range>(() => lastFor(86_400_000));
   const measurement = measurements.find((m) => m.name === chosen);
+  const { health } = device;
+  const [heard, setHeard] = useState(false);
+  const reread = useRef(false);
+  const status = heard ? 'ok' : health.status;
   // Live: the latest values follow the stream, and a chart showing "the last N" moves on with it (at most every few seconds).
   const [newest, setNewest] = useState(latest);
   const zoomed = useRef(false);
@@ -64,6 +78,13 @@ function DeviceView({
   useLiveReadings(device.pilotId, (reading) => {
     if (reading.deviceId !== device.id) return;
     setNewest((old) => (old && Date.parse(old.time) > Date.parse(reading.time) ? old : reading));
+    // A reading that arrives now is one on time: the device is ok, whatever it was. Its record (last seen, events) is read
+    // again a moment later, once the gateway has noted the reading.
+    setHeard(true);
+    if (!reread.current) {
+      reread.current = true;
+      setTimeout(onChanged, REREAD_MS);
+    }
     if (!zoomed.current && Date.now() - redrawn.current > LIVE_REDRAW_MS) {
       redrawn.current = Date.now();
       setRange(lastFor(preset));
@@ -73,16 +94,32 @@ function DeviceView({
     zoomed.current = true;
     setRange(r);
   };
-  const status = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
+  const connection = device.revokedAt ? 'revoked' : device.connection.online ? 'online' : 'offline';
   return (
     <>
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href={href({ page: 'pilots' })}>Pilots</a> / <a href={href({ page: 'pilot', pilotId: device.pilotId })}>{pilotName}</a> / {device.name ?? device.id}
       </nav>
       <h1>
-        {device.name ?? device.id} <span class={`badge ${status}`}>{status}</span>
+        {device.name ?? device.id} <span class={`badge ${status}`}>{status}</span> <span class={`badge ${connection}`}>{connection}</span>
       </h1>
       <dl class="facts">
+        <div>
+          <dt>Health</dt>
+          <dd>
+            {status === 'never' ? 'no reading yet' : status}
+            {health.lastReadingAt && `, last reading ${ago(health.lastReadingAt)}`}
+          </dd>
+        </div>
+        {health.battery && (
+          <div>
+            <dt>Battery</dt>
+            <dd>
+              {health.battery.value}
+              {health.battery.low && <span class="badge warn">low</span>}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Device id</dt>
           <dd>
@@ -169,6 +206,11 @@ function DeviceView({
             <span class="muted">
               {formatTime(range.from)} – {formatTime(range.to)} ({TIME_ZONE})
             </span>
+            <DownloadButton
+              label="Download this range (CSV)"
+              fileName={`${device.id}-${new Date(range.from).toISOString().slice(0, 16)}.csv`}
+              load={() => api.deviceCsv(device.id, range.from, range.to)}
+            />
           </div>
           <DeviceChart
             deviceId={device.id}
@@ -182,8 +224,13 @@ function DeviceView({
         <Empty>This device's profile ({device.profile}) has no measurements this console knows of.</Empty>
       )}
 
+      <h2>Connection events</h2>
+      <DeviceEvents deviceId={device.id} since={newest?.time} />
+
       <h2>Rejected payloads</h2>
       <Rejections deviceId={device.id} />
+
+      <ManageDevice access={access} device={device} measurements={measurements} onChanged={onChanged} />
     </>
   );
 }

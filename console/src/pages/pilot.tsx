@@ -8,6 +8,8 @@ import { href } from '../router.js';
 import { ago, formatTime } from '../time.js';
 import type { Device } from '../types.js';
 import { pilotState } from './pilots.js';
+import { RegisterDevices } from './register.js';
+import { PilotCharts } from './pilot-charts.js';
 
 type StatusFilter = 'all' | 'online' | 'offline' | 'revoked';
 
@@ -22,12 +24,18 @@ function matches(d: Device, status: StatusFilter, profile: string, text: string)
 
 /** A pilot and its devices with their connection status, filtered and paged. */
 export function PilotPage({ access, pilotId }: { access: Access; pilotId: string }) {
-  const loaded = useLoad(async () => {
-    const [pilot, devices, testbeds] = await Promise.all([api.pilot(pilotId), api.pilotDevices(pilotId), api.testbeds()]);
-    // Registered in one request, devices share a creation time: list them by name so that pages are stable.
-    devices.sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, 'en', { numeric: true }));
-    return [pilot, devices, testbeds] as const;
-  }, [pilotId]);
+  // Bumped after a registration: the list loads again, keeping the page on screen meanwhile.
+  const [version, setVersion] = useState(0);
+  const loaded = useLoad(
+    async () => {
+      const [pilot, devices, testbeds] = await Promise.all([api.pilot(pilotId), api.pilotDevices(pilotId), api.testbeds()]);
+      // Registered in one request, devices share a creation time: list them by name so that pages are stable.
+      devices.sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, 'en', { numeric: true }));
+      return [pilot, devices, testbeds] as const;
+    },
+    [pilotId, version],
+    true,
+  );
   // The latest readings fill their column once the list is on screen: the list does not wait for the store.
   const listed = loaded.state === 'ready';
   const latest = useLoad(() => (listed ? api.pilotLatest(pilotId) : new Promise<never>(() => {})), [pilotId, listed]);
@@ -79,9 +87,15 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                   </dd>
                 </div>
               </dl>
+              {access.may('POST /v1/pilots/{pilotId}/devices') && pilot.endedAt === null && (
+                <RegisterDevices pilotId={pilot.id} onRegistered={() => setVersion((v) => v + 1)} />
+              )}
               <h2>Devices</h2>
               {devices.length === 0 ? (
-                <Empty>This pilot has no devices yet. Register one with POST /v1/pilots/{pilot.id}/devices; its MQTT credentials are shown once.</Empty>
+                <Empty>
+                  This pilot has no devices yet.{' '}
+                  {access.may('POST /v1/pilots/{pilotId}/devices') ? 'Register one above; its MQTT credentials are shown once.' : 'Its company registers them.'}
+                </Empty>
               ) : (
                 <>
                   <div class="filters">
@@ -136,6 +150,7 @@ export function PilotPage({ access, pilotId }: { access: Access; pilotId: string
                   )}
                 </>
               )}
+              <PilotCharts pilotId={pilot.id} devices={devices} />
             </>
           );
         }}

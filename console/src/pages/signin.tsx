@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, session } from '../api.js';
 import { ErrorBox } from '../components/status.js';
+import { OpenData } from './open-data.js';
 
 /**
  * The first screen without a key. The key is checked against the API before
  * it is kept, and kept only in this tab's sessionStorage.
  */
-export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
+export function SignIn({ onSignedIn, pilotId }: { onSignedIn: () => void; pilotId?: string | undefined }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -52,12 +53,13 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         </form>
         {error && <ErrorBox error={error} />}
       </section>
-      <section class="card muted" id="open-data">
-        <h2>Open data</h2>
+      <section class="card wide" id="open-data" aria-labelledby="open-data-title">
+        <h2 id="open-data-title">Open data</h2>
         <p>
-          A catalogue of the pilots published as open data will be here, readable without a key. Until then, researchers sign in with a researcher key; the API
-          is documented at <a href="/docs">/docs</a>.
+          Pilots that publish their data openly, readable without a key under the licence each names. The API behind this page is documented at{' '}
+          <a href="/docs">/docs</a>.
         </p>
+        <OpenData pilotId={pilotId} />
       </section>
     </main>
   );
