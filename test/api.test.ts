@@ -238,6 +238,7 @@ describe('API happy path (inject)', () => {
       'GET /v1/exports/{exportId}/download',
       'GET /v1/health',
       'GET /v1/keys',
+      'GET /v1/me',
       'GET /v1/pilots',
       'GET /v1/pilots/{pilotId}',
       'GET /v1/pilots/{pilotId}/aggregates',
@@ -316,7 +317,7 @@ describe('API over real HTTP (start)', () => {
       expect(health.status).toBe(200);
       expect(await jsonOf(health)).toEqual({ status: 'ok' });
 
-      const anonymous = await fetch(`${api.url}/v1/testbeds`);
+      const anonymous = await fetch(`${api.url}/v1/companies`);
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect((await jsonOf(anonymous)).error?.code).toBe('TESTBED_UNAUTHORIZED');
