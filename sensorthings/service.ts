@@ -115,7 +115,7 @@ export class SensorThings {
   async #byId(ctx: Context, set: EntitySet, id: string): Promise<Entity | undefined> {
     if (set !== 'Observations') return ctx.world.get(set, id);
     const o = splitObservationId(id);
-    const ds = o && ctx.world.datastreams.get(`${o.deviceId}~${o.measurement}`);
+    const ds = o && ctx.world.datastream(`${o.deviceId}~${o.measurement}`);
     if (!o || !ds) return undefined;
     const select = { kind: 'device', deviceId: o.deviceId } as const;
     const [row] = await ctx.store.queryRaw(ctx.scope, {
