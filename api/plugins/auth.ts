@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError, type Caller, type CallerRole } from '../../core/index.js';
+import { TestbedError, type AuditDetail, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
@@ -26,6 +26,7 @@ export interface Target {
 
 const CALLER = 'caller';
 const TARGET = 'auditTarget';
+const DETAIL = 'auditDetail';
 
 /** The route's declared policy; the onRoute check guarantees it exists behind the hook. */
 function policyOf(request: FastifyRequest): RoutePolicy {
@@ -45,6 +46,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
   const anonymous = new RateLimiter(anonymousLimit);
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
+  app.decorateRequest(DETAIL, null);
   sendLicences(app);
   app.addHook('onRoute', (route) => {
     if (route.config?.roles === undefined || route.config.changes === undefined) {
@@ -95,6 +97,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
         testbedId: target.testbedId ?? null,
         pilotId: target.pilotId ?? null,
         deviceId: target.deviceId ?? null,
+        detail: reply.statusCode < 400 ? request.getDecorator<AuditDetail | null>(DETAIL) : null,
       });
     } catch (err) {
       // The answer still goes out; a full disk shows in the log.
@@ -110,6 +113,11 @@ export function callerOf(request: FastifyRequest): Caller {
   // Only reachable if a route outside `requireApiKey` asks for a caller: a bug, not a client error.
   if (!caller) throw new TestbedError('TESTBED_INTERNAL', 'callerOf() used on a route without the API key hook');
   return caller;
+}
+
+/** Records what a change changed (field -> { from, to }) for its audit log entry; written only if the change succeeds. */
+export function noteChanges(request: FastifyRequest, detail: AuditDetail): void {
+  if (Object.keys(detail).length > 0) request.setDecorator(DETAIL, detail);
 }
 
 /** Records what the request reached, for the audit log. */

@@ -7,6 +7,7 @@ import type { Reading } from '../../../store/index.js';
 import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
+import { termsOf, termsFields } from '../../open-data.js';
 import { callerOf } from '../../plugins/auth.js';
 import { flagOf, inOrder } from '../../queries/export.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
@@ -33,7 +34,8 @@ const DESCRIPTION =
   'ingest; an `event: dropped` with `{ "dropped": n }` says how many (read them back from /readings). A comment every heartbeat ' +
   'keeps idle connections open; then the key and the pilot are checked again, and a stream whose key was revoked or expired, or ' +
   'whose pilot is no longer visible to it, ends with an `event: end` naming why. Alerts about the pilot that the key sees ' +
-  'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`.';
+  'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`. The stream of an open pilot ' +
+  'opens with `event: licence` and `{ "licence", "licenceUrl"?, "attribution", "citation" }`, the terms of the data that follows.';
 
 /** `GET /v1/pilots/{pilotId}/live`: the pilot's readings as they are stored, scoped like every read. */
 export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, limits }) => {
@@ -127,6 +129,9 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         release(holder);
       });
       stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);
+      // An open pilot's terms travel with its stream: the first event, before any reading.
+      const terms = termsOf(pilot);
+      if (terms) stream.write(event('licence', termsFields(terms)));
       // The stream is not a body the response schema describes: send it through the untyped reply.
       return (reply as FastifyReply)
         .header('content-type', 'text/event-stream; charset=utf-8')
