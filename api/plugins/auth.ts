@@ -5,7 +5,7 @@ import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
 import { ANONYMOUS_RATE_LIMIT } from '../limits.js';
 import { sendLicences } from '../open-data.js';
-import { RateLimiter, type RateLimit } from '../rate-limit.js';
+import { clientBucket, RateLimiter, type RateLimit } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -58,7 +58,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
       const caller = registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
-      const wait = anonymous.take(request.ip);
+      const wait = anonymous.take(clientBucket(request.ip));
       if (wait > 0) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',

@@ -8,6 +8,7 @@ import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
 import { termsOf, termsFields } from '../../open-data.js';
+import { clientBucket } from '../../rate-limit.js';
 import { callerOf } from '../../plugins/auth.js';
 import { flagOf, inOrder } from '../../queries/export.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
@@ -70,7 +71,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const live = deps.live;
       if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
       // Anonymous callers share one key id; their streams are counted per client address instead.
-      const holder = caller.role === 'anonymous' ? `${caller.keyId}@${request.ip}` : caller.keyId;
+      const holder = caller.role === 'anonymous' ? `${caller.keyId}@${clientBucket(request.ip)}` : caller.keyId;
       if ((open.get(holder) ?? 0) >= limits.maxLiveStreamsPerKey) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
