@@ -14,6 +14,11 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
+  /** The rate and burst this limiter allows, for the messages that name them. */
+  get limit(): RateLimit {
+    return this.#limit;
+  }
+
   constructor(limit: RateLimit, now: () => number = Date.now) {
     this.#limit = limit;
     this.#now = now;

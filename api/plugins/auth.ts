@@ -41,9 +41,14 @@ function policyOf(request: FastifyRequest): RoutePolicy {
  * body is read. Handlers then take the caller with `callerOf` and pass its scope
  * into every read. Each answered request is written to the audit log.
  */
-export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit, anonymousLimit: RateLimit = ANONYMOUS_RATE_LIMIT): void {
+export function requireApiKey(
+  app: ApiInstance,
+  registry: TestbedRegistry,
+  rateLimit: RateLimit,
+  anonymous: RateLimiter = new RateLimiter(ANONYMOUS_RATE_LIMIT),
+): void {
   const limiter = new RateLimiter(rateLimit);
-  const anonymous = new RateLimiter(anonymousLimit);
+  const anonymousLimit = anonymous.limit;
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
   app.decorateRequest(DETAIL, null);
