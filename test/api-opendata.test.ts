@@ -121,6 +121,26 @@ describe('open data: sharing and licence through the API', () => {
     expect(patches[1]!.detail).toBeNull();
   });
 
+  it('a pilot created open is audited with the terms it was created with', async () => {
+    const res = await embedded.app.inject({
+      method: 'POST',
+      url: '/v1/pilots',
+      headers: bearer(ADMIN),
+      // Under a long embargo, so that the open listings below stay as they are.
+      payload: { companyId: ids.company, testbedId: 'espoo', name: 'Born open', sharing: 'open', licence: 'CC0-1.0', openFrom: '2099-01-01T00:00:00Z' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const entries = (await embedded.app.inject({ url: '/v1/audit', headers: bearer(ADMIN) })).json().entries as AuditEntry[];
+    const created = entries.find((e) => e.method === 'POST' && e.pilotId === res.json().id);
+    expect(created?.detail).toMatchObject({
+      name: { from: null, to: 'Born open' },
+      sharing: { from: null, to: 'open' },
+      licence: { from: null, to: 'CC0-1.0' },
+      openFrom: { from: null, to: '2099-01-01T00:00:00.000Z' },
+    });
+    expect(created?.detail?.attribution).toBeUndefined();
+  });
+
   it('a licence change is audited old to new, and answers with the new licence', async () => {
     const change = (licence: string) =>
       embedded.app.inject({ method: 'PATCH', url: `/v1/pilots/${ids.open}`, headers: bearer(companyKey), payload: { licence } });

@@ -46,6 +46,10 @@ export function changedFields(before: Pilot, after: Pilot): AuditDetail {
   return detail;
 }
 
+/** What a new pilot was created with, for its audit entry: each field given a value, from null. */
+export const createdFields = (pilot: Pilot): AuditDetail =>
+  Object.fromEntries(AUDITED.filter((field) => pilot[field] !== null).map((field) => [field, { from: null, to: pilot[field] }]));
+
 export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
   const disconnectDevices = (caller: Caller, pilot: Pilot) => {
@@ -73,6 +77,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         openFrom: epochMs(openFrom) ?? undefined,
       });
       noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
+      noteChanges(request, createdFields(pilot));
       return reply.code(201).send(pilot);
     },
   );
