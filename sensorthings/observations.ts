@@ -6,6 +6,7 @@ import type { Entity } from './model.js';
 import { passes, type Resolve } from './odata/evaluate.js';
 import { badQuery } from './odata/errors.js';
 import type { QueryOptions } from './odata/options.js';
+import { isTimeDescending, newestFirst } from './newest-first.js';
 import { timeRangeOf } from './time-range.js';
 import type { DatastreamRecord } from './world.js';
 
@@ -146,7 +147,8 @@ const isTimeAscending = (o: QueryOptions): boolean =>
 /**
  * A page of Observations. In time order (the default, and $orderby=phenomenonTime)
  * the readings of each device or pilot are read a batch at a time from the
- * filter's time range, merged, and the page ends with a $skiptoken; any other order
+ * filter's time range, merged, and the page ends with a $skiptoken; newest first
+ * reads windows back from the newest observation (newest-first.ts); any other order
  * reads the range (at most maxSortObservations), sorts it and pages by $skip.
  */
 export async function observationPage(q: ObservationQuery): Promise<ObservationPage> {
@@ -154,6 +156,7 @@ export async function observationPage(q: ObservationQuery): Promise<ObservationP
   const groups = selections(q.datastreams);
   const count = q.options.count ? await countAll(q, groups, range) : undefined;
   if (isTimeAscending(q.options)) return { ...(await streamed(q, groups, range)), count };
+  if (isTimeDescending(q.options)) return { ...(await newestFirst(q, range, (r) => collect(q, groups, r))), count };
   const all = await collect(q, groups, range);
   all.sort(q.compare);
   const page = all.slice(q.options.skip, q.options.skip + q.top);

@@ -116,6 +116,30 @@ describe('SensorThings paging across pilots', () => {
     expect(pages.links).toHaveLength(Math.ceil(expectedObservations.length / 7) - 1);
   });
 
+  it('pages newest first to the end without sorting the whole range, past a small sort cap', async () => {
+    const sta = new SensorThings({
+      registry,
+      readings: store,
+      profiles: loadProfiles(),
+      maxQueryMs: 30_000,
+      limits: { ...STA_LIMITS, maxSortObservations: 10 },
+    });
+    const time = (id: string) => Number(id.split('~')[2]);
+    // Newest first; at one instant in id order, as the (time, device, measurement) order already has them.
+    const newestFirst = [...expectedObservations].sort((a, b) => time(b) - time(a));
+    const pages = await follow(sta, anonymous(), `${BASE}/Observations?$orderby=phenomenonTime desc&$top=7`);
+    expect(pages.ids).toEqual(newestFirst);
+    const one = await follow(
+      sta,
+      anonymous(),
+      `${BASE}/Datastreams('${openDevices[0]}~temperature')/Observations?$orderby=phenomenonTime desc&$top=2&$filter=phenomenonTime lt 2025-03-01T00:04:00Z`,
+    );
+    const cutoff = Date.parse('2025-03-01T00:04:00Z');
+    const ds = `${openDevices[0]}~temperature~`;
+    expect(one.ids).toEqual(expectedObservations.filter((id) => id.startsWith(ds) && time(id) < cutoff).reverse());
+    expect(one.ids).toHaveLength(4);
+  });
+
   it('a page that reaches the scan cap ends early with a nextLink that continues exactly', async () => {
     const sta = new SensorThings({
       registry,
