@@ -1,7 +1,18 @@
-import { TestbedError } from '../core/index.js';
+import { TestbedError, type Scope } from '../core/index.js';
+import type { ReadingStore } from '../store/index.js';
 import type { Entity } from './model.js';
 import type { QueryOptions } from './odata/options.js';
-import type { ObservationPage, ObservationQuery } from './observations.js';
+import type { DatastreamRecord } from './world.js';
+
+/** What a newest-first page is read with: the part of an Observations query it needs. */
+interface Query {
+  readonly scope: Scope;
+  readonly store: ReadingStore;
+  readonly datastreams: readonly DatastreamRecord[];
+  readonly options: QueryOptions;
+  readonly top: number;
+  readonly compare: (a: Entity, b: Entity) => number;
+}
 
 /** The first window read back from the newest observation; each next one is four times wider. */
 const FIRST_WINDOW_MS = 3_600_000;
@@ -19,10 +30,10 @@ export const isTimeDescending = (o: QueryOptions): boolean =>
  * Pages by $skip: a later page reads back as far as its end.
  */
 export async function newestFirst(
-  q: ObservationQuery,
+  q: Query,
   range: { from: number; to: number },
   collect: (range: { from: number; to: number }) => Promise<Entity[]>,
-): Promise<ObservationPage> {
+): Promise<{ entities: Entity[]; nextSkip?: number | undefined }> {
   const wanted = q.options.skip + q.top + 1;
   const found: Entity[] = [];
   let to = Math.min(range.to, (await newest(q)) + 1);
@@ -46,7 +57,7 @@ export async function newestFirst(
 }
 
 /** The time of the newest value of any of the Datastreams, from the store's latest values; 0 when there is none. */
-async function newest(q: ObservationQuery): Promise<number> {
+async function newest(q: Query): Promise<number> {
   const byPilot = new Map<string, Set<string>>();
   for (const d of q.datastreams) byPilot.set(d.thing.pilot.id, (byPilot.get(d.thing.pilot.id) ?? new Set()).add(d.thing.device.id));
   const measurements = [...new Set(q.datastreams.map((d) => d.measurement.name))];
