@@ -5,6 +5,7 @@ import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
 import { ANONYMOUS_RATE_LIMIT, API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
 import { requireApiKey } from './plugins/auth.js';
+import { RateLimiter } from './rate-limit.js';
 import { serveConsole } from './plugins/console.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
@@ -84,11 +85,13 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await serveConsole(app, deps.consoleDir, deps.consoleTileUrl);
 
   const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
+  // One set of per-address buckets for requests without a key, whichever of /v1 and /sta/v1.1 they go to.
+  const anonymous = new RateLimiter(deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
   await app.register(
     async (v1) => {
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
-        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
+        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, anonymous);
         const operations = collectOperations(keyed);
         for (const plugin of [
           meRoutes(operations),
@@ -123,7 +126,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   );
   await app.register(
     async (sta) => {
-      requireApiKey(sta, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+      requireApiKey(sta, deps.registry, deps.rateLimit ?? RATE_LIMIT, anonymous);
       await sta.register(sensorThingsRoutes, routes);
     },
     { prefix: STA_PREFIX },

@@ -46,15 +46,41 @@ export function csvTermsLine(terms: OpenDataTerms): string {
   return `# ${parts.join('; ').replace(/[\r\n]+/g, ' ')}\r\n`;
 }
 
-/** Registers the request decorator and the hook that adds the licence headers. */
+/** The terms as the JSON answers carry them (api/schemas/terms.ts). */
+export function termsFields(terms: OpenDataTerms): { licence: string; licenceUrl?: string; attribution: string | null; citation: string | null } {
+  const url = licenceUrl(terms.licence);
+  return { licence: terms.licence, ...(url ? { licenceUrl: url } : {}), attribution: terms.attribution, citation: terms.citation };
+}
+
+/**
+ * The terms a read answer carries: only reads, since a change's answer (a
+ * PATCH of the licence) is about the pilot as it now is, not as it was found.
+ */
+const termsToSend = (request: FastifyRequest, reply: FastifyReply): OpenDataTerms | undefined =>
+  (request.method === 'GET' || request.method === 'HEAD') && reply.statusCode < 400 ? notedTerms(request) : undefined;
+
+type Hook<A extends unknown[]> = (request: FastifyRequest, reply: FastifyReply, ...rest: A) => Promise<unknown>;
+
+/**
+ * Registers the request decorator and the hooks that send an open pilot's
+ * terms with every read about it: beside the data in a JSON answer
+ * (preSerialization: before the response schema, which lists the fields), and
+ * in the Link header of every answer, downloads and streams included.
+ */
 export function sendLicences(app: {
   decorateRequest(name: string, value: null): unknown;
-  addHook(name: 'onSend', hook: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => Promise<unknown>): unknown;
+  addHook(name: 'preSerialization', hook: Hook<[payload: unknown]>): unknown;
+  addHook(name: 'onSend', hook: Hook<[payload: unknown]>): unknown;
 }): void {
   app.decorateRequest(TERMS, null);
+  app.addHook('preSerialization', async (request, reply, payload) => {
+    const terms = termsToSend(request, reply);
+    const isObject = payload !== null && typeof payload === 'object' && !Array.isArray(payload);
+    return terms && isObject ? { ...payload, ...termsFields(terms) } : payload;
+  });
   app.addHook('onSend', async (request, reply, payload) => {
-    const terms = notedTerms(request);
-    if (terms && reply.statusCode < 400) licenceHeaders(reply, terms);
+    const terms = termsToSend(request, reply);
+    if (terms) licenceHeaders(reply, terms);
     return payload;
   });
 }

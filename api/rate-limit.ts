@@ -14,6 +14,11 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
+  /** The rate and burst this limiter allows, for the messages that name them. */
+  get limit(): RateLimit {
+    return this.#limit;
+  }
+
   constructor(limit: RateLimit, now: () => number = Date.now) {
     this.#limit = limit;
     this.#now = now;
@@ -38,4 +43,26 @@ export class RateLimiter {
     const { perSecond, burst } = this.#limit;
     for (const [key, b] of this.#buckets) if (b.tokens + ((now - b.at) / 1000) * perSecond >= burst) this.#buckets.delete(key);
   }
+}
+
+/**
+ * The bucket a request without a key takes from: its client address, which is
+ * the X-Forwarded-For address when the socket is a trusted proxy
+ * (TESTBED_TRUSTED_PROXIES; Fastify's `request.ip`), else the socket's. An
+ * IPv4 address mapped into IPv6 is the IPv4 address; an IPv6 address counts
+ * by its /64, since one host usually holds a whole /64 (RFC 6177) and could
+ * otherwise take a fresh bucket per request.
+ */
+export function clientBucket(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.split('::', 2);
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -237,5 +237,13 @@ export const auditEntrySchema = z.object({
   testbedId: z.string().nullable(),
   pilotId: z.string().nullable(),
   deviceId: z.string().nullable(),
+  /**
+   * What a change changed, field by field, old value to new: a pilot's sharing,
+   * embargo, licence, attribution, citation, location precision, name and
+   * dates. Null for reads and for changes that record no detail.
+   */
+  detail: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).nullable(),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
+/** A change's detail in the audit log: field -> { from, to }. */
+export type AuditDetail = NonNullable<AuditEntry['detail']>;

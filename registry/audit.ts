@@ -4,7 +4,7 @@ import { ScopedStatements } from './statements.js';
 
 const MAX_URL = 2000;
 
-export type NewAuditEntry = Omit<AuditEntry, 'id' | 'time'>;
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'time' | 'detail'> & { readonly detail?: AuditEntry['detail'] | undefined };
 /** An entry as the API reports it; the key and role come from the caller. */
 export type AuditRecord = Omit<NewAuditEntry, 'keyId' | 'role'>;
 
@@ -31,6 +31,7 @@ interface AuditRow {
   testbed_id: string | null;
   pilot_id: string | null;
   device_id: string | null;
+  detail: string | null;
 }
 
 const toEntry = (r: AuditRow): AuditEntry => ({
@@ -47,6 +48,7 @@ const toEntry = (r: AuditRow): AuditEntry => ({
   testbedId: r.testbed_id,
   pilotId: r.pilot_id,
   deviceId: r.device_id,
+  detail: r.detail === null ? null : (JSON.parse(r.detail) as AuditEntry['detail']),
 });
 
 /**
@@ -64,8 +66,8 @@ export class AuditLog {
     this.#now = now;
     this.#scoped = new ScopedStatements(db);
     this.#insert = db.prepare(
-      `INSERT INTO audit_log (time, key_id, role, action, method, route, url, status, company_id, testbed_id, pilot_id, device_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_log (time, key_id, role, action, method, route, url, status, company_id, testbed_id, pilot_id, device_id, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -83,6 +85,7 @@ export class AuditLog {
       e.testbedId,
       e.pilotId,
       e.deviceId,
+      e.detail ? JSON.stringify(e.detail) : null,
     );
   }
 

@@ -34,12 +34,22 @@ export const precisionFor = (scope: Scope, pilotPrecision: number | null): numbe
 /** The point as this reader may see it. */
 export const published = (p: Point | null, precision: number | null): Point | null => (p === null || precision === null ? p : coarsen(p, precision));
 
-interface HistoryRow extends LocationColumns {
+export interface HistoryRow extends LocationColumns {
   device_id: string;
   valid_from: number;
   valid_to: number | null;
   precision: number | null;
 }
+
+/** A stored stretch as the reader in `scope` sees it. */
+export const stretchOf =
+  (scope: Scope) =>
+  (r: HistoryRow): DeviceLocation => ({
+    deviceId: r.device_id,
+    location: published(pointOf(r), precisionFor(scope, r.precision)) as Point,
+    from: isoTime(r.valid_from),
+    to: r.valid_to === null ? null : isoTime(r.valid_to),
+  });
 
 /**
  * Where each device has stood: one row per stretch, `valid_to` null for the
@@ -81,11 +91,6 @@ export class LocationHistory {
         `SELECT l.*, p.location_precision_m AS precision FROM device_locations l JOIN pilots p ON p.id = l.pilot_id
          WHERE l.device_id = ? AND (${where}) ORDER BY l.valid_from`,
     );
-    return (stmt.all(deviceId, ...scopeParams) as HistoryRow[]).map((r) => ({
-      deviceId: r.device_id,
-      location: published(pointOf(r), precisionFor(scope, r.precision)) as Point,
-      from: isoTime(r.valid_from),
-      to: r.valid_to === null ? null : isoTime(r.valid_to),
-    }));
+    return (stmt.all(deviceId, ...scopeParams) as HistoryRow[]).map(stretchOf(scope));
   }
 }

@@ -26,8 +26,9 @@ const COLUMNS = ['id', 'pilot_id', 'company_id', 'testbed_id', 'profile', 'name'
   .concat(['lon', 'lat', 'alt', 'placement', 'installed_at', 'removed_at'])
   .map((c) => `d.${c}`)
   .join(', ');
-const SELECT = `SELECT ${COLUMNS}, p.location_precision_m AS precision FROM devices d JOIN pilots p ON p.id = d.pilot_id`;
-const QUALIFIED = { company: 'd.company_id', testbed: 'd.testbed_id', pilot: 'd.pilot_id' };
+/** The device columns with the pilot's location precision; `d` and `p` for the scope conditions. */
+export const SELECT = `SELECT ${COLUMNS}, p.location_precision_m AS precision FROM devices d JOIN pilots p ON p.id = d.pilot_id`;
+export const QUALIFIED = { company: 'd.company_id', testbed: 'd.testbed_id', pilot: 'd.pilot_id' };
 
 interface DeviceRow extends LocationColumns {
   id: string;
@@ -45,7 +46,7 @@ interface DeviceRow extends LocationColumns {
   removed_at: number | null;
 }
 /** A device row with its pilot's location precision, for publishing its location. */
-interface ReadRow extends DeviceRow {
+export interface ReadRow extends DeviceRow {
   precision: number | null;
 }
 interface DeviceAuthRow extends DeviceRow {
@@ -56,7 +57,7 @@ interface DeviceAuthRow extends DeviceRow {
 }
 
 /** The device as this reader may see it: exact, or on the pilot's grid (`precision`, already chosen for the scope). */
-const toDevice = (r: DeviceRow, precision: number | null): Device => ({
+export const toDevice = (r: DeviceRow, precision: number | null): Device => ({
   id: r.id,
   pilotId: r.pilot_id,
   companyId: r.company_id,

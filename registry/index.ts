@@ -7,6 +7,7 @@ export { resolveAdminToken, type AdminToken } from './admin-token.js';
 export { grantProblems, mayManage, refuseGrant, scopeOf } from './key-policy.js';
 export type { AuditQuery, AuditRecord } from './audit.js';
 export type { CommandFilter, NewCommand, ResultRefusal } from './commands.js';
+export type { DevicePage } from './device-pages.js';
 export type { DeviceChanges, DeviceFieldData, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
 export type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
 export { Registry, SETUP_CALLER, type RegistryOptions } from './registry.js';

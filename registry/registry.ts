@@ -41,6 +41,7 @@ import { AuditLog, type AuditQuery, type AuditRecord } from './audit.js';
 import { CommandTable, type CommandFilter, type NewCommand, type ResultRefusal } from './commands.js';
 import { CompanyTable } from './companies.js';
 import { DeviceConfigTable } from './device-config.js';
+import { DevicePages, type DevicePage } from './device-pages.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
 import { refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
@@ -87,6 +88,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
   readonly #companies: CompanyTable;
   readonly #pilots: PilotTable;
   readonly #devices: DeviceTable;
+  readonly #devicePages: DevicePages;
   readonly #keys: KeyTable;
   readonly #audit: AuditLog;
   readonly #commands: CommandTable;
@@ -108,6 +110,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#companies = new CompanyTable(db, now);
     this.#pilots = new PilotTable(db, now);
     this.#devices = new DeviceTable(db, now);
+    this.#devicePages = new DevicePages(db);
     this.#keys = new KeyTable(db, now);
     this.#audit = new AuditLog(db, now);
     this.#commands = new CommandTable(db, now);
@@ -355,6 +358,18 @@ export class Registry implements TestbedRegistry, HealthLedger {
 
   listDeviceLocations(scope: Scope, id: string): DeviceLocation[] | undefined {
     return this.#devices.locations(scope, id);
+  }
+
+  listScopedDevices(scope: Scope, page: DevicePage = {}): Device[] {
+    return this.#devicePages.list(scope, page);
+  }
+
+  countScopedDevices(scope: Scope): number {
+    return this.#devicePages.count(scope);
+  }
+
+  listScopedLocations(scope: Scope, deviceIds?: readonly string[]): DeviceLocation[] {
+    return this.#devicePages.locations(scope, deviceIds);
   }
 
   rotateDevice(scope: Scope, id: string): CreatedDevice | undefined {

@@ -28,6 +28,7 @@ import type { FleetCounts, FleetFilter, FleetRow } from './fleet.js';
 import type { ActivityUpdate, ConnectionUpdate, HealthRecord, StatusChange } from './health.js';
 import type { AuditQuery, AuditRecord } from './audit.js';
 import type { CommandFilter, NewCommand } from './commands.js';
+import type { DevicePage } from './device-pages.js';
 import type { DeviceChanges, DeviceFilter, DeviceProblem, NewDevice } from './devices.js';
 import type { LifecycleTable } from './lifecycle.js';
 import type { NewPilot, PilotChanges, PilotFilter } from './pilots.js';
@@ -129,6 +130,15 @@ export interface TestbedRegistry {
   updateDevice(scope: Scope, id: string, changes: DeviceChanges): Device | undefined;
   /** Where a device has stood, oldest first (coarsened as `listDevices`); undefined when the scope does not see the device. */
   listDeviceLocations(scope: Scope, id: string): DeviceLocation[] | undefined;
+  /**
+   * The devices the scope sees across its pilots, in id order (as `listDevices`
+   * publishes them), one query: a page after `afterId`, or the ones of `ids`.
+   */
+  listScopedDevices(scope: Scope, page?: DevicePage): Device[];
+  /** How many devices the scope sees. */
+  countScopedDevices(scope: Scope): number;
+  /** The location stretches of the devices the scope sees (or of these), by device, oldest first; one query. */
+  listScopedLocations(scope: Scope, deviceIds?: readonly string[]): DeviceLocation[];
   /** A new secret for a device; the old one stops working at once. A revoked device is TESTBED_CONFLICT. */
   rotateDevice(scope: Scope, id: string): CreatedDevice | undefined;
   revokeDevice(scope: Scope, id: string): Device | undefined;

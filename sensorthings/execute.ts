@@ -4,7 +4,7 @@ import type { StaLimits } from './limits.js';
 import { NAVIGATION, PROPERTIES, type Entity, type EntitySet } from './model.js';
 import { observationPage } from './observations.js';
 import { orderValues, passes } from './odata/evaluate.js';
-import { unsupported } from './odata/errors.js';
+import { badQuery, unsupported } from './odata/errors.js';
 import type { Expr } from './odata/filter.js';
 import type { QueryOptions } from './odata/options.js';
 import type { Periods } from './periods.js';
@@ -36,10 +36,9 @@ export const selfLink = (ctx: Context, e: Entity): string => `${ctx.base}/${e.se
 
 /** The Datastreams whose Observations a source names. */
 function datastreamsOf(ctx: Context, source: Source): DatastreamRecord[] {
-  const all = [...ctx.world.datastreams.values()];
-  if (source.kind === 'set') return all;
-  if (source.from.set === 'Datastreams') return all.filter((d) => d.entity.id === source.from.id);
-  return all.filter((d) => d.thing.device.id === source.from.id); // a FeatureOfInterest: its device's
+  if (source.kind === 'set') return ctx.world.datastreams();
+  if (source.from.set === 'Datastreams') return [ctx.world.datastream(source.from.id)].filter((d) => d !== undefined);
+  return [...(ctx.world.thing(source.from.id)?.datastreams.values() ?? [])]; // a FeatureOfInterest: its device's
 }
 
 /** The entities (not Observations) of a source, before options. */
@@ -93,6 +92,13 @@ export async function collection(ctx: Context, set: EntitySet, source: Source, o
     page = p.entities;
     count = p.count;
     if (p.skiptoken !== undefined || p.nextSkip !== undefined) next = { skip: p.nextSkip, skiptoken: p.skiptoken };
+  } else if (isPlainThingListing(set, source, options)) {
+    // A plain page of Things: cut by the registry's query in id order, continued after the last id.
+    const after = options.skiptoken === undefined ? undefined : decodeThingToken(options.skiptoken);
+    const p = ctx.world.thingPage({ afterId: after, offset: after === undefined ? options.skip : 0, limit: top + 1 }, options.count);
+    count = p.count;
+    page = p.things.slice(0, top).map((t) => t.entity);
+    if (p.things.length > top) next = { skiptoken: Buffer.from(JSON.stringify({ i: page.at(-1)?.id })).toString('base64url') };
   } else {
     if (
       set === 'Datastreams' &&
@@ -108,6 +114,27 @@ export async function collection(ctx: Context, set: EntitySet, source: Source, o
   }
   const value = await Promise.all(page.map((e) => render(ctx, e, options)));
   return { value, count, nextLink: next && nextLink(url, options, top, next) };
+}
+
+/** Things with no $filter, in id order: the registry pages them (OGC 18-088 9.3.3.3: without $orderby the order is the server's). */
+const isPlainThingListing = (set: EntitySet, source: Source, options: QueryOptions): boolean =>
+  set === 'Things' &&
+  source.kind === 'set' &&
+  options.filter === undefined &&
+  (options.orderby.length === 0 ||
+    (options.orderby.length === 1 &&
+      !options.orderby[0]!.desc &&
+      options.orderby[0]!.by.k === 'path' &&
+      ['id', '@iot.id'].includes(options.orderby[0]!.by.p.join('/'))));
+
+function decodeThingToken(token: string): string {
+  try {
+    const { i } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { i?: unknown };
+    if (typeof i === 'string') return i;
+  } catch {
+    // answered below
+  }
+  throw badQuery('$skiptoken is not one this server issued; follow @iot.nextLink unchanged');
 }
 
 /** OGC 18-088 9.3.3.1: @iot.nextLink repeats the request with the next $skip (or our $skiptoken). */
@@ -134,7 +161,7 @@ export async function render(ctx: Context, e: Entity, options: QueryOptions): Pr
   }
   for (const name of PROPERTIES[e.set]) if (selected(name)) out[name] = e.props[name] ?? null;
   if (e.set === 'Datastreams' && (selected('phenomenonTime') || selected('resultTime'))) {
-    const record = ctx.world.datastreams.get(e.id);
+    const record = ctx.world.datastream(e.id);
     const p = record ? await ctx.periods.of(record) : null;
     if (selected('phenomenonTime')) out.phenomenonTime = p;
     if (selected('resultTime')) out.resultTime = p;

@@ -88,6 +88,12 @@ export function observedPropertyOf(m: Measurement): Entity {
   };
 }
 
+/** The licence, its page, attribution and citation a Thing carries: a Datastream repeats them, so they travel with its Observations' source. */
+function termsOf(thing: Entity): Record<string, unknown> {
+  const p = thing.props.properties as Record<string, unknown>;
+  return { licence: p.licence, licenceUrl: p.licenceUrl, attribution: p.attribution, citation: p.citation };
+}
+
 /** OGC 18-088 8.2.4 Datastream: one device x one measurement. phenomenonTime is filled in later, from the store. */
 export function datastreamOf(thing: Entity, device: Device, m: Measurement, observedArea: unknown): Entity {
   return {
@@ -102,6 +108,7 @@ export function datastreamOf(thing: Entity, device: Device, m: Measurement, obse
       phenomenonTime: null,
       resultTime: null,
       properties: {
+        ...termsOf(thing),
         measurement: m.name,
         quantity: m.quantity,
         resolution: m.resolution ?? null,

@@ -6,11 +6,12 @@ import type { Entity } from './model.js';
 import { passes, type Resolve } from './odata/evaluate.js';
 import { badQuery } from './odata/errors.js';
 import type { QueryOptions } from './odata/options.js';
+import { isTimeDescending, newestFirst } from './newest-first.js';
 import { timeRangeOf } from './time-range.js';
 import type { DatastreamRecord } from './world.js';
 
 /** Where a page of Observations continues: after this observation, in (time, device, measurement) order. */
-interface Position {
+interface Place {
   readonly t: number;
   readonly d: string;
   readonly m: string;
@@ -38,11 +39,11 @@ export interface ObservationQuery {
   readonly compare: (a: Entity, b: Entity) => number;
 }
 
-const after = (a: Position, b: Position): boolean => a.t > b.t || (a.t === b.t && (a.d > b.d || (a.d === b.d && a.m > b.m)));
-const encode = (p: Position): string => Buffer.from(JSON.stringify(p)).toString('base64url');
-function decode(token: string): Position {
+const after = (a: Place, b: Place): boolean => a.t > b.t || (a.t === b.t && (a.d > b.d || (a.d === b.d && a.m > b.m)));
+const encode = (p: Place): string => Buffer.from(JSON.stringify(p)).toString('base64url');
+function decode(token: string): Place {
   try {
-    const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Position;
+    const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Place;
     if (typeof p.t === 'number' && typeof p.d === 'string' && typeof p.m === 'string') return p;
   } catch {
     // answered below
@@ -77,41 +78,66 @@ function* valuesOf(row: SeriesRow, wanted: Set<string>): Generator<[Entity, stri
   }
 }
 
-/** Reads one selection in time order from `from`, calling `take` per observation until it returns false. */
 type Group = ReturnType<typeof selections>[number];
 
 /**
- * Reads one group in (time, device) order from `from`, handing each observation
- * to `take` until it returns false. Stops after maxScanRows readings, saying where.
+ * The readings of the groups merged in (time, deviceId) order, from `from`:
+ * each group is read a batch at a time from its own position in the store's
+ * time index, and the earliest head goes next. Device ids are unique across
+ * pilots, so the merge is the one order every page of every group is in.
+ */
+async function* merged(q: ObservationQuery, groups: readonly Group[], from: number, to: number): AsyncGenerator<{ row: SeriesRow; group: Group }> {
+  // A page needs about top readings in all: each group's first batch is its share of them, later ones full size.
+  const first = Math.max(16, Math.min(q.limits.batchRows, Math.ceil((q.top + 1) / groups.length) + 1));
+  const heads = groups.map((group) => ({ group, rows: [] as SeriesRow[], at: 0, done: false, limit: first }));
+  const fill = async (h: (typeof heads)[number]) => {
+    if (h.done || h.at < h.rows.length) return;
+    const p = h.rows.at(-1);
+    h.rows = await q.store.queryRaw(q.scope, {
+      select: h.group.select,
+      from,
+      to,
+      after: p && { time: p.time, deviceId: p.deviceId },
+      measurements: h.group.measurements,
+      limit: h.limit,
+      deadline: q.deadline,
+    });
+    h.at = 0;
+    h.done = h.rows.length < h.limit;
+    h.limit = q.limits.batchRows;
+  };
+  for (;;) {
+    await Promise.all(heads.map(fill));
+    let next: (typeof heads)[number] | undefined;
+    for (const h of heads) {
+      const row = h.rows[h.at];
+      const best = next?.rows[next.at];
+      if (row && (!best || row.time < best.time || (row.time === best.time && row.deviceId < best.deviceId))) next = h;
+    }
+    if (!next) return;
+    const row = next.rows[next.at++] as SeriesRow;
+    yield { row, group: next.group };
+  }
+}
+
+/**
+ * Hands each observation of the groups, in (time, device, measurement) order
+ * from `from`, to `take` until it returns false. Stops after maxScanRows
+ * readings, saying at which.
  */
 async function scan(
   q: ObservationQuery,
-  sel: Group,
+  groups: readonly Group[],
   from: number,
   to: number,
   take: (o: Entity, row: SeriesRow, m: string) => boolean,
 ): Promise<{ done: boolean; stoppedAt?: SeriesRow }> {
-  let position: { time: number; deviceId: string } | undefined;
   let scanned = 0;
-  for (;;) {
-    const rows = await q.store.queryRaw(q.scope, {
-      select: sel.select,
-      from,
-      to,
-      after: position,
-      measurements: sel.measurements,
-      limit: q.limits.batchRows,
-      deadline: q.deadline,
-    });
-    for (const row of rows) {
-      scanned++;
-      for (const [o, m] of valuesOf(row, sel.wanted)) if (!take(o, row, m)) return { done: false };
-    }
-    const last = rows.at(-1);
-    if (!last || rows.length < q.limits.batchRows) return { done: true };
-    position = { time: last.time, deviceId: last.deviceId };
-    if (scanned >= q.limits.maxScanRows) return { done: false, stoppedAt: last };
+  for await (const { row, group } of merged(q, groups, from, to)) {
+    for (const [o, m] of valuesOf(row, group.wanted)) if (!take(o, row, m)) return { done: false };
+    if (++scanned >= q.limits.maxScanRows) return { done: false, stoppedAt: row };
   }
+  return { done: true };
 }
 
 const isTimeAscending = (o: QueryOptions): boolean =>
@@ -120,15 +146,17 @@ const isTimeAscending = (o: QueryOptions): boolean =>
 
 /**
  * A page of Observations. In time order (the default, and $orderby=phenomenonTime)
- * one device's or one pilot's readings are read a batch at a time from the
- * filter's time range and the page ends with a $skiptoken; any other order
+ * the readings of each device or pilot are read a batch at a time from the
+ * filter's time range, merged, and the page ends with a $skiptoken; newest first
+ * reads windows back from the newest observation (newest-first.ts); any other order
  * reads the range (at most maxSortObservations), sorts it and pages by $skip.
  */
 export async function observationPage(q: ObservationQuery): Promise<ObservationPage> {
   const range = timeRangeOf(q.options.filter);
   const groups = selections(q.datastreams);
   const count = q.options.count ? await countAll(q, groups, range) : undefined;
-  if (groups.length === 1 && isTimeAscending(q.options)) return { ...(await streamed(q, groups[0] as Group, range)), count };
+  if (isTimeAscending(q.options)) return { ...(await streamed(q, groups, range)), count };
+  if (isTimeDescending(q.options)) return { ...(await newestFirst(q, range, (r) => collect(q, groups, r))), count };
   const all = await collect(q, groups, range);
   all.sort(q.compare);
   const page = all.slice(q.options.skip, q.options.skip + q.top);
@@ -136,12 +164,12 @@ export async function observationPage(q: ObservationQuery): Promise<ObservationP
   return { entities: page, nextSkip: more ? q.options.skip + q.top : undefined, count };
 }
 
-async function streamed(q: ObservationQuery, group: Group, range: { from: number; to: number }): Promise<ObservationPage> {
+async function streamed(q: ObservationQuery, groups: readonly Group[], range: { from: number; to: number }): Promise<ObservationPage> {
   const start = q.options.skiptoken === undefined ? undefined : decode(q.options.skiptoken);
   let toSkip = start ? 0 : q.options.skip;
   const out: Entity[] = [];
-  const positions: Position[] = [];
-  const result = await scan(q, group, Math.max(range.from, start?.t ?? 0), range.to, (o, row, m) => {
+  const positions: Place[] = [];
+  const result = await scan(q, groups, Math.max(range.from, start?.t ?? 0), range.to, (o, row, m) => {
     const here = { t: row.time, d: row.deviceId, m };
     if (start && !after(here, start)) return true;
     if (!passes(q.options.filter, q.resolver(o))) return true;
@@ -150,7 +178,7 @@ async function streamed(q: ObservationQuery, group: Group, range: { from: number
     positions.push(here);
     return out.length <= q.top;
   });
-  if (out.length > q.top) return { entities: out.slice(0, q.top), skiptoken: encode(positions[q.top - 1] as Position) };
+  if (out.length > q.top) return { entities: out.slice(0, q.top), skiptoken: encode(positions[q.top - 1] as Place) };
   // A scan stopped at its limit continues after the last reading it read: the page may be short, never wrong.
   if (result.stoppedAt) return { entities: out, skiptoken: encode({ t: result.stoppedAt.time, d: result.stoppedAt.deviceId, m: '\uffff' }) };
   return { entities: out };
@@ -159,13 +187,11 @@ async function streamed(q: ObservationQuery, group: Group, range: { from: number
 /** Every matching observation of the groups in the range, at most maxSortObservations (400 beyond). */
 async function collect(q: ObservationQuery, groups: readonly Group[], range: { from: number; to: number }): Promise<Entity[]> {
   const all: Entity[] = [];
-  for (const group of groups) {
-    const result = await scan(q, group, range.from, range.to, (o) => {
-      if (passes(q.options.filter, q.resolver(o))) all.push(o);
-      return all.length <= q.limits.maxSortObservations;
-    });
-    if (!result.done) throw tooMany(q.limits);
-  }
+  const result = await scan(q, groups, range.from, range.to, (o) => {
+    if (passes(q.options.filter, q.resolver(o))) all.push(o);
+    return all.length <= q.limits.maxSortObservations;
+  });
+  if (!result.done) throw tooMany(q.limits);
   return all;
 }
 

@@ -9,17 +9,17 @@ export function toOne(world: World, from: Entity, nav: string): Entity | undefin
   if (from.set === 'Observations') {
     const o = splitObservationId(from.id);
     if (!o) return undefined;
-    if (nav === 'Datastream') return world.datastreams.get(`${o.deviceId}~${o.measurement}`)?.entity;
-    if (nav === 'FeatureOfInterest') return world.features.get(o.deviceId);
+    if (nav === 'Datastream') return world.datastream(`${o.deviceId}~${o.measurement}`)?.entity;
+    if (nav === 'FeatureOfInterest') return world.thing(o.deviceId)?.feature;
   }
   if (from.set === 'Datastreams') {
-    const d = world.datastreams.get(from.id);
+    const d = world.datastream(from.id);
     if (!d) return undefined;
     if (nav === 'Thing') return d.thing.entity;
-    if (nav === 'Sensor') return world.sensors.get(d.thing.device.profile);
-    if (nav === 'ObservedProperty') return world.observedProperties.get(d.measurement.name);
+    if (nav === 'Sensor') return d.thing.profile && world.sensorOf(d.thing.profile);
+    if (nav === 'ObservedProperty') return world.observedPropertyOf(d.measurement);
   }
-  if (from.set === 'HistoricalLocations' && nav === 'Thing') return world.locations.get(from.id)?.thing.entity;
+  if (from.set === 'HistoricalLocations' && nav === 'Thing') return world.stretch(from.id)?.thing.entity;
   return undefined;
 }
 

@@ -5,9 +5,9 @@ import { QueryTimeExceeded, type ReadingStore } from '../store/index.js';
 import { collection, render, selfLink, type Context } from './execute.js';
 import { landingPage } from './landing.js';
 import { STA_LIMITS, type StaLimits } from './limits.js';
-import { observationOf, qualityOf, splitObservationId } from './mapping.js';
+import { datastreamId, observationOf, qualityOf, splitObservationId } from './mapping.js';
 import { isEntitySet, NAVIGATION, PROPERTIES, type Entity, type EntitySet } from './model.js';
-import { badQuery, unsupported } from './odata/errors.js';
+import { badQuery } from './odata/errors.js';
 import { parseOptions } from './odata/options.js';
 import { parsePath } from './odata/path.js';
 import { Periods } from './periods.js';
@@ -82,6 +82,10 @@ export class SensorThings {
       base,
     };
 
+    // OGC 18-088 9.2.7 association links: the same answer, each entity only its @iot.selfLink.
+    const ref = segments.at(-1)?.name === '$ref';
+    if (ref) segments.pop();
+    const asked = ref ? { ...options, select: ['@iot.selfLink'], expand: [] } : options;
     const [first, ...rest] = segments;
     if (!first || !isEntitySet(first.name)) throw badQuery(`${first?.name ?? ''} is not an entity set; the landing page ${base} lists them`);
     let set: EntitySet = first.name;
@@ -91,10 +95,17 @@ export class SensorThings {
     for (const [i, seg] of rest.entries()) {
       if (!entity) throw badQuery(`${seg.name} follows a collection; address one entity first, e.g. ${url}('id')/${seg.name}`);
       const nav = NAVIGATION[set][seg.name];
-      if (nav && seg.id !== undefined) throw unsupported('a key after a navigation property', `address ${nav.target}('${seg.id}') directly`);
+      if (nav && seg.id !== undefined) {
+        // OGC 18-088 9.2.3: /Things('a')/Datastreams('b') is Datastreams('b') when it is one of the Thing's, else 404.
+        if (!nav.many) throw badQuery(`${seg.name} is a single entity; it takes no key`);
+        const member = await this.#byId(ctx, nav.target, seg.id);
+        if (!member || !(await isMember(ctx, entity, seg.name, member))) throw notFound();
+        [entity, set, url] = [member, nav.target, selfLink(ctx, member)];
+        continue;
+      }
       if (nav?.many) {
-        if (i !== rest.length - 1) throw badQuery(`${seg.name} is a collection; address one entity of it directly`);
-        return { json: envelope(await collection(ctx, nav.target, { kind: 'nav', from: entity, nav: seg.name }, options, `${url}/${seg.name}`)) };
+        if (i !== rest.length - 1) throw badQuery(`${seg.name} is a collection; address one entity of it, e.g. ${seg.name}('id')`);
+        return { json: envelope(await collection(ctx, nav.target, { kind: 'nav', from: entity, nav: seg.name }, asked, `${url}/${seg.name}`)) };
       }
       if (nav) {
         entity = toOne(world, entity, seg.name);
@@ -103,19 +114,20 @@ export class SensorThings {
         url = selfLink(ctx, entity);
         continue;
       }
+      if ((PROPERTIES[set].includes(seg.name) || seg.name === 'id') && ref) throw badQuery('$ref follows an entity or a collection, not a property');
       if (PROPERTIES[set].includes(seg.name) || seg.name === 'id')
         return property(await render(ctx, entity, { ...options, select: [seg.name], expand: [] }), seg.name, rest[i + 1]?.name);
       throw badQuery(`${seg.name} is neither a property nor a navigation property of ${set}`);
     }
-    if (entity) return { json: await render(ctx, entity, options) };
-    return { json: envelope(await collection(ctx, set, { kind: 'set' }, options, url)) };
+    if (entity) return { json: await render(ctx, entity, asked) };
+    return { json: envelope(await collection(ctx, set, { kind: 'set' }, asked, url)) };
   }
 
   /** An entity by id in the caller's world; an Observation is read from the store at its instant. */
   async #byId(ctx: Context, set: EntitySet, id: string): Promise<Entity | undefined> {
     if (set !== 'Observations') return ctx.world.get(set, id);
     const o = splitObservationId(id);
-    const ds = o && ctx.world.datastreams.get(`${o.deviceId}~${o.measurement}`);
+    const ds = o && ctx.world.datastream(`${o.deviceId}~${o.measurement}`);
     if (!o || !ds) return undefined;
     const select = { kind: 'device', deviceId: o.deviceId } as const;
     const [row] = await ctx.store.queryRaw(ctx.scope, {
@@ -129,6 +141,14 @@ export class SensorThings {
     const value = row?.values[o.measurement];
     return row && value !== undefined ? observationOf(o.deviceId, o.measurement, row.time, value, qualityOf(row, o.measurement)) : undefined;
   }
+}
+
+/** Whether `member` is one of the entities the to-many navigation property `nav` of `from` leads to. */
+async function isMember(ctx: Context, from: Entity, nav: string, member: Entity): Promise<boolean> {
+  if (member.set !== 'Observations') return ctx.world.related(from, nav).some((e) => e.id === member.id);
+  const o = splitObservationId(member.id);
+  // A Datastream's Observations are its own; a FeatureOfInterest's those of its device.
+  return !!o && (from.set === 'Datastreams' ? from.id === datastreamId(o.deviceId, o.measurement) : from.id === o.deviceId);
 }
 
 /** OGC 18-088 9.2.2: a collection answers { @iot.count?, value, @iot.nextLink? }. */

@@ -1,17 +1,20 @@
 import type { Device, DeviceLocation, Pilot, Scope } from '../core/index.js';
 import type { CompiledProfile, Measurement, ProfileCatalogue } from '../device-profiles/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
-import { datastreamOf, featureOf, historicalLocationOf, locationOf, observedPropertyOf, sensorOf, thingOf } from './mapping.js';
+import { datastreamOf, featureOf, historicalLocationOf, locationOf, observedPropertyOf, sensorOf, SEP, splitDatastreamId, thingOf } from './mapping.js';
 import type { Entity, EntitySet } from './model.js';
 
-/** A device the caller may see, with its pilot and profile. */
+/** A device the caller may see, with its pilot, profile, Datastreams and location history. */
 export interface ThingRecord {
   readonly device: Device;
   readonly pilot: Pilot;
   readonly profile: CompiledProfile | undefined;
   readonly entity: Entity;
+  readonly feature: Entity;
+  /** Its Datastreams by measurement name, in the profile's order. */
+  readonly datastreams: ReadonlyMap<string, DatastreamRecord>;
   /** Where it has stood, oldest first: each stretch is a Location and a HistoricalLocation. */
-  readonly locations: readonly DeviceLocation[];
+  readonly stretches: readonly Stretch[];
 }
 
 /** A Datastream's device and measurement. */
@@ -21,82 +24,123 @@ export interface DatastreamRecord {
   readonly entity: Entity;
 }
 
+/** One stretch of a device's location history: a Location and its HistoricalLocation (one id). */
+export interface Stretch {
+  readonly thing: ThingRecord;
+  readonly current: boolean;
+  readonly location: Entity;
+  readonly historical: Entity;
+}
+
 /**
- * Everything but Observations that one caller may see, loaded once per request
- * through the registry's scoped reads (listPilots, listDevices with the
- * caller's scope), so no entity outside the scope is ever in it: not in a
- * list, not by id, not through $expand or navigation.
+ * Everything but Observations that one caller may see, read through the
+ * registry's scoped reads only, so no entity outside the scope is ever in it:
+ * not in a list, not by id, not through $expand or navigation. Read as the
+ * request needs it: an entity by id reads its one device; a listing reads the
+ * whole scope in three queries (pilots, devices, location histories); a plain
+ * page of Things reads that page.
  */
 export class World {
-  readonly things = new Map<string, ThingRecord>();
-  readonly datastreams = new Map<string, DatastreamRecord>();
-  readonly sensors = new Map<string, Entity>();
-  readonly observedProperties = new Map<string, Entity>();
-  readonly features = new Map<string, Entity>();
-  /** Location and HistoricalLocation ids -> the device and the stretch of its history. */
-  readonly locations = new Map<string, { thing: ThingRecord; location: Entity; historical: Entity }>();
+  readonly #things = new Map<string, ThingRecord | null>();
+  #pilots: Map<string, Pilot> | undefined;
+  #complete = false;
+  readonly #sensors = new Map<string, Entity>();
+  readonly #observedProperties = new Map<string, Entity>();
 
-  constructor(registry: TestbedRegistry, profiles: ProfileCatalogue, scope: Scope, origin: string) {
-    for (const pilot of registry.listPilots(scope)) {
-      for (const device of registry.listDevices(scope, pilot.id)) {
-        const profile = profiles.get(device.profile);
-        const entity = thingOf(device, pilot);
-        // Coarsened by the registry for researchers and anonymous readers, as in every other answer.
-        const locations = registry.listDeviceLocations(scope, device.id) ?? [];
-        const thing: ThingRecord = { device, pilot, profile, entity, locations };
-        this.things.set(device.id, thing);
-        this.features.set(device.id, featureOf(entity, device.location));
-        for (const l of locations) {
-          const location = locationOf(entity, l);
-          this.locations.set(location.id, { thing, location, historical: historicalLocationOf(l) });
-        }
-        if (!profile) continue;
-        if (!this.sensors.has(profile.profile.id)) this.sensors.set(profile.profile.id, sensorOf(profile, origin));
-        for (const m of profile.profile.measurements) {
-          const ds = datastreamOf(entity, device, m, device.location);
-          this.datastreams.set(ds.id, { thing, measurement: m, entity: ds });
-          if (!this.observedProperties.has(m.name)) this.observedProperties.set(m.name, observedPropertyOf(m));
-        }
-      }
+  constructor(
+    private readonly registry: TestbedRegistry,
+    private readonly profiles: ProfileCatalogue,
+    private readonly scope: Scope,
+    private readonly origin: string,
+  ) {}
+
+  /** A device the caller sees, or undefined. */
+  thing(deviceId: string): ThingRecord | undefined {
+    if (!this.#things.has(deviceId) && !this.#complete) this.#load({ ids: [deviceId] });
+    return this.#things.get(deviceId) ?? undefined;
+  }
+
+  /** Every device the caller sees, in id order. */
+  things(): ThingRecord[] {
+    if (!this.#complete) {
+      this.#load({});
+      this.#complete = true;
     }
+    return [...this.#things.values()].filter((t): t is ThingRecord => t !== null).sort((a, b) => (a.device.id < b.device.id ? -1 : 1));
+  }
+
+  /** A page of the caller's devices in id order, cut by the registry's query; and how many there are in all when asked. */
+  thingPage(page: { afterId?: string | undefined; offset: number; limit: number }, count: boolean): { things: ThingRecord[]; count?: number } {
+    const loaded = this.#load(page);
+    return { things: loaded, ...(count ? { count: this.registry.countScopedDevices(this.scope) } : {}) };
+  }
+
+  datastream(id: string): DatastreamRecord | undefined {
+    const ds = splitDatastreamId(id);
+    return ds && this.thing(ds.deviceId)?.datastreams.get(ds.measurement);
+  }
+
+  datastreams(): DatastreamRecord[] {
+    return this.things().flatMap((t) => [...t.datastreams.values()]);
+  }
+
+  /** A Location or HistoricalLocation stretch by its id (`device~epoch-ms`). */
+  stretch(id: string): Stretch | undefined {
+    const at = id.lastIndexOf(SEP);
+    return at > 0 ? this.thing(id.slice(0, at))?.stretches.find((s) => s.location.id === id) : undefined;
+  }
+
+  /** The Sensor of a profile a visible Datastream has (visibility is the Datastream's). */
+  sensorOf(profile: CompiledProfile): Entity {
+    let sensor = this.#sensors.get(profile.profile.id);
+    if (!sensor) this.#sensors.set(profile.profile.id, (sensor = sensorOf(profile, this.origin)));
+    return sensor;
+  }
+
+  /** The ObservedProperty of a measurement a visible Datastream has. */
+  observedPropertyOf(m: Measurement): Entity {
+    let property = this.#observedProperties.get(m.name);
+    if (!property) this.#observedProperties.set(m.name, (property = observedPropertyOf(m)));
+    return property;
   }
 
   /** Every entity of a set the caller may see (not Observations: those are in the store). */
   all(set: Exclude<EntitySet, 'Observations'>): Entity[] {
+    const things = this.things();
     switch (set) {
       case 'Things':
-        return [...this.things.values()].map((t) => t.entity);
+        return things.map((t) => t.entity);
       case 'Datastreams':
-        return [...this.datastreams.values()].map((d) => d.entity);
+        return this.datastreams().map((d) => d.entity);
       case 'Sensors':
-        return [...this.sensors.values()];
+        return unique(this.datastreams().map((d) => this.sensorOf(d.thing.profile as CompiledProfile)));
       case 'ObservedProperties':
-        return [...this.observedProperties.values()];
+        return unique(this.datastreams().map((d) => this.observedPropertyOf(d.measurement)));
       case 'FeaturesOfInterest':
-        return [...this.features.values()];
+        return things.map((t) => t.feature);
       case 'Locations':
-        return [...this.locations.values()].map((l) => l.location);
+        return things.flatMap((t) => t.stretches.map((s) => s.location));
       case 'HistoricalLocations':
-        return [...this.locations.values()].map((l) => l.historical);
+        return things.flatMap((t) => t.stretches.map((s) => s.historical));
     }
   }
 
   get(set: Exclude<EntitySet, 'Observations'>, id: string): Entity | undefined {
     switch (set) {
       case 'Things':
-        return this.things.get(id)?.entity;
+        return this.thing(id)?.entity;
       case 'Datastreams':
-        return this.datastreams.get(id)?.entity;
-      case 'Sensors':
-        return this.sensors.get(id);
-      case 'ObservedProperties':
-        return this.observedProperties.get(id);
+        return this.datastream(id)?.entity;
       case 'FeaturesOfInterest':
-        return this.features.get(id);
+        return this.thing(id)?.feature;
       case 'Locations':
-        return this.locations.get(id)?.location;
+        return this.stretch(id)?.location;
       case 'HistoricalLocations':
-        return this.locations.get(id)?.historical;
+        return this.stretch(id)?.historical;
+      case 'Sensors':
+      case 'ObservedProperties':
+        // Visible when some visible Datastream has it: that takes the whole scope.
+        return this.all(set).find((e) => e.id === id);
     }
   }
 
@@ -107,14 +151,19 @@ export class World {
    * device that stood there.
    */
   related(from: Entity, nav: string): Entity[] {
-    if (nav === 'Datastreams') return this.#datastreamsOf(from);
     if (from.set === 'Things') {
-      const stretches = [...this.locations.values()].filter((l) => l.thing.device.id === from.id);
-      if (nav === 'Locations')
-        return stretches.filter((l) => l.location.props.properties && (l.location.props.properties as { to: unknown }).to === null).map((l) => l.location);
-      if (nav === 'HistoricalLocations') return stretches.map((l) => l.historical);
+      const thing = this.thing(from.id);
+      if (nav === 'Datastreams') return [...(thing?.datastreams.values() ?? [])].map((d) => d.entity);
+      if (nav === 'Locations') return (thing?.stretches ?? []).filter((s) => s.current).map((s) => s.location);
+      if (nav === 'HistoricalLocations') return (thing?.stretches ?? []).map((s) => s.historical);
     }
-    const stretch = this.locations.get(from.id);
+    if (nav === 'Datastreams') {
+      const match = (d: DatastreamRecord) => (from.set === 'Sensors' ? d.thing.device.profile === from.id : d.measurement.name === from.id);
+      return this.datastreams()
+        .filter(match)
+        .map((d) => d.entity);
+    }
+    const stretch = this.stretch(from.id);
     if (!stretch) return [];
     if (from.set === 'Locations' && nav === 'Things') return [stretch.thing.entity];
     if (from.set === 'Locations' && nav === 'HistoricalLocations') return [stretch.historical];
@@ -122,10 +171,39 @@ export class World {
     return [];
   }
 
-  /** The Datastreams a Thing, Sensor or ObservedProperty has. */
-  #datastreamsOf(from: Entity): Entity[] {
-    const match = (d: DatastreamRecord): boolean =>
-      from.set === 'Things' ? d.thing.device.id === from.id : from.set === 'Sensors' ? d.thing.device.profile === from.id : d.measurement.name === from.id;
-    return [...this.datastreams.values()].filter(match).map((d) => d.entity);
+  /** Reads devices of the scope (these ids, a page, or all) with their location histories, and remembers them. */
+  #load(page: { ids?: readonly string[]; afterId?: string | undefined; offset?: number; limit?: number }): ThingRecord[] {
+    this.#pilots ??= new Map(this.registry.listPilots(this.scope).map((p) => [p.id, p]));
+    const devices = this.registry.listScopedDevices(this.scope, page);
+    const ids = devices.map((d) => d.id);
+    // Coarsened by the registry for researchers and anonymous readers, as in every other answer.
+    const locations = ids.length === 0 ? [] : this.registry.listScopedLocations(this.scope, page.ids || page.limit !== undefined ? ids : undefined);
+    const byDevice = new Map<string, DeviceLocation[]>();
+    for (const l of locations) byDevice.set(l.deviceId, [...(byDevice.get(l.deviceId) ?? []), l]);
+    for (const id of page.ids ?? []) if (!this.#things.has(id)) this.#things.set(id, null);
+    const out: ThingRecord[] = [];
+    for (const device of devices) {
+      const pilot = this.#pilots.get(device.pilotId);
+      if (!pilot) continue;
+      const thing = this.#things.get(device.id) ?? this.#record(device, pilot, byDevice.get(device.id) ?? []);
+      this.#things.set(device.id, thing);
+      out.push(thing);
+    }
+    return out;
+  }
+
+  #record(device: Device, pilot: Pilot, locations: readonly DeviceLocation[]): ThingRecord {
+    const profile = this.profiles.get(device.profile);
+    const entity = thingOf(device, pilot);
+    const datastreams = new Map<string, DatastreamRecord>();
+    const stretches: Stretch[] = [];
+    const thing: ThingRecord = { device, pilot, profile, entity, feature: featureOf(entity, device.location), datastreams, stretches };
+    for (const m of profile?.profile.measurements ?? []) {
+      datastreams.set(m.name, { thing, measurement: m, entity: datastreamOf(entity, device, m, device.location) });
+    }
+    for (const l of locations) stretches.push({ thing, current: l.to === null, location: locationOf(entity, l), historical: historicalLocationOf(l) });
+    return thing;
   }
 }
+
+const unique = (entities: Entity[]): Entity[] => [...new Map(entities.map((e) => [e.id, e])).values()];

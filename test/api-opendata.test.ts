@@ -2,12 +2,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../api/app.js';
 import type { ApiInstance } from '../api/deps.js';
-import { coarsen, type Point } from '../core/index.js';
+import { coarsen, type AuditEntry, type Point } from '../core/index.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 import { InfluxStore } from '../store/influx/store.js';
 import type { Reading } from '../store/types.js';
-import { bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
+import { ADMIN, bearer, MQTT_URL, openTestApi, type TestApi } from './helpers/api.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 
 /*
@@ -19,6 +19,14 @@ import { startInfluxd, type Influxd } from './helpers/influxd.js';
 const T0 = Date.parse('2025-04-01T00:00:00Z');
 const log = pino({ level: 'silent' });
 const EXACT: Point = { type: 'Point', coordinates: [24.65432, 60.20512] };
+const CITATION = 'Acme Oy (2025). Air in Espoo. Testbed open data.';
+/** The terms every JSON answer about the open pilot carries. */
+const TERMS = {
+  licence: 'CC-BY-4.0',
+  licenceUrl: 'https://spdx.org/licenses/CC-BY-4.0.html',
+  attribution: 'City of Espoo, Acme Oy',
+  citation: CITATION,
+};
 
 let influxd: Influxd;
 let influx: InfluxStore;
@@ -86,7 +94,7 @@ describe('open data: sharing and licence through the API', () => {
       method: 'PATCH',
       url: `/v1/pilots/${ids.open}`,
       headers: bearer(companyKey),
-      payload: { sharing: 'open', attribution: 'City of Espoo, Acme Oy', licence: 'CC-BY-4.0' },
+      payload: { sharing: 'open', attribution: 'City of Espoo, Acme Oy', licence: 'CC-BY-4.0', citation: CITATION },
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ sharingNow: 'open', licence: 'CC-BY-4.0', attribution: 'City of Espoo, Acme Oy' });
@@ -97,8 +105,56 @@ describe('open data: sharing and licence through the API', () => {
       payload: { licence: 'not a licence!' },
     });
     expect(bad.statusCode).toBe(400);
-    const audit = embedded.registry.listAudit(SETUP.scope, { from: 0, to: Date.now() + 1000, afterId: 0, limit: 1000 });
-    expect(audit.some((e) => e.method === 'PATCH' && e.pilotId === ids.open && e.action === 'change' && e.status === 200)).toBe(true);
+    // The audit log says what changed, old to new; the refused change records no detail.
+    const audit = (await embedded.app.inject({ url: '/v1/audit', headers: bearer(ADMIN) })).json().entries as AuditEntry[];
+    const patches = audit.filter((e) => e.method === 'PATCH' && e.url === `/v1/pilots/${ids.open}`);
+    expect(patches.map((e) => [e.status, e.action])).toEqual([
+      [200, 'change'],
+      [400, 'change'],
+    ]);
+    expect(patches[0]!.detail).toEqual({
+      sharing: { from: 'private', to: 'open' },
+      licence: { from: null, to: 'CC-BY-4.0' },
+      attribution: { from: null, to: 'City of Espoo, Acme Oy' },
+      citation: { from: null, to: CITATION },
+    });
+    expect(patches[1]!.detail).toBeNull();
+  });
+
+  it('a pilot created open is audited with the terms it was created with', async () => {
+    const res = await embedded.app.inject({
+      method: 'POST',
+      url: '/v1/pilots',
+      headers: bearer(ADMIN),
+      // Under a long embargo, so that the open listings below stay as they are.
+      payload: { companyId: ids.company, testbedId: 'espoo', name: 'Born open', sharing: 'open', licence: 'CC0-1.0', openFrom: '2099-01-01T00:00:00Z' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const entries = (await embedded.app.inject({ url: '/v1/audit', headers: bearer(ADMIN) })).json().entries as AuditEntry[];
+    const created = entries.find((e) => e.method === 'POST' && e.pilotId === res.json().id);
+    expect(created?.detail).toMatchObject({
+      name: { from: null, to: 'Born open' },
+      sharing: { from: null, to: 'open' },
+      licence: { from: null, to: 'CC0-1.0' },
+      openFrom: { from: null, to: '2099-01-01T00:00:00.000Z' },
+    });
+    expect(created?.detail?.attribution).toBeUndefined();
+  });
+
+  it('a licence change is audited old to new, and answers with the new licence', async () => {
+    const change = (licence: string) =>
+      embedded.app.inject({ method: 'PATCH', url: `/v1/pilots/${ids.open}`, headers: bearer(companyKey), payload: { licence } });
+    expect((await change('ODbL-1.0')).json()).toMatchObject({ licence: 'ODbL-1.0' });
+    const read = await embedded.app.inject({ url: `/v1/pilots/${ids.open}` });
+    expect(read.json()).toMatchObject({ licence: 'ODbL-1.0', licenceUrl: 'https://spdx.org/licenses/ODbL-1.0.html' });
+    expect(read.headers.link).toBe('<https://spdx.org/licenses/ODbL-1.0.html>; rel="license"');
+    expect((await change('CC-BY-4.0')).statusCode).toBe(200);
+    const entries = (await embedded.app.inject({ url: '/v1/audit', headers: bearer(ADMIN) })).json().entries as AuditEntry[];
+    expect(entries.filter((e) => e.method === 'PATCH' && e.status === 200).map((e) => e.detail?.licence)).toEqual([
+      { from: null, to: 'CC-BY-4.0' },
+      { from: 'CC-BY-4.0', to: 'ODbL-1.0' },
+      { from: 'ODbL-1.0', to: 'CC-BY-4.0' },
+    ]);
   });
 });
 
@@ -123,12 +179,42 @@ describe.each([
     expect(res.json().readings).toHaveLength(5);
     const csv = await get(`/v1/pilots/${ids.open}/readings?format=csv&from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`);
     const lines = csv.body.split('\r\n');
-    expect(lines[0]).toBe('# licence: CC-BY-4.0; licence URL: https://spdx.org/licenses/CC-BY-4.0.html; attribution: City of Espoo, Acme Oy');
+    expect(lines[0]).toBe(
+      `# licence: CC-BY-4.0; licence URL: https://spdx.org/licenses/CC-BY-4.0.html; attribution: City of Espoo, Acme Oy; citation: ${CITATION}`,
+    );
     expect(lines[1]).toMatch(/^time,deviceId,/);
     expect(lines.filter((l) => l !== '')).toHaveLength(32);
     const nd = await get(`/v1/pilots/${ids.open}/readings?format=ndjson&from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`);
     const first = JSON.parse(nd.body.split('\n')[0]!) as Record<string, unknown>;
-    expect(first).toMatchObject({ licence: 'CC-BY-4.0', attribution: 'City of Espoo, Acme Oy', values: { temperature: 0 } });
+    expect(first).toMatchObject({ ...TERMS, values: { temperature: 0 } });
+  });
+
+  it('every JSON answer about the open pilot carries its licence, attribution and citation, with the Link header', async () => {
+    const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 1_800_000).toISOString()}`;
+    const urls = [
+      `/v1/pilots/${ids.open}`,
+      `/v1/pilots/${ids.open}/devices`,
+      `/v1/pilots/${ids.open}/readings?limit=2`,
+      `/v1/pilots/${ids.open}/aggregates?${range}&every=30m&fn=mean`,
+      `/v1/pilots/${ids.open}/latest`,
+      `/v1/devices/${ids.device}`,
+      `/v1/devices/${ids.device}/readings?limit=2`,
+      `/v1/devices/${ids.device}/aggregates?${range}&every=30m&fn=max`,
+      `/v1/devices/${ids.device}/locations`,
+    ];
+    for (const url of urls) {
+      for (const headers of [{}, bearer(companyKey)]) {
+        const res = await app().inject({ url, headers });
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+        expect(res.json(), url).toMatchObject(TERMS);
+        expect(res.headers.link, url).toBe('<https://spdx.org/licenses/CC-BY-4.0.html>; rel="license"');
+      }
+    }
+    // Not about one open pilot: no terms beside the data (a private pilot read by its company).
+    const priv = await app().inject({ url: `/v1/pilots/${ids.private}/readings?limit=1`, headers: bearer(companyKey) });
+    expect(priv.statusCode).toBe(200);
+    expect(priv.json().licence).toBeUndefined();
+    expect(priv.headers.link).toBeUndefined();
   });
 
   it('reads devices, latest and aggregates; locations on the 100 m grid; bbox filters', async () => {
@@ -188,6 +274,26 @@ describe('open data: anonymous rate limit', () => {
       expect((await limited.app.inject({ url: '/v1/pilots?sharing=open', remoteAddress: '10.0.0.9' })).statusCode).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('open data: the live stream', () => {
+  it("opens with the pilot's terms as its first event, before any reading, with the Link header", async () => {
+    const address = await embedded.app.listen({ port: 0, host: '127.0.0.1' });
+    const abort = new AbortController();
+    const res = await fetch(`${address}/v1/pilots/${ids.open}/live`, { signal: abort.signal });
+    try {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('link')).toBe('<https://spdx.org/licenses/CC-BY-4.0.html>; rel="license"');
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!/event: licence\ndata: .*\n\n/.test(text)) text += decoder.decode((await reader.read()).value, { stream: true });
+      const block = text.split('\n\n').find((b) => b.startsWith('event: licence'))!;
+      expect(JSON.parse(block.split('\n')[1]!.slice('data: '.length))).toEqual(TERMS);
+    } finally {
+      abort.abort();
     }
   });
 });

@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError, type Caller, type CallerRole } from '../../core/index.js';
+import { TestbedError, type AuditDetail, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
 import { ANONYMOUS_RATE_LIMIT } from '../limits.js';
 import { sendLicences } from '../open-data.js';
-import { RateLimiter, type RateLimit } from '../rate-limit.js';
+import { clientBucket, RateLimiter, type RateLimit } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,6 +26,7 @@ export interface Target {
 
 const CALLER = 'caller';
 const TARGET = 'auditTarget';
+const DETAIL = 'auditDetail';
 
 /** The route's declared policy; the onRoute check guarantees it exists behind the hook. */
 function policyOf(request: FastifyRequest): RoutePolicy {
@@ -40,11 +41,17 @@ function policyOf(request: FastifyRequest): RoutePolicy {
  * body is read. Handlers then take the caller with `callerOf` and pass its scope
  * into every read. Each answered request is written to the audit log.
  */
-export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit, anonymousLimit: RateLimit = ANONYMOUS_RATE_LIMIT): void {
+export function requireApiKey(
+  app: ApiInstance,
+  registry: TestbedRegistry,
+  rateLimit: RateLimit,
+  anonymous: RateLimiter = new RateLimiter(ANONYMOUS_RATE_LIMIT),
+): void {
   const limiter = new RateLimiter(rateLimit);
-  const anonymous = new RateLimiter(anonymousLimit);
+  const anonymousLimit = anonymous.limit;
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
+  app.decorateRequest(DETAIL, null);
   sendLicences(app);
   app.addHook('onRoute', (route) => {
     if (route.config?.roles === undefined || route.config.changes === undefined) {
@@ -56,7 +63,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
       const caller = registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
-      const wait = anonymous.take(request.ip);
+      const wait = anonymous.take(clientBucket(request.ip));
       if (wait > 0) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
@@ -95,6 +102,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
         testbedId: target.testbedId ?? null,
         pilotId: target.pilotId ?? null,
         deviceId: target.deviceId ?? null,
+        detail: reply.statusCode < 400 ? request.getDecorator<AuditDetail | null>(DETAIL) : null,
       });
     } catch (err) {
       // The answer still goes out; a full disk shows in the log.
@@ -110,6 +118,11 @@ export function callerOf(request: FastifyRequest): Caller {
   // Only reachable if a route outside `requireApiKey` asks for a caller: a bug, not a client error.
   if (!caller) throw new TestbedError('TESTBED_INTERNAL', 'callerOf() used on a route without the API key hook');
   return caller;
+}
+
+/** Records what a change changed (field -> { from, to }) for its audit log entry; written only if the change succeeds. */
+export function noteChanges(request: FastifyRequest, detail: AuditDetail): void {
+  if (Object.keys(detail).length > 0) request.setDecorator(DETAIL, detail);
 }
 
 /** Records what the request reached, for the audit log. */

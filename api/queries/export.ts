@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { isoTime } from '../../core/index.js';
 import type { LatestRow, SeriesRow } from '../../store/index.js';
 import { csvLine } from '../csv.js';
-import { csvTermsLine, notedTerms, type OpenDataTerms } from '../open-data.js';
+import { csvTermsLine, notedTerms, termsFields, type OpenDataTerms } from '../open-data.js';
 import { headerOf, type Column } from './columns.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -71,11 +71,11 @@ const csvRows =
     byTime(r)
       .map((row) => csvLine([isoTime(row.time), row.deviceId, ...columns.map((c) => row.values[c.name]), ...flagCells(row, kind)]))
       .join('');
-/** An NDJSON line; an open pilot's rows each carry its licence and attribution, so a line keeps its terms wherever it goes. */
+/** An NDJSON line; an open pilot's rows each carry its licence, licence URL, attribution and citation, so a line keeps its terms wherever it goes. */
 const ndjsonRow =
   (terms: OpenDataTerms | undefined) =>
   (r: SeriesRow): string =>
-    `${JSON.stringify({ time: isoTime(r.time), deviceId: r.deviceId, values: inOrder(r.values), ...extras(r), ...(terms ? { licence: terms.licence, attribution: terms.attribution } : {}) })}\n`;
+    `${JSON.stringify({ time: isoTime(r.time), deviceId: r.deviceId, values: inOrder(r.values), ...extras(r), ...(terms ? termsFields(terms) : {}) })}\n`;
 
 async function* encode(
   format: ExportFormat,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { deviceLocationSchema, deviceSchema, isSafeTopicSegment, pointSchema } from '../../core/index.js';
 import { MAX_BULK_DEVICES } from '../limits.js';
 import { component } from './components.js';
+import { withTerms } from './terms.js';
 
 export const deviceResponseSchema = component('Device', deviceSchema, 'A device');
 
@@ -47,9 +48,11 @@ export const deviceChangesSchema = z
   .refine((c) => Object.keys(c).length > 0, { message: 'give at least one of name, location, placement, installedAt, removedAt' })
   .refine(inOrder, ORDER);
 
-export const deviceLocationsSchema = z.object({
-  locations: z.array(component('DeviceLocation', deviceLocationSchema, 'Where a device stood, from when until when')),
-});
+export const deviceLocationsSchema = withTerms(
+  z.object({
+    locations: z.array(component('DeviceLocation', deviceLocationSchema, 'Where a device stood, from when until when')),
+  }),
+);
 
 export const devicesQuerySchema = z.strictObject({
   bbox: z.string().optional().meta({
@@ -92,7 +95,7 @@ export const deviceViewSchema = component(
   'A device, its profile and its connection status',
 );
 
-export const devicesResponseSchema = z.object({ devices: z.array(deviceViewSchema) });
+export const devicesResponseSchema = withTerms(z.object({ devices: z.array(deviceViewSchema) }));
 
 /** Bulk registration: a JSON list, or CSV with a header row naming the same fields (location as lon, lat, alt columns). */
 export const bulkDevicesSchema = z.strictObject({

@@ -3,6 +3,7 @@ import { alertConditionSchema, alertRuleSchema, alertSchema, deviceEventSchema, 
 import { component } from './components.js';
 import { deviceViewSchema } from './devices.js';
 import { cursorParam, limitParam } from './queries.js';
+import { openDataTerms } from './terms.js';
 import { instant } from './time-range.js';
 
 export const deviceHealthComponent = component('DeviceHealth', deviceHealthSchema, "A device's health, judged against its profile's reporting contract");
@@ -10,7 +11,7 @@ export const deviceHealthComponent = component('DeviceHealth', deviceHealthSchem
 /** A device with its connection status and health. */
 export const deviceDetailSchema = component(
   'DeviceDetail',
-  deviceViewSchema.extend({ health: deviceHealthComponent }),
+  deviceViewSchema.extend({ health: deviceHealthComponent, ...openDataTerms }),
   'A device, its connection status and its health',
 );
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { component } from './components.js';
+import { withTerms } from './terms.js';
 
 /** Times in responses: ISO 8601 in UTC with milliseconds, e.g. 2024-05-01T12:00:00.000Z. */
 const utcTime = z.iso.datetime();
@@ -50,7 +51,7 @@ export const rejectionsResponseSchema = z.object({ rejections: z.array(rejection
 const nextCursor = z.string().optional().meta({ description: 'Present while more rows remain: repeat the request with cursor=<next>' });
 
 /** A device's readings page. */
-export const deviceReadingsPageSchema = z.object({ readings: z.array(readingSchema), next: nextCursor });
+export const deviceReadingsPageSchema = withTerms(z.object({ readings: z.array(readingSchema), next: nextCursor }));
 
 export const deviceReadingSchema = component(
   'DeviceReading',
@@ -59,21 +60,23 @@ export const deviceReadingSchema = component(
 );
 
 /** A pilot's readings page: every device's, in (time, deviceId) order. */
-export const pilotReadingsPageSchema = z.object({ readings: z.array(deviceReadingSchema), next: nextCursor });
+export const pilotReadingsPageSchema = withTerms(z.object({ readings: z.array(deviceReadingSchema), next: nextCursor }));
 
-export const aggregatesResponseSchema = z.object({
-  every: z.string().meta({ example: '15m' }),
-  fn: z.string().meta({ example: 'mean' }),
-  aggregates: z
-    .array(
-      component(
-        'Aggregate',
-        z.object({ deviceId: z.string(), time: utcTime.meta({ description: "The window's start" }), values: readingSchema.shape.values }),
-        "One device's window",
-      ),
-    )
-    .meta({ description: 'In (time, deviceId) order; windows without readings are left out' }),
-});
+export const aggregatesResponseSchema = withTerms(
+  z.object({
+    every: z.string().meta({ example: '15m' }),
+    fn: z.string().meta({ example: 'mean' }),
+    aggregates: z
+      .array(
+        component(
+          'Aggregate',
+          z.object({ deviceId: z.string(), time: utcTime.meta({ description: "The window's start" }), values: readingSchema.shape.values }),
+          "One device's window",
+        ),
+      )
+      .meta({ description: 'In (time, deviceId) order; windows without readings are left out' }),
+  }),
+);
 
 export const latestValuesSchema = component(
   'LatestValues',
@@ -85,6 +88,8 @@ export const latestValuesSchema = component(
   "A device's newest value of each measurement, each with its own time",
 );
 
-export const latestResponseSchema = z.object({
-  latest: z.array(latestValuesSchema).meta({ description: 'The newest values of each device that has any, by deviceId' }),
-});
+export const latestResponseSchema = withTerms(
+  z.object({
+    latest: z.array(latestValuesSchema).meta({ description: 'The newest values of each device that has any, by deviceId' }),
+  }),
+);

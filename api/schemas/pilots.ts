@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { embargoSharingSchema, licenceSchema, pilotSchema, sharingSchema } from '../../core/index.js';
 import { component } from './components.js';
+import { openDataTerms } from './terms.js';
 
 const isoWithZone = z.iso.datetime({ offset: true }).meta({ example: '2024-05-01T00:00:00Z' });
 const later = (p: { startsAt?: string | null | undefined; endsAt?: string | null | undefined }) =>
   !p.startsAt || !p.endsAt || Date.parse(p.endsAt) > Date.parse(p.startsAt);
 
-export const pilotResponseSchema = component('Pilot', pilotSchema, 'A pilot');
+export const pilotResponseSchema = component(
+  'Pilot',
+  pilotSchema.extend({ licenceUrl: openDataTerms.licenceUrl }),
+  'A pilot; an open one read also with its licenceUrl',
+);
 
 export const pilotListEntrySchema = component(
   'PilotListEntry',

@@ -9,10 +9,15 @@ export function json<T extends z.ZodType>(description: string, schema: T) {
   return { description, content: { 'application/json': { schema } } } as const;
 }
 
-const csvText = z
-  .string()
-  .meta({ description: 'With format=csv: RFC 4180, a header row `time,deviceId,<measurement>...`, ISO 8601 UTC times, a row per reading or window' });
-const ndjsonText = z.string().meta({ description: 'With format=ndjson: one JSON object a line, `{ "time", "deviceId", "values" }`' });
+const csvText = z.string().meta({
+  description:
+    'With format=csv: RFC 4180, a header row `time,deviceId,<measurement>...`, ISO 8601 UTC times, a row per reading or window. ' +
+    "An open pilot's export opens with one comment line before the header: `# licence: <SPDX id>; licence URL: <url>; attribution: <text>; citation: <text>`",
+});
+const ndjsonText = z.string().meta({
+  description:
+    'With format=ndjson: one JSON object a line, `{ "time", "deviceId", "values" }`; an open pilot\'s lines each also carry `licence`, `licenceUrl`, `attribution` and `citation`',
+});
 
 /** A readings answer: JSON, or with `format=csv|ndjson` the same rows streamed as a download. */
 export function data<T extends z.ZodType>(description: string, schema: T) {

@@ -1,4 +1,4 @@
-import { badQuery, unsupported } from './errors.js';
+import { badQuery } from './errors.js';
 
 /** One segment of a resource path: a name, with the key it addresses if any. */
 export interface Segment {
@@ -9,15 +9,15 @@ export interface Segment {
 
 /**
  * OGC 18-088 9.2 resource path: `/Things`, `/Things('id')`,
- * `/Things('id')/Datastreams`, `/Datastreams('id')/Thing/name`,
- * `/Things('id')/name/$value`. `$ref` and the batch and create-update-delete
- * paths are not supported.
+ * `/Things('id')/Datastreams`, `/Things('id')/Datastreams('id')/Sensor`,
+ * `/Datastreams('id')/Thing/name`, `/Things('id')/name/$value`,
+ * `/Things('id')/Datastreams/$ref`. The batch and create-update-delete paths
+ * are not supported.
  */
 export function parsePath(path: string): Segment[] {
   const segments: Segment[] = [];
   for (const raw of path.split('/').filter((s) => s !== '')) {
     const text = decodeURIComponent(raw);
-    if (text === '$ref') throw unsupported('$ref (OGC 18-088 9.2.7)');
     const m = /^(\$?\w+)(?:\((.*)\))?$/s.exec(text);
     if (!m?.[1]) throw badQuery(`${JSON.stringify(text)} is not a resource path segment`);
     segments.push({ name: m[1], id: m[2] === undefined ? undefined : keyOf(m[2]) });

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TestbedError, type Caller, type Pilot } from '../../../core/index.js';
+import { TestbedError, type AuditDetail, type Caller, type Pilot } from '../../../core/index.js';
 import type { PilotChanges } from '../../../registry/index.js';
 import { OPEN_DATA, changes } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_PILOT, visiblePilot } from '../../lookups.js';
-import { callerOf, noteTarget } from '../../plugins/auth.js';
+import { callerOf, noteChanges, noteTarget } from '../../plugins/auth.js';
 import { errorResponses, json } from '../../schemas/responses.js';
 import {
   newPilotSchema,
@@ -25,6 +25,31 @@ export function refusedChanges(caller: Caller, body: PilotChangesBody): string[]
 }
 
 /** Pilots: a company's trial in a testbed, run by the testbed's operators. */
+/** The fields a pilot change may touch, as the audit log names them. */
+const AUDITED = [
+  'name',
+  'startsAt',
+  'endsAt',
+  'sharing',
+  'openFrom',
+  'embargoSharing',
+  'licence',
+  'attribution',
+  'citation',
+  'locationPrecisionMeters',
+] as const;
+
+/** What a change did to a pilot, for its audit entry: each field that changed, old value to new. */
+export function changedFields(before: Pilot, after: Pilot): AuditDetail {
+  const detail: AuditDetail = {};
+  for (const field of AUDITED) if (before[field] !== after[field]) detail[field] = { from: before[field], to: after[field] };
+  return detail;
+}
+
+/** What a new pilot was created with, for its audit entry: each field given a value, from null. */
+export const createdFields = (pilot: Pilot): AuditDetail =>
+  Object.fromEntries(AUDITED.filter((field) => pilot[field] !== null).map((field) => [field, { from: null, to: pilot[field] }]));
+
 export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
   const disconnectDevices = (caller: Caller, pilot: Pilot) => {
@@ -52,6 +77,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         openFrom: epochMs(openFrom) ?? undefined,
       });
       noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
+      noteChanges(request, createdFields(pilot));
       return reply.code(201).send(pilot);
     },
   );
@@ -116,6 +142,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const changesWanted: PilotChanges = { ...rest, startsAt: epochMs(startsAt), endsAt: epochMs(endsAt), openFrom: epochMs(openFrom) };
       const updated = registry.updatePilot(caller.scope, pilot.id, changesWanted);
       if (!updated) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
+      noteChanges(request, changedFields(pilot, updated));
       return updated;
     },
   );

@@ -7,6 +7,8 @@ import type { Reading } from '../../../store/index.js';
 import { OPEN_DATA } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { visiblePilot } from '../../lookups.js';
+import { termsOf, termsFields } from '../../open-data.js';
+import { clientBucket } from '../../rate-limit.js';
 import { callerOf } from '../../plugins/auth.js';
 import { flagOf, inOrder } from '../../queries/export.js';
 import { pilotParamsSchema } from '../../schemas/pilots.js';
@@ -45,7 +47,9 @@ const DESCRIPTION =
   'whose pilot is no longer visible to it, ends with an `event: end` naming why. Alerts about the pilot that the key sees ' +
   'come as `event: alert` with `{ "type": "alert.opened" | "alert.resolved", "alert": {...} }`. For admin, operator and company ' +
   'keys, a command to a device of the pilot changing status comes as `event: command` with `{ "type": "command.queued" | ' +
-  '"command.delivered" | "command.succeeded" | "command.failed" | "command.expired", "deviceId", "commandId", "name", "status", "error"? }`.';
+  '"command.delivered" | "command.succeeded" | "command.failed" | "command.expired", "deviceId", "commandId", "name", "status", "error"? }`. ' +
+  'The stream of an open pilot opens with `event: licence` and `{ "licence", "licenceUrl"?, "attribution", "citation" }`, the terms of ' +
+  'the data that follows.';
 
 /** `GET /v1/pilots/{pilotId}/live`: the pilot's readings as they are stored, scoped like every read. */
 export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, limits }) => {
@@ -80,7 +84,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const live = deps.live;
       if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
       // Anonymous callers share one key id; their streams are counted per client address instead.
-      const holder = caller.role === 'anonymous' ? `${caller.keyId}@${request.ip}` : caller.keyId;
+      const holder = caller.role === 'anonymous' ? `${caller.keyId}@${clientBucket(request.ip)}` : caller.keyId;
       if ((open.get(holder) ?? 0) >= limits.maxLiveStreamsPerKey) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
@@ -140,6 +144,9 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         release(holder);
       });
       stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);
+      // An open pilot's terms travel with its stream: the first event, before any reading.
+      const terms = termsOf(pilot);
+      if (terms) stream.write(event('licence', termsFields(terms)));
       // The stream is not a body the response schema describes: send it through the untyped reply.
       return (reply as FastifyReply)
         .header('content-type', 'text/event-stream; charset=utf-8')
