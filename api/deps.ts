@@ -62,6 +62,8 @@ export interface ApiDeps {
   readonly events?: EventBus | undefined;
   /** Per-key request rate; the defaults are in limits.ts. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Request rate of all keys of one company together; the defaults are in limits.ts. */
+  readonly companyRateLimit?: RateLimit | undefined;
   /** Request rate without a key, per client address; the defaults are in limits.ts. */
   readonly anonymousRateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */

@@ -8,6 +8,7 @@ export * from './address-policy.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './failure-throttle.js';
 export * from './geo.js';
 export * from './licence.js';
 export * from './health.js';

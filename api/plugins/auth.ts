@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { TestbedError, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
-import { authenticate, authorize, type RoutePolicy } from '../access.js';
+import { authenticate, authorize, bearerToken, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
-import { ANONYMOUS_RATE_LIMIT } from '../limits.js';
+import { keyIdOf, KeyThrottle, redactUrl } from '../key-guard.js';
+import { ANONYMOUS_RATE_LIMIT, COMPANY_RATE_LIMIT, RATE_LIMIT } from '../limits.js';
 import { sendLicences } from '../open-data.js';
 import { RateLimiter, type RateLimit } from '../rate-limit.js';
 
@@ -33,16 +34,48 @@ function policyOf(request: FastifyRequest): RoutePolicy {
   return { roles: roles ?? [], changes: changes ?? true };
 }
 
+/** The request rates a key, a company's keys together, and a client without a key may make. */
+export interface RateLimits {
+  readonly perKey: RateLimit;
+  readonly perCompany: RateLimit;
+  readonly anonymous: RateLimit;
+}
+
+/**
+ * The state the API key hook keeps, shared by every subtree behind it (/v1,
+ * SensorThings, metrics), so that a key's rate and its failures count once
+ * whichever part it calls.
+ */
+export class KeyGuards {
+  readonly limits: RateLimits;
+  readonly perKey: RateLimiter;
+  readonly perCompany: RateLimiter;
+  readonly anonymous: RateLimiter;
+  readonly failures = new KeyThrottle();
+
+  constructor(limits: { readonly [K in keyof RateLimits]?: RateLimit | undefined } = {}) {
+    this.limits = {
+      perKey: limits.perKey ?? RATE_LIMIT,
+      perCompany: limits.perCompany ?? COMPANY_RATE_LIMIT,
+      anonymous: limits.anonymous ?? ANONYMOUS_RATE_LIMIT,
+    };
+    this.perKey = new RateLimiter(this.limits.perKey);
+    this.perCompany = new RateLimiter(this.limits.perCompany);
+    this.anonymous = new RateLimiter(this.limits.anonymous);
+  }
+}
+
 /**
  * Puts every route registered on `app` behind the API key. One onRequest hook
- * resolves the caller (401), applies the key's rate limit (429) and checks the
- * route's declared roles and the key's read-only flag (403), all before the
- * body is read. Handlers then take the caller with `callerOf` and pass its scope
- * into every read. Each answered request is written to the audit log.
+ * resolves the caller (401; 429 TESTBED_KEY_THROTTLED after repeated failures
+ * from one address), applies the key's and its company's rate limits (429) and
+ * checks the route's declared roles and the key's read-only flag (403), all
+ * before the body is read. Handlers then take the caller with `callerOf` and
+ * pass its scope into every read. Each answered request is written to the
+ * audit log.
  */
-export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateLimit: RateLimit, anonymousLimit: RateLimit = ANONYMOUS_RATE_LIMIT): void {
-  const limiter = new RateLimiter(rateLimit);
-  const anonymous = new RateLimiter(anonymousLimit);
+export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guards: KeyGuards): void {
+  const { perKey: rateLimit, perCompany: companyLimit, anonymous: anonymousLimit } = guards.limits;
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
   sendLicences(app);
@@ -56,7 +89,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
       const caller = registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
-      const wait = anonymous.take(request.ip);
+      const wait = guards.anonymous.take(request.ip);
       if (wait > 0) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
@@ -66,9 +99,21 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
       }
       return;
     }
-    const caller = authenticate(request.headers.authorization, registry);
+    const token = bearerToken(request.headers.authorization);
+    const keyId = keyIdOf(token);
+    // Checked before the key is: a throttled address gets no answer about the key it sent.
+    guards.failures.check(request.ip, keyId);
+    let caller: Caller;
+    try {
+      caller = authenticate(request.headers.authorization, registry);
+    } catch (err) {
+      // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
+      if (token !== undefined) guards.failures.failed(request.ip, keyId);
+      throw err;
+    }
+    guards.failures.succeeded(request.ip, keyId);
     request.setDecorator(CALLER, caller);
-    const wait = limiter.take(caller.keyId);
+    const wait = guards.perKey.take(caller.keyId);
     if (wait > 0) {
       throw new TestbedError(
         'TESTBED_RATE_LIMITED',
@@ -76,6 +121,15 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
         {
           retryAfterSeconds: wait,
         },
+      );
+    }
+    const companyId = caller.grant.companyId;
+    const companyWait = companyId === null ? 0 : guards.perCompany.take(companyId);
+    if (companyWait > 0) {
+      throw new TestbedError(
+        'TESTBED_RATE_LIMITED',
+        `This company's keys together may make ${companyLimit.perSecond} requests a second (bursts of ${companyLimit.burst}); retry in ${companyWait} s`,
+        { retryAfterSeconds: companyWait },
       );
     }
     authorize(caller, policyOf(request));
@@ -89,7 +143,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, rateL
         action: policyOf(request).changes ? 'change' : 'read',
         method: request.method,
         route: request.routeOptions.url ?? request.url,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         companyId: target.companyId ?? null,
         testbedId: target.testbedId ?? null,

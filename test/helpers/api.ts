@@ -62,6 +62,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
     live,
     sessions,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
+    companyRateLimit: { perSecond: 1e6, burst: 1e6 },
     anonymousRateLimit: { perSecond: 1e6, burst: 1e6 },
     ...extra,
   });
