@@ -3,9 +3,9 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { ErrorCodes, TestbedError } from '../core/index.js';
 import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
-import { refuseKeyInUrl } from './key-guard.js';
+import { KeyGuards, refuseKeyInUrl } from './key-guard.js';
 import { API_LIMITS, BODY_LIMIT_BYTES } from './limits.js';
-import { KeyGuards, requireApiKey } from './plugins/auth.js';
+import { requireApiKey } from './plugins/auth.js';
 import { serveConsole } from './plugins/console.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
@@ -82,7 +82,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await serveConsole(app, deps.consoleDir);
 
   const guards = new KeyGuards({ perKey: deps.rateLimit, perCompany: deps.companyRateLimit, anonymous: deps.anonymousRateLimit });
-  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
+  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')), keys: guards };
   await app.register(
     async (v1) => {
       await v1.register(healthRoutes, routes);

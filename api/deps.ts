@@ -8,6 +8,7 @@ import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
 import type { ApiLimits } from './limits.js';
+import type { KeyGuards } from './key-guard.js';
 import type { RateLimit } from './rate-limit.js';
 
 /**
@@ -84,6 +85,8 @@ export interface RouteOptions {
   /** The limits in force: the defaults with `deps.limits` over them. */
   readonly limits: ApiLimits;
   readonly cursors: CursorCodec;
+  /** Key rate limits and the failed-key throttle, shared by every route that reads a key. */
+  readonly keys: KeyGuards;
 }
 
 /** The Fastify instance of the API, with zod schemas for types. */

@@ -1,4 +1,6 @@
 import { FailureThrottle, TestbedError } from '../core/index.js';
+import { ANONYMOUS_RATE_LIMIT, COMPANY_RATE_LIMIT, RATE_LIMIT } from './limits.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
 
 /**
  * Guards around API keys that do not depend on which key it is: keys in URLs
@@ -91,5 +93,36 @@ export class KeyThrottle {
 
   succeeded(address: string, keyId: string): void {
     this.#failures.succeeded(address, keyId);
+  }
+}
+
+/** The request rates a key, a company's keys together, and a client without a key may make. */
+export interface RateLimits {
+  readonly perKey: RateLimit;
+  readonly perCompany: RateLimit;
+  readonly anonymous: RateLimit;
+}
+
+/**
+ * The state the API key hook keeps, shared by every subtree behind it (/v1,
+ * SensorThings, metrics), so that a key's rate and its failures count once
+ * whichever part it calls.
+ */
+export class KeyGuards {
+  readonly limits: RateLimits;
+  readonly perKey: RateLimiter;
+  readonly perCompany: RateLimiter;
+  readonly anonymous: RateLimiter;
+  readonly failures = new KeyThrottle();
+
+  constructor(limits: { readonly [K in keyof RateLimits]?: RateLimit | undefined } = {}) {
+    this.limits = {
+      perKey: limits.perKey ?? RATE_LIMIT,
+      perCompany: limits.perCompany ?? COMPANY_RATE_LIMIT,
+      anonymous: limits.anonymous ?? ANONYMOUS_RATE_LIMIT,
+    };
+    this.perKey = new RateLimiter(this.limits.perKey);
+    this.perCompany = new RateLimiter(this.limits.perCompany);
+    this.anonymous = new RateLimiter(this.limits.anonymous);
   }
 }

@@ -16,6 +16,11 @@ export const ErrorCodes = {
   TESTBED_LOGIN_THROTTLED: { status: 429, message: 'Too many failed logins from this address or for this username; wait before trying again' },
   TESTBED_WILL_NOT_ALLOWED: { status: 403, message: "A will message may only go to the device's own status topic at QoS 0 or 1" },
   TESTBED_QOS_NOT_SUPPORTED: { status: 400, message: 'The gateway takes readings at QoS 0 or 1; a QoS 2 PUBLISH closes the connection' },
+  TESTBED_DISK_LOW: {
+    status: 503,
+    message:
+      'The data folder has less free space than TESTBED_DISK_MIN_FREE_MB: nothing more is accepted until there is (CONNACK 3; a PUBLISH closes its connection unacknowledged)',
+  },
   TESTBED_PORT_IN_USE: { status: 500, message: 'A port the configuration names is already in use' },
   TESTBED_DATA_DIR_LOCKED: { status: 500, message: 'Another testbed process is using the data folder' },
 

@@ -21,7 +21,7 @@ export interface HookContext {
   readonly config: Config;
   readonly log: Logger;
   readonly devices: { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined };
-  readonly ingest: Pick<Ingest, 'accept'>;
+  readonly ingest: Pick<Ingest, 'accept' | 'refusing'>;
   readonly sessions: WeakMap<Client, Session>;
   /** The client address of a connection, keyed by its stream. */
   peerOf(client: Client): string;
@@ -84,6 +84,9 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       }
       logins.succeeded(peer, name);
       const fields = { deviceId: device.deviceId };
+      // Nothing could be acknowledged now: the device keeps its readings and comes back later.
+      const refusing = ctx.ingest.refusing();
+      if (refusing) return deny('TESTBED_DISK_LOW', refusing, SERVER_UNAVAILABLE, fields);
       const window = pilotWindow(device, now);
       if (window !== 'active') return deny('TESTBED_FORBIDDEN', `pilot ${window}`, NOT_AUTHORIZED, fields);
       const will = (client as unknown as { _will?: Will | null })._will;

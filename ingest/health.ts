@@ -1,3 +1,5 @@
+import type { DiskState } from './disk.js';
+
 /** Counters and state of the ingest stage since start. */
 export interface IngestStats {
   readings: number;
@@ -7,12 +9,15 @@ export interface IngestStats {
   /** Acknowledged readings the store refused, now rejections. */
   refused: number;
   queue: { depthBytes: number; maxBytes: number; full: boolean; oldestAgeMs: number | null; failed: string | null };
+  /** Free space of the data folder. */
+  disk: DiskState;
   store: { kind: string; reachable: boolean; consecutiveFailures: number; lastError: string | null };
 }
 
 /**
  * How the pipeline is doing, by the one rule that decides it: `failing` when
- * it cannot acknowledge readings (the queue on disk failed or is full),
+ * it cannot acknowledge readings (the queue on disk failed or is full, or the
+ * data folder is short of free space),
  * `degraded` when it acknowledges them but the store is not taking them (they
  * wait in the queue), `ok` otherwise.
  */
@@ -24,14 +29,15 @@ export interface IngestHealth {
   readonly ingest: Pick<IngestStats, 'readings' | 'rejections' | 'duplicates' | 'stored' | 'refused'>;
   readonly queue: IngestStats['queue'];
   readonly store: IngestStats['store'];
+  readonly disk: IngestStats['disk'];
 }
 
-export function healthStatus(stats: Pick<IngestStats, 'queue' | 'store'>): HealthStatus {
-  if (stats.queue.failed !== null || stats.queue.full) return 'failing';
+export function healthStatus(stats: Pick<IngestStats, 'queue' | 'store'> & { disk?: DiskState }): HealthStatus {
+  if (stats.queue.failed !== null || stats.queue.full || stats.disk?.low) return 'failing';
   return stats.store.reachable ? 'ok' : 'degraded';
 }
 
 export function healthOf(stats: IngestStats): IngestHealth {
-  const { queue, store, ...counts } = stats;
-  return { status: healthStatus(stats), ingest: counts, queue, store };
+  const { queue, store, disk, ...counts } = stats;
+  return { status: healthStatus(stats), ingest: counts, queue, store, disk };
 }

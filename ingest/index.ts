@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config, Logger, DeviceContext } from '../core/index.js';
 import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
+import { DiskWatch } from './disk.js';
 import { healthOf, type IngestHealth, type IngestStats } from './health.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
 import { Drainer } from './drain.js';
@@ -11,6 +12,7 @@ import { DurableQueue, type MessageKey } from './queue.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
+export type { DiskState } from './disk.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -44,6 +46,12 @@ export interface Ingest {
    * `done` waits for room, so the gateway stops reading from the device.
    */
   accept(ctx: DeviceContext, message: InboundMessage, done: (error?: Error | null) => void): MessageOutcome;
+  /**
+   * Why messages are refused now (the data folder is short of space, or the
+   * queue on disk failed), or undefined while they are accepted. The gateway
+   * refuses CONNECTs meanwhile.
+   */
+  refusing(): string | undefined;
   /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
@@ -95,7 +103,20 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     onRefused: (rejections) => refusalListeners.forEach((listener) => listener(rejections)),
   });
   drainer.start();
+  const disk = new DiskWatch(config.dataDir, config.limits.disk.minFreeBytes, (low) =>
+    low
+      ? log.error(
+          { code: 'TESTBED_DISK_LOW', ...disk.state },
+          'the data folder is short of free space (TESTBED_DISK_MIN_FREE_MB): refusing readings until there is room',
+        )
+      : log.info({ ...disk.state }, 'the data folder has free space again: accepting readings'),
+  );
   const counts = { readings: 0, rejections: 0, duplicates: 0 };
+  const refusing = () => {
+    if (disk.low) return `the data folder has less than ${Math.round(config.limits.disk.minFreeBytes / 1048576)} MiB free (TESTBED_DISK_MIN_FREE_MB)`;
+    const failed = queue.failed;
+    return failed ? `the queue on disk failed: ${failed.message}` : undefined;
+  };
   let warnedFull = false;
 
   const stats = (): IngestStats => {
@@ -112,16 +133,18 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         oldestAgeMs: age ?? null,
         failed: queue.failed?.message ?? null,
       },
+      disk: disk.state,
       store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
     };
   };
 
   return {
+    refusing,
     accept(ctx, message, done) {
-      const failed = queue.failed;
-      if (failed) {
+      const refused = refusing();
+      if (refused) {
         // Nothing can be made durable: refuse rather than acknowledge (the device keeps it).
-        done(new Error(`the queue on disk failed: ${failed.message}`));
+        done(new Error(refused));
         return NOTHING;
       }
       const acknowledged = message.qos > 0 && message.messageId !== undefined;
@@ -165,6 +188,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     health: () => healthOf(stats()),
     async stop() {
       clearInterval(sweeper);
+      disk.stop();
       const { left } = await drainer.stop(config.ingest.shutdownMs);
       if (left > 0) log.warn({ backlogBytes: left }, 'stopped with readings still queued on disk; they are delivered after the next start');
       else log.info('queue delivered');

@@ -24,6 +24,7 @@ describe('Grafana dashboards', () => {
         refused: 0,
         queue: { depthBytes: 0, maxBytes: 1, full: false, oldestAgeMs: null, failed: null },
         store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
+        disk: { freeBytes: 1 << 30, minFreeBytes: 1 << 20, low: false },
       }),
       devices: () => [],
     });

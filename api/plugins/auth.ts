@@ -3,10 +3,8 @@ import { TestbedError, type Caller, type CallerRole } from '../../core/index.js'
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, bearerToken, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
-import { keyIdOf, KeyThrottle, redactUrl } from '../key-guard.js';
-import { ANONYMOUS_RATE_LIMIT, COMPANY_RATE_LIMIT, RATE_LIMIT } from '../limits.js';
+import { keyIdOf, type KeyGuards, redactUrl } from '../key-guard.js';
 import { sendLicences } from '../open-data.js';
-import { RateLimiter, type RateLimit } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,37 +30,6 @@ const TARGET = 'auditTarget';
 function policyOf(request: FastifyRequest): RoutePolicy {
   const { roles, changes } = request.routeOptions.config;
   return { roles: roles ?? [], changes: changes ?? true };
-}
-
-/** The request rates a key, a company's keys together, and a client without a key may make. */
-export interface RateLimits {
-  readonly perKey: RateLimit;
-  readonly perCompany: RateLimit;
-  readonly anonymous: RateLimit;
-}
-
-/**
- * The state the API key hook keeps, shared by every subtree behind it (/v1,
- * SensorThings, metrics), so that a key's rate and its failures count once
- * whichever part it calls.
- */
-export class KeyGuards {
-  readonly limits: RateLimits;
-  readonly perKey: RateLimiter;
-  readonly perCompany: RateLimiter;
-  readonly anonymous: RateLimiter;
-  readonly failures = new KeyThrottle();
-
-  constructor(limits: { readonly [K in keyof RateLimits]?: RateLimit | undefined } = {}) {
-    this.limits = {
-      perKey: limits.perKey ?? RATE_LIMIT,
-      perCompany: limits.perCompany ?? COMPANY_RATE_LIMIT,
-      anonymous: limits.anonymous ?? ANONYMOUS_RATE_LIMIT,
-    };
-    this.perKey = new RateLimiter(this.limits.perKey);
-    this.perCompany = new RateLimiter(this.limits.perCompany);
-    this.anonymous = new RateLimiter(this.limits.anonymous);
-  }
 }
 
 /**
@@ -99,19 +66,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
       }
       return;
     }
-    const token = bearerToken(request.headers.authorization);
-    const keyId = keyIdOf(token);
-    // Checked before the key is: a throttled address gets no answer about the key it sent.
-    guards.failures.check(request.ip, keyId);
-    let caller: Caller;
-    try {
-      caller = authenticate(request.headers.authorization, registry);
-    } catch (err) {
-      // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
-      if (token !== undefined) guards.failures.failed(request.ip, keyId);
-      throw err;
-    }
-    guards.failures.succeeded(request.ip, keyId);
+    const caller = authenticateThrottled(request, registry, guards);
     request.setDecorator(CALLER, caller);
     const wait = guards.perKey.take(caller.keyId);
     if (wait > 0) {
@@ -156,6 +111,28 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
     }
     return payload;
   });
+}
+
+/**
+ * The caller of a request's Authorization header, under the failed-key
+ * throttle: 429 TESTBED_KEY_THROTTLED while the address must wait, else 401
+ * for a key that does not authenticate (counted as a failure).
+ */
+export function authenticateThrottled(request: FastifyRequest, registry: TestbedRegistry, guards: KeyGuards): Caller {
+  const token = bearerToken(request.headers.authorization);
+  const keyId = keyIdOf(token);
+  // Checked before the key is: a throttled address gets no answer about the key it sent.
+  guards.failures.check(request.ip, keyId);
+  let caller: Caller;
+  try {
+    caller = authenticate(request.headers.authorization, registry);
+  } catch (err) {
+    // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
+    if (token !== undefined) guards.failures.failed(request.ip, keyId);
+    throw err;
+  }
+  guards.failures.succeeded(request.ip, keyId);
+  return caller;
 }
 
 /** The caller the API key hook resolved for this request. */
