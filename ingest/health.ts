@@ -4,6 +4,8 @@ import type { DiskState } from './disk.js';
 export interface IngestStats {
   readings: number;
   rejections: number;
+  /** Rejections beyond the per-message and per-device bounds: counted, not stored. */
+  rejectionsNotStored: number;
   duplicates: number;
   stored: number;
   /** Acknowledged readings the store refused, now rejections. */
@@ -26,7 +28,7 @@ export type HealthStatus = 'ok' | 'degraded' | 'failing';
 /** The ingest stage's part of `GET /v1/health`. */
 export interface IngestHealth {
   readonly status: HealthStatus;
-  readonly ingest: Pick<IngestStats, 'readings' | 'rejections' | 'duplicates' | 'stored' | 'refused'>;
+  readonly ingest: Pick<IngestStats, 'readings' | 'rejections' | 'rejectionsNotStored' | 'duplicates' | 'stored' | 'refused'>;
   readonly queue: IngestStats['queue'];
   readonly store: IngestStats['store'];
   readonly disk: IngestStats['disk'];

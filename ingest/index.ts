@@ -8,6 +8,7 @@ import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.j
 import { Drainer } from './drain.js';
 import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
+import { capRejections, RejectionBudget } from './rejection-cap.js';
 import { DurableQueue, type MessageKey } from './queue.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
@@ -67,6 +68,8 @@ export interface Ingest {
   stop(): Promise<void>;
 }
 
+/** How often rejections past their retention are deleted. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const NOTHING: MessageOutcome = { readings: [], rejections: [] };
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const MEMORY_BYTES = 64 * 1024 * 1024;
@@ -111,7 +114,14 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         )
       : log.info({ ...disk.state }, 'the data folder has free space again: accepting readings'),
   );
-  const counts = { readings: 0, rejections: 0, duplicates: 0 };
+  const counts = { readings: 0, rejections: 0, duplicates: 0, rejectionsNotStored: 0 };
+  const budget = new RejectionBudget(config.limits.rejections.perDevicePerMinute);
+  const prune = () =>
+    deps.rejections
+      .deleteRejectionsBefore(Date.now() - config.limits.rejections.retentionMs)
+      .catch((err: unknown) => log.warn({ err }, 'could not delete old rejections'));
+  void prune();
+  const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS).unref();
   const refusing = () => {
     if (disk.low) return `the data folder has less than ${Math.round(config.limits.disk.minFreeBytes / 1048576)} MiB free (TESTBED_DISK_MIN_FREE_MB)`;
     const failed = queue.failed;
@@ -138,6 +148,16 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     };
   };
 
+  /** The outcome with its rejections bounded per message and per device; every problem is counted, stored or not. */
+  function bounded(deviceId: string, outcome: MessageOutcome, at: number): MessageOutcome {
+    counts.rejections += outcome.rejections.length;
+    if (outcome.rejections.length === 0) return outcome;
+    const capped = capRejections(outcome.rejections);
+    const granted = budget.take(deviceId, capped.length, at);
+    counts.rejectionsNotStored += outcome.rejections.length - granted;
+    return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
+  }
+
   return {
     refusing,
     accept(ctx, message, done) {
@@ -159,9 +179,8 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         }
       }
       const at = Date.now();
-      const outcome = pipeline.process(ctx, message.payload, at);
+      const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
       counts.readings += outcome.readings.length;
-      counts.rejections += outcome.rejections.length;
       const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
       const append = () => {
         const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
@@ -188,6 +207,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     health: () => healthOf(stats()),
     async stop() {
       clearInterval(sweeper);
+      clearInterval(pruner);
       disk.stop();
       const { left } = await drainer.stop(config.ingest.shutdownMs);
       if (left > 0) log.warn({ backlogBytes: left }, 'stopped with readings still queued on disk; they are delivered after the next start');

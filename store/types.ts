@@ -211,4 +211,6 @@ export interface RejectionLog {
   writeRejections(rejections: readonly Rejection[]): Promise<void>;
   /** Rejections of one device, oldest first, limited to the scope. */
   queryRejections(scope: Scope, query: DeviceQuery): Promise<RejectionRow[]>;
+  /** Deletes every rejection received before `time` (epoch ms): the retention, TESTBED_REJECTIONS_RETENTION_DAYS. */
+  deleteRejectionsBefore(time: number): Promise<void>;
 }

@@ -28,6 +28,7 @@ describe('API happy path (inject)', () => {
   const stats: IngestStats = {
     readings: 3,
     rejections: 1,
+    rejectionsNotStored: 0,
     duplicates: 0,
     stored: 3,
     refused: 0,
@@ -63,7 +64,7 @@ describe('API happy path (inject)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       status: 'ok',
-      ingest: { readings: 3, rejections: 1, duplicates: 0, stored: 3, refused: 0 },
+      ingest: { readings: 3, rejections: 1, rejectionsNotStored: 0, duplicates: 0, stored: 3, refused: 0 },
       queue: stats.queue,
       store: stats.store,
       disk: stats.disk,

@@ -19,6 +19,7 @@ describe('Grafana dashboards', () => {
       ingestStats: () => ({
         readings: 0,
         rejections: 0,
+        rejectionsNotStored: 0,
         duplicates: 0,
         stored: 0,
         refused: 0,

@@ -21,6 +21,9 @@ export const healthResponseSchema = component(
       .object({
         readings: count.meta({ description: 'Readings accepted since start' }),
         rejections: count.meta({ description: 'Readings rejected since start' }),
+        rejectionsNotStored: count.meta({
+          description: 'Rejections beyond the bounds (10 records a message, TESTBED_REJECTIONS_PER_DEVICE_PER_MINUTE a device): counted, not stored',
+        }),
         duplicates: count.meta({ description: 'QoS 1 messages recognised as sent again' }),
         stored: count.meta({ description: 'Readings written to the store' }),
         refused: count.meta({ description: 'Acknowledged readings the store refused, now rejections' }),
