@@ -3,9 +3,9 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { ErrorCodes, TestbedError } from '../core/index.js';
 import { CursorCodec } from './cursor.js';
 import type { ApiDeps, ApiInstance, RouteOptions } from './deps.js';
-import { ANONYMOUS_RATE_LIMIT, API_LIMITS, BODY_LIMIT_BYTES, RATE_LIMIT } from './limits.js';
+import { KeyGuards, refuseKeyInUrl } from './key-guard.js';
+import { API_LIMITS, BODY_LIMIT_BYTES } from './limits.js';
 import { requireApiKey } from './plugins/auth.js';
-import { RateLimiter } from './rate-limit.js';
 import { serveConsole } from './plugins/console.js';
 import { handleErrors } from './plugins/errors.js';
 import { serveOpenApi } from './plugins/openapi.js';
@@ -64,6 +64,8 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   handleErrors(app);
+  // Everywhere, the open routes included: a key in a URL is refused before anything else looks at it.
+  app.addHook('onRequest', async (request) => refuseKeyInUrl(request.url));
   const observe = deps.observeRequest;
   if (observe) {
     // Route patterns, not URLs: the label set stays bounded.
@@ -84,14 +86,13 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await serveOpenApi(app, limits);
   await serveConsole(app, deps.consoleDir, deps.consoleTileUrl);
 
-  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')) };
-  // One set of per-address buckets for requests without a key, whichever of /v1 and /sta/v1.1 they go to.
-  const anonymous = new RateLimiter(deps.anonymousRateLimit ?? ANONYMOUS_RATE_LIMIT);
+  const guards = new KeyGuards({ perKey: deps.rateLimit, perCompany: deps.companyRateLimit, anonymous: deps.anonymousRateLimit });
+  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')), keys: guards };
   await app.register(
     async (v1) => {
       await v1.register(healthRoutes, routes);
       await v1.register(async (keyed) => {
-        requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT, anonymous);
+        requireApiKey(keyed, deps.registry, guards);
         const operations = collectOperations(keyed);
         for (const plugin of [
           meRoutes(operations),
@@ -126,13 +127,13 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   );
   await app.register(
     async (sta) => {
-      requireApiKey(sta, deps.registry, deps.rateLimit ?? RATE_LIMIT, anonymous);
+      requireApiKey(sta, deps.registry, guards);
       await sta.register(sensorThingsRoutes, routes);
     },
     { prefix: STA_PREFIX },
   );
   await app.register(async (keyed) => {
-    requireApiKey(keyed, deps.registry, deps.rateLimit ?? RATE_LIMIT);
+    requireApiKey(keyed, deps.registry, guards);
     await keyed.register(metricsRoutes, routes);
     await keyed.register(receiptKeyRoutes, routes);
   });

@@ -9,6 +9,7 @@ import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
 import type { ApiLimits } from './limits.js';
+import type { KeyGuards } from './key-guard.js';
 import type { RateLimit } from './rate-limit.js';
 
 /**
@@ -63,6 +64,8 @@ export interface ApiDeps {
   readonly events?: EventBus | undefined;
   /** Per-key request rate; the defaults are in limits.ts. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Request rate of all keys of one company together; the defaults are in limits.ts. */
+  readonly companyRateLimit?: RateLimit | undefined;
   /** Request rate without a key, per client address; the defaults are in limits.ts. */
   readonly anonymousRateLimit?: RateLimit | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
@@ -87,6 +90,8 @@ export interface RouteOptions {
   /** The limits in force: the defaults with `deps.limits` over them. */
   readonly limits: ApiLimits;
   readonly cursors: CursorCodec;
+  /** Key rate limits and the failed-key throttle, shared by every route that reads a key. */
+  readonly keys: KeyGuards;
 }
 
 /** The Fastify instance of the API, with zod schemas for types. */

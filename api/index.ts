@@ -30,7 +30,11 @@ export interface Api {
  */
 export async function start(config: Config, deps: ApiDeps, tls?: TlsCredentials): Promise<Api> {
   const https = config.http.https && tls ? tls : undefined;
-  const app = await buildApp(deps, { https: https?.options, trustedProxies: config.http.trustedProxies, limits: config.limits.http });
+  const perSecond = config.limits.keys.companyRequestsPerSecond;
+  const app = await buildApp(
+    { companyRateLimit: { perSecond, burst: perSecond * 4 }, ...deps },
+    { https: https?.options, trustedProxies: config.http.trustedProxies, limits: config.limits.http },
+  );
   const stopWatching = https?.onChange((options) => (app.server as unknown as TlsServer).setSecureContext(options));
   try {
     await app.listen({ host: config.host, port: config.http.port });

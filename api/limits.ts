@@ -37,6 +37,8 @@ export interface ApiLimits {
   readonly maxQueryMs: number;
   /** Live streams one key may hold open at once; one more is answered 429. */
   readonly maxLiveStreamsPerKey: number;
+  /** Live streams all keys of one company may hold open at once; one more is answered 429. */
+  readonly maxLiveStreamsPerCompany: number;
   /** Between comments on an idle live stream, so proxies keep it open; the key and the pilot are re-checked each time. */
   readonly liveHeartbeatMs: number;
   /** Readings a live stream may have waiting; beyond it the oldest are dropped and the client told how many. */
@@ -49,12 +51,16 @@ export const API_LIMITS: ApiLimits = {
   maxAggregateRows: 100_000,
   maxQueryMs: 10_000,
   maxLiveStreamsPerKey: 4,
+  maxLiveStreamsPerCompany: 16,
   liveHeartbeatMs: 15_000,
   liveBufferSize: 1000,
 };
 
 /** Per-key request rate: sustained per second, and the largest burst. */
 export const RATE_LIMIT: RateLimit = { perSecond: 50, burst: 200 };
+
+/** Request rate of all keys of one company together: sustained per second, and the largest burst. */
+export const COMPANY_RATE_LIMIT: RateLimit = { perSecond: 100, burst: 400 };
 
 /** Request rate without a key (open data), per client address: sustained per second, and the largest burst. */
 export const ANONYMOUS_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 20 };

@@ -1,4 +1,5 @@
 import { loadConfig } from '../core/index.js';
+import { reportCapacity } from './fd-limit.js';
 import { launchPipeline } from './launch.js';
 import { stdoutLogger } from './logger.js';
 import { untilSignal } from './signals.js';
@@ -7,6 +8,7 @@ import { untilSignal } from './signals.js';
 export async function startCommand(): Promise<number> {
   const config = loadConfig(process.env);
   const log = stdoutLogger(config);
+  reportCapacity(config, log);
   const pipeline = await launchPipeline(config, log);
   if (pipeline.admin.generated) {
     process.stderr.write(`\nGenerated an admin key (shown once; kept in ${pipeline.admin.file}):\n  ${pipeline.admin.token}\n\n`);

@@ -20,6 +20,11 @@ export const limitsSchema = {
   TESTBED_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt.max(600).default(10),
   TESTBED_HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.max(3600).default(30),
   TESTBED_HTTP_KEEPALIVE_TIMEOUT_SECONDS: positiveInt.max(600).default(5),
+  TESTBED_MAX_LIVE_KEYS: positiveInt.default(100),
+  TESTBED_COMPANY_REQUESTS_PER_SECOND: positiveInt.default(100),
+  TESTBED_DISK_MIN_FREE_MB: z.coerce.number().int().min(0).default(512),
+  TESTBED_REJECTIONS_PER_DEVICE_PER_MINUTE: positiveInt.default(60),
+  TESTBED_REJECTIONS_RETENTION_DAYS: positiveInt.max(36500).default(30),
 };
 
 type LimitsEnv = { [K in keyof typeof limitsSchema]: z.infer<(typeof limitsSchema)[K]> };
@@ -46,6 +51,22 @@ export interface Limits {
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
   };
+  readonly keys: {
+    /** Live keys one company may have, and one key may have minted under it. */
+    readonly maxLive: number;
+    /** Requests a second of all keys of one company together; bursts of four seconds' worth. */
+    readonly companyRequestsPerSecond: number;
+  };
+  readonly disk: {
+    /** Below this much free space in the data folder, nothing more is acknowledged (0: only a full disk stops it). */
+    readonly minFreeBytes: number;
+  };
+  readonly rejections: {
+    /** Rejection records kept per device a minute; beyond, rejections are counted, not stored. */
+    readonly perDevicePerMinute: number;
+    /** Rejection records older than this are deleted. */
+    readonly retentionMs: number;
+  };
 }
 
 export function limitsOf(e: LimitsEnv): Limits {
@@ -66,5 +87,8 @@ export function limitsOf(e: LimitsEnv): Limits {
       requestTimeoutMs: e.TESTBED_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       keepAliveTimeoutMs: e.TESTBED_HTTP_KEEPALIVE_TIMEOUT_SECONDS * 1000,
     },
+    keys: { maxLive: e.TESTBED_MAX_LIVE_KEYS, companyRequestsPerSecond: e.TESTBED_COMPANY_REQUESTS_PER_SECOND },
+    disk: { minFreeBytes: e.TESTBED_DISK_MIN_FREE_MB * 1024 * 1024 },
+    rejections: { perDevicePerMinute: e.TESTBED_REJECTIONS_PER_DEVICE_PER_MINUTE, retentionMs: e.TESTBED_REJECTIONS_RETENTION_DAYS * 86_400_000 },
   };
 }

@@ -16,6 +16,11 @@ export const ErrorCodes = {
   TESTBED_LOGIN_THROTTLED: { status: 429, message: 'Too many failed logins from this address or for this username; wait before trying again' },
   TESTBED_WILL_NOT_ALLOWED: { status: 403, message: "A will message may only go to the device's own status topic at QoS 0 or 1" },
   TESTBED_QOS_NOT_SUPPORTED: { status: 400, message: 'The gateway takes readings at QoS 0 or 1; a QoS 2 PUBLISH closes the connection' },
+  TESTBED_DISK_LOW: {
+    status: 503,
+    message:
+      'The data folder has less free space than TESTBED_DISK_MIN_FREE_MB: nothing more is accepted until there is (CONNACK 3; a PUBLISH closes its connection unacknowledged)',
+  },
   TESTBED_PORT_IN_USE: { status: 500, message: 'A port the configuration names is already in use' },
   TESTBED_DATA_DIR_LOCKED: { status: 500, message: 'Another testbed process is using the data folder' },
 
@@ -31,6 +36,9 @@ export const ErrorCodes = {
   TESTBED_LIMIT_EXCEEDED: { status: 400, message: 'The request is beyond a query limit' },
   TESTBED_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   TESTBED_RATE_LIMITED: { status: 429, message: 'This key is making too many requests; wait as Retry-After says' },
+  TESTBED_KEY_THROTTLED: { status: 429, message: 'Too many failed API keys from this address (for this key or in all); wait as Retry-After says' },
+  TESTBED_KEY_IN_URL: { status: 400, message: 'An API key may not be sent in the URL; send it in the Authorization header' },
+  TESTBED_KEY_LIMIT: { status: 409, message: 'Too many live keys for this company, or minted under this key; revoke some first' },
   TESTBED_STORE_UNAVAILABLE: { status: 503, message: 'The reading store is unavailable; try again shortly' },
   TESTBED_SHUTTING_DOWN: { status: 503, message: 'The server is stopping; try again shortly' },
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },

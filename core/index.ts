@@ -9,6 +9,7 @@ export * from './config.js';
 export * from './device-config.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './failure-throttle.js';
 export * from './geo.js';
 export * from './licence.js';
 export * from './lifecycle.js';

@@ -16,6 +16,13 @@ export const TOPIC_ROOT = 'devices';
 
 export type DeviceChannel = 'readings' | 'errors' | 'status' | 'commands';
 
+/**
+ * What an unusable device username is told, whether it is unsafe or already in
+ * use: the two answer alike, so that registering a device cannot be used to
+ * learn which usernames exist (another tenant's included).
+ */
+export const USERNAME_UNAVAILABLE = 'not available (a username may use only letters, digits and _ . : @ - (at most 128), and must not be in use already)';
+
 /** Device ids and usernames never contain topic separators or wildcards. */
 const SAFE_SEGMENT = /^[A-Za-z0-9_.:@-]{1,128}$/;
 

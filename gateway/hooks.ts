@@ -1,10 +1,10 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { type Config, type DeviceContext, type DisconnectReason, type ErrorCode, type Logger, deviceTopic } from '../core/index.js';
+import { type Config, type DeviceContext, type DisconnectReason, type ErrorCode, type Logger, FailureThrottle, deviceTopic } from '../core/index.js';
 import type { Ingest } from '../ingest/index.js';
 import type { Rejection } from '../store/index.js';
 import { accessOf, maySubscribe, pilotWindow, publishTarget, type DeviceAccess } from './acl.js';
 import { keepaliveFor, printable, sessionKey, willProblem, type Will } from './connect-policy.js';
-import { LoginThrottle, RateLimiter } from './throttle.js';
+import { RateLimiter } from './throttle.js';
 
 // CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
 const SERVER_UNAVAILABLE = 3;
@@ -21,7 +21,7 @@ export interface HookContext {
   readonly config: Config;
   readonly log: Logger;
   readonly devices: { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined };
-  readonly ingest: Pick<Ingest, 'accept'>;
+  readonly ingest: Pick<Ingest, 'accept' | 'refusing'>;
   readonly sessions: WeakMap<Client, Session>;
   /** The client address of a connection, keyed by its stream. */
   peerOf(client: Client): string;
@@ -52,7 +52,7 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
   const limits = config.limits.mqtt;
   const connects = new RateLimiter(limits.connectsPerSecondPerIp, limits.connectsPerSecondPerIp * BURST_SECONDS);
   const messages = new RateLimiter(limits.deviceMessagesPerSecond, limits.deviceMessagesPerSecond * BURST_SECONDS);
-  const logins = new LoginThrottle();
+  const logins = new FailureThrottle();
   let connectionCount = 0;
 
   return {
@@ -72,17 +72,23 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       if (connects.take(peer, now) > 0) {
         return deny('TESTBED_CONNECT_RATE_LIMITED', 'too many CONNECTs from this address', SERVER_UNAVAILABLE);
       }
-      const wait = logins.wait(peer, username ?? '', now);
+      // Per address and per address+username, never per username alone (see FailureThrottle);
+      // the name is capped so that megabyte usernames cannot grow the tables.
+      const name = (username ?? '').slice(0, 256);
+      const wait = logins.wait(peer, name, now);
       if (wait > 0) {
         return deny('TESTBED_LOGIN_THROTTLED', 'too many failed logins', NOT_AUTHORIZED, { retryAfterSeconds: Math.ceil(wait / 1000) });
       }
       const device = username && password ? ctx.devices.authenticateDevice(username, password) : undefined;
       if (!device) {
-        logins.failed(peer, username ?? '', now);
+        logins.failed(peer, name, now);
         return deny('TESTBED_UNAUTHORIZED', 'bad username or password', BAD_USERNAME_OR_PASSWORD);
       }
-      logins.succeeded(peer, username!);
+      logins.succeeded(peer, name);
       const fields = { deviceId: device.deviceId };
+      // Nothing could be acknowledged now: the device keeps its readings and comes back later.
+      const refusing = ctx.ingest.refusing();
+      if (refusing) return deny('TESTBED_DISK_LOW', refusing, SERVER_UNAVAILABLE, fields);
       const window = pilotWindow(device, now);
       if (window !== 'active') return deny('TESTBED_FORBIDDEN', `pilot ${window}`, NOT_AUTHORIZED, fields);
       const will = (client as unknown as { _will?: Will | null })._will;

@@ -25,7 +25,7 @@ export interface DeviceAuthenticator {
 
 export interface GatewayDeps {
   readonly devices: DeviceAuthenticator;
-  readonly ingest: Pick<Ingest, 'accept' | 'forget' | 'onRefused'>;
+  readonly ingest: Pick<Ingest, 'accept' | 'forget' | 'onRefused' | 'refusing'>;
   readonly log: Logger;
   /** The server certificate, when MQTT over TLS is configured. */
   readonly tls?: TlsCredentials | undefined;

@@ -1,6 +1,7 @@
 /**
- * Rate limits and login throttling as plain data structures over a clock, so
- * they are tested without sockets; the broker hooks only ask them.
+ * Rate limits and connection counts as plain data structures over a clock, so
+ * they are tested without sockets; the broker hooks only ask them. (Failed
+ * logins are throttled by core's FailureThrottle, shared with the API's keys.)
  */
 
 /** How many keys a table keeps before it forgets the idlest (an attacker's many addresses cannot grow it without bound). */
@@ -46,63 +47,6 @@ export class RateLimiter {
     this.#buckets.set(key, bucket);
     return bucket;
   }
-}
-
-/** Failed logins an address or a username gets before it must wait. */
-export const FREE_FAILURES = 5;
-/** The first wait, doubled by each further failure, up to MAX_DELAY_MS. */
-export const FIRST_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 60 * 60 * 1000;
-
-interface Failures {
-  count: number;
-  /** Until when a login is refused without looking at its password. */
-  until: number;
-}
-
-/**
- * Failed MQTT logins, per client address and per username. After
- * FREE_FAILURES failures, each further attempt must wait (1 s, 2 s, 4 s ... up
- * to an hour) or it is refused unchecked, so 1,000 guesses take days.
- *
- * A username's throttle does not apply to an address the device has logged in
- * from before: guesses from elsewhere cannot lock the real device out (no
- * lockout weapon). A success clears the address's and the username's count.
- */
-export class LoginThrottle {
-  readonly #byAddress = new Map<string, Failures>();
-  readonly #byUsername = new Map<string, Failures>();
-  /** `${username}\n${address}` pairs that have logged in; bounded like the rest. */
-  readonly #trusted = new Set<string>();
-
-  /** Ms until `address` may try `username` again, or 0 now. */
-  wait(address: string, username: string, now: number): number {
-    const byAddress = (this.#byAddress.get(address)?.until ?? 0) - now;
-    const trusted = this.#trusted.has(`${username}\n${address}`);
-    const byUsername = trusted ? 0 : (this.#byUsername.get(username)?.until ?? 0) - now;
-    return Math.max(0, byAddress, byUsername);
-  }
-
-  failed(address: string, username: string, now: number): void {
-    note(this.#byAddress, address, now);
-    note(this.#byUsername, username, now);
-  }
-
-  succeeded(address: string, username: string): void {
-    this.#byAddress.delete(address);
-    this.#byUsername.delete(username);
-    if (this.#trusted.size >= MAX_KEYS) this.#trusted.delete(this.#trusted.values().next().value!);
-    this.#trusted.add(`${username}\n${address}`);
-  }
-}
-
-function note(table: Map<string, Failures>, key: string, now: number): void {
-  const entry = table.get(key) ?? { count: 0, until: 0 };
-  entry.count += 1;
-  if (entry.count > FREE_FAILURES) entry.until = now + Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (entry.count - FREE_FAILURES - 1));
-  table.delete(key);
-  if (table.size >= MAX_KEYS) table.delete(table.keys().next().value!);
-  table.set(key, entry);
 }
 
 /** Open connections per key (client address, device) and in all, with caps. */

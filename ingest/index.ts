@@ -2,15 +2,18 @@ import path from 'node:path';
 import type { Config, Logger, DeviceContext } from '../core/index.js';
 import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
+import { DiskWatch } from './disk.js';
 import { healthOf, type IngestHealth, type IngestStats } from './health.js';
 import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
 import { Drainer } from './drain.js';
 import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
+import { capRejections, RejectionBudget } from './rejection-cap.js';
 import { DurableQueue, type MessageKey } from './queue.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
+export type { DiskState } from './disk.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -46,6 +49,12 @@ export interface Ingest {
    * `done` waits for room, so the gateway stops reading from the device.
    */
   accept(ctx: DeviceContext, message: InboundMessage, done: (error?: Error | null) => void): MessageOutcome;
+  /**
+   * Why messages are refused now (the data folder is short of space, or the
+   * queue on disk failed), or undefined while they are accepted. The gateway
+   * refuses CONNECTs meanwhile.
+   */
+  refusing(): string | undefined;
   /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
   stats(): IngestStats;
@@ -61,6 +70,8 @@ export interface Ingest {
   stop(): Promise<void>;
 }
 
+/** How often rejections past their retention are deleted. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const NOTHING: MessageOutcome = { readings: [], rejections: [] };
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const MEMORY_BYTES = 64 * 1024 * 1024;
@@ -97,7 +108,27 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     onRefused: (rejections) => refusalListeners.forEach((listener) => listener(rejections)),
   });
   drainer.start();
-  const counts = { readings: 0, rejections: 0, duplicates: 0 };
+  const disk = new DiskWatch(config.dataDir, config.limits.disk.minFreeBytes, (low) =>
+    low
+      ? log.error(
+          { code: 'TESTBED_DISK_LOW', ...disk.state },
+          'the data folder is short of free space (TESTBED_DISK_MIN_FREE_MB): refusing readings until there is room',
+        )
+      : log.info({ ...disk.state }, 'the data folder has free space again: accepting readings'),
+  );
+  const counts = { readings: 0, rejections: 0, duplicates: 0, rejectionsNotStored: 0 };
+  const budget = new RejectionBudget(config.limits.rejections.perDevicePerMinute);
+  const prune = () =>
+    deps.rejections
+      .deleteRejectionsBefore(Date.now() - config.limits.rejections.retentionMs)
+      .catch((err: unknown) => log.warn({ err }, 'could not delete old rejections'));
+  void prune();
+  const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS).unref();
+  const refusing = () => {
+    if (disk.low) return `the data folder has less than ${Math.round(config.limits.disk.minFreeBytes / 1048576)} MiB free (TESTBED_DISK_MIN_FREE_MB)`;
+    const failed = queue.failed;
+    return failed ? `the queue on disk failed: ${failed.message}` : undefined;
+  };
   let warnedFull = false;
 
   const stats = (): IngestStats => {
@@ -114,16 +145,28 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         oldestAgeMs: age ?? null,
         failed: queue.failed?.message ?? null,
       },
+      disk: disk.state,
       store: { kind: deps.store.kind, reachable: d.storeReachable, consecutiveFailures: d.consecutiveFailures, lastError: d.lastError ?? null },
     };
   };
 
+  /** The outcome with its rejections bounded per message and per device; every problem is counted, stored or not. */
+  function bounded(deviceId: string, outcome: MessageOutcome, at: number): MessageOutcome {
+    counts.rejections += outcome.rejections.length;
+    if (outcome.rejections.length === 0) return outcome;
+    const capped = capRejections(outcome.rejections);
+    const granted = budget.take(deviceId, capped.length, at);
+    counts.rejectionsNotStored += outcome.rejections.length - granted;
+    return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
+  }
+
   return {
+    refusing,
     accept(ctx, message, done) {
-      const failed = queue.failed;
-      if (failed) {
+      const refused = refusing();
+      if (refused) {
         // Nothing can be made durable: refuse rather than acknowledge (the device keeps it).
-        done(new Error(`the queue on disk failed: ${failed.message}`));
+        done(new Error(refused));
         return NOTHING;
       }
       const acknowledged = message.qos > 0 && message.messageId !== undefined;
@@ -138,9 +181,8 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
         }
       }
       const at = Date.now();
-      const outcome = pipeline.process(ctx, message.payload, at);
+      const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
       counts.readings += outcome.readings.length;
-      counts.rejections += outcome.rejections.length;
       const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
       const append = () => {
         const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
@@ -167,6 +209,8 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     health: () => healthOf(stats()),
     async stop() {
       clearInterval(sweeper);
+      clearInterval(pruner);
+      disk.stop();
       const { left } = await drainer.stop(config.ingest.shutdownMs);
       if (left > 0) log.warn({ backlogBytes: left }, 'stopped with readings still queued on disk; they are delivered after the next start');
       else log.info('queue delivered');

@@ -37,11 +37,12 @@ export function measuredStore(store: ReadingStore, m: Metrics): ReadingStore {
 }
 
 /** The ingest stage as the gateway hands it messages, with messages, readings and rejections counted. */
-export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onRefused'>>(
+export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onRefused' | 'refusing'>>(
   ingest: T,
   m: Metrics,
-): Pick<Ingest, 'accept' | 'forget' | 'onRefused'> {
+): Pick<Ingest, 'accept' | 'forget' | 'onRefused' | 'refusing'> {
   return {
+    refusing: () => ingest.refusing(),
     accept(ctx, message, done) {
       const outcome = ingest.accept(ctx, message, done);
       m.ingestMessages.inc({ qos: String(message.qos) });

@@ -10,6 +10,7 @@ import {
   newSecret,
   verifySecret,
   isSafeTopicSegment,
+  USERNAME_UNAVAILABLE,
   inBbox,
   type BBox,
   type DeviceLocation,
@@ -108,18 +109,23 @@ function checkField(f: DeviceFieldData | DeviceRow): void {
 
 /**
  * A problem with one device of a registration: its index in the request, the
- * field, and why: `unsafe` (not a safe topic segment), `repeated` (given twice
- * in one request) or `taken` (another device has it: a conflict with the
- * current state rather than a bad request).
+ * field, and why: `unavailable` (not a safe topic segment, or another device
+ * has it: the two answer alike, so that registering cannot be used to learn
+ * which usernames exist, another tenant's included) or `repeated` (given twice
+ * in one request).
  */
 export interface DeviceProblem {
   readonly index: number;
   readonly field: 'username';
-  readonly reason: 'unsafe' | 'repeated' | 'taken';
+  readonly reason: 'unavailable' | 'repeated';
   readonly message: string;
 }
 
-const USERNAME_RULE = 'may use only letters, digits and _ . : @ - (at most 128)';
+/** The answer to a single registration whose username is unsafe or taken: the same as the API's body check gives an unsafe one. */
+const unavailable = () =>
+  new TestbedError('TESTBED_BAD_REQUEST', `Invalid body: username: ${USERNAME_UNAVAILABLE}`, [
+    { in: 'body', field: 'username', message: USERNAME_UNAVAILABLE },
+  ]);
 const DUMMY_DIGEST = hashSecret('no such device');
 
 /** Devices and their MQTT credentials. Every read and change takes a scope, except the gateway's credential check. */
@@ -154,23 +160,21 @@ export class DeviceTable {
   create(pilot: Pilot, input: NewDevice): { device: Device; password: string } {
     const [problem] = this.check([input]);
     if (problem) {
-      throw problem.reason === 'taken'
-        ? new TestbedError('TESTBED_CONFLICT', `The username ${input.username ?? ''} is taken`)
-        : new TestbedError('TESTBED_BAD_REQUEST', `username ${USERNAME_RULE}`);
+      throw problem.reason === 'repeated' ? new TestbedError('TESTBED_BAD_REQUEST', problem.message) : unavailable();
     }
     return this.#insertOne(pilot, input);
   }
 
-  /** The problems of a list of new devices: unsafe usernames, and usernames taken or given twice. */
+  /** The problems of a list of new devices: usernames unsafe or taken (alike), and usernames given twice. */
   check(inputs: readonly NewDevice[]): DeviceProblem[] {
     const problems: DeviceProblem[] = [];
     const seen = new Set<string>();
     inputs.forEach((input, index) => {
       const username = input.username;
       if (username === undefined) return;
-      if (!isSafeTopicSegment(username)) problems.push({ index, field: 'username', reason: 'unsafe', message: USERNAME_RULE });
-      else if (seen.has(username)) problems.push({ index, field: 'username', reason: 'repeated', message: `${username} is given twice in this request` });
-      else if (this.#taken.get(username)) problems.push({ index, field: 'username', reason: 'taken', message: `${username} is taken` });
+      if (seen.has(username)) problems.push({ index, field: 'username', reason: 'repeated', message: `${username} is given twice in this request` });
+      else if (!isSafeTopicSegment(username) || this.#taken.get(username))
+        problems.push({ index, field: 'username', reason: 'unavailable', message: USERNAME_UNAVAILABLE });
       seen.add(username);
     });
     return problems;
@@ -312,7 +316,7 @@ export class DeviceTable {
       })();
     } catch (err) {
       // `check` ran first; only another process on the same registry can get here.
-      throw asConflict(err, `The username ${row.username} is taken`);
+      throw asConflict(err, '') instanceof TestbedError ? unavailable() : err;
     }
     return { device: toDevice(row, null), password };
   }

@@ -2,6 +2,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import { type ApiKey, type KeyGrant, type Role, hashSecret, newId, newSecret, verifySecret, isoTime } from '../core/index.js';
 import { mayManage } from './key-policy.js';
 
+const DUMMY_DIGEST = hashSecret('no such key');
+
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
 interface KeyRow {
@@ -64,6 +66,8 @@ export class KeyTable {
   readonly #insert: Statement;
   readonly #all: Statement;
   readonly #revoke: Statement;
+  readonly #liveOfCompany: Statement;
+  readonly #liveMintedBy: Statement;
 
   constructor(db: Database, now: () => number) {
     this.#now = now;
@@ -73,7 +77,17 @@ export class KeyTable {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#all = db.prepare('SELECT * FROM api_keys ORDER BY created_at, id');
-    this.#revoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    // A key's own revocation ends every key minted under it, directly or through keys it minted.
+    this.#revoke = db.prepare(
+      `WITH RECURSIVE minted(id) AS (SELECT ? UNION SELECT k.id FROM api_keys k JOIN minted m ON k.created_by = m.id)
+       UPDATE api_keys SET revoked_at = ? WHERE id IN (SELECT id FROM minted) AND revoked_at IS NULL`,
+    );
+    const live = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)';
+    this.#liveOfCompany = db.prepare(`SELECT count(*) AS n FROM api_keys WHERE company_id = ? AND ${live}`);
+    this.#liveMintedBy = db.prepare(
+      `WITH RECURSIVE minted(id) AS (SELECT id FROM api_keys WHERE created_by = ? UNION SELECT k.id FROM api_keys k JOIN minted m ON k.created_by = m.id)
+       SELECT count(*) AS n FROM api_keys WHERE id IN (SELECT id FROM minted) AND ${live}`,
+    );
   }
 
   /** Stores a key whose grant has been checked (key-policy.ts); the key is returned once. */
@@ -119,11 +133,25 @@ export class KeyTable {
     return row && mayManage(holder, grantOf(row)) ? toApiKey(row) : undefined;
   }
 
-  /** Revokes a key `holder` may manage; revoking twice keeps the first time. Undefined when not visible. */
+  /**
+   * Revokes a key `holder` may manage, and every key minted under it (a key
+   * mints only keys that end when it ends); revoking twice keeps the first
+   * time. Undefined when not visible.
+   */
   revoke(holder: KeyGrant, id: string): ApiKey | undefined {
     if (!this.get(holder, id)) return undefined;
-    this.#revoke.run(this.#now(), id);
+    this.#revoke.run(id, this.#now());
     return toApiKey(this.#get.get(id) as KeyRow);
+  }
+
+  /** Keys of a company that are neither revoked nor expired. */
+  liveOfCompany(companyId: string): number {
+    return (this.#liveOfCompany.get(companyId, this.#now()) as { n: number }).n;
+  }
+
+  /** Keys minted under `keyId` (directly or through keys it minted) that are neither revoked nor expired. */
+  liveMintedBy(keyId: string): number {
+    return (this.#liveMintedBy.get(keyId, this.#now()) as { n: number }).n;
   }
 
   /** The holder of a key that exists, is not revoked and has not expired: for long-lived requests to re-check. */
@@ -137,7 +165,9 @@ export class KeyTable {
     const dot = presented.indexOf('.');
     if (dot <= 0) return undefined;
     const row = this.#get.get(presented.slice(0, dot)) as KeyRow | undefined;
-    if (!row || !verifySecret(presented.slice(dot + 1), row.secret_hash) || !this.#active(row)) return undefined;
+    // The same digest work whether or not the id exists, so timing does not tell which ids do.
+    const secretOk = verifySecret(presented.slice(dot + 1), row?.secret_hash ?? DUMMY_DIGEST);
+    if (!row || !secretOk || !this.#active(row)) return undefined;
     return { keyId: row.id, grant: grantOf(row) };
   }
 

@@ -70,7 +70,12 @@ export const SETUP_CALLER: Caller = { keyId: SETUP_KEY_ID, role: 'admin', scope:
 export interface RegistryOptions {
   /** The clock (epoch ms) for created, revoked, ended and expiry times; tests move it. */
   readonly now?: () => number;
+  /** Live (not revoked, not expired) keys one company may have, and one key may have minted under it (TESTBED_MAX_LIVE_KEYS). */
+  readonly maxLiveKeys?: number;
 }
+
+/** The default of `maxLiveKeys`. */
+export const DEFAULT_MAX_LIVE_KEYS = 100;
 
 /**
  * Testbeds, companies, pilots, devices, commands, API keys and the audit log, in an
@@ -102,10 +107,12 @@ export class Registry implements TestbedRegistry, HealthLedger {
   /** The webhook dispatcher's queue (the composition root's, not the API's). */
   readonly webhookOutbox: WebhookOutbox;
   readonly #stmts: Record<'testbeds' | 'testbed' | 'testbedRetention' | 'secret' | 'insertSecret', Statement>;
+  readonly #maxLiveKeys: number;
 
-  private constructor(db: Database, adminToken: string | undefined, now: () => number) {
+  private constructor(db: Database, adminToken: string | undefined, now: () => number, maxLiveKeys: number) {
     this.#db = db;
     this.#now = now;
+    this.#maxLiveKeys = maxLiveKeys;
     this.#adminDigest = adminToken === undefined ? undefined : hashSecret(adminToken);
     this.#companies = new CompanyTable(db, now);
     this.#pilots = new PilotTable(db, now);
@@ -139,7 +146,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    return new Registry(db, adminToken, options.now ?? Date.now);
+    return new Registry(db, adminToken, options.now ?? Date.now, options.maxLiveKeys ?? DEFAULT_MAX_LIVE_KEYS);
   }
 
   close(): void {
@@ -265,6 +272,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     const refused = refuseGrant(creator.grant, wanted);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     if (!this.#companies.get(creator.scope, companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${companyId}`);
+    this.#refuseOverKeyLimit(creator, wanted);
     return this.#keys.create({ ...wanted, name: name ?? null, createdBy: createdBy(creator) });
   }
 
@@ -418,7 +426,23 @@ export class Registry implements TestbedRegistry, HealthLedger {
     if (wanted.companyId !== null && !this.#companies.get(creator.scope, wanted.companyId)) {
       throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
     }
+    this.#refuseOverKeyLimit(creator, wanted);
     return this.#keys.create({ ...wanted, name, createdBy: createdBy(creator) });
+  }
+
+  /**
+   * A leaked key cannot multiply itself: a company has at most `maxLiveKeys`
+   * live keys, and a key (other than the admin's) at most that many live keys
+   * minted under it, whoever minted them.
+   */
+  #refuseOverKeyLimit(creator: Caller, wanted: KeyGrant): void {
+    const max = this.#maxLiveKeys;
+    if (wanted.companyId !== null && this.#keys.liveOfCompany(wanted.companyId) >= max) {
+      throw new TestbedError('TESTBED_KEY_LIMIT', `This company has ${max} live keys, the most it may; revoke one first`, { limit: max });
+    }
+    if (creator.role !== 'admin' && this.#keys.liveMintedBy(creator.keyId) >= max) {
+      throw new TestbedError('TESTBED_KEY_LIMIT', `This key has ${max} live keys minted under it, the most it may; revoke one first`, { limit: max });
+    }
   }
 
   listKeys(holder: KeyGrant): ApiKey[] {

@@ -261,6 +261,8 @@ export interface RejectionLog {
   deleteRejections(pilotId: string): Promise<void>;
   /** Queries the log itself for anything left of the pilot: each check with its result, 0 when nothing. */
   checkErased(pilotId: string): Promise<ErasureCheck[]>;
+  /** Deletes every rejection received before `time` (epoch ms): the retention, TESTBED_REJECTIONS_RETENTION_DAYS. */
+  deleteRejectionsBefore(time: number): Promise<void>;
 }
 
 /** A rejection of a pilot, with its device and its number in the log (for paging). */

@@ -146,8 +146,10 @@ describe('API errors: one shape, stable codes', () => {
     for (const id of known) expect(error.message).toContain(id);
   });
 
-  it('a taken MQTT username -> 409; an unknown company or testbed -> 404', async () => {
-    errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'taken-name' }), 409, 'TESTBED_CONFLICT');
+  it('a taken MQTT username answers exactly as an unsafe one (400, nothing confirms it exists); an unknown company or testbed -> 404', async () => {
+    const taken = errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'taken-name' }), 400, 'TESTBED_BAD_REQUEST');
+    const unsafe = errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'bad/name' }), 400, 'TESTBED_BAD_REQUEST');
+    expect(taken).toEqual(unsafe);
     errorOf(await post('/v1/pilots', { companyId: 'co_nobody', testbedId: 'helsinki', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
     const company = api.registry.createCompany(SETUP.scope, 'Real Oy');
     errorOf(await post('/v1/pilots', { companyId: company.id, testbedId: 'atlantis', name: 'P' }), 404, 'TESTBED_NOT_FOUND');

@@ -67,7 +67,7 @@ const ids = { companyA: '', companyB: '', pilotA: '', pilotB: '', shared: '', de
 const keys = { a: '', b: '', researcher: '' };
 
 beforeAll(async () => {
-  api = await openTestApi({ limits: { liveHeartbeatMs: 100, liveBufferSize: 10, maxLiveStreamsPerKey: 3 } });
+  api = await openTestApi({ limits: { liveHeartbeatMs: 100, liveBufferSize: 10, maxLiveStreamsPerKey: 3, maxLiveStreamsPerCompany: 4 } });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
   const a = api.registry.createCompany(SETUP.scope, 'Live A');
@@ -188,6 +188,30 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
       expect(s.events.at(-1)).toEqual({ event: 'end', data: expect.stringContaining('TESTBED_UNAUTHORIZED') });
     }
     expect((await fetch(`${base}/v1/pilots/${ids.pilotA}/live`, { headers: bearer(key) })).status).toBe(401);
+  });
+
+  it("limits a company's streams across its keys, leaving other companies theirs", async () => {
+    const admin = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null } as const;
+    const [k1, k2, kb] = [
+      api.registry.createCompanyKey(SETUP, ids.companyA),
+      api.registry.createCompanyKey(SETUP, ids.companyA),
+      api.registry.createCompanyKey(SETUP, ids.companyB),
+    ];
+    const url = `${base}/v1/pilots/${ids.pilotA}/live`;
+    const streams = [await openStream(url, k1.key), await openStream(url, k1.key), await openStream(url, k2.key), await openStream(url, k2.key)];
+    const fifth = await fetch(url, { headers: bearer(k2.key) });
+    expect(fifth.status).toBe(429);
+    expect(((await fifth.json()) as { error: { message: string } }).error.message).toContain("company's keys");
+    const other = await openStream(`${base}/v1/pilots/${ids.pilotB}/live`, kb.key);
+    expect(other.res.status).toBe(200);
+    // Streams that end give their places back.
+    api.registry.revokeKey(admin, k1.apiKey.id);
+    await Promise.all(streams.slice(0, 2).map((s) => s.done));
+    const again = await openStream(url, k2.key);
+    expect(again.res.status).toBe(200);
+    api.registry.revokeKey(admin, k2.apiKey.id);
+    api.registry.revokeKey(admin, kb.apiKey.id);
+    await Promise.all([...streams, other, again].map((s) => s.done));
   });
 
   it("ends a researcher's stream once the pilot is no longer shared", async () => {

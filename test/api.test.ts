@@ -7,6 +7,7 @@ import { MAX_QUERY_LIMIT } from '../api/limits.js';
 import { loadConfig } from '../core/config.js';
 import { healthOf, type IngestStats } from '../ingest/health.js';
 import { Registry } from '../registry/registry.js';
+import { SETUP_CALLER as SETUP } from '../registry/index.js';
 import { EmbeddedStore } from '../store/embedded/store.js';
 import { loadProfiles } from '../device-profiles/load.js';
 import { MQTT_URL } from './helpers/api.js';
@@ -27,11 +28,13 @@ describe('API happy path (inject)', () => {
   const stats: IngestStats = {
     readings: 3,
     rejections: 1,
+    rejectionsNotStored: 0,
     duplicates: 0,
     stored: 3,
     refused: 0,
     queue: { depthBytes: 0, maxBytes: 1 << 20, full: false, oldestAgeMs: null, failed: null },
     store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
+    disk: { freeBytes: 1 << 30, minFreeBytes: 1 << 20, low: false },
   };
 
   beforeAll(async () => {
@@ -54,20 +57,33 @@ describe('API happy path (inject)', () => {
     tmp.remove();
   });
 
-  it('answers health without a key, with the status the ingest counters add up to', async () => {
-    const res = await app.inject({ url: '/v1/health' });
+  it('answers health without a key with the status only; the counters it adds up from need an admin or operator key', async () => {
+    const health = (key?: string) => app.inject({ url: '/v1/health', ...(key ? { headers: bearer(key) } : {}) });
+    expect((await health()).json()).toEqual({ status: 'ok' });
+    const res = await health(ADMIN);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       status: 'ok',
-      ingest: { readings: 3, rejections: 1, duplicates: 0, stored: 3, refused: 0 },
+      ingest: { readings: 3, rejections: 1, rejectionsNotStored: 0, duplicates: 0, stored: 3, refused: 0 },
       queue: stats.queue,
       store: stats.store,
+      disk: stats.disk,
     });
+    const operator = registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: true, expiresAt: null }, null).key;
+    const company = registry.createCompanyKey(SETUP, registry.createCompany(SETUP.scope, 'Health Oy').id).key;
+    expect((await health(operator)).json()).toHaveProperty('store');
+    expect((await health(company)).json()).toEqual({ status: 'ok' });
+    // A wrong key is refused, never taken as none.
+    expect((await health(`${company}x`)).statusCode).toBe(401);
     stats.store.reachable = false;
-    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'degraded', store: { reachable: false } });
+    expect((await health(ADMIN)).json()).toMatchObject({ status: 'degraded', store: { reachable: false } });
+    expect((await health()).json()).toEqual({ status: 'degraded' });
     stats.queue.full = true;
-    expect((await app.inject({ url: '/v1/health' })).json()).toMatchObject({ status: 'failing', queue: { full: true } });
+    expect((await health(ADMIN)).json()).toMatchObject({ status: 'failing', queue: { full: true } });
     stats.queue.full = false;
+    stats.disk = { ...stats.disk, low: true };
+    expect((await health(ADMIN)).json()).toMatchObject({ status: 'failing', disk: { low: true } });
+    stats.disk = { ...stats.disk, low: false };
     stats.store.reachable = true;
   });
 

@@ -134,7 +134,11 @@ describe('durability: from PUBACK to InfluxDB, nothing acknowledged is lost', ()
     await influxd.kill('SIGTERM');
     // Readings go on being acknowledged while the store is down: they are on disk.
     await load.allAcknowledged(60_000);
-    const health = (await (await fetch(`${r.apiUrl}/v1/health`)).json()) as { status: string; store: { reachable: boolean }; queue: { depthBytes: number } };
+    const health = (await (await fetch(`${r.apiUrl}/v1/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+      status: string;
+      store: { reachable: boolean };
+      queue: { depthBytes: number };
+    };
     expect(health.status).toBe('degraded');
     expect(health.store.reachable).toBe(false);
     expect(health.queue.depthBytes).toBeGreaterThan(0);
@@ -159,7 +163,10 @@ describe('durability: from PUBACK to InfluxDB, nothing acknowledged is lost', ()
     // About 1 MiB of queued records, then acknowledgements stop.
     await eventually(
       async () => {
-        const health = (await (await fetch(`${r.apiUrl}/v1/health`)).json()) as { status: string; queue: { full: boolean } };
+        const health = (await (await fetch(`${r.apiUrl}/v1/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+          status: string;
+          queue: { full: boolean };
+        };
         return health.queue.full && health.status === 'failing' ? true : undefined;
       },
       30_000,

@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
-import { startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { ADMIN_TOKEN, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -27,8 +27,8 @@ afterAll(async () => {
   await p?.close();
 });
 
-async function api(path: string) {
-  const res = await fetch(`${p.apiUrl}${path}`, { headers: { authorization: `Bearer ${key}` } });
+async function api(path: string, as = key) {
+  const res = await fetch(`${p.apiUrl}${path}`, { headers: { authorization: `Bearer ${as}` } });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, any>;
 }
@@ -40,7 +40,7 @@ async function publishAndRead(profile: string, payloads: (string | Buffer)[], co
   for (const payload of payloads) await client.publishAsync(deviceTopic(device.id, 'readings'), payload, { qos: 1 });
   await client.endAsync();
   // Everything acknowledged is in the queue; once the queue is empty, its readings and rejections are both written.
-  await eventually(async () => ((await api('/v1/health')).queue.depthBytes === 0 ? true : undefined), 10_000, 'the queue delivered');
+  await eventually(async () => ((await api('/v1/health', ADMIN_TOKEN)).queue.depthBytes === 0 ? true : undefined), 10_000, 'the queue delivered');
   const readings = await eventually(
     async () => {
       const body = await api(`/v1/devices/${device.id}/readings?from=2020-01-01T00:00:00Z`);

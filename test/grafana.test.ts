@@ -19,11 +19,13 @@ describe('Grafana dashboards', () => {
       ingestStats: () => ({
         readings: 0,
         rejections: 0,
+        rejectionsNotStored: 0,
         duplicates: 0,
         stored: 0,
         refused: 0,
         queue: { depthBytes: 0, maxBytes: 1, full: false, oldestAgeMs: null, failed: null },
         store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
+        disk: { freeBytes: 1 << 30, minFreeBytes: 1 << 20, low: false },
       }),
       devices: () => [],
       openAlerts: () => [],

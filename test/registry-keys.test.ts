@@ -191,9 +191,9 @@ describe('registry: keys, scopes, pilots and devices', () => {
       { profile: 'noise', username: 'a/b' },
     ];
     expect(registry.checkNewDevices(SETUP.scope, pilot.id, bad)).toEqual([
-      { index: 1, field: 'username', reason: 'taken', message: 'bulk-taken is taken' },
+      { index: 1, field: 'username', reason: 'unavailable', message: expect.stringContaining('not available') },
       { index: 2, field: 'username', reason: 'repeated', message: 'bulk-1 is given twice in this request' },
-      { index: 3, field: 'username', reason: 'unsafe', message: expect.stringContaining('letters, digits') },
+      { index: 3, field: 'username', reason: 'unavailable', message: expect.stringContaining('not available') },
     ]);
     expect(() => registry.createDevices(SETUP.scope, pilot.id, bad)).toThrow(/No device was registered/);
     expect(registry.listDevices({ kind: 'all' }, pilot.id)).toHaveLength(1);

@@ -70,10 +70,18 @@ describe('registry', () => {
         return err;
       }
     })();
-    // A conflict is known by its code, not by what its message says.
+    // A taken username answers exactly as an unsafe one: nothing confirms that it exists.
     expect(taken).toBeInstanceOf(TestbedError);
-    expect((taken as TestbedError).code).toBe('TESTBED_CONFLICT');
-    expect(() => registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'a/b' })).toThrow(TestbedError);
+    expect((taken as TestbedError).code).toBe('TESTBED_BAD_REQUEST');
+    const unsafe = (() => {
+      try {
+        registry.createDevice(ALL, pilot.id, { profile: 'noise', username: 'a/b' });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(unsafe).toEqual(taken);
+    expect((unsafe as TestbedError).details).toEqual((taken as TestbedError).details);
   });
 
   it('resolves keys to callers with their scope', () => {

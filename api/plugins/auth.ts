@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { TestbedError, type AuditDetail, type Caller, type CallerRole } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
-import { authenticate, authorize, type RoutePolicy } from '../access.js';
+import { authenticate, authorize, bearerToken, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
-import { ANONYMOUS_RATE_LIMIT } from '../limits.js';
+import { keyIdOf, type KeyGuards, redactUrl } from '../key-guard.js';
 import { sendLicences } from '../open-data.js';
-import { clientBucket, RateLimiter, type RateLimit } from '../rate-limit.js';
+import { clientBucket } from '../rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -36,19 +36,15 @@ function policyOf(request: FastifyRequest): RoutePolicy {
 
 /**
  * Puts every route registered on `app` behind the API key. One onRequest hook
- * resolves the caller (401), applies the key's rate limit (429) and checks the
- * route's declared roles and the key's read-only flag (403), all before the
- * body is read. Handlers then take the caller with `callerOf` and pass its scope
- * into every read. Each answered request is written to the audit log.
+ * resolves the caller (401; 429 TESTBED_KEY_THROTTLED after repeated failures
+ * from one address), applies the key's and its company's rate limits (429) and
+ * checks the route's declared roles and the key's read-only flag (403), all
+ * before the body is read. Handlers then take the caller with `callerOf` and
+ * pass its scope into every read. Each answered request is written to the
+ * audit log.
  */
-export function requireApiKey(
-  app: ApiInstance,
-  registry: TestbedRegistry,
-  rateLimit: RateLimit,
-  anonymous: RateLimiter = new RateLimiter(ANONYMOUS_RATE_LIMIT),
-): void {
-  const limiter = new RateLimiter(rateLimit);
-  const anonymousLimit = anonymous.limit;
+export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guards: KeyGuards): void {
+  const { perKey: rateLimit, perCompany: companyLimit, anonymous: anonymousLimit } = guards.limits;
   app.decorateRequest(CALLER, null);
   app.decorateRequest(TARGET, null);
   app.decorateRequest(DETAIL, null);
@@ -63,7 +59,7 @@ export function requireApiKey(
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
       const caller = registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
-      const wait = anonymous.take(clientBucket(request.ip));
+      const wait = guards.anonymous.take(clientBucket(request.ip));
       if (wait > 0) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
@@ -73,9 +69,9 @@ export function requireApiKey(
       }
       return;
     }
-    const caller = authenticate(request.headers.authorization, registry);
+    const caller = authenticateThrottled(request, registry, guards);
     request.setDecorator(CALLER, caller);
-    const wait = limiter.take(caller.keyId);
+    const wait = guards.perKey.take(caller.keyId);
     if (wait > 0) {
       throw new TestbedError(
         'TESTBED_RATE_LIMITED',
@@ -83,6 +79,15 @@ export function requireApiKey(
         {
           retryAfterSeconds: wait,
         },
+      );
+    }
+    const companyId = caller.grant.companyId;
+    const companyWait = companyId === null ? 0 : guards.perCompany.take(companyId);
+    if (companyWait > 0) {
+      throw new TestbedError(
+        'TESTBED_RATE_LIMITED',
+        `This company's keys together may make ${companyLimit.perSecond} requests a second (bursts of ${companyLimit.burst}); retry in ${companyWait} s`,
+        { retryAfterSeconds: companyWait },
       );
     }
     authorize(caller, policyOf(request));
@@ -96,7 +101,7 @@ export function requireApiKey(
         action: policyOf(request).changes ? 'change' : 'read',
         method: request.method,
         route: request.routeOptions.url ?? request.url,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         companyId: target.companyId ?? null,
         testbedId: target.testbedId ?? null,
@@ -110,6 +115,28 @@ export function requireApiKey(
     }
     return payload;
   });
+}
+
+/**
+ * The caller of a request's Authorization header, under the failed-key
+ * throttle: 429 TESTBED_KEY_THROTTLED while the address must wait, else 401
+ * for a key that does not authenticate (counted as a failure).
+ */
+export function authenticateThrottled(request: FastifyRequest, registry: TestbedRegistry, guards: KeyGuards): Caller {
+  const token = bearerToken(request.headers.authorization);
+  const keyId = keyIdOf(token);
+  // Checked before the key is: a throttled address gets no answer about the key it sent.
+  guards.failures.check(request.ip, keyId);
+  let caller: Caller;
+  try {
+    caller = authenticate(request.headers.authorization, registry);
+  } catch (err) {
+    // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
+    if (token !== undefined) guards.failures.failed(request.ip, keyId);
+    throw err;
+  }
+  guards.failures.succeeded(request.ip, keyId);
+  return caller;
 }
 
 /** The caller the API key hook resolved for this request. */

@@ -20,7 +20,7 @@ export function handleErrors(app: ApiInstance): void {
     if (error.code === 'TESTBED_UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="testbed"');
     // RFC 9110 §10.2.3: how many seconds to wait before trying again.
     const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-    if (error.code === 'TESTBED_RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return reply.code(error.status).send(errorBody(error));
   });
 

@@ -49,8 +49,10 @@ function overview(limits: ApiLimits): string {
       `(this sets the smallest every for a range) and ${limits.maxAggregateRows} rows (windows x devices); an export up to ` +
       `${limits.maxExportWindows} windows. A query may run ${limits.maxQueryMs / 1000} s at most. Bulk registration takes up to ` +
       `${MAX_BULK_DEVICES} devices. Each key may make ${RATE_LIMIT.perSecond} requests a second in bursts of ${RATE_LIMIT.burst} ` +
-      `(429 TESTBED_RATE_LIMITED with Retry-After beyond) and hold ${limits.maxLiveStreamsPerKey} live streams. Beyond a query limit the ` +
-      'answer is 400 TESTBED_LIMIT_EXCEEDED naming the limit (details.limit) and what to ask instead.',
+      `(429 TESTBED_RATE_LIMITED with Retry-After beyond) and hold ${limits.maxLiveStreamsPerKey} live streams; a company's keys together ` +
+      `hold at most ${limits.maxLiveStreamsPerCompany} and make at most TESTBED_COMPANY_REQUESTS_PER_SECOND requests a second. Beyond a query limit the ` +
+      'answer is 400 TESTBED_LIMIT_EXCEEDED naming the limit (details.limit) and what to ask instead. A key belongs in the Authorization ' +
+      'header: one in the query string is 400 TESTBED_KEY_IN_URL. Repeated failed keys from one address are 429 TESTBED_KEY_THROTTLED.',
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceLocationSchema, deviceSchema, isSafeTopicSegment, pointSchema } from '../../core/index.js';
+import { deviceLocationSchema, deviceSchema, isSafeTopicSegment, pointSchema, USERNAME_UNAVAILABLE } from '../../core/index.js';
 import { MAX_BULK_DEVICES } from '../limits.js';
 import { component } from './components.js';
 import { withTerms } from './terms.js';
@@ -27,11 +27,7 @@ export const newDeviceSchema = z
     removedAt: fieldData.removedAt.optional(),
     profile: z.string().min(1).meta({ description: 'A device profile id; GET /v1/profiles lists them', example: 'weather' }),
     name: z.string().trim().min(1).max(200).optional(),
-    username: z
-      .string()
-      .refine(isSafeTopicSegment, 'may use only letters, digits and _ . : @ - (at most 128)')
-      .optional()
-      .meta({ description: 'The MQTT username; the device id when not given' }),
+    username: z.string().refine(isSafeTopicSegment, USERNAME_UNAVAILABLE).optional().meta({ description: 'The MQTT username; the device id when not given' }),
   })
   .refine(inOrder, ORDER);
 export type NewDeviceBody = z.infer<typeof newDeviceSchema>;

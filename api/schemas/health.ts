@@ -5,15 +5,15 @@ const count = z.number().int().nonnegative();
 
 /**
  * `GET /v1/health`. The status rule is the ingest stage's (ingest/health.ts);
- * the route adds the gateway's connections. Only `status` is there when the
- * API runs without the pipeline around it.
+ * the route adds the gateway's connections. Only `status` is there without
+ * an admin or operator key, or when the API runs without the pipeline around it.
  */
 export const healthResponseSchema = component(
   'Health',
   z.object({
     status: z.enum(['ok', 'degraded', 'failing']).meta({
       description:
-        'failing: readings are not being acknowledged (the queue on disk failed or is full); degraded: acknowledged, but the store is not taking them and they wait in the queue; ok otherwise',
+        'failing: readings are not being acknowledged (the queue on disk failed or is full, or the data folder is below TESTBED_DISK_MIN_FREE_MB); degraded: acknowledged, but the store is not taking them and they wait in the queue; ok otherwise',
       example: 'ok',
     }),
     gateway: z.object({ connectedDevices: count.meta({ description: 'MQTT connections open now' }) }).optional(),
@@ -21,6 +21,9 @@ export const healthResponseSchema = component(
       .object({
         readings: count.meta({ description: 'Readings accepted since start' }),
         rejections: count.meta({ description: 'Readings rejected since start' }),
+        rejectionsNotStored: count.meta({
+          description: 'Rejections beyond the bounds (10 records a message, TESTBED_REJECTIONS_PER_DEVICE_PER_MINUTE a device): counted, not stored',
+        }),
         duplicates: count.meta({ description: 'QoS 1 messages recognised as sent again' }),
         stored: count.meta({ description: 'Readings written to the store' }),
         refused: count.meta({ description: 'Acknowledged readings the store refused, now rejections' }),
@@ -43,7 +46,14 @@ export const healthResponseSchema = component(
         lastError: z.string().nullable(),
       })
       .optional(),
+    disk: z
+      .object({
+        freeBytes: count.nullable().meta({ description: 'Free space of the data folder; null when it cannot be read' }),
+        minFreeBytes: count.meta({ description: 'TESTBED_DISK_MIN_FREE_MB in bytes' }),
+        low: z.boolean().meta({ description: 'Readings are refused while true' }),
+      })
+      .optional(),
   }),
-  'Whether the pipeline is up, with its counters',
+  'Whether the pipeline is up; with an admin or operator key, its counters',
 );
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

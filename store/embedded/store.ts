@@ -97,6 +97,10 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     if (rejections.length > 0) await this.#send('rejections', rejections);
   }
 
+  async deleteRejectionsBefore(time: number): Promise<void> {
+    await this.#send('prune', [time]);
+  }
+
   async queryRaw(scope: Scope, q: RawQuery): Promise<SeriesRow[]> {
     this.#checkOpen();
     return this.#queries.raw(scope, q);

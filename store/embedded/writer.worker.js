@@ -30,6 +30,8 @@ const insertRejection = db.prepare(
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 
+const pruneRejections = db.prepare('DELETE FROM rejections WHERE time < ?');
+
 const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {
     insertReading.run(
@@ -91,6 +93,7 @@ port.on('message', (/** @type {{ id: number, op: string, rows?: any[], pilotId?:
   try {
     if (msg.op === 'readings') writeReadings(msg.rows ?? []);
     else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
+    else if (msg.op === 'prune') pruneRejections.run(msg.rows?.[0] ?? 0);
     else if (msg.op === 'close') {
       db.close();
       port.postMessage({ id: msg.id, ok: true });

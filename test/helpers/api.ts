@@ -81,6 +81,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
     sessions,
     lifecycle,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
+    companyRateLimit: { perSecond: 1e6, burst: 1e6 },
     anonymousRateLimit: { perSecond: 1e6, burst: 1e6 },
     ...extra,
   });

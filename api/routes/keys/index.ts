@@ -37,7 +37,8 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
         summary: 'Create an API key; the key is shown only in this answer',
         description:
           'admin keys create any key; operator keys operator and researcher keys within their own testbeds; company keys company keys of ' +
-          'their own company. A key that expires creates only keys that expire no later. Asking for more than that is 403.',
+          'their own company. A key that expires creates only keys that expire no later. Asking for more than that is 403. ' +
+          'A company has at most TESTBED_MAX_LIVE_KEYS live keys, and a key at most that many minted under it (409 TESTBED_KEY_LIMIT beyond).',
         body: newApiKeySchema,
         response: { 201: json('The new key; `key` is shown only now', createdKeySchema), ...errorResponses },
       },
@@ -90,7 +91,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       config: changes('admin', 'operator', 'company'),
       schema: {
         tags: ['keys'],
-        summary: 'Revoke a key: from now on it answers 401',
+        summary: 'Revoke a key, and every key minted under it: from now on they answer 401',
         params: keyParamsSchema,
         response: { 200: json('The revoked key', apiKeyResponseSchema), ...errorResponses },
       },

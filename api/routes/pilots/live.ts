@@ -73,7 +73,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       schema: {
         tags: ['readings'],
         summary: "Stream a pilot's readings as they are stored (Server-Sent Events)",
-        description: `${DESCRIPTION} At most ${limits.maxLiveStreamsPerKey} streams per key at once (one more is 429).`,
+        description: `${DESCRIPTION} At most ${limits.maxLiveStreamsPerKey} streams per key and ${limits.maxLiveStreamsPerCompany} per company at once (one more is 429).`,
         params: pilotParamsSchema,
         response: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses },
       },
@@ -85,16 +85,16 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
       // Anonymous callers share one key id; their streams are counted per client address instead.
       const holder = caller.role === 'anonymous' ? `${caller.keyId}@${clientBucket(request.ip)}` : caller.keyId;
-      if ((open.get(holder) ?? 0) >= limits.maxLiveStreamsPerKey) {
-        throw new TestbedError(
-          'TESTBED_RATE_LIMITED',
-          `This key (or address, without a key) has ${limits.maxLiveStreamsPerKey} live streams open, the most it may; close one first`,
-          {
-            retryAfterSeconds: Math.ceil(limits.liveHeartbeatMs / 1000),
-          },
-        );
-      }
-      open.set(holder, (open.get(holder) ?? 0) + 1);
+      // A company's keys share one cap as well, so that one tenant's many keys cannot take every stream.
+      const company = caller.grant.companyId === null ? undefined : `company:${caller.grant.companyId}`;
+      const full =
+        (open.get(holder) ?? 0) >= limits.maxLiveStreamsPerKey
+          ? `This key (or address, without a key) has ${limits.maxLiveStreamsPerKey} live streams open, the most it may; close one first`
+          : company !== undefined && (open.get(company) ?? 0) >= limits.maxLiveStreamsPerCompany
+            ? `This company's keys have ${limits.maxLiveStreamsPerCompany} live streams open, the most they may; close one first`
+            : undefined;
+      if (full) throw new TestbedError('TESTBED_RATE_LIMITED', full, { retryAfterSeconds: Math.ceil(limits.liveHeartbeatMs / 1000) });
+      for (const counted of [holder, company]) if (counted !== undefined) open.set(counted, (open.get(counted) ?? 0) + 1);
 
       const stream = new PassThrough();
       let backedUp = false;
@@ -142,6 +142,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         subscription.close();
         offAlerts?.();
         release(holder);
+        if (company !== undefined) release(company);
       });
       stream.write(`retry: ${limits.liveHeartbeatMs}\n: streaming readings of pilot ${pilot.id}\n\n`);
       // An open pilot's terms travel with its stream: the first event, before any reading.
