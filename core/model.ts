@@ -240,7 +240,9 @@ export const auditEntrySchema = z.object({
   /**
    * What a change changed, field by field, old value to new: a pilot's sharing,
    * embargo, licence, attribution, citation, location precision, name and
-   * dates. Null for reads and for changes that record no detail.
+   * dates; a command sent (`commandId`, `name`, `params`, `expiresAt`, from
+   * null); a desired configuration set (`version` and `config`, old to new).
+   * Null for reads and for changes that record no detail.
    */
   detail: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).nullable(),
 });

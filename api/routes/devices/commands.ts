@@ -4,7 +4,7 @@ import { commandParamProblems } from '../../../device-profiles/index.js';
 import { changes, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_DEVICE, visibleDevice } from '../../lookups.js';
-import { callerOf } from '../../plugins/auth.js';
+import { callerOf, noteChanges } from '../../plugins/auth.js';
 import { commandParamsPathSchema, commandResponseSchema, commandsQuerySchema, commandsResponseSchema, newCommandSchema } from '../../schemas/commands.js';
 import { deviceParamsSchema } from '../../schemas/devices.js';
 import { errorResponses, json } from '../../schemas/responses.js';
@@ -48,6 +48,13 @@ export const deviceCommandRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       }
       const command = registry.sendCommand(callerOf(request), device.id, { name, params, ttlSeconds: ttlSeconds ?? definition.ttlSeconds });
       if (!command) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
+      // Who sent what: the audit entry names the command and its parameters (a new command: from nothing).
+      noteChanges(request, {
+        commandId: { from: null, to: command.id },
+        name: { from: null, to: command.name },
+        params: { from: null, to: command.params },
+        expiresAt: { from: null, to: command.expiresAt },
+      });
       deps.events?.publish(commandEvent(command, Date.parse(command.createdAt)));
       return reply.code(201).send(command);
     },

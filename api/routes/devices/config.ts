@@ -4,7 +4,7 @@ import { configProblems } from '../../../device-profiles/index.js';
 import { changes, reads } from '../../access.js';
 import type { RouteOptions } from '../../deps.js';
 import { NO_DEVICE, visibleDevice } from '../../lookups.js';
-import { callerOf } from '../../plugins/auth.js';
+import { callerOf, noteChanges } from '../../plugins/auth.js';
 import { desiredConfigBodySchema, deviceConfigResponseSchema } from '../../schemas/device-config.js';
 import { deviceParamsSchema } from '../../schemas/devices.js';
 import { errorResponses, json } from '../../schemas/responses.js';
@@ -38,8 +38,14 @@ export const deviceConfigRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
           problems.map((p) => ({ in: 'body', field: p.param, message: p.message })),
         );
       }
+      const before = registry.getDeviceConfig(callerOf(request).scope, device.id)?.desired ?? null;
       const config = registry.setDesiredConfig(callerOf(request), device.id, request.body);
       if (!config?.desired) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
+      // The audit entry keeps the whole document, old to new, and its version.
+      noteChanges(request, {
+        version: { from: before?.version ?? null, to: config.desired.version },
+        config: { from: before?.config ?? null, to: config.desired.config },
+      });
       deps.events?.publish({
         type: 'device.config.desired',
         at: Date.parse(config.desired.updatedAt),
