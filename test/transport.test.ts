@@ -1,14 +1,18 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
+import { promisify } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { runSimulation } from '../simulators/run.js';
-import { selfSignedCert, type TestCert } from './helpers/certs.js';
+import { certificateAuthority, selfSignedCert, type TestCert } from './helpers/certs.js';
 import { ADMIN_TOKEN, eventually, provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { readDevice } from './helpers/readings.js';
 import { tempDir } from './helpers/tmp.js';
+
+const run = promisify(execFile);
 
 describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   const tmp = tempDir('testbed-tls-');
@@ -99,6 +103,24 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
     });
     expect(p.apiUrl).toMatch(/^https:/);
     expect(status).toBe(200);
+  });
+
+  it('takes a reading from mosquitto_pub over TLS, verified against the CA, and acknowledges it', async () => {
+    const { devices } = provision(p, 'noise', 1);
+    const { device, password } = devices[0]!;
+    const { hostname, port } = new URL(p.mqttsUrl!);
+    const publish = (cafile: string, message: string) =>
+      run('mosquitto_pub', [
+        ...['-d', '-h', hostname, '-p', port, '--cafile', cafile, '-V', 'mqttv311', '-q', '1'],
+        ...['-u', device.username, '-P', password, '-t', deviceTopic(device.id, 'readings'), '-m', message],
+      ]);
+    // -d prints the packets: the PUBACK is the gateway's acknowledgement. (Debian's mosquitto_pub has no WebSocket transport.)
+    const { stdout } = await publish(cert.cert, '{"laeq":52.5}');
+    expect(stdout).toMatch(/received PUBACK \(Mid: \d+, RC:0\)/);
+    expect((await stored(device.id, 1))[0]!.values).toEqual({ laeq: 52.5 });
+    // Trusting another CA, the handshake fails: the certificate is checked, not waved through.
+    await expect(publish(certificateAuthority(tmp.dir, 'other-ca').cert, '{"laeq":53}')).rejects.toMatchObject({ code: expect.any(Number) });
+    expect(await readDevice(p.stores.readings, device.id, { limit: 10 })).toHaveLength(1);
   });
 
   it('takes a renewed certificate for new connections without dropping open ones', async () => {
