@@ -81,14 +81,13 @@ export class CommandDelivery {
     this.#now = now;
   }
 
-  /** After a SUBACK (or a restored session's subscriptions): a QoS 1 filter over the commands topic starts delivery. */
+  /** After a SUBACK, or once a resumed session is ready (its restored subscriptions): a QoS 1 filter over the commands topic starts delivery. */
   subscribed(client: Client, deviceId: string, subscriptions: readonly { topic: string; qos: number }[]): void {
     const topic = deviceTopic(deviceId, 'commands');
     if (!subscriptions.some((s) => (s.qos === 1 || s.qos === 2) && filterMatches(s.topic, topic))) return;
     let clients = this.#subscribers.get(deviceId);
     if (!clients) this.#subscribers.set(deviceId, (clients = new Set()));
     clients.add(client);
-    // A restored session subscribes before its CONNACK; `clientReady` delivers then.
     if (client.connected) this.deliver(deviceId);
   }
 

@@ -7,7 +7,7 @@ import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js'
 import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
 import { brokerHooks, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
-import { acknowledgingPersistence } from './persistence.js';
+import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter } from './throttle.js';
 
@@ -178,7 +178,13 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   });
   broker.on('clientReady', (client) => {
     const deviceId = deviceOf(client);
-    if (deviceId) delivery.deliver(deviceId);
+    if (!deviceId) return;
+    delivery.deliver(deviceId);
+    // A resumed session is subscribed without sending SUBSCRIBE: its commands go to it all the same.
+    if (!client.clean)
+      void restoredSubscriptions(persistence, client, log).then((subs) => {
+        if (!client.closed) delivery.subscribed(client, deviceId, subs);
+      });
   });
   const offQueued = deps.events?.on((event) => {
     if (event.type === 'command.queued' && event.deviceId) delivery.deliver(event.deviceId);

@@ -1,4 +1,5 @@
 import type { Client } from 'aedes';
+import type { Logger } from '../core/index.js';
 import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
 
 /** A PUBACK (or PUBCOMP) as Aedes hands it to its persistence. */
@@ -35,4 +36,26 @@ export function acknowledgingPersistence(onPuback: (client: Client, messageId: n
   };
   (persistence as unknown as { outgoingClearMessageId: Clear }).outgoingClearMessageId = hooked;
   return persistence;
+}
+
+/** A subscription as the session store keeps it. */
+export interface StoredSubscription {
+  readonly topic: string;
+  readonly qos: number;
+}
+
+/**
+ * The subscriptions a resumed session (clean session = 0) got back from the
+ * session store. Aedes restores them before CONNACK [MQTT-3.1.2-4] without a
+ * 'subscribe' event, so the gateway asks the store; none when it cannot say.
+ */
+export async function restoredSubscriptions(persistence: AedesMemoryPersistence, client: Client, log: Logger): Promise<StoredSubscription[]> {
+  // Promise-based at run time, as Aedes awaits it; the package's declarations still describe the callback form.
+  const store = persistence as unknown as { subscriptionsByClient(client: { id: string }): Promise<StoredSubscription[] | null> };
+  try {
+    return (await store.subscriptionsByClient({ id: client.id })) ?? [];
+  } catch (err) {
+    log.warn({ err, clientId: client.id }, 'could not read the subscriptions of a resumed session');
+    return [];
+  }
 }
