@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need (InfluxDB 1.x, the
-# Mosquitto command-line clients, Chromium and Prometheus from Debian's packages, the npm dependencies),
+# Mosquitto command-line clients, Eclipse Paho for Python, Chromium and Prometheus from Debian's packages, the npm dependencies),
 # builds, type-checks the whole project, checks lint, format and the import
 # rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
@@ -13,6 +13,8 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # A real Prometheus server scrapes /metrics in test/metrics-prometheus.test.ts.
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# Eclipse Paho (Python), a third stock MQTT client, in test/transport.test.ts; Debian's own interpreter runs it.
+/usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian's packages..." >&2
   sudo=""

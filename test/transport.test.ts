@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,31 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
     expect((await stored(device.id, 1))[0]!.values).toEqual({ laeq: 52.5 });
     // Trusting another CA, the handshake fails: the certificate is checked, not waved through.
     await expect(publish(certificateAuthority(tmp.dir, 'other-ca').cert, '{"laeq":53}')).rejects.toMatchObject({ code: expect.any(Number) });
+    expect(await readDevice(p.stores.readings, device.id, { limit: 10 })).toHaveLength(1);
+  });
+
+  it('takes readings from Eclipse Paho (Python) over TLS and over WebSocket with TLS, acknowledged and stored', async () => {
+    const { devices } = provision(p, 'noise', 2);
+    const script = fileURLToPath(new URL('./helpers/paho-publish.py', import.meta.url));
+    const over = async (transport: 'tcp' | 'websockets', url: string, i: number, value: number) => {
+      const { device, password } = devices[i]!;
+      const { hostname, port } = new URL(url);
+      // Debian's interpreter, where python3-paho-mqtt is installed (scripts/test.sh).
+      const { stdout } = await run('/usr/bin/python3', [
+        ...[script, transport, hostname, port, cert.cert, device.username, password],
+        ...[deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: value })],
+      ]);
+      expect(stdout.trim()).toBe('PUBACK');
+      expect((await stored(device.id, 1))[0]!.values).toEqual({ laeq: value });
+    };
+    await over('tcp', p.mqttsUrl!, 0, 44.5);
+    await over('websockets', p.wsUrl!, 1, 45.5);
+    // A wrong password is refused at CONNECT: the script reports it and nothing is stored.
+    const { device } = devices[0]!;
+    const { hostname, port } = new URL(p.mqttsUrl!);
+    await expect(
+      run('/usr/bin/python3', [script, 'tcp', hostname, port, cert.cert, device.username, 'wrong', deviceTopic(device.id, 'readings'), '{"laeq":1}']),
+    ).rejects.toMatchObject({ code: 1 });
     expect(await readDevice(p.stores.readings, device.id, { limit: 10 })).toHaveLength(1);
   });
 
