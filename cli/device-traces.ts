@@ -11,10 +11,10 @@ import type { DeviceTraces } from '../lifecycle/index.js';
 export function deviceTraces(ingest: Ingest, gateway: Gateway, health: Health): DeviceTraces {
   return {
     async forget(deviceIds) {
+      // First: it waits until everything queued is delivered, so no delivery after it re-creates what health forgets next.
+      await ingest.eraseDevices(deviceIds);
       health.forgetDevices(deviceIds);
       for (const deviceId of deviceIds) await gateway.forgetDevice(deviceId);
-      // Last: it waits until everything queued is delivered, and what was forgotten above is not re-created by a later message (the devices are disconnected).
-      await ingest.eraseDevices(deviceIds);
     },
     async check(pilotId, deviceIds) {
       const checks = [];
