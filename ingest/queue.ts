@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../core/index.js';
 import type { Reading, Rejection } from '../store/index.js';
 import { Journal } from './journal.js';
-import { SEGMENT_NAME } from './segments.js';
+import { segmentsHolding } from './segments.js';
 import type { MessageOutcome } from './pipeline.js';
 
 /** Identifies a QoS 1 message for duplicate detection: device, packet identifier, payload hash. */
@@ -199,15 +199,8 @@ export class DurableQueue {
   }
 
   /** How many segment files hold `text` (as UTF-8 bytes), read raw from disk: erasure's check. */
-  async segmentsHolding(text: string): Promise<number> {
-    const needle = Buffer.from(text, 'utf8');
-    let found = 0;
-    for (const name of await fsp.readdir(this.#dir)) {
-      if (!SEGMENT_NAME.test(name)) continue;
-      const bytes = await fsp.readFile(path.join(this.#dir, name)).catch(() => Buffer.alloc(0));
-      if (bytes.includes(needle)) found++;
-    }
-    return found;
+  segmentsHolding(text: string): Promise<number> {
+    return segmentsHolding(this.#dir, text);
   }
 
   /** Reads the keys of the recent records (the kept segments), oldest first, for duplicate detection. */
