@@ -197,11 +197,14 @@ export class Journal {
     while (this.#writing) await this.#writing;
     if (this.#failed) throw this.#failed;
     // Nothing is being written now, and the assignment below is synchronous: appends queue up behind the roll.
-    const rolling = this.#roll(0).finally(() => {
-      this.#writing = undefined;
-      if (this.#pending.length > 0) this.#writing = this.#commitRounds();
-    });
-    this.#writing = rolling;
+    const rolling = this.#roll(0);
+    // A failed roll leaves the current segment in use: appends go on, only the caller hears of it.
+    this.#writing = rolling
+      .catch(() => undefined)
+      .finally(() => {
+        this.#writing = undefined;
+        if (this.#pending.length > 0) this.#writing = this.#commitRounds();
+      });
     await rolling;
     return this.#segments[this.#segments.length - 1]!.start;
   }
