@@ -11,6 +11,7 @@ import { startWebhookDispatcher } from '../webhooks/index.js';
 import { Lifecycle } from '../lifecycle/index.js';
 import * as metrics from '../metrics/index.js';
 import { configChannel } from './device-config.js';
+import { deviceTraces } from './device-traces.js';
 
 export interface RunningPipeline {
   readonly config: Config;
@@ -105,6 +106,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       dataDir: config.dataDir,
       sessions: gateway,
       queueSettled: (since) => queueSettled(ingest, since),
+      traces: deviceTraces(ingest, gateway, health),
     });
     stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -70,6 +70,17 @@ export class DesiredConfigPublisher {
     }
   }
 
+  /**
+   * Removes a device's retained desired configuration from the broker (its
+   * pilot was erased): a retained message with an empty payload deletes the
+   * one kept on its topic [MQTT-3.3.1-10] and is not kept itself [MQTT-3.3.1-11].
+   */
+  clear(deviceId: string): Promise<void> {
+    this.#published.delete(deviceId);
+    const packet: PublishPacket = { cmd: 'publish', topic: configTopic(deviceId, 'desired'), payload: Buffer.alloc(0), qos: 1, retain: true, dup: false };
+    return new Promise((resolve, reject) => this.#publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
   /** A device's report on its config/reported topic; the refusal when it is not recorded. */
   reported(device: DeviceContext, payload: Buffer): { code: ErrorCode; reason: string } | undefined {
     let parsed;

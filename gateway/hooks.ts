@@ -12,7 +12,7 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 /** Bursts are ten seconds' worth of a rate. */
-const BURST_SECONDS = 10;
+export const BURST_SECONDS = 10;
 
 export type Session = DeviceAccess & { readonly connection: number; readonly statusTopic: string };
 
@@ -23,6 +23,8 @@ export interface HookContext {
   readonly devices: { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined };
   readonly ingest: Pick<Ingest, 'accept' | 'refusing'>;
   readonly sessions: WeakMap<Client, Session>;
+  /** Messages per second per device (kept by the gateway, which forgets an erased device's bucket). */
+  readonly messages: RateLimiter;
   /** The client address of a connection, keyed by its stream. */
   peerOf(client: Client): string;
   /** Open connections of a device. */
@@ -51,7 +53,7 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
   const { config, log, sessions } = ctx;
   const limits = config.limits.mqtt;
   const connects = new RateLimiter(limits.connectsPerSecondPerIp, limits.connectsPerSecondPerIp * BURST_SECONDS);
-  const messages = new RateLimiter(limits.deviceMessagesPerSecond, limits.deviceMessagesPerSecond * BURST_SECONDS);
+  const { messages } = ctx;
   const logins = new FailureThrottle();
   let connectionCount = 0;
 

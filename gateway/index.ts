@@ -1,15 +1,24 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import { type Config, type Logger, type DeviceContext, type DisconnectReason, type EventBus, type TlsCredentials, deviceTopic } from '../core/index.js';
+import {
+  type Config,
+  type Logger,
+  type DeviceContext,
+  type DisconnectReason,
+  type EventBus,
+  type TlsCredentials,
+  configTopic,
+  deviceTopic,
+} from '../core/index.js';
 import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js';
 import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
-import { brokerHooks, type Session } from './hooks.js';
+import { brokerHooks, BURST_SECONDS, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
 import { limitPacketSize } from './packet-limit.js';
-import { ConnectionCounter } from './throttle.js';
+import { ConnectionCounter, RateLimiter } from './throttle.js';
 
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
 export type { CommandOutbox } from './commands.js';
@@ -59,6 +68,18 @@ export interface Gateway {
   lastSeen(deviceId: string): number | undefined;
   /** Sends a rejection notice to the device's errors topic (for rejections made after acknowledgement). */
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
+  /**
+   * Forgets an erased device: its retained desired configuration is removed
+   * from the broker, and what the gateway keeps of it in memory (last seen,
+   * message rate bucket, configuration version published) is dropped.
+   */
+  forgetDevice(deviceId: string): Promise<void>;
+  /**
+   * How many retained messages the broker keeps for the device: its desired
+   * configuration is the only one (the gateway clears the retain flag of what
+   * devices publish). Erasure's check: 0 once forgotten.
+   */
+  retainedMessages(deviceId: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +105,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const sessions = new WeakMap<Client, Session>();
   const peers = new WeakMap<Duplex, string>();
   const connections = new ConnectionCounter();
+  const messages = new RateLimiter(config.limits.mqtt.deviceMessagesPerSecond, config.limits.mqtt.deviceMessagesPerSecond * BURST_SECONDS);
   const online = new Map<string, Set<Client>>();
   const lastSeen = new Map<string, number>();
   /** Why a connection is being closed, when the gateway knows before its socket closes. */
@@ -152,6 +174,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       devices: deps.devices,
       ingest: deps.ingest,
       sessions,
+      messages,
       peerOf: (client) => peers.get(connOf(client)) ?? 'unknown',
       connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
       holderOf: (key) => connectedClients(broker)[key],
@@ -248,6 +271,16 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       }
     },
     notify,
+    async forgetDevice(deviceId) {
+      lastSeen.delete(deviceId);
+      messages.forget(deviceId);
+      await desired.clear(deviceId);
+    },
+    async retainedMessages(deviceId) {
+      let count = 0;
+      for await (const packet of persistence.createRetainedStream(configTopic(deviceId, 'desired'))) if (packet) count++;
+      return count;
+    },
     isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
     lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {

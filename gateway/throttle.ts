@@ -34,6 +34,11 @@ export class RateLimiter {
     return wait;
   }
 
+  /** Forgets a key's bucket (an erased device). */
+  forget(key: string): void {
+    this.#buckets.delete(key);
+  }
+
   #refill(key: string, now: number): { tokens: number; at: number } {
     let bucket = this.#buckets.get(key);
     if (!bucket) {

@@ -55,6 +55,11 @@ export class AlertEngine {
     }
   }
 
+  /** Forgets a device's open alerts (its pilot was erased, and its alerts with it). */
+  forget(deviceId: string): void {
+    for (const key of this.#open.keys()) if (key.endsWith(`|${deviceId}`)) this.#open.delete(key);
+  }
+
   get openCount(): number {
     return this.#open.size;
   }

@@ -29,6 +29,8 @@ export interface Health {
   rejectionsLastHour(deviceId: string): Record<string, number>;
   gatewayState(): GatewayState;
   openAlerts(): number;
+  /** Forgets what is kept in memory about erased devices: health not yet written, rejection counts, reported intervals, open alerts. */
+  forgetDevices(deviceIds: readonly string[]): void;
   /** Writes pending health and evaluates statuses and rules now (tests, and each timer tick). */
   evaluate(): void;
   stop(): Promise<void>;
@@ -101,6 +103,13 @@ export function start(config: Config, deps: HealthDeps): Health {
     rejectionsLastHour: (deviceId) => rejections.lastHour(deviceId, Date.now()),
     gatewayState,
     openAlerts: () => alerts.openCount,
+    forgetDevices(deviceIds) {
+      for (const deviceId of deviceIds) {
+        tracker.forget(deviceId);
+        rejections.forget(deviceId);
+        alerts.forget(deviceId);
+      }
+    },
     evaluate,
     async stop() {
       stopped = true;

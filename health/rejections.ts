@@ -16,6 +16,11 @@ export class RejectionCounter {
     bucket.set(code, (bucket.get(code) ?? 0) + 1);
   }
 
+  /** Forgets a device's counts (its pilot was erased). */
+  forget(deviceId: string): void {
+    this.#buckets.delete(deviceId);
+  }
+
   /** The rejections of the last hour by code. */
   lastHour(deviceId: string, now: number): Record<string, number> {
     const counts: Record<string, number> = {};

@@ -42,6 +42,12 @@ export class HealthTracker {
     this.#publishChanges(this.#ledger.recordActivity(updates), Date.now());
   }
 
+  /** Forgets a device (its pilot was erased): gathered activity not yet written and its reported interval. */
+  forget(deviceId: string): void {
+    this.#pending.delete(deviceId);
+    this.#intervals.delete(deviceId);
+  }
+
   /** Moves statuses the clock has changed (late, silent) and publishes them. */
   evaluate(now: number): void {
     this.flush();

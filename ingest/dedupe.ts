@@ -63,6 +63,11 @@ export class DuplicateFilter {
     return dup || seen.connection !== connection ? seen : undefined;
   }
 
+  /** Forgets every message of a device (its pilot was erased). */
+  forgetDevice(deviceId: string): void {
+    this.#devices.delete(deviceId);
+  }
+
   /** Forgets what is older than the window, for every device (call now and then). */
   sweep(now: number): void {
     for (const [deviceId, recent] of this.#devices) {

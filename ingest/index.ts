@@ -57,6 +57,16 @@ export interface Ingest {
   refusing(): string | undefined;
   /** A device disconnected: drop per-connection state. */
   forget(deviceId: string): void;
+  /**
+   * A pilot is being erased: forgets everything kept in memory about its
+   * devices (quality history, duplicate detection, rejection budget), then
+   * deletes from disk every queue segment written so far once delivered, so
+   * none of their readings stays in the queue's files. It waits for delivery
+   * of whatever is queued; nothing undelivered is dropped.
+   */
+  eraseDevices(deviceIds: readonly string[]): Promise<void>;
+  /** How many of the queue's segment files hold `text` (raw bytes), for erasure's check. */
+  queueFilesHolding(text: string): Promise<number>;
   stats(): IngestStats;
   /** The stage's health: its counters with the status they add up to. */
   health(): IngestHealth;
@@ -202,6 +212,15 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       return outcome;
     },
     forget: (deviceId) => pipeline.forget(deviceId),
+    async eraseDevices(deviceIds) {
+      for (const deviceId of deviceIds) {
+        pipeline.erase(deviceId);
+        duplicates.forgetDevice(deviceId);
+        budget.forget(deviceId);
+      }
+      await queue.releaseDelivered();
+    },
+    queueFilesHolding: (text) => queue.segmentsHolding(text),
     live,
     onRefused: (listener) => void refusalListeners.push(listener),
     onDelivered: (listener) => void deliveryListeners.push(listener),

@@ -186,9 +186,37 @@ export class Journal {
     }
   }
 
+  /**
+   * Closes the segment being written, when it holds anything, and starts a new
+   * one; returns the LSN where the new segment starts. Everything before it is
+   * then in segments that `release` can delete once delivered (erasure uses it
+   * so that nothing a device sent stays on disk). Appends made meanwhile wait
+   * and go to the new segment.
+   */
+  async roll(): Promise<number> {
+    while (this.#writing) await this.#writing;
+    if (this.#failed) throw this.#failed;
+    // Nothing is being written now, and the assignment below is synchronous: appends queue up behind the roll.
+    const rolling = this.#roll(0);
+    // A failed roll leaves the current segment in use: appends go on, only the caller hears of it.
+    this.#writing = rolling
+      .catch(() => undefined)
+      .finally(() => {
+        this.#writing = undefined;
+        if (this.#pending.length > 0) this.#writing = this.#commitRounds();
+      });
+    await rolling;
+    return this.#segments[this.#segments.length - 1]!.start;
+  }
+
   async #rollIfFull(): Promise<void> {
+    await this.#roll(this.#options.segmentBytes);
+  }
+
+  /** Starts a new segment once the current one holds at least `atLeast` bytes (and anything at all). */
+  async #roll(atLeast: number): Promise<void> {
     const current = this.#segments[this.#segments.length - 1]!;
-    if (current.size < this.#options.segmentBytes) return;
+    if (current.size < Math.max(1, atLeast)) return;
     const start = current.start + current.size;
     const fd = await fsp.open(segmentFile(this.#dir, start), 'a');
     await syncDir(this.#dir);

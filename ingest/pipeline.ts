@@ -125,7 +125,15 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
     }
   }
 
-  return { process, forget: (deviceId: string) => clock.forget(deviceId) };
+  return {
+    process,
+    forget: (deviceId: string) => clock.forget(deviceId),
+    /** Everything kept about a device, its quality history too (its pilot was erased). */
+    erase(deviceId: string) {
+      clock.forget(deviceId);
+      quality.forget(deviceId);
+    },
+  };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

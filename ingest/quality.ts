@@ -64,6 +64,11 @@ export class QualityTracker {
     return { ...reading, ...(stuck ? { stuck } : {}), ...(gap ? { gap: true } : {}) };
   }
 
+  /** Forgets a device's history (its pilot was erased). */
+  forget(deviceId: string): void {
+    this.#devices.delete(deviceId);
+  }
+
   #memory(deviceId: string): DeviceMemory {
     let memory = this.#devices.get(deviceId);
     if (memory) {

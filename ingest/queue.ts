@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../core/index.js';
 import type { Reading, Rejection } from '../store/index.js';
 import { Journal } from './journal.js';
+import { segmentsHolding } from './segments.js';
 import type { MessageOutcome } from './pipeline.js';
 
 /** Identifies a QoS 1 message for duplicate detection: device, packet identifier, payload hash. */
@@ -63,6 +64,9 @@ export class DurableQueue {
   /** True while new records go to disk only (the in-memory tail is full or behind). */
   #spilled: boolean;
   #roomWaiters: (() => void)[] = [];
+  /** Who waits for the next commit (`releaseDelivered`). */
+  #commitWaiters: (() => void)[] = [];
+  readonly #dir: string;
   #wake: (() => void) | undefined;
   /** Receipt time of the oldest record handed out and not yet committed. */
   #frontAt: number | undefined;
@@ -70,6 +74,7 @@ export class DurableQueue {
 
   private constructor(journal: Journal, options: QueueOptions, checkpointFile: string, committed: number, log: Logger) {
     this.#journal = journal;
+    this.#dir = path.dirname(checkpointFile);
     this.#options = options;
     this.#checkpointFile = checkpointFile;
     this.#committed = Math.max(committed, journal.tail);
@@ -173,6 +178,29 @@ export class DurableQueue {
     await fsp.rename(tmp, this.#checkpointFile);
     await this.#journal.release(end, KEEP_SEGMENTS);
     while (this.#roomWaiters.length > 0 && !this.full) this.#roomWaiters.shift()!();
+    for (const wake of this.#commitWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Deletes from disk every record appended so far, once delivered: the
+   * journal moves to a new segment, this waits until everything before it is
+   * committed (undelivered records are delivered first, never dropped), then
+   * deletes every older segment, the history kept for duplicate detection
+   * after a restart included, and drops delivered records still referenced in
+   * memory. Erasure calls it so that no byte of an erased pilot stays here.
+   */
+  async releaseDelivered(): Promise<void> {
+    const start = await this.#journal.roll();
+    while (!this.#closed && this.#committed < start) await new Promise<void>((resolve) => this.#commitWaiters.push(resolve));
+    if (this.#closed) throw new Error('the queue closed before its delivered segments were released');
+    this.#memory = this.#memory.slice(this.#memHead);
+    this.#memHead = 0;
+    await this.#journal.release(start, 1);
+  }
+
+  /** How many segment files hold `text` (as UTF-8 bytes), read raw from disk: erasure's check. */
+  segmentsHolding(text: string): Promise<number> {
+    return segmentsHolding(this.#dir, text);
   }
 
   /** Reads the keys of the recent records (the kept segments), oldest first, for duplicate detection. */
@@ -197,6 +225,7 @@ export class DurableQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#notify();
+    for (const wake of this.#commitWaiters.splice(0)) wake();
     await this.#journal.close();
   }
 

@@ -41,6 +41,11 @@ export class RejectionBudget {
     this.#perMinute = perMinute;
   }
 
+  /** Forgets a device's budget (its pilot was erased). */
+  forget(deviceId: string): void {
+    this.#buckets.delete(deviceId);
+  }
+
   /** How many of `wanted` records `deviceId` may store now (taken from its budget). */
   take(deviceId: string, wanted: number, now: number): number {
     if (wanted === 0) return 0;

@@ -36,3 +36,16 @@ export async function syncDir(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/** How many segment files in `dir` hold `text` as UTF-8 bytes anywhere in them, frames or not. */
+export async function segmentsHolding(dir: string, text: string): Promise<number> {
+  const needle = Buffer.from(text, 'utf8');
+  let found = 0;
+  for (const name of await fsp.readdir(dir)) {
+    if (!SEGMENT_NAME.test(name)) continue;
+    // A segment released meanwhile holds nothing any more.
+    const bytes = await fsp.readFile(path.join(dir, name)).catch(() => Buffer.alloc(0));
+    if (bytes.includes(needle)) found++;
+  }
+  return found;
+}

@@ -53,8 +53,10 @@ async function count(deps: LifecycleDeps, pilot: Pilot): Promise<Counted> {
  * interrupted runs again from the start after a restart and finishes. First
  * what is there is counted (once) and kept; then the queue is let deliver what
  * the pilot's devices sent before the erasure began; then readings,
- * rejections, bundles and the devices' credentials, places, health, events,
- * commands, configuration documents and alerts are removed; then each store is asked whether anything
+ * devices' traces outside the stores (state in memory, retained messages,
+ * the queue's delivered segment files), readings, rejections, bundles and the
+ * devices' credentials, places, health, events, commands, configuration
+ * documents and alerts are removed; then each store is asked whether anything
  * is left, and only when every check finds nothing is the receipt signed and kept.
  */
 export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, erasure: Erasure): Promise<void> {
@@ -70,6 +72,9 @@ export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, era
     counted = deps.ledger.counted(pilot.id) as Counted;
   }
 
+  // Before the stores are cleared: what is forgotten in memory cannot be written back to them afterwards.
+  const deviceIds = deps.registry.listDevices(ALL, pilot.id).map((d) => d.id);
+  await deps.traces?.forget(deviceIds);
   await deps.readings.deleteReadings(ALL, { pilotId: pilot.id });
   await deps.rejections.deleteRejections(pilot.id);
   for (const id of deps.ledger.exportIds(pilot.id)) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
@@ -80,6 +85,7 @@ export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, era
     // The embedded store's checks cover its rejections table too; beside InfluxDB the rejection log is checked on its own.
     ...(deps.readings.kind === 'embedded' ? [] : await deps.rejections.checkErased(pilot.id)),
     ...deps.ledger.checkRemnants(pilot.id),
+    ...((await deps.traces?.check(pilot.id, deviceIds)) ?? []),
     ...deps.ledger
       .exportIds(pilot.id)
       .map((id) => ({ store: 'files', query: `test -e exports/${id}.zip`, result: fs.existsSync(bundlePath(deps.dataDir, id)) ? 1 : 0 })),

@@ -7,4 +7,4 @@ export { Lifecycle } from './service.js';
 export { EXPORT_PAGE_ROWS, MANIFEST_FORMAT } from './export-job.js';
 export { RECEIPT_KEY_FILE, type ReceiptPublicKey } from './signing.js';
 export type { RetentionResult } from './retention.js';
-export type { BundleFile, Disconnector, EraseRequest, LifecycleDeps, PilotLifecycle } from './types.js';
+export type { BundleFile, DeviceTraces, Disconnector, EraseRequest, LifecycleDeps, PilotLifecycle } from './types.js';

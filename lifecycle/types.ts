@@ -1,7 +1,7 @@
 import type { Caller, Erasure, Logger, PilotExport, Scope } from '../core/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { LifecycleLedger, TestbedRegistry } from '../registry/index.js';
-import type { ReadingStore, RejectionLog } from '../store/index.js';
+import type { ErasureCheck, ReadingStore, RejectionLog } from '../store/index.js';
 import type { ReceiptPublicKey } from './signing.js';
 
 /** What an erasure request says: the pilot's name, typed again, and (admins only) whether to erase a pilot that has not ended. */
@@ -42,6 +42,22 @@ export interface Disconnector {
   disconnect(deviceId: string, reason?: 'revoked' | 'pilot ended'): void;
 }
 
+/**
+ * What the other stages keep of a device outside the stores and the registry:
+ * the queue's files on disk, the broker's retained messages, per-device state
+ * in memory. The composition root joins them.
+ */
+export interface DeviceTraces {
+  /**
+   * Forgets the devices: per-device state in memory, their retained messages
+   * on the broker, and the queue's segments on disk, deleted once delivered
+   * (undelivered records are delivered first, never dropped). Idempotent.
+   */
+  forget(deviceIds: readonly string[]): Promise<void>;
+  /** One check per place and needle (a device id, the pilot id): how many of its files or messages still hold it. */
+  check(pilotId: string, deviceIds: readonly string[]): Promise<ErasureCheck[]>;
+}
+
 /** What the composition root hands the lifecycle stage. */
 export interface LifecycleDeps {
   readonly registry: TestbedRegistry;
@@ -59,6 +75,8 @@ export interface LifecycleDeps {
    * is still on its way. Without it (no ingest stage) there is nothing to wait for.
    */
   readonly queueSettled?: ((since: number) => Promise<void>) | undefined;
+  /** Where devices leave traces outside the stores; without it (no gateway or ingest) there are none. */
+  readonly traces?: DeviceTraces | undefined;
   /** Milliseconds between retention sweeps; 24 h by default. 0: no timer (tests run `sweepRetention`). */
   readonly retentionEveryMs?: number | undefined;
 }

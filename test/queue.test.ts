@@ -146,4 +146,42 @@ describe('durable queue', () => {
     expect(keys[keys.length - 1]).toBe(200);
     await queue.close();
   });
+
+  it('releases every delivered segment at once for an erasure, only after delivering what is still queued, and keeps appending', async () => {
+    const dir = fresh();
+    const queue = await DurableQueue.open(dir, { ...options, segmentBytes: 1000 }, log);
+    for (let t = 1; t <= 60; t++) queue.enqueue(t, { readings: [reading(t, t <= 40 ? 'dev_gone' : 'dev_other')], rejections: [] }, ['dev_q', t, t]);
+    await queue.flush();
+    // Only the erased device's records are delivered; the other device's wait in the queue.
+    let delivered = 0;
+    while (delivered < 40) {
+      const records = await queue.take(40 - delivered, 0);
+      delivered += records.length;
+      await queue.commit(records[records.length - 1]!.end);
+    }
+    expect(await queue.segmentsHolding('dev_gone')).toBeGreaterThan(0);
+    let released = false;
+    const releasing = queue.releaseDelivered().then(() => (released = true));
+    // Appended while the release waits: it goes to the new segment, which the release keeps.
+    queue.enqueue(61, { readings: [reading(61, 'dev_other')], rejections: [] }, undefined);
+    await queue.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(released).toBe(false);
+    const rest: number[] = [];
+    while (rest.length < 21) {
+      const records = await queue.take(1000, 0);
+      rest.push(...records.flatMap((r) => r.readings.map((x) => x.time)));
+      await queue.commit(records[records.length - 1]!.end);
+    }
+    expect(rest).toEqual(Array.from({ length: 21 }, (_, i) => 41 + i));
+    await releasing;
+    expect(await queue.segmentsHolding('dev_gone')).toBe(0);
+    expect(await queue.segmentsHolding('dev_other')).toBe(1);
+    const raw = fs.readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    expect(raw.filter((f) => fs.readFileSync(path.join(dir, f)).includes('dev_gone'))).toEqual([]);
+    queue.enqueue(62, { readings: [reading(62, 'dev_other')], rejections: [] }, undefined);
+    await queue.flush();
+    expect((await queue.take(10, 0)).map((r) => r.readings[0]!.time)).toEqual([62]);
+    await queue.close();
+  });
 });

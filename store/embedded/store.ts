@@ -148,7 +148,10 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
   }
 
   async deleteRejections(pilotId: string): Promise<void> {
+    // Only erasure deletes a pilot's rejections: their bytes go from the file and its write-ahead log too.
+    // Always (a resumed erasure may find the rows already gone, but not yet their bytes).
     await this.#send('deleteRejections', undefined, { pilotId });
+    await this.#send('vacuum');
   }
 
   async countReadings(scope: Scope, slice: PilotSlice): Promise<DeviceCounts> {

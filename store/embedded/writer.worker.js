@@ -78,8 +78,10 @@ function maintain(msg) {
     case 'deleteRejections':
       return deleteRejections.run(msg.pilotId).changes;
     case 'vacuum':
-      // Gives the freed pages back to the file system: deleted rows no longer sit in free pages of the file.
+      // Gives the freed pages back to the file system: deleted rows no longer sit in free pages of the file,
+      // and the write-ahead log, which still holds the old pages' images, is emptied into it and cut to nothing.
       db.exec('VACUUM');
+      db.pragma('wal_checkpoint(TRUNCATE)');
       return 0;
     default:
       return undefined;
