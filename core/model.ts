@@ -225,6 +225,8 @@ export interface DeviceContext {
   readonly companyId: string;
   readonly testbedId: string;
   readonly profile: string;
+  /** The device's display name at CONNECT (a rename shows from its next connection); null or absent when it has none. */
+  readonly name?: string | null;
   /** Epoch ms; null when open-ended. */
   readonly pilotStartsAt: number | null;
   readonly pilotEndsAt: number | null;
