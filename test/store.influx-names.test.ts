@@ -43,10 +43,10 @@ describe('InfluxStore: the device name tag', () => {
     const after = 'Lamp post 7 (moved)';
     await store.write([0, 1, 2].map((i) => reading(d, T0 + i * MINUTE, { temperature: i }, { ...tags, deviceName: before })));
     await store.write([3, 4].map((i) => reading(d, T0 + i * MINUTE, { temperature: i }, { ...tags, deviceName: after })));
-    await store.write([reading(d, T0 + 5 * MINUTE, { temperature: 5 }, tags)]); // no name: no tag
+    await store.write([reading(d, T0 + 5 * MINUTE, { temperature: 5 }, tags)]); // no name: labelled by its id
 
     // InfluxDB itself holds both names exactly, as tag values of one device id.
-    expect(await tagValues(d)).toEqual([after, before].sort());
+    expect(await tagValues(d)).toEqual([after, before, d].sort());
 
     // Every read of ours selects and groups by the id: one device, every reading.
     const raw = await readDevice(store, d);
@@ -64,12 +64,12 @@ describe('InfluxStore: the device name tag', () => {
     expect(latest[0]).toMatchObject({ deviceId: d });
   });
 
-  it('leaves out a name line protocol cannot hold exactly, and stores the reading', async () => {
+  it('labels by the id a device whose name line protocol cannot hold exactly, and stores the reading', async () => {
     const d = freshId('oddname');
     const line = toLine(reading(d, T0, { temperature: 1 }, { deviceName: 'two\nlines' }));
-    expect(line).toEqual(expect.stringContaining(`,device=${d},pilot=`));
+    expect(line).toEqual(expect.stringContaining(`,device=${d},device_name=${d},pilot=`));
     expect(await store.write([reading(d, T0, { temperature: 1 }, { deviceName: 'ends in \\' })])).toMatchObject({ refused: [] });
     expect(await readDevice(store, d)).toHaveLength(1);
-    expect(await tagValues(d)).toEqual([]);
+    expect(await tagValues(d)).toEqual([d]);
   });
 });

@@ -67,7 +67,7 @@ describe('InfluxStore against a real influxd', () => {
     const rows = rowsOf(await influxd.query(`SELECT * FROM "readings" WHERE "device" = '${d}' GROUP BY *`, { db: 'influx' }));
     expect(rows).toEqual([{ time: T0 + 42, pm2_5: 5, temperature: -1.5 }]);
     const tagged = rowsOf(await influxd.query(`SHOW SERIES FROM "readings" WHERE "device" = '${d}'`, { db: 'influx' }));
-    expect(tagged).toEqual([{ key: `readings,company=co_a,device=${d},pilot=pi_raw,profile=weather,testbed=tampere` }]);
+    expect(tagged).toEqual([{ key: `readings,company=co_a,device=${d},device_name=Raw\\ one,pilot=pi_raw,profile=weather,testbed=tampere` }]);
   });
 
   it('keeps a forged tag inside the device id in InfluxDB itself', async () => {

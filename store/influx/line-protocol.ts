@@ -7,8 +7,8 @@ export const MEASUREMENT = 'readings';
 export const TAG_KEYS = ['company', 'device', 'device_name', 'pilot', 'profile', 'testbed'] as const;
 
 /**
- * The tag of the device's display name, for dashboards' legends (Grafana's
- * `$tag_device_name`). Every read of ours selects and groups by `device` (the
+ * The tag of the device's display name, or its id when it has none, for
+ * dashboards' legends (Grafana's `$tag_device_name`). Every read of ours selects and groups by `device` (the
  * id) only, so a renamed device, whose new points form a new series, still
  * reads back as one device.
  */
@@ -118,9 +118,9 @@ export function toLine(r: Reading): string | Unwritable {
   if (company === undefined || device === undefined || pilot === undefined || profile === undefined || testbed === undefined) {
     return unwritableTag(r);
   }
-  // A name that line protocol cannot hold exactly (a line break, an awkward backslash) is
-  // left out rather than refusing the reading: the name only labels dashboards.
-  const name = r.deviceName ? (tag(DEVICE_NAME_TAG, r.deviceName) ?? '') : '';
+  // A device without a name, or with one line protocol cannot hold exactly (a line break, an
+  // awkward backslash), is labelled by its id rather than refused: the name only labels dashboards.
+  const name = (r.deviceName ? tag(DEVICE_NAME_TAG, r.deviceName) : undefined) ?? tag(DEVICE_NAME_TAG, r.deviceId) ?? '';
   let line = MEASUREMENT + company + device + name + pilot + profile + testbed;
   let sep = ' ';
   for (const name in r.values) {
