@@ -20,6 +20,9 @@ export const metricsRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       schema: {
         tags: ['metrics'],
         summary: 'Prometheus metrics of the whole gateway, in the Prometheus text format',
+        description:
+          'For admin and operator keys, and for any key with the `metrics` scope (x-scopes), e.g. a read-only researcher key made for ' +
+          "Prometheus. Company keys never hold that scope: the metrics count every company's devices and traffic.",
         response: {
           200: {
             description: 'The Prometheus text exposition format',
