@@ -624,7 +624,8 @@ describe('isolation matrix: every route x every role x own, other and missing ob
 
 describe('isolation matrix: SensorThings entity sets x every role and anonymous x own, other and missing objects', () => {
   // Anonymous callers see open pilots only (B_tam); every key as in SEES.
-  const STA_WHO = [...WHO, 'anonymous'] as const;
+  // metricsR is left out: it is the researcher key plus a scope that opens only GET /metrics (checked above).
+  const STA_WHO = [...WHO.filter((w) => w !== 'metricsR'), 'anonymous'] as const;
   const seesSta = (who: (typeof STA_WHO)[number], place: Place) => (who === 'anonymous' ? place === 'B_tam' : SEES[who].includes(place));
   // Requests without a key are limited per client address; each anonymous request here comes from an address of its own.
   let anonymousClient = 0;
