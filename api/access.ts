@@ -1,14 +1,16 @@
-import { TestbedError, ROLES, type Caller, type CallerRole } from '../core/index.js';
+import { TestbedError, ROLES, type Caller, type CallerRole, type KeyScope } from '../core/index.js';
 
 /**
  * Who may call a route, declared in its `config` and published in the OpenAPI
- * document as `x-roles` and `x-changes`. `changes: true` marks a route that
+ * document as `x-roles`, `x-scopes` and `x-changes`. `changes: true` marks a route that
  * changes something: read-only keys may not call it, and the audit log records
  * it as a change rather than a read.
  */
 export interface RoutePolicy {
   /** The roles admitted; `anonymous` admits requests without a key (open data reads only). */
   readonly roles: readonly CallerRole[];
+  /** Key scopes that admit a caller whatever its role (`metrics` on `GET /metrics`). */
+  readonly scopes?: readonly KeyScope[];
   readonly changes: boolean;
 }
 
@@ -56,9 +58,14 @@ export function authenticate(header: string | undefined, keys: KeyAuthenticator)
 
 const list = (roles: readonly CallerRole[]): string => (roles.length === 1 ? `${roles[0]} keys` : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)} keys`);
 
-/** Throws 403 when the caller's role or read-only flag does not fit the route's policy. */
+/** Whether the caller's role, or one of its key's scopes, is among those the route admits (the read-only flag aside). */
+export function admits(caller: Caller, policy: RoutePolicy): boolean {
+  return policy.roles.includes(caller.role) || (policy.scopes ?? []).some((s) => (caller.grant.scopes ?? []).includes(s));
+}
+
+/** Throws 403 when the caller's role, scopes or read-only flag do not fit the route's policy. */
 export function authorize(caller: Caller, policy: RoutePolicy): void {
-  if (!policy.roles.includes(caller.role)) {
+  if (!admits(caller, policy)) {
     throw new TestbedError('TESTBED_FORBIDDEN', `Only ${list(policy.roles)} may do this; this is a ${caller.role} key`);
   }
   if (policy.changes && caller.readOnly) {

@@ -114,6 +114,13 @@ export const roleSchema = z.enum(['admin', 'operator', 'company', 'researcher'])
 export type Role = z.infer<typeof roleSchema>;
 export const ROLES: readonly Role[] = roleSchema.options;
 
+/**
+ * Extra permissions a key may carry beside its role. `metrics`: read the
+ * gateway-wide Prometheus metrics at `GET /metrics` on the API port.
+ */
+export const keyScopeSchema = z.enum(['metrics']);
+export type KeyScope = z.infer<typeof keyScopeSchema>;
+
 export const apiKeySchema = z.object({
   id: z.string(),
   role: roleSchema,
@@ -123,6 +130,8 @@ export const apiKeySchema = z.object({
   testbedIds: z.array(z.string()).nullable(),
   name: z.string().nullable(),
   readOnly: z.boolean(),
+  /** Permissions beside the role (`metrics`); empty for most keys. */
+  scopes: z.array(keyScopeSchema),
   expiresAt: isoTime.nullable(),
   revokedAt: isoTime.nullable(),
   /** The key that created it; `admin` for the configured admin token, null when made outside the API. */
@@ -203,6 +212,8 @@ export interface KeyGrant {
   readonly companyId: string | null;
   readonly testbedIds: readonly string[] | null;
   readonly readOnly: boolean;
+  /** Permissions beside the role; absent or empty: none. */
+  readonly scopes?: readonly KeyScope[];
   /** Epoch ms, or null for no expiry. */
   readonly expiresAt: number | null;
 }
@@ -214,6 +225,8 @@ export interface DeviceContext {
   readonly companyId: string;
   readonly testbedId: string;
   readonly profile: string;
+  /** The device's display name at CONNECT (a rename shows from its next connection); null or absent when it has none. */
+  readonly name?: string | null;
   /** Epoch ms; null when open-ended. */
   readonly pilotStartsAt: number | null;
   readonly pilotEndsAt: number | null;

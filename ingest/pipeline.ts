@@ -107,6 +107,7 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
         time,
         values: d.values,
         ...(d.suspect ? { suspect: d.suspect } : undefined),
+        ...(ctx.name ? { deviceName: ctx.name } : undefined),
       };
       readings.push(quality.mark(reading));
     }

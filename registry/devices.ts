@@ -277,6 +277,7 @@ export class DeviceTable {
       companyId: row.company_id,
       testbedId: row.testbed_id,
       profile: row.profile,
+      name: row.name,
       pilotStartsAt: row.starts_at,
       pilotEndsAt: ends,
     };

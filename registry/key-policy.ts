@@ -1,4 +1,4 @@
-import { unhandled, type KeyGrant, type Scope, isoTime } from '../core/index.js';
+import { unhandled, type KeyGrant, type KeyScope, type Scope, isoTime } from '../core/index.js';
 
 /*
  * Which keys may exist and who may make or manage them: pure functions over
@@ -21,6 +21,8 @@ export function grantProblems(g: KeyGrant): string[] {
     case 'company':
       if (g.companyId === null) problems.push('a company key needs a companyId');
       if (testbeds !== null) problems.push("a company key has no testbedIds: it sees its company's pilots wherever they run");
+      // The metrics are gateway-wide: they would show a company other companies' devices, traffic and rejections.
+      if (g.scopes?.includes('metrics')) problems.push("a company key may not have the metrics scope: the metrics count every company's devices and traffic");
       break;
     case 'researcher':
       if (g.companyId !== null) problems.push('a researcher key has no companyId');
@@ -56,6 +58,19 @@ export function mayManage(holder: KeyGrant, key: KeyGrant): boolean {
 }
 
 /**
+ * Whether a key holds a scope: explicitly, or through its role. Admin and
+ * operator keys read the metrics anyway, so they may hand that on.
+ */
+export function holdsScope(grant: KeyGrant, scope: KeyScope): boolean {
+  switch (scope) {
+    case 'metrics':
+      return grant.role === 'admin' || grant.role === 'operator' || (grant.scopes ?? []).includes(scope);
+    default:
+      return unhandled(scope);
+  }
+}
+
+/**
  * Why `creator` may not create a key with grant `wanted`, or undefined when it
  * may: never wider than its own scope, never outliving it, never from a
  * read-only key.
@@ -72,6 +87,8 @@ export function refuseGrant(creator: KeyGrant, wanted: KeyGrant): string | undef
         return `A ${creator.role} key may not create keys`;
     }
   }
+  const notHeld = (wanted.scopes ?? []).filter((s) => !holdsScope(creator, s));
+  if (notHeld.length > 0) return `This key may not grant the ${notHeld.join(', ')} scope: it does not hold it`;
   if (creator.expiresAt !== null && (wanted.expiresAt === null || wanted.expiresAt > creator.expiresAt)) {
     return `This key expires at ${isoTime(creator.expiresAt)}; a key it creates must expire no later (give expiresAt)`;
   }

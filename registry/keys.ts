@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { type ApiKey, type KeyGrant, type Role, hashSecret, newId, newSecret, verifySecret, isoTime } from '../core/index.js';
+import { type ApiKey, type KeyGrant, type KeyScope, type Role, hashSecret, newId, newSecret, verifySecret, isoTime } from '../core/index.js';
 import { mayManage } from './key-policy.js';
 
 const DUMMY_DIGEST = hashSecret('no such key');
@@ -14,6 +14,8 @@ interface KeyRow {
   testbed_ids: string | null;
   name: string | null;
   read_only: 0 | 1;
+  /** A JSON array of scope names. */
+  scopes: string;
   expires_at: number | null;
   created_by: string | null;
   created_at: number;
@@ -25,6 +27,7 @@ const grantOf = (r: KeyRow): KeyGrant => ({
   companyId: r.company_id,
   testbedIds: r.testbed_ids === null ? null : (JSON.parse(r.testbed_ids) as string[]),
   readOnly: r.read_only === 1,
+  scopes: JSON.parse(r.scopes) as KeyScope[],
   expiresAt: r.expires_at,
 });
 
@@ -37,6 +40,7 @@ const toApiKey = (r: KeyRow): ApiKey => {
     testbedIds: g.testbedIds === null ? null : [...g.testbedIds],
     name: r.name,
     readOnly: g.readOnly,
+    scopes: [...(g.scopes ?? [])],
     expiresAt: isoOrNull(r.expires_at),
     revokedAt: isoOrNull(r.revoked_at),
     createdBy: r.created_by,
@@ -73,8 +77,8 @@ export class KeyTable {
     this.#now = now;
     this.#get = db.prepare('SELECT * FROM api_keys WHERE id = ?');
     this.#insert = db.prepare(
-      `INSERT INTO api_keys (id, secret_hash, role, company_id, testbed_ids, name, read_only, expires_at, created_by, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO api_keys (id, secret_hash, role, company_id, testbed_ids, name, read_only, scopes, expires_at, created_by, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#all = db.prepare('SELECT * FROM api_keys ORDER BY created_at, id');
     // A key's own revocation ends every key minted under it, directly or through keys it minted.
@@ -102,6 +106,7 @@ export class KeyTable {
       testbed_ids: input.testbedIds === null ? null : JSON.stringify([...new Set(input.testbedIds)]),
       name: input.name,
       read_only: input.readOnly ? 1 : 0,
+      scopes: JSON.stringify([...new Set(input.scopes ?? [])].sort()),
       expires_at: input.expiresAt,
       created_by: input.createdBy,
       created_at: this.#now(),
@@ -115,6 +120,7 @@ export class KeyTable {
       row.testbed_ids,
       row.name,
       row.read_only,
+      row.scopes,
       row.expires_at,
       row.created_by,
       row.created_at,

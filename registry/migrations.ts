@@ -325,6 +325,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pilots ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days > 0);
   ALTER TABLE testbeds ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days > 0);
   `,
+  // A key's permissions beside its role, as a JSON array of scope names (e.g. ["metrics"]).
+  `
+  ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(scopes) AND json_type(scopes) = 'array');
+  `,
 ];
 
 /** The six cities' living labs, present from the first start. */

@@ -43,7 +43,7 @@ import { CompanyTable } from './companies.js';
 import { DeviceConfigTable } from './device-config.js';
 import { DevicePages, type DevicePage } from './device-pages.js';
 import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem, type NewDevice } from './devices.js';
-import { refuseGrant, scopeOf } from './key-policy.js';
+import { grantProblems, refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { LifecycleTable } from './lifecycle.js';
 import { migrate } from './migrations.js';
@@ -421,6 +421,8 @@ export class Registry implements TestbedRegistry, HealthLedger {
   // API keys
 
   createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey {
+    const problems = grantProblems(wanted);
+    if (problems.length > 0) throw new TestbedError('TESTBED_BAD_REQUEST', `Invalid key: ${problems.join('; ')}`);
     const refused = refuseGrant(creator.grant, wanted);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     if (wanted.companyId !== null && !this.#companies.get(creator.scope, wanted.companyId)) {

@@ -28,6 +28,12 @@ export interface Reading extends ReadingTags {
   readonly stuck?: readonly string[] | undefined;
   /** True when the reading follows a silence longer than the profile's silent threshold. Absent otherwise. */
   readonly gap?: boolean | undefined;
+  /**
+   * The device's display name when the reading arrived, for dashboards' legends
+   * only (InfluxDB writes it as the `device_name` tag). Never read back: a
+   * device is always its id. Absent or null when it has none.
+   */
+  readonly deviceName?: string | null | undefined;
 }
 
 /** A reading that was not stored, with why. */

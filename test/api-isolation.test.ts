@@ -24,8 +24,8 @@ const MISSING = {
 /** A public address, so no name is resolved and no allow-list is needed. */
 const HOOK_URL = 'https://93.184.216.34/hook';
 
-type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'readOnlyA' | 'anonymous';
-const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'readOnlyA', 'anonymous'];
+type Who = 'admin' | 'operatorH' | 'operatorT' | 'companyA' | 'companyB' | 'researcher' | 'metricsR' | 'readOnlyA' | 'anonymous';
+const WHO: Who[] = ['admin', 'operatorH', 'operatorT', 'companyA', 'companyB', 'researcher', 'metricsR', 'readOnlyA', 'anonymous'];
 const ROLE: Record<Who, CallerRole> = {
   anonymous: 'anonymous',
   admin: 'admin',
@@ -34,8 +34,11 @@ const ROLE: Record<Who, CallerRole> = {
   companyA: 'company',
   companyB: 'company',
   researcher: 'researcher',
+  metricsR: 'researcher',
   readOnlyA: 'company',
 };
+/** Key scopes beside the role: `metricsR` is a researcher key that may also read the metrics. */
+const SCOPES: Partial<Record<Who, 'metrics'[]>> = { metricsR: ['metrics'] };
 
 /** Where pilots are placed: company, testbed, sharing (`embargoed`: open from 2099, research until then). */
 const PLACES = {
@@ -53,6 +56,7 @@ const SEES: Record<Who, Place[]> = {
   companyA: ['A_hel', 'A_esp', 'A_emb'],
   companyB: ['B_hel', 'B_tam'],
   researcher: ['A_esp', 'B_tam', 'A_emb'],
+  metricsR: ['A_esp', 'B_tam', 'A_emb'],
   readOnlyA: ['A_hel', 'A_esp', 'A_emb'],
   anonymous: ['B_tam'],
 };
@@ -67,6 +71,7 @@ const MANAGES: Record<Who, KeyPlace[]> = {
   companyA: ['coA'],
   companyB: ['coB'],
   researcher: [],
+  metricsR: [],
   readOnlyA: ['coA'],
   anonymous: [],
 };
@@ -78,6 +83,8 @@ const MANAGERS: CallerRole[] = ['admin', 'operator', 'company'];
 
 interface RouteCase {
   readonly roles: CallerRole[];
+  /** Key scopes that admit a caller whatever its role. */
+  readonly scopes?: 'metrics'[];
   readonly changes: boolean;
   readonly target: 'pilot' | 'device' | 'webhook' | 'key' | 'company' | 'testbed' | 'rule' | 'export' | 'receipt' | 'none';
   readonly ok: number;
@@ -234,7 +241,7 @@ const ROUTES: Record<string, RouteCase> = {
     }),
   },
   // This app collects no metrics, so an admitted key gets 503 (served for real: test/metrics-prometheus.test.ts).
-  'GET /metrics': { roles: ['admin', 'operator'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
+  'GET /metrics': { roles: ['admin', 'operator'], scopes: ['metrics'], changes: false, target: 'none', ok: 503, url: () => '/metrics' },
   'POST /v1/pilots/{pilotId}/exports': { roles: MANAGERS, changes: true, target: 'pilot', ok: 202, url: (id) => `/v1/pilots/${id}/exports` },
   'GET /v1/exports/{exportId}': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}` },
   'GET /v1/exports/{exportId}/download': { roles: MANAGERS, changes: false, target: 'export', ok: 200, url: (id) => `/v1/exports/${id}/download` },
@@ -312,7 +319,8 @@ const call = (who: Who, route: RouteCase, id: string) =>
   });
 
 /** 403 for a role the route does not admit, or a read-only key on a route that changes something (401 without a key). */
-const forbidden = (who: Who, route: RouteCase) => !route.roles.includes(ROLE[who]) || (who === 'readOnlyA' && route.changes);
+const admitted = (who: Who, route: RouteCase) => route.roles.includes(ROLE[who]) || (route.scopes ?? []).some((s) => SCOPES[who]?.includes(s));
+const forbidden = (who: Who, route: RouteCase) => !admitted(who, route) || (who === 'readOnlyA' && route.changes);
 const refusal = (who: Who) => (who === 'anonymous' ? 401 : 403);
 
 beforeAll(async () => {
@@ -328,6 +336,7 @@ beforeAll(async () => {
   keys.companyA = make({ companyId: ids.company.A });
   keys.companyB = make({ companyId: ids.company.B });
   keys.researcher = make({ role: 'researcher', readOnly: true });
+  keys.metricsR = make({ role: 'researcher', readOnly: true, scopes: ['metrics'] });
   keys.readOnlyA = make({ companyId: ids.company.A, readOnly: true });
   for (const place of Object.keys(PLACES) as Place[]) ids.pilot[place] = (await freshPilot(place)).pilot;
 });
@@ -336,13 +345,14 @@ afterAll(async () => api?.close());
 describe('isolation matrix: every route x every role x own, other and missing objects', () => {
   it('covers exactly the operations of the OpenAPI document, with the roles written here', async () => {
     const doc = (await api.app.inject({ url: '/openapi.json' })).json();
-    const listed: Record<string, { roles: unknown; changes: unknown }> = {};
+    const listed: Record<string, { roles: unknown; scopes: unknown; changes: unknown }> = {};
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
       for (const [method, op] of Object.entries(ops))
-        if (path !== '/v1/health') listed[`${method.toUpperCase()} ${path}`] = { roles: op['x-roles'], changes: op['x-changes'] };
+        if (path !== '/v1/health') listed[`${method.toUpperCase()} ${path}`] = { roles: op['x-roles'], scopes: op['x-scopes'], changes: op['x-changes'] };
     }
     expect(Object.keys(listed).sort()).toEqual(Object.keys(ROUTES).sort());
-    for (const [name, route] of Object.entries(ROUTES)) expect(listed[name], name).toEqual({ roles: route.roles, changes: route.changes });
+    for (const [name, route] of Object.entries(ROUTES))
+      expect(listed[name], name).toEqual({ roles: route.roles, scopes: route.scopes, changes: route.changes });
   });
 
   it.each(Object.entries(ROUTES).filter(([, r]) => r.target === 'pilot' || r.target === 'device' || r.target === 'webhook'))('%s', async (name, route) => {
@@ -468,6 +478,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       companyA: ['A_hel'],
       companyB: ['B_tam'],
       researcher: [],
+      metricsR: [],
       readOnlyA: ['A_hel'],
       anonymous: [],
     };
@@ -562,6 +573,32 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     }
   });
 
+  it('the metrics scope: granted by admin and operator keys, never held by a company key, shown in GET /v1/keys and /v1/me', async () => {
+    const mint = (who: Who, body: object) => api.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(keys[who]), payload: body });
+    const researcherOf = (who: Who) => ({ role: 'researcher', scopes: ['metrics'], testbedIds: [who === 'operatorT' ? 'tampere' : 'helsinki'] });
+    for (const who of WHO) {
+      if (who === 'anonymous') continue;
+      const res = await mint(who, researcherOf(who));
+      const label = `${who} mints a metrics-scope researcher key: ${res.body}`;
+      if (who === 'admin' || who === 'operatorH' || who === 'operatorT') {
+        expect(res.statusCode, label).toBe(201);
+        const made = res.json() as { id: string; key: string; scopes: string[] };
+        expect(made.scopes, label).toEqual(['metrics']);
+        const listed = (await api.app.inject({ url: '/v1/keys', headers: bearer(keys[who]) })).json().keys as { id: string; scopes: string[] }[];
+        expect(listed.find((k) => k.id === made.id)?.scopes, label).toEqual(['metrics']);
+        const me = (await api.app.inject({ url: '/v1/me', headers: bearer(made.key) })).json() as { scopes: string[]; readOnly: boolean };
+        expect(me, label).toMatchObject({ scopes: ['metrics'], readOnly: true });
+        const scraped = await api.app.inject({ url: '/metrics', headers: bearer(made.key) });
+        expect(scraped.statusCode, label).toBe(ROUTES['GET /metrics']!.ok);
+      } else expect(res.statusCode, label).toBe(403);
+      // A company key with the scope is refused to everyone, the admin included: the metrics are gateway-wide.
+      const company = await mint(who, { role: 'company', companyId: ids.company.A, scopes: ['metrics'] });
+      expect(company.statusCode, `${who} mints a metrics-scope company key`).toBe(forbidden(who, ROUTES['POST /v1/keys']!) ? 403 : 400);
+    }
+    const plain = (await api.app.inject({ url: '/v1/me', headers: bearer(keys.companyA) })).json() as { scopes: string[] };
+    expect(plain.scopes).toEqual([]);
+  });
+
   it("the audit log shows an operator only its own testbeds' entries, and a company none", async () => {
     const mine = await freshPilot('A_hel');
     const theirs = await freshPilot('B_tam');
@@ -587,7 +624,8 @@ describe('isolation matrix: every route x every role x own, other and missing ob
 
 describe('isolation matrix: SensorThings entity sets x every role and anonymous x own, other and missing objects', () => {
   // Anonymous callers see open pilots only (B_tam); every key as in SEES.
-  const STA_WHO = [...WHO, 'anonymous'] as const;
+  // metricsR is left out: it is the researcher key plus a scope that opens only GET /metrics (checked above).
+  const STA_WHO = [...WHO.filter((w) => w !== 'metricsR'), 'anonymous'] as const;
   const seesSta = (who: (typeof STA_WHO)[number], place: Place) => (who === 'anonymous' ? place === 'B_tam' : SEES[who].includes(place));
   // Requests without a key are limited per client address; each anonymous request here comes from an address of its own.
   let anonymousClient = 0;

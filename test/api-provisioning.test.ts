@@ -133,6 +133,8 @@ describe('devices', () => {
     expect(made.map((d) => d.username)).toEqual(['b-1', made[1]!.id]);
     expect(made.map((d) => d.mqtt.url)).toEqual([MQTT_URL, MQTT_URL]);
     for (const d of made) expect(api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.deviceId).toBe(d.id);
+    // The name comes with the connection, so ingest labels readings without a lookup of its own.
+    expect(made.map((d) => api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.name)).toEqual([null, 'roof']);
   });
 
   it('registers a CSV in bulk, quoted fields and all', async () => {

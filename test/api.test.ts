@@ -126,6 +126,7 @@ describe('API happy path (inject)', () => {
       testbedIds: null,
       name: 'ci',
       readOnly: false,
+      scopes: [],
       expiresAt: null,
       revokedAt: null,
       createdBy: 'admin',

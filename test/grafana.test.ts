@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { collectFrom, createMetrics } from '../metrics/index.js';
+import { TAG_KEYS } from '../store/influx/line-protocol.js';
 
 /*
  * The Grafana dashboards shipped in grafana/: they parse, and every metric or
@@ -38,12 +39,18 @@ describe('Grafana dashboards', () => {
     for (const name of names) if (name.startsWith('testbed_')) expect(used, `${name} has a panel`).toContain(name);
   });
 
-  it('readings.json queries the readings measurement by the tags the InfluxDB store writes', () => {
-    const queries = load('readings.json').panels.flatMap((p) => p.targets.map((t) => t.query ?? ''));
-    expect(queries.length).toBeGreaterThan(0);
-    for (const q of queries) {
+  it('readings.json queries the readings measurement by the tags the InfluxDB store writes, with device names in legends', () => {
+    const targets = load('readings.json').panels.flatMap((p) => p.targets);
+    expect(targets.length).toBeGreaterThan(0);
+    const tags: readonly string[] = TAG_KEYS;
+    for (const { query: q = '', alias = '' } of targets) {
       expect(q).toMatch(/FROM "readings"/);
-      for (const [, tag] of q.matchAll(/"([a-z_]+)" (?:=|=~)/g)) expect(['company', 'device', 'pilot', 'profile', 'testbed'], tag).toContain(tag);
+      for (const [, tag] of q.matchAll(/"([a-z_]+)" (?:=|=~)/g)) expect(tags, tag).toContain(tag);
+      // A legend names the device; the series are grouped by the id too, so two devices of one name stay apart.
+      expect(alias).toBe('$tag_device_name');
+      const groupBy = [...(/GROUP BY (.*?)(?: fill\(|$)/.exec(q)?.[1] ?? '').matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+      expect(groupBy).toEqual(['device', 'device_name']);
+      for (const [, tag] of alias.matchAll(/\$tag_([a-z_]+)/g)) expect(groupBy, `the alias's ${tag} is grouped by`).toContain(tag);
     }
   });
 });

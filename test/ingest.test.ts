@@ -41,6 +41,11 @@ describe('ingest pipeline', () => {
     });
   });
 
+  it("carries the device's name from its connection onto each reading, for the InfluxDB name tag", () => {
+    expect(run({ temperature: 1 }, { ...ctx, name: 'Lamp post 7' }).readings[0]?.deviceName).toBe('Lamp post 7');
+    expect(run({ temperature: 1 }, { ...ctx, name: null }).readings[0]).not.toHaveProperty('deviceName');
+  });
+
   it('accepts times inside the window and rejects those outside, saying which way', () => {
     expect(codeOf({ temperature: 1, time: NOW + 59_000 })).toBe('stored');
     expect(codeOf({ temperature: 1, time: NOW + 61_000 })).toBe('TESTBED_READING_TIME_IN_FUTURE');

@@ -70,7 +70,24 @@ describe('Prometheus metrics', () => {
     await back.endAsync();
   }, 60_000);
 
-  it('answers GET /metrics on the API port to admin and operator keys only', async () => {
+  it('is scraped on the API port by a real Prometheus server with a key that has only the metrics scope', async () => {
+    const key = p.registry.createKey(
+      SETUP,
+      { role: 'researcher', companyId: null, testbedIds: ['helsinki'], readOnly: true, scopes: ['metrics'], expiresAt: null },
+      'prometheus',
+    ).key;
+    const scraper = await startPrometheus(new URL(p.apiUrl).host, { bearer: key });
+    try {
+      await eventually(async () => ((await scraper.value('up{job="testbed"}')) === 1 ? true : undefined), 15_000, 'the API port scraped');
+      expect(await scraper.value('testbed_ingest_readings_total')).toBeGreaterThanOrEqual(0);
+    } finally {
+      await scraper.stop();
+    }
+    // The scope opens /metrics and nothing else: the key is still a researcher, read-only, that may not manage keys.
+    expect((await fetch(`${p.apiUrl}/v1/keys`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(403);
+  }, 60_000);
+
+  it('answers GET /metrics on the API port to admin and operator keys and metrics-scope keys only', async () => {
     const get = (key?: string) => fetch(`${p.apiUrl}/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
     const admin = await get(ADMIN_TOKEN);
     expect(admin.status).toBe(200);
@@ -80,6 +97,10 @@ describe('Prometheus metrics', () => {
     expect((await get(operator)).status).toBe(200);
     const { company } = provision(p, 'weather', 0);
     expect((await get(p.registry.createCompanyKey(SETUP, company.id).key)).status).toBe(403);
+    const researcher = (scopes: 'metrics'[]) =>
+      p.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, scopes, expiresAt: null }, null).key;
+    expect((await get(researcher([]))).status).toBe(403);
+    expect((await get(researcher(['metrics']))).status).toBe(200);
     expect((await get()).status).toBe(401);
   });
 });

@@ -35,6 +35,7 @@ describe('key policy (pure)', () => {
     [grant('company', { companyId: 'co_a', testbedIds: ['oulu'] }), 'no testbedIds'],
     [grant('researcher', { readOnly: false }), 'always read-only'],
     [grant('researcher', { companyId: 'co_a' }), 'no companyId'],
+    [grant('company', { companyId: 'co_a', scopes: ['metrics'] }), 'may not have the metrics scope'],
   ])('refuses the shape %j', (g, problem) => {
     expect(grantProblems(g).join(';')).toContain(problem);
   });
@@ -59,6 +60,16 @@ describe('key policy (pure)', () => {
       expect(mayManage(h, g), `${holder} manages ${name}`).toBe(expected.includes(name as keyof typeof ALL_GRANTS));
       expect(refuseGrant(h, g) === undefined, `${holder} creates ${name}`).toBe(expected.includes(name as keyof typeof ALL_GRANTS));
     }
+  });
+
+  it('lets only keys that read the metrics grant the metrics scope', () => {
+    const wanted = { ...RES_HEL, scopes: ['metrics'] as const };
+    expect(grantProblems(wanted)).toEqual([]);
+    expect(refuseGrant(ADMIN, wanted)).toBeUndefined();
+    expect(refuseGrant(OP_HEL, wanted)).toBeUndefined();
+    expect(refuseGrant(OP_HEL, { ...OP_HEL, scopes: ['metrics'] })).toBeUndefined();
+    expect(refuseGrant(CO_A, { ...CO_A, scopes: ['metrics'] })).toMatch(/metrics scope/);
+    expect(refuseGrant(RES, wanted)).toBeDefined();
   });
 
   it('never lets a key outlive its creator, nor a read-only key create one', () => {

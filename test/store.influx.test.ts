@@ -51,10 +51,12 @@ describe('InfluxStore against a real influxd', () => {
 
   it('stores points InfluxDB itself sees: tags as tags, values as float fields, ms times', async () => {
     const d = freshId('raw');
-    await store.write([reading(d, T0 + 42, { pm2_5: 5, temperature: -1.5 }, { pilotId: 'pi_raw', testbedId: 'tampere', profile: 'weather' })]);
+    await store.write([
+      reading(d, T0 + 42, { pm2_5: 5, temperature: -1.5 }, { pilotId: 'pi_raw', testbedId: 'tampere', profile: 'weather', deviceName: 'Raw one' }),
+    ]);
     const tagKeys = rowsOf(await influxd.query('SHOW TAG KEYS FROM "readings"', { db: 'influx' })).map((r) => r.tagKey);
-    // No name tag: a series is who the device is, so renaming it does not split its history.
-    expect(tagKeys).toEqual(['company', 'device', 'pilot', 'profile', 'testbed']);
+    // The name is a tag for dashboards' legends; reads go by the device id (test/store.influx-names.test.ts).
+    expect(tagKeys).toEqual(['company', 'device', 'device_name', 'pilot', 'profile', 'testbed']);
     const fields = rowsOf(await influxd.query('SHOW FIELD KEYS FROM "readings"', { db: 'influx' }));
     expect(fields).toEqual(
       expect.arrayContaining([
@@ -65,7 +67,7 @@ describe('InfluxStore against a real influxd', () => {
     const rows = rowsOf(await influxd.query(`SELECT * FROM "readings" WHERE "device" = '${d}' GROUP BY *`, { db: 'influx' }));
     expect(rows).toEqual([{ time: T0 + 42, pm2_5: 5, temperature: -1.5 }]);
     const tagged = rowsOf(await influxd.query(`SHOW SERIES FROM "readings" WHERE "device" = '${d}'`, { db: 'influx' }));
-    expect(tagged).toEqual([{ key: `readings,company=co_a,device=${d},pilot=pi_raw,profile=weather,testbed=tampere` }]);
+    expect(tagged).toEqual([{ key: `readings,company=co_a,device=${d},device_name=Raw\\ one,pilot=pi_raw,profile=weather,testbed=tampere` }]);
   });
 
   it('keeps a forged tag inside the device id in InfluxDB itself', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { TestbedError, type AuditDetail, type Caller, type CallerRole } from '../../core/index.js';
+import { TestbedError, type AuditDetail, type Caller, type CallerRole, type KeyScope } from '../../core/index.js';
 import type { TestbedRegistry } from '../../registry/index.js';
 import { authenticate, authorize, bearerToken, type RoutePolicy } from '../access.js';
 import type { ApiInstance } from '../deps.js';
@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The roles that may call the route. Every route behind the API key hook must say. */
     roles?: readonly CallerRole[];
+    /** Key scopes that also admit a caller, whatever its role. */
+    scopes?: readonly KeyScope[];
     /** True when the route changes something: refused to read-only keys, audited as a change. */
     changes?: boolean;
   }
@@ -30,8 +32,8 @@ const DETAIL = 'auditDetail';
 
 /** The route's declared policy; the onRoute check guarantees it exists behind the hook. */
 function policyOf(request: FastifyRequest): RoutePolicy {
-  const { roles, changes } = request.routeOptions.config;
-  return { roles: roles ?? [], changes: changes ?? true };
+  const { roles, scopes, changes } = request.routeOptions.config;
+  return { roles: roles ?? [], changes: changes ?? true, ...(scopes ? { scopes } : {}) };
 }
 
 /**

@@ -59,7 +59,8 @@ function overview(limits: ApiLimits): string {
 /**
  * Generates the OpenAPI 3.1 document from the routes' zod schemas and serves it
  * at `GET /openapi.json`, browsable at `/docs` (Swagger UI). Each operation gets
- * the route's declared policy as `x-roles` and `x-changes`. Call it on the root
+ * the route's declared policy as `x-roles`, `x-scopes` (key scopes that also
+ * admit a caller) and `x-changes`. Call it on the root
  * instance before any route is registered: @fastify/swagger collects routes as
  * they are added.
  */
@@ -75,9 +76,10 @@ export async function serveOpenApi(app: ApiInstance, limits: ApiLimits): Promise
     },
     transform: (input) => {
       const out = zodTransform(input);
-      const { roles, changes } = input.route.config ?? {};
+      const { roles, changes, scopes } = input.route.config ?? {};
       if (roles === undefined) return out;
-      return { ...out, schema: { ...out.schema, 'x-roles': roles, 'x-changes': changes ?? true } };
+      const scoped = scopes === undefined ? {} : { 'x-scopes': scopes };
+      return { ...out, schema: { ...out.schema, 'x-roles': roles, ...scoped, 'x-changes': changes ?? true } };
     },
     transformObject: (input) => dropUnusedComponents(toDocument(input)),
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeySchema, roleSchema } from '../../core/index.js';
+import { apiKeySchema, keyScopeSchema, roleSchema } from '../../core/index.js';
 import { component } from './components.js';
 
 const isoWithZone = z.iso.datetime({ offset: true }).meta({ example: '2025-12-31T23:59:59Z' });
@@ -21,6 +21,15 @@ export const newApiKeySchema = z.strictObject({
   expiresAt: isoWithZone
     .optional()
     .meta({ description: 'After this the key answers 401; no expiry when absent (a key that expires may create only keys that expire no later)' }),
+  scopes: z
+    .array(keyScopeSchema)
+    .max(10)
+    .optional()
+    .meta({
+      description:
+        'Permissions beside the role. `metrics`: may read GET /metrics (gateway-wide Prometheus metrics). Granted by admin and operator keys; ' +
+        "never on a company key, since the metrics count every company's devices and traffic",
+    }),
   readOnly: z
     .boolean()
     .optional()

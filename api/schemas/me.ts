@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roleSchema } from '../../core/index.js';
+import { keyScopeSchema, roleSchema } from '../../core/index.js';
 import { component } from './components.js';
 
 /** `GET /v1/me`: the key that asks, its scope, and the operations it may call. */
@@ -11,6 +11,7 @@ export const meResponseSchema = component(
     companyId: z.string().nullable().meta({ description: 'The company of a company key; null otherwise' }),
     testbedIds: z.array(z.string()).nullable().meta({ description: 'The testbeds the key is limited to; null: not limited by testbed' }),
     readOnly: z.boolean(),
+    scopes: z.array(keyScopeSchema).meta({ description: 'Permissions beside the role: `metrics` reads GET /metrics' }),
     expiresAt: z.iso.datetime().nullable(),
     operations: z.array(z.string()).meta({
       description:

@@ -36,6 +36,7 @@ export const keys: Resource = {
         name: { type: 'string', arg: '<name>', description: 'what it is for' },
         expires: { type: 'string', arg: '<iso-time>', description: 'when it stops working, ISO 8601 with a zone (default: never)' },
         'read-only': { type: 'boolean', description: 'may call no route that changes anything' },
+        scope: { type: 'string', arg: '<scope>', multiple: true, description: 'a permission beside the role: metrics (reads GET /metrics)' },
       },
       async run({ api, options: o }) {
         const body = await api.request('POST', '/keys', {
@@ -45,6 +46,7 @@ export const keys: Resource = {
           name: o.name,
           expiresAt: o.expires,
           readOnly: o['read-only'],
+          scopes: o.scope,
         });
         const k = apiKeySchema.extend({ key: z.string() }).parse(body);
         return { json: body, text: record([['key', k.key], ...fields(k)]) + 'The key is shown only now: keep it somewhere safe.\n' };

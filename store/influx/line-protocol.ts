@@ -4,7 +4,15 @@ import type { Reading } from '../types.js';
 export const MEASUREMENT = 'readings';
 
 /** Tag keys, in the order they are written (sorted by key, as InfluxDB prefers). */
-export const TAG_KEYS = ['company', 'device', 'pilot', 'profile', 'testbed'] as const;
+export const TAG_KEYS = ['company', 'device', 'device_name', 'pilot', 'profile', 'testbed'] as const;
+
+/**
+ * The tag of the device's display name, or its id when it has none, for
+ * dashboards' legends (Grafana's `$tag_device_name`). Every read of ours selects and groups by `device` (the
+ * id) only, so a renamed device, whose new points form a new series, still
+ * reads back as one device.
+ */
+export const DEVICE_NAME_TAG = 'device_name';
 
 /**
  * The string field that holds a reading's quality flag, e.g. `suspect="pm25,pm10"`:
@@ -80,20 +88,20 @@ function tag(key: string, value: string): string | undefined {
 
 /** Which tag made `toLine` give up; only called on that rare path. */
 function unwritableTag(r: Reading): Unwritable {
-  const values: Record<(typeof TAG_KEYS)[number], string> = {
+  const values: Record<Exclude<(typeof TAG_KEYS)[number], 'device_name'>, string> = {
     company: r.companyId,
     device: r.deviceId,
     pilot: r.pilotId,
     profile: r.profile,
     testbed: r.testbedId,
   };
-  const key = TAG_KEYS.find((k) => tag(k, values[k]) === undefined) ?? 'device';
+  const key = (Object.keys(values) as (keyof typeof values)[]).find((k) => tag(k, values[k]) === undefined) ?? 'device';
   return new Unwritable(`the ${key} tag ${JSON.stringify(values[key])} cannot be stored exactly in InfluxDB line protocol`);
 }
 
 /**
  * One line of line protocol for a reading, e.g.
- * `readings,company=co,device=d1,pilot=p,profile=air-quality,testbed=hel pm2_5=12.5,t=-3 1735689600000`.
+ * `readings,company=co,device=d1,device_name=Lamp\ post\ 7,pilot=p,profile=air-quality,testbed=hel pm2_5=12.5,t=-3 1735689600000`.
  *
  * Field values are bare numbers, which line protocol reads as floats (an integer
  * needs an `i` suffix), so `5` never creates an integer field. JavaScript's
@@ -110,7 +118,10 @@ export function toLine(r: Reading): string | Unwritable {
   if (company === undefined || device === undefined || pilot === undefined || profile === undefined || testbed === undefined) {
     return unwritableTag(r);
   }
-  let line = MEASUREMENT + company + device + pilot + profile + testbed;
+  // A device without a name, or with one line protocol cannot hold exactly (a line break, an
+  // awkward backslash), is labelled by its id rather than refused: the name only labels dashboards.
+  const name = (r.deviceName ? tag(DEVICE_NAME_TAG, r.deviceName) : undefined) ?? tag(DEVICE_NAME_TAG, r.deviceId) ?? '';
+  let line = MEASUREMENT + company + device + name + pilot + profile + testbed;
   let sep = ' ';
   for (const name in r.values) {
     const value = r.values[name];

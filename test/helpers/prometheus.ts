@@ -8,15 +8,25 @@ import { eventually } from './wait.js';
 /**
  * A real Prometheus server (Debian's `prometheus` package) on a free
  * 127.0.0.1 port, with its own configuration and storage in a temporary
- * folder, scraping `target` (host:port) every second.
+ * folder, scraping `target` (host:port) every second; with `bearer`, it sends
+ * that key as `Authorization: Bearer <key>`.
  */
-export async function startPrometheus(target: string) {
+export async function startPrometheus(target: string, options: { bearer?: string } = {}) {
   const tmp = tempDir('testbed-prometheus-');
   const [port] = await freePorts(1);
   const config = path.join(tmp.dir, 'prometheus.yml');
   fs.writeFileSync(
     config,
-    ['global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: testbed', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: testbed',
+      ...(options.bearer === undefined ? [] : ['    authorization:', `      credentials: '${options.bearer}'`]),
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n'),
   );
   let output = '';
   const child: ChildProcess = spawn(

@@ -17,6 +17,7 @@ function grantOf(body: NewApiKey): KeyGrant {
     companyId: body.companyId ?? null,
     testbedIds: body.testbedIds ?? null,
     readOnly: body.readOnly ?? body.role === 'researcher',
+    scopes: body.scopes ?? [],
     expiresAt: body.expiresAt === undefined ? null : Date.parse(body.expiresAt),
   };
 }
@@ -37,7 +38,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
         summary: 'Create an API key; the key is shown only in this answer',
         description:
           'admin keys create any key; operator keys operator and researcher keys within their own testbeds; company keys company keys of ' +
-          'their own company. A key that expires creates only keys that expire no later. Asking for more than that is 403. ' +
+          'their own company. The `metrics` scope (GET /metrics) only admin and operator keys grant, and never to a company key. A key that expires creates only keys that expire no later. Asking for more than that is 403. ' +
           'A company has at most TESTBED_MAX_LIVE_KEYS live keys, and a key at most that many minted under it (409 TESTBED_KEY_LIMIT beyond).',
         body: newApiKeySchema,
         response: { 201: json('The new key; `key` is shown only now', createdKeySchema), ...errorResponses },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { CallerRole } from '../../../core/index.js';
-import { ANY_KEY, type RoutePolicy } from '../../access.js';
+import type { CallerRole, KeyScope } from '../../../core/index.js';
+import { ANY_KEY, admits, type RoutePolicy } from '../../access.js';
 import type { ApiInstance, RouteOptions } from '../../deps.js';
 import { callerOf } from '../../plugins/auth.js';
 import { meResponseSchema } from '../../schemas/me.js';
@@ -23,7 +23,8 @@ export function collectOperations(app: ApiInstance): Operation[] {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // route.url carries the prefixes of the plugins around it: the full path.
     const path = route.url.replace(/:(\w+)/g, '{$1}');
-    const policy = { roles: (route.config?.roles ?? []) as readonly CallerRole[], changes: route.config?.changes ?? true };
+    const scopes = route.config?.scopes as readonly KeyScope[] | undefined;
+    const policy = { roles: (route.config?.roles ?? []) as readonly CallerRole[], changes: route.config?.changes ?? true, ...(scopes ? { scopes } : {}) };
     // HEAD is Fastify's automatic twin of each GET; the document leaves it out, and so does this list.
     for (const method of methods) if (method !== 'HEAD') operations.push({ name: `${method} ${path}`, policy });
   });
@@ -47,13 +48,14 @@ export function meRoutes(operations: readonly Operation[]): FastifyPluginAsyncZo
       async (request) => {
         const caller = callerOf(request);
         const { grant } = caller;
-        const allowed = operations.filter(({ policy }) => policy.roles.includes(caller.role) && !(policy.changes && caller.readOnly));
+        const allowed = operations.filter(({ policy }) => admits(caller, policy) && !(policy.changes && caller.readOnly));
         return {
           keyId: caller.keyId,
           role: grant.role,
           companyId: grant.companyId,
           testbedIds: grant.testbedIds === null ? null : [...grant.testbedIds],
           readOnly: caller.readOnly,
+          scopes: [...(grant.scopes ?? [])],
           expiresAt: grant.expiresAt === null ? null : new Date(grant.expiresAt).toISOString(),
           operations: [...new Set(allowed.map((o) => o.name))].sort(),
         };

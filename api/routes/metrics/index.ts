@@ -6,7 +6,8 @@ import type { RouteOptions } from '../../deps.js';
 import { errorResponses } from '../../schemas/responses.js';
 
 /**
- * `GET /metrics` on the API's port, for admin and operator keys: the same text
+ * `GET /metrics` on the API's port, for admin and operator keys and keys with
+ * the `metrics` scope (e.g. a read-only researcher key for Prometheus): the same text
  * as the key-less TESTBED_METRICS_PORT, for a Prometheus server that sends a
  * bearer key (`authorization` in its scrape config).
  */
@@ -14,11 +15,14 @@ export const metricsRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.get(
     '/metrics',
     {
-      config: reads('admin', 'operator'),
+      config: { ...reads('admin', 'operator'), scopes: ['metrics'] },
       logLevel: 'warn',
       schema: {
         tags: ['metrics'],
         summary: 'Prometheus metrics of the whole gateway, in the Prometheus text format',
+        description:
+          'For admin and operator keys, and for any key with the `metrics` scope (x-scopes), e.g. a read-only researcher key made for ' +
+          "Prometheus. Company keys never hold that scope: the metrics count every company's devices and traffic.",
         response: {
           200: {
             description: 'The Prometheus text exposition format',
