@@ -117,7 +117,7 @@ describe('testbed admin commands', () => {
     const seen = await json<{ companies: { id: string }[] }>(['companies', 'list', '--key', key.key]);
     expect(seen.companies.map((c) => c.id)).toEqual([companyId]);
     const keys = rows(await ok(['keys', 'list']));
-    expect(keys[0]).toEqual(['ID', 'ROLE', 'NAME', 'COMPANY', 'TESTBEDS', 'READ-ONLY', 'EXPIRES', 'REVOKED']);
+    expect(keys[0]).toEqual(['ID', 'ROLE', 'NAME', 'COMPANY', 'TESTBEDS', 'READ-ONLY', 'SCOPES', 'EXPIRES', 'REVOKED']);
     expect(keys.find((r) => r[0] === key.id)?.slice(1, 4)).toEqual(['company', 'dashboard', companyId]);
 
     // Wind down: revoke the device, end the pilot, revoke the key.

@@ -10,6 +10,7 @@ const COLUMNS: readonly Column<ApiKey>[] = [
   ['COMPANY', (k) => k.companyId],
   ['TESTBEDS', (k) => k.testbedIds],
   ['READ-ONLY', (k) => k.readOnly],
+  ['SCOPES', (k) => k.scopes],
   ['EXPIRES', (k) => k.expiresAt],
   ['REVOKED', (k) => k.revokedAt],
 ];
