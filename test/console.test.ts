@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole, launch } from './helpers/browser.js';
 import { ADMIN_TOKEN, eventually, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { SETUP_CALLER } from '../registry/index.js';
 
@@ -12,18 +11,6 @@ import { SETUP_CALLER } from '../registry/index.js';
  * really published over MQTT, stored, and read back through the API by the
  * console with the signed-in key.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const MINUTE = 60_000;
 
 let p: TestPipeline;
@@ -52,7 +39,7 @@ function readings(count: number): object[] {
 
 beforeAll(async () => {
   // The console as `npm run build` makes it; the pipeline serves whatever is built when it starts.
-  execFileSync(process.execPath, ['console/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  buildConsole();
   p = await startTestPipeline();
   const { registry } = p;
   const acme = registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
@@ -79,7 +66,7 @@ beforeAll(async () => {
     const body = (await res.json()) as { latest: unknown[] };
     return body.latest.length === 1 ? true : undefined;
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
