@@ -21,14 +21,17 @@ export function accessOf(device: DeviceContext): DeviceAccess {
 /** What a device's PUBLISH is: a reading, the result of one of its commands, or its configuration report. */
 export type PublishTarget = { readonly kind: 'readings' } | { readonly kind: 'result'; readonly commandId: string } | { readonly kind: 'reported' };
 
+const READINGS: PublishTarget = { kind: 'readings' };
+const REPORTED: PublishTarget = { kind: 'reported' };
+
 /**
  * A device may publish only its own readings, its configuration report, and
  * results on its own commands' topics; anything else is undefined. Whether the command id is
  * really one of its commands is for the command store to say.
  */
 export function publishTarget(access: DeviceAccess, topic: string): PublishTarget | undefined {
-  if (topic === access.readingsTopic) return { kind: 'readings' };
-  if (topic === access.reportedTopic) return { kind: 'reported' };
+  if (topic === access.readingsTopic) return READINGS;
+  if (topic === access.reportedTopic) return REPORTED;
   const result = parseCommandResultTopic(topic);
   if (result?.deviceId === access.device.deviceId) return { kind: 'result', commandId: result.commandId };
   return undefined;

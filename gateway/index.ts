@@ -17,6 +17,7 @@ import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './
 import { brokerHooks, BURST_SECONDS, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
+import { ReadingsBypass } from './routing.js';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter, RateLimiter } from './throttle.js';
 
@@ -167,6 +168,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
 
   const broker = await Aedes.createBroker({
     persistence,
+    mq: new ReadingsBypass(),
     connectTimeout: limits.connectTimeoutMs,
     ...brokerHooks({
       config,

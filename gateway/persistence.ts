@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import type { Logger } from '../core/index.js';
 import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
+import { isReadingsTopic } from './routing.js';
 
 /** A PUBACK (or PUBCOMP) as Aedes hands it to its persistence. */
 interface Acknowledgement {
@@ -9,6 +10,9 @@ interface Acknowledgement {
 }
 
 type Clear = (client: Client, packet: Acknowledgement, cb?: unknown) => unknown;
+type ByTopic = (topic: string) => Promise<unknown[]>;
+
+const NO_SUBSCRIPTIONS: Promise<unknown[]> = Promise.resolve([]);
 
 /**
  * The package is CommonJS whose export is the factory itself (as Aedes imports
@@ -24,7 +28,8 @@ const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemor
  * 'ack' event names the message only when a persistent session had stored it.
  * Hooking the persistence, the broker's documented extension point for
  * sessions, sees the PUBACK's packet identifier [MQTT-2.3.1-6] for clean
- * sessions too, which is what marks a command delivered.
+ * sessions too, which is what marks a command delivered. Readings skip its
+ * subscription match (see `isReadingsTopic`).
  */
 export function acknowledgingPersistence(onPuback: (client: Client, messageId: number) => void): AedesMemoryPersistence {
   const persistence = createMemoryPersistence();
@@ -35,6 +40,10 @@ export function acknowledgingPersistence(onPuback: (client: Client, messageId: n
     return clear(client, packet, cb);
   };
   (persistence as unknown as { outgoingClearMessageId: Clear }).outgoingClearMessageId = hooked;
+  // A QoS 1 message is matched against stored subscriptions to queue it for offline sessions;
+  // nobody receives readings (see isReadingsTopic), so they skip the match.
+  const byTopic = (persistence.subscriptionsByTopic as unknown as ByTopic).bind(persistence);
+  (persistence as unknown as { subscriptionsByTopic: ByTopic }).subscriptionsByTopic = (topic) => (isReadingsTopic(topic) ? NO_SUBSCRIPTIONS : byTopic(topic));
   return persistence;
 }
 

@@ -6,12 +6,21 @@
 
 /** How many keys a table keeps before it forgets the idlest (an attacker's many addresses cannot grow it without bound). */
 const MAX_KEYS = 100_000;
+/** A bucket moves to the recently-used end of its table at most this often: the order is by use to within a second, without moving it on every message. */
+const REORDER_MS = 1000;
+
+interface Bucket {
+  tokens: number;
+  at: number;
+  /** When it was last moved to the recently-used end. */
+  touched: number;
+}
 
 /** Token buckets per key: `rate` tokens a second, holding at most `burst`. */
 export class RateLimiter {
   readonly #rate: number;
   readonly #burst: number;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, Bucket>();
 
   constructor(ratePerSecond: number, burst: number) {
     this.#rate = ratePerSecond;
@@ -39,17 +48,22 @@ export class RateLimiter {
     this.#buckets.delete(key);
   }
 
-  #refill(key: string, now: number): { tokens: number; at: number } {
+  #refill(key: string, now: number): Bucket {
     let bucket = this.#buckets.get(key);
     if (!bucket) {
       if (this.#buckets.size >= MAX_KEYS) this.#buckets.delete(this.#buckets.keys().next().value!);
-      bucket = { tokens: this.#burst, at: now };
-    } else {
-      this.#buckets.delete(key); // re-inserted below: the map stays ordered by last use
-      bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
-      bucket.at = now;
+      bucket = { tokens: this.#burst, at: now, touched: now };
+      this.#buckets.set(key, bucket);
+      return bucket;
     }
-    this.#buckets.set(key, bucket);
+    bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
+    bucket.at = now;
+    if (now - bucket.touched >= REORDER_MS) {
+      // Re-inserted: the map stays ordered by last use, so the idlest key is the first.
+      bucket.touched = now;
+      this.#buckets.delete(key);
+      this.#buckets.set(key, bucket);
+    }
     return bucket;
   }
 }

@@ -15,6 +15,7 @@
  * connection; after a restart it is rebuilt from the journal's recent records.
  */
 export interface Original {
+  readonly messageId: number;
   readonly hash: number;
   /** Epoch ms it was received. */
   readonly at: number;
@@ -26,10 +27,22 @@ export interface Original {
   waiting: ((end: number) => void)[] | undefined;
 }
 
+/** One device's recent messages: by packet identifier, and in arrival order for expiry. */
+class Recent {
+  readonly byId = new Map<number, Original>();
+  /** Arrival order from `head` on; an entry whose identifier was reused since is skipped at expiry. */
+  order: Original[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.order.length - this.head;
+  }
+}
+
 export class DuplicateFilter {
   readonly #perDevice: number;
   readonly #windowMs: number;
-  readonly #devices = new Map<string, Map<number, Original>>();
+  readonly #devices = new Map<string, Recent>();
 
   /**
    * Remembers each device's messages for `windowMs` (a resend comes within a
@@ -46,19 +59,19 @@ export class DuplicateFilter {
   remember(deviceId: string, messageId: number, hash: number, connection: number, at: number, end?: number): Original {
     let recent = this.#devices.get(deviceId);
     if (!recent) {
-      recent = new Map();
+      recent = new Recent();
       this.#devices.set(deviceId, recent);
     }
-    const original: Original = { hash, at, connection, end, waiting: undefined };
-    recent.delete(messageId); // re-insert at the newest end
-    recent.set(messageId, original);
+    const original: Original = { messageId, hash, at, connection, end, waiting: undefined };
+    recent.byId.set(messageId, original);
+    recent.order.push(original);
     this.#expire(recent, at);
     return original;
   }
 
   /** The original this message repeats, if it is a resend. */
   original(deviceId: string, messageId: number, hash: number, connection: number, dup: boolean): Original | undefined {
-    const seen = this.#devices.get(deviceId)?.get(messageId);
+    const seen = this.#devices.get(deviceId)?.byId.get(messageId);
     if (!seen || seen.hash !== hash) return undefined;
     return dup || seen.connection !== connection ? seen : undefined;
   }
@@ -72,15 +85,23 @@ export class DuplicateFilter {
   sweep(now: number): void {
     for (const [deviceId, recent] of this.#devices) {
       this.#expire(recent, now);
-      if (recent.size === 0) this.#devices.delete(deviceId);
+      if (recent.byId.size === 0) this.#devices.delete(deviceId);
     }
   }
 
-  #expire(recent: Map<number, Original>, now: number): void {
-    // Insertion order is arrival order, so the oldest are first.
-    for (const [id, o] of recent) {
-      if (recent.size <= this.#perDevice && o.at >= now - this.#windowMs) break;
-      recent.delete(id);
+  /** Drops the oldest entries past the count or the window: O(1) a message, no reordering of the map. */
+  #expire(recent: Recent, now: number): void {
+    const oldest = now - this.#windowMs;
+    const { order, byId } = recent;
+    while (recent.head < order.length) {
+      const o = order[recent.head]!;
+      if (recent.size <= this.#perDevice && o.at >= oldest) break;
+      if (byId.get(o.messageId) === o) byId.delete(o.messageId);
+      recent.head++;
+    }
+    if (recent.head > 1024 && recent.head * 2 > order.length) {
+      recent.order = order.slice(recent.head);
+      recent.head = 0;
     }
   }
 }

@@ -97,13 +97,16 @@ export class Drainer {
   /** Stores one batch; false when stopped before it could. */
   async #deliver(records: readonly QueuedRecord[]): Promise<boolean> {
     const readings: Reading[] = [];
-    const source: string[] = [];
+    // Where each reading came from (queue position, index in its record): its rejection key if the store refuses it.
+    const fromLsn: number[] = [];
+    const fromIndex: number[] = [];
     const rejections: Rejection[] = [];
     for (const record of records) {
-      record.readings.forEach((r, i) => {
-        readings.push(r);
-        source.push(`${record.lsn}.s${i}`);
-      });
+      for (let i = 0; i < record.readings.length; i++) {
+        readings.push(record.readings[i]!);
+        fromLsn.push(record.lsn);
+        fromIndex.push(i);
+      }
       // Keyed by queue position, so a batch delivered again after a crash records each rejection once.
       record.rejections.forEach((r, i) => rejections.push({ ...r, key: `${record.lsn}.${i}` }));
     }
@@ -113,11 +116,11 @@ export class Drainer {
     // never turned into rejections: the fix is on the store's side and nothing is lost meanwhile.
     const written = await this.#retry('readings', async () => {
       if (readings.length === 0) return [];
-      const result = await this.#store.write(readings);
-      return result.refused.map(({ index, reason }) => storeRefusal(readings[index]!, source[index]!, reason));
+      return (await this.#store.write(readings, encodedBatch(records))).refused;
     });
     if (!written) return false;
-    const refused = written.value;
+    const refusedAt = written.value;
+    const refused = refusedAt.map(({ index, reason }) => storeRefusal(readings[index]!, `${fromLsn[index]}.s${fromIndex[index]}`, reason));
     rejections.push(...refused);
     if (rejections.length > 0 && !(await this.#retry('rejections', () => this.#rejections.writeRejections(rejections)))) return false;
 
@@ -126,8 +129,8 @@ export class Drainer {
     if (rejections.length > 0) this.#o.onRejected?.(rejections);
     this.#state.refused += refused.length;
     if (this.#o.onStored && readings.length > refused.length) {
-      const refusedKeys = new Set(refused.map((r) => r.key));
-      this.#o.onStored(refused.length === 0 ? readings : readings.filter((_, i) => !refusedKeys.has(source[i])));
+      const refusedIndices = new Set(refusedAt.map((r) => r.index));
+      this.#o.onStored(refused.length === 0 ? readings : readings.filter((_, i) => !refusedIndices.has(i)));
     }
     return true;
   }
@@ -163,4 +166,27 @@ export class Drainer {
 function storeRefusal(reading: Reading, key: string, reason: string): Rejection {
   const payload = Buffer.from(JSON.stringify({ ...reading.values, time: isoTime(reading.time) }));
   return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
+}
+
+const OPEN = 0x5b; // [
+const COMMA = 0x2c;
+const CLOSE = 0x5d; // ]
+
+/**
+ * The batch's records as one JSON array of their journal bytes (see
+ * reading-codec.js), in an ArrayBuffer of its own, so the embedded store can
+ * hand it to its writer thread without a copy.
+ */
+function encodedBatch(records: readonly QueuedRecord[]): Buffer {
+  let size = 1 + records.length;
+  for (const r of records) size += r.encoded.length;
+  const batch = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  batch[at++] = OPEN;
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0) batch[at++] = COMMA;
+    at += records[i]!.encoded.copy(batch, at);
+  }
+  batch[at] = CLOSE;
+  return batch;
 }

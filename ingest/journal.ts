@@ -122,11 +122,11 @@ export class Journal {
   }
 
   /**
-   * Appends one frame (a string is stored as UTF-8) and returns its LSN range. `onDurable` is called once the
+   * Appends one frame (a string is stored as UTF-8) and returns its LSN range and its body's bytes. `onDurable` is called once the
    * frame (and everything before it) is on disk, or with the error that kept it
    * from getting there.
    */
-  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number } {
+  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number; body: Buffer } {
     // A string is encoded straight into the frame: one allocation, no copy.
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     const frame = Buffer.allocUnsafe(HEADER + length);
@@ -140,7 +140,8 @@ export class Journal {
     this.#pendingBytes += frame.length;
     if (onDurable) this.#waiters.push({ end: this.#head, done: onDurable });
     if (!this.#writing) this.#writing = this.#commitRounds();
-    return { lsn, end: this.#head };
+    // The frame's body as written (never changed after): the caller may keep it instead of a copy.
+    return { lsn, end: this.#head, body: frame.subarray(HEADER) };
   }
 
   /** Calls `done` once everything before `end` is on disk. */

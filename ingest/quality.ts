@@ -1,5 +1,5 @@
 import type { Reading } from '../store/index.js';
-import { contractOf, type ProfileCatalogue } from '../device-profiles/index.js';
+import { contractOf, type CompiledProfile, type ProfileCatalogue } from '../device-profiles/index.js';
 
 /** A measurement's current run: its value and how many readings in a row carried it. */
 interface Run {
@@ -10,11 +10,15 @@ interface Run {
 interface DeviceMemory {
   /** The time of the device's newest reading seen. */
   lastTime: number | undefined;
+  /** When (Date.now) it was last moved to the recently-used end of the table. */
+  touched: number;
   readonly runs: Map<string, Run>;
 }
 
 /** Devices remembered; past this the least recently heard from is forgotten (its next reading starts afresh). */
 const MAX_DEVICES = 100_000;
+/** A device moves to the recently-used end of the table at most this often, not on every reading. */
+const REORDER_MS = 1000;
 
 /**
  * The quality flags that need a device's history, set on each reading as it
@@ -37,6 +41,7 @@ export class QualityTracker {
   readonly #profiles: ProfileCatalogue;
   readonly #lastReadingAt: (deviceId: string) => number | undefined;
   readonly #devices = new Map<string, DeviceMemory>();
+  readonly #silent = new WeakMap<CompiledProfile, number>();
 
   constructor(profiles: ProfileCatalogue, lastReadingAt: (deviceId: string) => number | undefined = () => undefined) {
     this.#profiles = profiles;
@@ -51,17 +56,30 @@ export class QualityTracker {
     const last = memory.lastTime;
     if (last !== undefined && reading.time <= last) return reading;
     memory.lastTime = reading.time;
-    const gap = last !== undefined && reading.time - last > contractOf(profile).silentMs;
+    const gap = last !== undefined && reading.time - last > this.#silentMs(profile);
     const after = profile.profile.health.stuckAfter;
     let stuck: string[] | undefined;
-    for (const [name, value] of Object.entries(reading.values)) {
-      const run = memory.runs.get(name);
-      if (run && run.value === value) run.count++;
-      else memory.runs.set(name, { value, count: 1 });
-      if ((run?.value === value ? run.count : 1) >= after) (stuck ??= []).push(name);
+    const values = reading.values;
+    for (const name in values) {
+      const value = values[name]!;
+      let run = memory.runs.get(name);
+      if (!run) memory.runs.set(name, (run = { value, count: 1 }));
+      else if (run.value === value) run.count++;
+      else {
+        run.value = value;
+        run.count = 1;
+      }
+      if (run.count >= after) (stuck ??= []).push(name);
     }
     if (!gap && !stuck) return reading;
     return { ...reading, ...(stuck ? { stuck } : {}), ...(gap ? { gap: true } : {}) };
+  }
+
+  /** The profile's silent threshold, worked out once per profile rather than per reading. */
+  #silentMs(profile: CompiledProfile): number {
+    let ms = this.#silent.get(profile);
+    if (ms === undefined) this.#silent.set(profile, (ms = contractOf(profile).silentMs));
+    return ms;
   }
 
   /** Forgets a device's history (its pilot was erased). */
@@ -70,12 +88,15 @@ export class QualityTracker {
   }
 
   #memory(deviceId: string): DeviceMemory {
+    const now = Date.now();
     let memory = this.#devices.get(deviceId);
     if (memory) {
-      // Map order is insertion order: moving the device to the end keeps the oldest first.
+      if (now - memory.touched < REORDER_MS) return memory;
+      // Map order is insertion order: moving the device to the end keeps the least recently heard from first.
+      memory.touched = now;
       this.#devices.delete(deviceId);
     } else {
-      memory = { lastTime: this.#lastReadingAt(deviceId), runs: new Map() };
+      memory = { lastTime: this.#lastReadingAt(deviceId), touched: now, runs: new Map() };
       if (this.#devices.size >= MAX_DEVICES) this.#devices.delete(this.#devices.keys().next().value as string);
     }
     this.#devices.set(deviceId, memory);

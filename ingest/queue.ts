@@ -1,13 +1,13 @@
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/index.js';
 import type { Reading, Rejection } from '../store/index.js';
+import { Checkpoint } from './checkpoint.js';
 import { Journal } from './journal.js';
 import { segmentsHolding } from './segments.js';
 import type { MessageOutcome } from './pipeline.js';
+import { decodeRecord, encodeRecord, type MessageKey } from '../store/index.js';
 
-/** Identifies a QoS 1 message for duplicate detection: device, packet identifier, payload hash. */
-export type MessageKey = readonly [deviceId: string, messageId: number, hash: number];
+export type { MessageKey } from '../store/index.js';
 
 /** One message's outcome as it sits in the queue. */
 export interface QueuedRecord {
@@ -17,13 +17,8 @@ export interface QueuedRecord {
   readonly at: number;
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
-}
-
-interface Body {
-  a: number;
-  r: Reading[];
-  j: Rejection[];
-  k?: MessageKey;
+  /** The record's bytes as written to the journal (see reading-codec.js), handed to the store as they are. */
+  readonly encoded: Buffer;
 }
 
 export interface QueueOptions {
@@ -34,6 +29,9 @@ export interface QueueOptions {
   readonly memoryBytes: number;
 }
 
+/** What an unreadable record is delivered as: nothing. */
+const EMPTY_RECORD = Buffer.from('{"a":0}');
+
 /** Segments kept after delivery, for rebuilding duplicate detection after a restart. */
 const KEEP_SEGMENTS = 2;
 /** How much one read from disk takes. */
@@ -43,15 +41,15 @@ const DISK_READ_BYTES = 4 * 1024 * 1024;
  * The durable queue between validation and storage. A message's outcome is
  * appended to the journal (on disk) before it is acknowledged, delivered
  * oldest first to the store writer, and committed once stored; the committed
- * position is kept in `checkpoint.json`, so after a crash delivery resumes
- * there. Records still in memory are delivered from memory; once the backlog
+ * position is kept in `checkpoint.json` (see Checkpoint), so after a crash
+ * delivery resumes there. Records still in memory are delivered from memory; once the backlog
  * outgrows `memoryBytes`, they are read back from disk, so memory stays bounded
  * whatever the backlog.
  */
 export class DurableQueue {
   readonly #journal: Journal;
   readonly #options: QueueOptions;
-  readonly #checkpointFile: string;
+  readonly #checkpoint: Checkpoint;
   readonly #log: Logger;
   /** LSN up to which everything is stored. */
   #committed: number;
@@ -72,12 +70,12 @@ export class DurableQueue {
   #frontAt: number | undefined;
   #closed = false;
 
-  private constructor(journal: Journal, options: QueueOptions, checkpointFile: string, committed: number, log: Logger) {
+  private constructor(journal: Journal, options: QueueOptions, dir: string, checkpoint: Checkpoint, log: Logger) {
     this.#journal = journal;
-    this.#dir = path.dirname(checkpointFile);
+    this.#dir = dir;
     this.#options = options;
-    this.#checkpointFile = checkpointFile;
-    this.#committed = Math.max(committed, journal.tail);
+    this.#checkpoint = checkpoint;
+    this.#committed = Math.max(checkpoint.lsn, journal.tail);
     this.#next = this.#committed;
     this.#spilled = this.#next < journal.head;
     this.#log = log;
@@ -87,14 +85,8 @@ export class DurableQueue {
   static async open(dir: string, options: QueueOptions, log: Logger): Promise<DurableQueue> {
     const { journal, truncatedBytes } = await Journal.open(dir, { segmentBytes: options.segmentBytes });
     if (truncatedBytes > 0) log.warn({ truncatedBytes }, 'cut a torn, unacknowledged record off the end of the queue');
-    const checkpointFile = path.join(dir, 'checkpoint.json');
-    let committed = 0;
-    try {
-      committed = (JSON.parse(await fsp.readFile(checkpointFile, 'utf8')) as { lsn: number }).lsn;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err }, 'unreadable queue checkpoint; delivering from the oldest record kept');
-    }
-    const queue = new DurableQueue(journal, options, checkpointFile, committed, log);
+    const checkpoint = await Checkpoint.open(path.join(dir, 'checkpoint.json'), log);
+    const queue = new DurableQueue(journal, options, dir, checkpoint, log);
     if (queue.depthBytes > 0) log.info({ backlogBytes: queue.depthBytes }, 'resuming delivery of queued readings');
     return queue;
   }
@@ -130,14 +122,12 @@ export class DurableQueue {
    * Returns the journal position after it.
    */
   enqueue(at: number, outcome: MessageOutcome, key: MessageKey | undefined, onDurable?: (error: Error | null) => void): number {
-    const body: Body = { a: at, r: outcome.readings as Reading[], j: outcome.rejections as Rejection[] };
-    if (key) body.k = key;
     // Caught up with everything appended: new records can be delivered from memory again.
     if (this.#spilled && this.#next === this.#journal.head && this.#memHead === this.#memory.length) this.#spilled = false;
-    const { lsn, end } = this.#journal.append(JSON.stringify(body), onDurable);
+    const { lsn, end, body: encoded } = this.#journal.append(encodeRecord(at, outcome.readings, outcome.rejections, key), onDurable);
     const size = end - lsn - 8;
     if (!this.#spilled && this.#memBytes + size <= this.#options.memoryBytes) {
-      this.#memory.push({ lsn, end, at, readings: outcome.readings, rejections: outcome.rejections });
+      this.#memory.push({ lsn, end, at, readings: outcome.readings, rejections: outcome.rejections, encoded });
       this.#memBytes += size;
     } else {
       this.#spilled = true;
@@ -173,9 +163,7 @@ export class DurableQueue {
   async commit(end: number): Promise<void> {
     this.#committed = end;
     this.#frontAt = undefined;
-    const tmp = `${this.#checkpointFile}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify({ lsn: end }));
-    await fsp.rename(tmp, this.#checkpointFile);
+    this.#checkpoint.save(end);
     await this.#journal.release(end, KEEP_SEGMENTS);
     while (this.#roomWaiters.length > 0 && !this.full) this.#roomWaiters.shift()!();
     for (const wake of this.#commitWaiters.splice(0)) wake();
@@ -210,8 +198,8 @@ export class DurableQueue {
       const records = await this.#journal.read(at, DISK_READ_BYTES);
       if (records.length === 0) break;
       for (const r of records) {
-        const body = decode(r.body);
-        if (body?.k) onKey(body.k, body.a, r.end);
+        const record = decodeRecord(r.body.toString('utf8'));
+        if (record?.key) onKey(record.key, record.at, r.end);
       }
       at = records[records.length - 1]!.end;
     }
@@ -226,6 +214,7 @@ export class DurableQueue {
     this.#closed = true;
     this.#notify();
     for (const wake of this.#commitWaiters.splice(0)) wake();
+    await this.#checkpoint.flush().catch((err: unknown) => this.#log.warn({ err }, 'could not save the queue checkpoint'));
     await this.#journal.close();
   }
 
@@ -265,10 +254,17 @@ export class DurableQueue {
     let n = 0;
     for (const r of await this.#journal.read(this.#next, DISK_READ_BYTES)) {
       if ((until !== undefined && r.lsn >= until) || n >= maxReadings) break;
-      const body = decode(r.body);
-      if (!body) this.#log.error({ lsn: r.lsn }, 'skipped an unreadable queue record');
-      out.push({ lsn: r.lsn, end: r.end, at: body?.a ?? Date.now(), readings: body?.r ?? [], rejections: body?.j ?? [] });
-      n += Math.max(1, body?.r.length ?? 0);
+      const record = decodeRecord(r.body.toString('utf8'));
+      if (!record) this.#log.error({ lsn: r.lsn }, 'skipped an unreadable queue record');
+      out.push({
+        lsn: r.lsn,
+        end: r.end,
+        at: record?.at ?? Date.now(),
+        readings: record?.readings ?? [],
+        rejections: record?.rejections ?? [],
+        encoded: record ? r.body : EMPTY_RECORD,
+      });
+      n += Math.max(1, record?.readings.length ?? 0);
     }
     this.#handOut(out);
     return out;
@@ -295,13 +291,5 @@ export class DurableQueue {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
-  }
-}
-
-function decode(body: Buffer): Body | undefined {
-  try {
-    return JSON.parse(body.toString('utf8')) as Body;
-  } catch {
-    return undefined;
   }
 }

@@ -12,10 +12,10 @@ import type { Metrics } from './metrics.js';
 export function measuredStore(store: ReadingStore, m: Metrics): ReadingStore {
   return {
     kind: store.kind,
-    async write(readings) {
+    async write(readings, encoded) {
       const end = m.storeWriteSeconds.startTimer();
       try {
-        const result = await store.write(readings);
+        const result = await store.write(readings, encoded);
         m.storeWrites.inc({ result: 'ok' });
         return result;
       } catch (err) {
@@ -41,11 +41,13 @@ export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onR
   ingest: T,
   m: Metrics,
 ): Pick<Ingest, 'accept' | 'forget' | 'onRefused' | 'refusing'> {
+  // Bound once: a labelled counter hashes its labels on every call, a bound one does not.
+  const byQos = [m.ingestMessages.labels('0'), m.ingestMessages.labels('1')];
   return {
     refusing: () => ingest.refusing(),
     accept(ctx, message, done) {
       const outcome = ingest.accept(ctx, message, done);
-      m.ingestMessages.inc({ qos: String(message.qos) });
+      (byQos[message.qos] ?? m.ingestMessages.labels(String(message.qos))).inc();
       if (outcome.readings.length > 0) m.ingestReadings.inc(outcome.readings.length);
       for (const rejection of outcome.rejections) m.ingestRejections.inc({ code: rejection.code });
       return outcome;

@@ -1,4 +1,5 @@
 export * from './types.js';
+export { decodeRecord, encodeRecord, type DecodedRecord, type MessageKey } from './reading-codec.js';
 import type { Config, Logger } from '../core/index.js';
 import { EmbeddedStore } from './embedded/store.js';
 import { InfluxStore } from './influx/store.js';

@@ -223,7 +223,14 @@ export class StoreWriteError extends Error {
  */
 export interface ReadingStore {
   readonly kind: 'embedded' | 'influx';
-  write(readings: readonly Reading[]): Promise<WriteResult>;
+  /**
+   * Stores a batch. `encoded`, when given, is the same batch as the ingest
+   * queue's records (see reading-codec.js) in one JSON array, UTF-8, in an
+   * ArrayBuffer of its own: a store that can read it (the embedded one, whose
+   * writer thread parses it) may take that buffer over instead of copying the
+   * reading objects to another thread. The caller does not use it after.
+   */
+  write(readings: readonly Reading[], encoded?: Buffer): Promise<WriteResult>;
   /** Raw readings of a device or a pilot, in (time, deviceId) order, limited to the scope. */
   queryRaw(scope: Scope, query: RawQuery): Promise<SeriesRow[]>;
   /** Windowed aggregates in (time, deviceId) order, limited to the scope. Each row's values are those the window has. */

@@ -88,8 +88,9 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
     return new EmbeddedStore(worker, reader);
   }
 
-  async write(readings: readonly Reading[]): Promise<WriteResult> {
-    if (readings.length > 0) await this.#send('readings', readings);
+  async write(readings: readonly Reading[], encoded?: Buffer): Promise<WriteResult> {
+    // The encoded batch's memory moves to the writer, which parses it: this thread copies no reading objects.
+    if (readings.length > 0) await (encoded === undefined ? this.#send('readings', readings) : this.#send('encoded', undefined, { encoded }, encoded));
     return { refused: [] };
   }
 
@@ -201,12 +202,14 @@ export class EmbeddedStore implements ReadingStore, RejectionLog {
   }
 
   /** Sends an operation to the writer; resolves with the rows it changed (for maintenance operations). */
-  #send(op: string, rows?: readonly unknown[], args: object = {}): Promise<number> {
+  #send(op: string, rows?: readonly unknown[], args: object = {}, transfer?: Buffer): Promise<number> {
     if (this.#closed) return Promise.reject(new StoreWriteError('the embedded store is closed', false));
     const id = this.#nextId++;
     return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...args, id, op, rows });
+      // Only a buffer with an ArrayBuffer of its own is moved; one cut from Node's shared pool is copied.
+      const movable = transfer && transfer.byteOffset === 0 && transfer.byteLength === transfer.buffer.byteLength;
+      this.#worker.postMessage({ ...args, id, op, rows }, movable ? [transfer.buffer as ArrayBuffer] : []);
     });
   }
 

@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { readingsOfBatch } from '../reading-codec.js';
 import { configure, migrate } from './schema.js';
 
 const db = new BetterSqlite3(workerData.file);
@@ -46,9 +47,20 @@ const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
       r.stuck?.length ? r.stuck.join(',') : null,
       r.gap === true ? 1 : null,
     );
-    for (const [measurement, value] of Object.entries(r.values))
-      upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, value, r.suspect?.includes(measurement) ? 1 : 0);
   }
+  // The newest value of each measurement in the batch is the only one that can change `latest`:
+  // one upsert per device and measurement, not one per reading.
+  /** @type {Map<string, { r: any, measurement: string }>} */
+  const newest = new Map();
+  for (const r of rows) {
+    for (const measurement in r.values) {
+      const key = `${r.deviceId}\u0000${r.pilotId}\u0000${measurement}`;
+      const kept = newest.get(key);
+      if (!kept || r.time >= kept.r.time) newest.set(key, { r, measurement });
+    }
+  }
+  for (const { r, measurement } of newest.values())
+    upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, r.values[measurement], r.suspect?.includes(measurement) ? 1 : 0);
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {
@@ -91,10 +103,13 @@ function maintain(msg) {
 const port = parentPort;
 if (!port) throw new Error('writer.worker.js must run as a worker thread');
 
-port.on('message', (/** @type {{ id: number, op: string, rows?: any[], pilotId?: string, before?: number, limit?: number }} */ msg) => {
+port.on('message', (/** @type {{ id: number, op: string, rows?: any[], encoded?: Uint8Array, pilotId?: string, before?: number, limit?: number }} */ msg) => {
   try {
     if (msg.op === 'readings') writeReadings(msg.rows ?? []);
-    else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
+    else if (msg.op === 'encoded') {
+      const bytes = msg.encoded ?? new Uint8Array();
+      writeReadings(readingsOfBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
+    } else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
     else if (msg.op === 'prune') pruneRejections.run(msg.rows?.[0] ?? 0);
     else if (msg.op === 'close') {
       db.close();
