@@ -48,6 +48,12 @@ export interface GatewayDeps {
    * `device.config.desired` to send a new desired configuration at once.
    */
   readonly events?: EventBus | undefined;
+  /**
+   * The broker's id, message bus (an mqemitter) and session store (an Aedes
+   * persistence) when several gateway nodes share them; by default the broker
+   * keeps both in this process's memory.
+   */
+  readonly broker?: { readonly id: string; readonly mq: unknown; readonly persistence: object } | undefined;
 }
 
 export interface Gateway {
@@ -163,9 +169,10 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const persistence = acknowledgingPersistence((client, messageId) => {
     const deviceId = deviceOf(client);
     if (deviceId) delivery.acknowledged(client, deviceId, messageId);
-  });
+  }, deps.broker?.persistence);
 
   const broker = await Aedes.createBroker({
+    ...(deps.broker && { id: deps.broker.id, mq: deps.broker.mq }),
     persistence,
     connectTimeout: limits.connectTimeoutMs,
     ...brokerHooks({

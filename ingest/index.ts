@@ -10,10 +10,12 @@ import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
 import { capRejections, RejectionBudget } from './rejection-cap.js';
 import { DurableQueue, type MessageKey } from './queue.js';
+import { sharingAcknowledgement, type ResendMemory } from './resends.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
 export type { DiskState } from './disk.js';
+export type { ResendMemory } from './resends.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -22,6 +24,8 @@ export interface IngestDeps {
   readonly log: Logger;
   /** The time of a device's newest stored reading (from its kept health), so a silence spanning a restart is still flagged `gap`. */
   readonly lastReadingAt?: ((deviceId: string) => number | undefined) | undefined;
+  /** Acknowledged messages remembered across gateway nodes (cluster/), for a resend to another node. */
+  readonly resends?: ResendMemory | undefined;
 }
 
 /** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
@@ -170,6 +174,54 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
   }
 
+  /** Runs a message that is not a resend through the pipeline and queues it; `done` once it may be acknowledged. */
+  function admit(ctx: DeviceContext, message: InboundMessage, key: MessageKey | undefined, done: (error?: Error | null) => void): MessageOutcome {
+    const acknowledged = key !== undefined;
+    const at = Date.now();
+    const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
+    counts.readings += outcome.readings.length;
+    const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
+    const append = () => {
+      const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
+      if (original) appended(original, end);
+      if (!acknowledged) done();
+    };
+    if (!queue.full) append();
+    else {
+      if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
+      warnedFull = true;
+      queue.whenRoom(() => {
+        if (warnedFull) log.info('the queue has room again');
+        warnedFull = false;
+        append();
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * A DUP message this node does not know: if another node acknowledged it, it
+   * is acknowledged again and not stored twice; else it is admitted. Decided
+   * after Redis answers, so its rejections reach the device as later notices do.
+   */
+  function resentElsewhere(
+    memory: ResendMemory,
+    ctx: DeviceContext,
+    message: InboundMessage,
+    key: MessageKey,
+    done: (error?: Error | null) => void,
+  ): MessageOutcome {
+    void memory.acknowledgedElsewhere(key[0], key[1], key[2]).then((seen) => {
+      if (seen) {
+        counts.duplicates++;
+        return done();
+      }
+      const { rejections } = admit(ctx, message, key, done);
+      if (rejections.length > 0) refusalListeners.forEach((listener) => listener(rejections));
+    });
+    return NOTHING;
+  }
+
   return {
     refusing,
     accept(ctx, message, done) {
@@ -189,27 +241,13 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
           whenAppended(original, (end) => queue.whenDurable(end, done));
           return NOTHING;
         }
+        if (deps.resends) {
+          const shared = sharingAcknowledgement(deps.resends, key, done);
+          if (message.dup) return resentElsewhere(deps.resends, ctx, message, key, shared);
+          return admit(ctx, message, key, shared);
+        }
       }
-      const at = Date.now();
-      const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
-      counts.readings += outcome.readings.length;
-      const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
-      const append = () => {
-        const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
-        if (original) appended(original, end);
-        if (!acknowledged) done();
-      };
-      if (!queue.full) append();
-      else {
-        if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
-        warnedFull = true;
-        queue.whenRoom(() => {
-          if (warnedFull) log.info('the queue has room again');
-          warnedFull = false;
-          append();
-        });
-      }
-      return outcome;
+      return admit(ctx, message, key, done);
     },
     forget: (deviceId) => pipeline.forget(deviceId),
     async eraseDevices(deviceIds) {

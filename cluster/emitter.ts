@@ -1,0 +1,76 @@
+import mqemitter, { type MQEmitter, type Message } from 'mqemitter';
+
+/** How long a close waits for Redis to acknowledge QUIT before the connections are dropped. */
+const CLOSE_WAIT_MS = 1000;
+
+type Listener = (message: Message, done: () => void) => void;
+
+/**
+ * The broker's message bus over two: this node's own (in memory) and the one
+ * every node shares (mqemitter-redis).
+ *
+ * What a device publishes (readings, results, reports, its status) is routed
+ * on this node only: Aedes names its client on the message, and nothing on
+ * another node subscribes to it, so a reading never waits for Redis and keeps
+ * flowing while Redis is down. What the gateway publishes itself (commands,
+ * error notices, desired configuration) and Aedes's own `$SYS` messages
+ * (session takeover, heartbeats, subscriptions of persistent sessions) carry no
+ * client, and go through Redis to whichever node holds the device.
+ *
+ * A subscription listens on both, so a message reaches it once, from the bus
+ * it was routed on.
+ */
+export class RoutedEmitter implements MQEmitter {
+  readonly #local: MQEmitter;
+  readonly #shared: MQEmitter;
+  readonly #drop: () => Promise<void>;
+
+  /** `drop` closes the shared bus's connections at once, for a close while Redis is away (a QUIT would wait for it). */
+  constructor(shared: MQEmitter, drop: () => Promise<void>, local: MQEmitter = mqemitter()) {
+    this.#local = local;
+    this.#shared = shared;
+    this.#drop = drop;
+  }
+
+  get current(): number {
+    return this.#local.current + this.#shared.current;
+  }
+
+  get concurrent(): number {
+    return this.#local.concurrent;
+  }
+
+  on(topic: string, listener: Listener, callback?: () => void): this {
+    let left = 2;
+    const done = () => {
+      if (--left === 0) callback?.();
+    };
+    this.#local.on(topic, listener, done);
+    this.#shared.on(topic, listener, done);
+    return this;
+  }
+
+  emit(message: Message, callback?: (error?: Error) => void): void {
+    const fromDevice = typeof message.clientId === 'string';
+    (fromDevice ? this.#local : this.#shared).emit(message, callback);
+  }
+
+  removeListener(topic: string, listener: Listener, callback?: () => void): void {
+    let left = 2;
+    const done = () => {
+      if (--left === 0) callback?.();
+    };
+    this.#local.removeListener(topic, listener, done);
+    this.#shared.removeListener(topic, listener, done);
+  }
+
+  close(callback: () => void): void {
+    this.#local.close(() => {
+      const dropping = setTimeout(() => void this.#drop(), CLOSE_WAIT_MS);
+      this.#shared.close(() => {
+        clearTimeout(dropping);
+        void this.#drop().then(callback);
+      });
+    });
+  }
+}
