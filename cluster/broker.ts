@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import mqemitterRedis from 'mqemitter-redis';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import type { Logger } from '../core/index.js';
@@ -26,11 +27,32 @@ export function brokerParts(url: string, nodeId: string, log: Logger): BrokerPar
   const subConn = connectRedis(url, log, 'mqtt-sub');
   const conn = connectRedis(url, log, 'mqtt-sessions');
   const shared = mqemitterRedis({ pubConn, subConn });
-  const persistence = new AsyncRedisPersistence({ conn, packetTTL: () => PACKET_TTL_SECONDS });
+  const persistence = streaming(new AsyncRedisPersistence({ conn, packetTTL: () => PACKET_TTL_SECONDS }));
   // Aedes never destroys its persistence: its connection goes when the bus closes.
   const mq = new RoutedEmitter(shared, async () => {
     for (const redis of [pubConn, subConn]) if (redis.status !== 'end') redis.disconnect();
     await closeRedis(conn);
   });
   return { id: nodeId, mq, persistence };
+}
+
+/** The persistence methods whose answer Aedes pipes as a stream. */
+const STREAMS = ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'] as const;
+
+/**
+ * aedes-persistence-redis answers these with async generators, while Aedes
+ * 1.x pipes them (`stream.pipe`), as the in-memory persistence's Readables
+ * allow: each is wrapped in `Readable.from`.
+ */
+function streaming<P extends object>(persistence: P): P {
+  const methods = persistence as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+  for (const name of STREAMS) {
+    const original = methods[name]?.bind(persistence);
+    if (!original) continue;
+    methods[name] = (...args: unknown[]) => {
+      const answer = original(...args) as AsyncIterable<unknown> & { pipe?: unknown };
+      return typeof answer.pipe === 'function' ? answer : Readable.from(answer);
+    };
+  }
+  return persistence;
 }
