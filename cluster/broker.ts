@@ -27,6 +27,8 @@ export function brokerParts(url: string, nodeId: string, log: Logger): BrokerPar
   const subConn = connectRedis(url, log, 'mqtt-sub');
   const conn = connectRedis(url, log, 'mqtt-sessions');
   const shared = mqemitterRedis({ pubConn, subConn });
+  // The bus re-emits its connections' errors on `state`, where nobody listens (an uncaught throw); connectRedis logs them.
+  (shared as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   const persistence = streaming(new AsyncRedisPersistence({ conn, packetTTL: () => PACKET_TTL_SECONDS }));
   // Aedes never destroys its persistence: its connection goes when the bus closes.
   const mq = new RoutedEmitter(shared, async () => {

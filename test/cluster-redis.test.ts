@@ -60,6 +60,23 @@ describe('two gateway nodes on one Redis', () => {
     return { client, got };
   }
 
+  /** A pilot's live stream (SSE) on `node`: how many readings it has carried so far. */
+  async function liveStream(node: TestPipeline, pilotId: string) {
+    const res = await fetch(`${node.apiUrl}/v1/pilots/${pilotId}/live`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, accept: 'text/event-stream' } });
+    expect(res.status).toBe(200);
+    let text = '';
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    void (async () => {
+      for (;;) {
+        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    })();
+    return { count: () => (text.match(/"pm25":/g) ?? []).length, close: () => reader.cancel().catch(() => undefined) };
+  }
+
   it('sends a command and an error notice from node 1 to a device connected to node 2, and knows it is online there', async () => {
     const { devices } = provision(node1, 'weather');
     const { device: d, password } = devices[0]!;
@@ -98,25 +115,14 @@ describe('two gateway nodes on one Redis', () => {
   it('streams on node 2 the readings stored by node 1, each once', async () => {
     const { pilot, devices } = provision(node1, 'air-quality');
     const { device: d, password } = devices[0]!;
-    const res = await fetch(`${node2.apiUrl}/v1/pilots/${pilot.id}/live`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, accept: 'text/event-stream' } });
-    expect(res.status).toBe(200);
-    let text = '';
-    const reader = res.body!.getReader();
-    void (async () => {
-      for (;;) {
-        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
-    })();
+    const feed = await liveStream(node2, pilot.id);
     const client = await mqtt.connectAsync(node1.mqttUrl, { username: d.username, password, protocolVersion: 4, reconnectPeriod: 0 });
     clients.push(client);
     for (const pm25 of [11, 12, 13]) await client.publishAsync(deviceTopic(d.id, 'readings'), JSON.stringify({ pm25 }), { qos: 1 });
-    const count = () => (text.match(/"pm25":/g) ?? []).length;
-    await eventually(() => (count() >= 3 ? true : undefined), 5000, 'three readings on node 2');
+    await eventually(() => (feed.count() >= 3 ? true : undefined), 5000, 'three readings on node 2');
     await new Promise((r) => setTimeout(r, 300));
-    expect(count()).toBe(3);
-    await reader.cancel();
+    expect(feed.count()).toBe(3);
+    await feed.close();
   });
 
   it('recognises on node 2 a DUP resend of a message node 1 acknowledged', async () => {
@@ -147,25 +153,43 @@ describe('two gateway nodes on one Redis', () => {
     expect(statuses.slice(15)).toContain(429);
   });
 
-  it('carries on across a Redis restart: cross-node delivery comes back without restarting a node', async () => {
-    const { devices } = provision(node1, 'weather');
-    const { device: d, password } = devices[0]!;
-    const dev = await device(node2, d.username, password, d.id);
+  it('acknowledges and streams readings locally while Redis is down, and cross-node delivery comes back after its restart', async () => {
+    const remote = provision(node1, 'weather').devices[0]!;
+    const dev = await device(node2, remote.device.username, remote.password, remote.device.id);
+    const { pilot, devices } = provision(node1, 'air-quality');
+    const local = devices[0]!;
+    const feed = await liveStream(node1, pilot.id);
+    const sensor = await mqtt.connectAsync(node1.mqttUrl, {
+      username: local.device.username,
+      password: local.password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(sensor);
+
+    await redis.kill();
+    // The reading path never waits for Redis: PUBACK (the reading on disk), storage and the node's own live stream go on.
+    const acked = sensor.publishAsync(deviceTopic(local.device.id, 'readings'), JSON.stringify({ pm25: 7 }), { qos: 1 });
+    await Promise.race([acked, new Promise((_, reject) => setTimeout(() => reject(new Error('no PUBACK while Redis is down')), 5000))]);
+    await eventually(() => (feed.count() === 1 ? true : undefined), 5000, 'the reading on the live stream of its own node');
+
     await redis.restart();
-    // Readings are still acknowledged while the nodes reconnect.
-    const reader = await mqtt.connectAsync(node2.mqttUrl, { username: d.username, password, protocolVersion: 4, reconnectPeriod: 0, clientId: 'second' });
-    clients.push(reader);
-    await reader.publishAsync(deviceTopic(d.id, 'readings'), JSON.stringify({ temperature: 3 }), { qos: 1 });
     await eventually(
       () => {
-        node1.gateway.notify({ deviceId: d.id, code: 'TESTBED_READING_NOT_JSON', reason: 'after the restart' });
+        node1.gateway.notify({ deviceId: remote.device.id, code: 'TESTBED_READING_NOT_JSON', reason: 'after the restart' });
         return dev.got.errors.length > 0 ? true : undefined;
       },
       15_000,
       'a notice from node 1 after Redis restarted',
     );
-    const revoked = await api(node1, 'POST', `/v1/devices/${d.id}/revoke`);
-    expect(revoked.status).toBe(200);
+    // The restarted Redis lost every key: each node writes its presence again.
+    await eventually(
+      async () => ((await api(node1, 'GET', `/v1/devices/${remote.device.id}`)).body.connection as { online: boolean }).online || undefined,
+      10_000,
+      'online through node 1 after the restart',
+    );
+    expect((await api(node1, 'POST', `/v1/devices/${remote.device.id}/revoke`)).status).toBe(200);
     await eventually(() => (dev.got.closed ? true : undefined), 5000, 'the disconnect on node 2 after the restart');
-  }, 30_000);
+    await feed.close();
+  }, 40_000);
 });
