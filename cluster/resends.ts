@@ -7,7 +7,11 @@ export const RESEND_WINDOW_MS = 5 * 60_000;
 /** How long a check may wait for Redis before the message is taken as new. */
 const CHECK_TIMEOUT_MS = 500;
 
-const ackKey = (deviceId: string, messageId: number) => `${PREFIX}ack:${deviceId}:${messageId}`;
+/** Keys are kept in one hash per minute of acknowledgement, so a round is one HSET (and one PEXPIRE) whatever its size. */
+const BUCKET_MS = 60_000;
+const BUCKETS = Math.ceil(RESEND_WINDOW_MS / BUCKET_MS) + 1;
+const bucketKey = (bucket: number) => `${PREFIX}acks:${bucket}`;
+const field = (deviceId: string, messageId: number) => `${deviceId}:${messageId}`;
 
 /**
  * The resend memory across nodes: the identifier and payload hash of every
@@ -15,8 +19,9 @@ const ackKey = (deviceId: string, messageId: number) => `${PREFIX}ack:${deviceId
  * device whose PUBACK was lost and who reconnects to another node is
  * recognised there.
  *
- * Off the hot path: keys are written in one pipeline per round of
- * acknowledgements (the journal's commit round acknowledges together), and
+ * Off the hot path: the keys of one round of acknowledgements (the
+ * journal's commit round acknowledges together) are written as one HSET into
+ * the hash of the current minute, which expires once the window has passed; and
  * Redis is asked only about a message with the DUP flag that this node does
  * not know. When Redis cannot answer in time the message is taken as new:
  * stored twice rather than lost.
@@ -24,7 +29,7 @@ const ackKey = (deviceId: string, messageId: number) => `${PREFIX}ack:${deviceId
 export class SharedResends {
   readonly #redis: Redis;
   readonly #log: Logger;
-  #pending: [string, number, number][] = [];
+  #pending: string[] = [];
   #scheduled = false;
 
   /** `redis` should fail fast (no offline queue): a check waits for nothing. */
@@ -35,7 +40,7 @@ export class SharedResends {
 
   /** A message was acknowledged here: written with the rest of its round. */
   acknowledged(deviceId: string, messageId: number, hash: number): void {
-    this.#pending.push([deviceId, messageId, hash]);
+    this.#pending.push(field(deviceId, messageId), String(hash));
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.#flush());
@@ -45,9 +50,14 @@ export class SharedResends {
   async acknowledgedElsewhere(deviceId: string, messageId: number, hash: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), CHECK_TIMEOUT_MS)));
+    const now = Math.floor(Date.now() / BUCKET_MS);
+    const lookup = this.#redis.pipeline();
+    // Newest minute first: an identifier used again since names the newer message.
+    for (let b = now; b > now - BUCKETS; b--) lookup.hget(bucketKey(b), field(deviceId, messageId));
     try {
-      const seen = await Promise.race([this.#redis.get(ackKey(deviceId, messageId)), timeout]);
-      return seen === String(hash);
+      const answers = await Promise.race([lookup.exec(), timeout]);
+      const newest = answers?.map(([, value]) => value).find((value) => typeof value === 'string');
+      return newest === String(hash);
     } catch {
       return false;
     } finally {
@@ -57,10 +67,14 @@ export class SharedResends {
 
   #flush(): void {
     this.#scheduled = false;
-    const batch = this.#pending;
+    const fields = this.#pending;
     this.#pending = [];
-    const pipeline = this.#redis.pipeline();
-    for (const [deviceId, messageId, hash] of batch) pipeline.set(ackKey(deviceId, messageId), String(hash), 'PX', RESEND_WINDOW_MS);
-    pipeline.exec().catch((err: unknown) => this.#log.debug({ err, keys: batch.length }, 'acknowledged keys not shared (Redis away)'));
+    const key = bucketKey(Math.floor(Date.now() / BUCKET_MS));
+    this.#redis
+      .multi()
+      .hset(key, ...fields)
+      .pexpire(key, RESEND_WINDOW_MS + 2 * BUCKET_MS)
+      .exec()
+      .catch((err: unknown) => this.#log.debug({ err, keys: fields.length / 2 }, 'acknowledged keys not shared (Redis away)'));
   }
 }
