@@ -24,6 +24,7 @@ export class RoutedEmitter implements MQEmitter {
   readonly #local: MQEmitter;
   readonly #shared: MQEmitter;
   readonly #drop: () => Promise<void>;
+  #closing = false;
 
   /** `drop` closes the shared bus's connections at once, for a close while Redis is away (a QUIT would wait for it). */
   constructor(shared: MQEmitter, drop: () => Promise<void>, local: MQEmitter = mqemitter()) {
@@ -52,7 +53,10 @@ export class RoutedEmitter implements MQEmitter {
 
   emit(message: Message, callback?: (error?: Error) => void): void {
     const fromDevice = typeof message.clientId === 'string';
-    (fromDevice ? this.#local : this.#shared).emit(message, callback);
+    if (fromDevice) return this.#local.emit(message, callback);
+    // What Aedes publishes while it closes (the $SYS notes of its clients' unsubscribes) has no one to reach.
+    if (this.#closing) return callback?.(new Error('the broker is closing'));
+    this.#shared.emit(message, callback);
   }
 
   removeListener(topic: string, listener: Listener, callback?: () => void): void {
@@ -65,6 +69,7 @@ export class RoutedEmitter implements MQEmitter {
   }
 
   close(callback: () => void): void {
+    this.#closing = true;
     this.#local.close(() => {
       const dropping = setTimeout(() => void this.#drop(), CLOSE_WAIT_MS);
       this.#shared.close(() => {
