@@ -1,5 +1,5 @@
 import type { ApiDeps } from '../api/index.js';
-import { joinCluster, type Cluster } from '../cluster/index.js';
+import { joinCluster, type Cluster, type NodeView } from '../cluster/index.js';
 import type { Config, EventBus, Logger } from '../core/index.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Ingest } from '../ingest/index.js';
@@ -11,6 +11,8 @@ export interface ClusterNode {
   readonly resends: Cluster['resends'];
   readonly broker: Cluster['broker'];
   readonly rateBuckets: NonNullable<ApiDeps['rateBuckets']>;
+  /** This node and the others alive, with their connection counts (empty until attached). */
+  nodes(): NodeView[];
   /**
    * Wires the running stages to the other nodes (disconnects, presence, live
    * feed) and answers the device sessions the API and erasure use: disconnects
@@ -24,13 +26,16 @@ export interface ClusterNode {
 export function openClusterNode(config: Config, log: Logger): ClusterNode {
   const cluster = joinCluster(config.redisUrl!, config.nodeId, log);
   let off: (() => void) | undefined;
+  let attached = false;
   return {
     resends: cluster.resends,
     broker: cluster.broker,
     rateBuckets: (name, local) => cluster.bucket(name, local),
+    nodes: () => (attached ? cluster.presence.nodes() : []),
     async attach({ gateway, ingest, events }) {
       await cluster.start({ connections: () => gateway.connectedDevices(), disconnect: (deviceId, reason) => gateway.disconnect(deviceId, reason) });
       const presence = cluster.presence;
+      attached = true;
       off = events.on((event) => {
         if (!event.deviceId) return;
         if (event.type === 'device.connected') presence.connected(event.deviceId);
