@@ -100,6 +100,26 @@ describe('two gateway nodes on one Redis', () => {
     );
   });
 
+  it('resumes a persistent session on the other node, and a connection on one node is taken over by the same client id on the other', async () => {
+    const { devices } = provision(node1, 'weather');
+    const { device: d, password } = devices[0]!;
+    const options = { username: d.username, password, protocolVersion: 4 as const, reconnectPeriod: 0, clientId: 'lamp-1', clean: false };
+    const first = await mqtt.connectAsync(node1.mqttUrl, options);
+    clients.push(first);
+    await first.subscribeAsync(deviceTopic(d.id, 'commands'), { qos: 1 });
+    let closed = false;
+    first.on('close', () => (closed = true));
+    // [MQTT-3.1.4-2] the same client id connecting to node 2 closes the connection on node 1.
+    const second = await mqtt.connectAsync(node2.mqttUrl, options);
+    clients.push(second);
+    await eventually(() => (closed ? true : undefined), 5000, 'the takeover of the connection on node 1');
+    const received: string[] = [];
+    second.on('message', (topic, payload) => received.push((JSON.parse(payload.toString()) as { id: string }).id));
+    // The session's subscription, made on node 1, came back from Redis on node 2: commands go to it without a SUBSCRIBE.
+    const sent = await api(node1, 'POST', `/v1/devices/${d.id}/commands`, { name: 'set_interval', params: { seconds: 60 } });
+    await eventually(() => (received.includes(sent.body.id as string) ? true : undefined), 5000, 'the command on the resumed session');
+  });
+
   it('disconnects a device on node 2 when it is revoked through node 1', async () => {
     const { devices } = provision(node1, 'weather');
     const { device: d, password } = devices[0]!;
