@@ -1,6 +1,6 @@
 import mqemitter, { type MQEmitter, type Message } from 'mqemitter';
 
-/** How long a close waits for Redis to acknowledge QUIT before the connections are dropped. */
+/** How long a close waits for the shared bus to close its connections before dropping them. */
 const CLOSE_WAIT_MS = 1000;
 
 type Listener = (message: Message, done: () => void) => void;
@@ -60,21 +60,26 @@ export class RoutedEmitter implements MQEmitter {
   }
 
   removeListener(topic: string, listener: Listener, callback?: () => void): void {
-    let left = 2;
-    const done = () => {
-      if (--left === 0) callback?.();
-    };
-    this.#local.removeListener(topic, listener, done);
-    this.#shared.removeListener(topic, listener, done);
+    // The listener is gone from both at once; Redis's UNSUBSCRIBE finishes on its own, so that a
+    // connection closing while Redis is away (Aedes unsubscribes it first) does not wait for Redis.
+    this.#shared.removeListener(topic, listener, () => {});
+    this.#local.removeListener(topic, listener, callback);
   }
 
   close(callback: () => void): void {
     this.#closing = true;
     this.#local.close(() => {
-      const dropping = setTimeout(() => void this.#drop(), CLOSE_WAIT_MS);
-      this.#shared.close(() => {
-        clearTimeout(dropping);
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
         void this.#drop().then(callback);
+      };
+      // A connection that is reconnecting never reports its end, so the bus's close is not waited for past this.
+      const giveUp = setTimeout(finish, CLOSE_WAIT_MS);
+      this.#shared.close(() => {
+        clearTimeout(giveUp);
+        finish();
       });
     });
   }

@@ -212,4 +212,18 @@ describe('two gateway nodes on one Redis', () => {
     await eventually(() => (dev.got.closed ? true : undefined), 5000, 'the disconnect on node 2 after the restart');
     await feed.close();
   }, 40_000);
+
+  it('stops a node while Redis is down without waiting for it', async () => {
+    const dir3 = tempDir();
+    fs.symlinkSync(path.join(node1.dataDir, 'registry.db'), path.join(dir3.dir, 'registry.db'));
+    const node3 = await startTestPipeline({ TESTBED_REDIS_URL: redis.url, TESTBED_NODE_ID: 'node-3', TESTBED_DATA_DIR: dir3.dir });
+    const { devices } = provision(node3, 'weather');
+    await device(node3, devices[0]!.device.username, devices[0]!.password, devices[0]!.device.id);
+    await redis.kill();
+    const started = Date.now();
+    await node3.stop();
+    expect(Date.now() - started).toBeLessThan(8000);
+    dir3.remove();
+    await redis.restart();
+  }, 30_000);
 });
