@@ -10,7 +10,7 @@ import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
 import { capRejections, RejectionBudget } from './rejection-cap.js';
 import { DurableQueue, type MessageKey } from './queue.js';
-import { sharingAcknowledgement, type ResendMemory } from './resends.js';
+import { resentElsewhere, sharingAcknowledgement, type ResendMemory } from './resends.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
@@ -174,55 +174,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
   }
 
-  /** Runs a message that is not a resend through the pipeline and queues it; `done` once it may be acknowledged. */
-  function admit(ctx: DeviceContext, message: InboundMessage, key: MessageKey | undefined, done: (error?: Error | null) => void): MessageOutcome {
-    const acknowledged = key !== undefined;
-    const at = Date.now();
-    const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
-    counts.readings += outcome.readings.length;
-    const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
-    const append = () => {
-      const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
-      if (original) appended(original, end);
-      if (!acknowledged) done();
-    };
-    if (!queue.full) append();
-    else {
-      if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
-      warnedFull = true;
-      queue.whenRoom(() => {
-        if (warnedFull) log.info('the queue has room again');
-        warnedFull = false;
-        append();
-      });
-    }
-    return outcome;
-  }
-
-  /**
-   * A DUP message this node does not know: if another node acknowledged it, it
-   * is acknowledged again and not stored twice; else it is admitted. Decided
-   * after Redis answers, so its rejections reach the device as later notices do.
-   */
-  function resentElsewhere(
-    memory: ResendMemory,
-    ctx: DeviceContext,
-    message: InboundMessage,
-    key: MessageKey,
-    done: (error?: Error | null) => void,
-  ): MessageOutcome {
-    void memory.acknowledgedElsewhere(key[0], key[1], key[2]).then((seen) => {
-      if (seen) {
-        counts.duplicates++;
-        return done();
-      }
-      const { rejections } = admit(ctx, message, key, done);
-      if (rejections.length > 0) refusalListeners.forEach((listener) => listener(rejections));
-    });
-    return NOTHING;
-  }
-
-  return {
+  const ingest: Ingest = {
     refusing,
     accept(ctx, message, done) {
       const refused = refusing();
@@ -242,12 +194,32 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
           return NOTHING;
         }
         if (deps.resends) {
-          const shared = sharingAcknowledgement(deps.resends, key, done);
-          if (message.dup) return resentElsewhere(deps.resends, ctx, message, key, shared);
-          return admit(ctx, message, key, shared);
+          // A DUP unknown here may be one another node acknowledged: asked once, then taken as new (dup cleared).
+          if (message.dup)
+            return resentElsewhere(deps.resends, key, done, () => ingest.accept(ctx, { ...message, dup: false }, done), counts, refusalListeners);
+          done = sharingAcknowledgement(deps.resends, key, done);
         }
       }
-      return admit(ctx, message, key, done);
+      const at = Date.now();
+      const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
+      counts.readings += outcome.readings.length;
+      const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
+      const append = () => {
+        const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
+        if (original) appended(original, end);
+        if (!acknowledged) done();
+      };
+      if (!queue.full) append();
+      else {
+        if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
+        warnedFull = true;
+        queue.whenRoom(() => {
+          if (warnedFull) log.info('the queue has room again');
+          warnedFull = false;
+          append();
+        });
+      }
+      return outcome;
     },
     forget: (deviceId) => pipeline.forget(deviceId),
     async eraseDevices(deviceIds) {
@@ -273,4 +245,5 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       else log.info('queue delivered');
     },
   };
+  return ingest;
 }

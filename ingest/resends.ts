@@ -1,3 +1,6 @@
+import type { Rejection } from '../store/index.js';
+import type { MessageOutcome } from './pipeline.js';
+
 /**
  * A memory of acknowledged QoS 1 messages that other gateway nodes share
  * (cluster/ keeps it in Redis), so that a device whose PUBACK was lost and who
@@ -21,4 +24,31 @@ export function sharingAcknowledgement(
     if (!error) memory.acknowledged(key[0], key[1], key[2]);
     done(error);
   };
+}
+
+const NOTHING: MessageOutcome = { readings: [], rejections: [] };
+
+/**
+ * A DUP message this node does not know: if another node acknowledged it, it
+ * is acknowledged again and not stored twice (counted as a duplicate); else
+ * `admit` takes it as new. Decided once Redis answers, so the rejections of a
+ * message admitted then reach the device as later notices do (`refused`).
+ */
+export function resentElsewhere(
+  memory: ResendMemory,
+  key: readonly [string, number, number],
+  done: (error?: Error | null) => void,
+  admit: () => MessageOutcome,
+  counts: { duplicates: number },
+  refused: readonly ((rejections: readonly Rejection[]) => void)[],
+): MessageOutcome {
+  void memory.acknowledgedElsewhere(key[0], key[1], key[2]).then((seen) => {
+    if (seen) {
+      counts.duplicates++;
+      return done();
+    }
+    const { rejections } = admit();
+    if (rejections.length > 0) for (const listener of refused) listener(rejections);
+  });
+  return NOTHING;
 }
