@@ -4,7 +4,7 @@
  * store -> api, with the registry beside them; `core/` is the kernel they
  * share; `cli/` is the composition root and the only code that starts stages.
  */
-const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators|webhooks|metrics|lifecycle';
+const STAGES = 'core|registry|store|device-profiles|ingest|gateway|health|api|sensorthings|simulators|webhooks|metrics|lifecycle|cluster';
 
 /** What each folder may import besides itself and packages. */
 const ALLOWED = {
@@ -24,6 +24,9 @@ const ALLOWED = {
   metrics: ['core', 'store', 'ingest', 'gateway', 'registry'],
   // The end of a pilot (exports, erasure, retention) works over the registry and the stores; api/ reaches it as types.
   lifecycle: ['core', 'registry', 'store', 'device-profiles'],
+  // Several gateway nodes on one Redis: the connection, the broker's bus and sessions, presence, live relay, shared limits and resends.
+  // It takes nothing of the stages: they declare the seams (gateway deps.broker, ingest deps.resends, api deps.rateBuckets), cli/ wires them.
+  cluster: ['core'],
   // The web console runs in the browser and talks to the API over HTTP only.
   console: [],
 };

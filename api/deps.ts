@@ -10,7 +10,7 @@ import type { ProfileCatalogue } from '../device-profiles/index.js';
 import type { CursorCodec } from './cursor.js';
 import type { ApiLimits } from './limits.js';
 import type { KeyGuards } from './key-guard.js';
-import type { RateLimit } from './rate-limit.js';
+import type { RateBuckets, RateLimit } from './rate-limit.js';
 
 /**
  * The gateway's view of device connections, for rotating and revoking secrets
@@ -68,6 +68,8 @@ export interface ApiDeps {
   readonly companyRateLimit?: RateLimit | undefined;
   /** Request rate without a key, per client address; the defaults are in limits.ts. */
   readonly anonymousRateLimit?: RateLimit | undefined;
+  /** Rate limits that several gateway nodes share (cluster/); without it each process counts its own requests. */
+  readonly rateBuckets?: RateBuckets | undefined;
   /** Query and live-stream limits; the defaults are in limits.ts (tests lower them). */
   readonly limits?: Partial<ApiLimits> | undefined;
   /** Which webhook URLs may be created (TESTBED_WEBHOOK_ALLOWED_HOSTS); without it only public addresses. */

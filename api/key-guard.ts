@@ -1,6 +1,6 @@
 import { FailureThrottle, TestbedError } from '../core/index.js';
 import { ANONYMOUS_RATE_LIMIT, COMPANY_RATE_LIMIT, RATE_LIMIT } from './limits.js';
-import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { RateLimiter, type RateBucket, type RateBuckets, type RateLimit } from './rate-limit.js';
 
 /**
  * Guards around API keys that do not depend on which key it is: keys in URLs
@@ -110,19 +110,20 @@ export interface RateLimits {
  */
 export class KeyGuards {
   readonly limits: RateLimits;
-  readonly perKey: RateLimiter;
-  readonly perCompany: RateLimiter;
-  readonly anonymous: RateLimiter;
+  readonly perKey: RateBucket;
+  readonly perCompany: RateBucket;
+  readonly anonymous: RateBucket;
   readonly failures = new KeyThrottle();
 
-  constructor(limits: { readonly [K in keyof RateLimits]?: RateLimit | undefined } = {}) {
+  /** `shared`: the limiters several nodes share, around this process's own; without it each process counts alone. */
+  constructor(limits: { readonly [K in keyof RateLimits]?: RateLimit | undefined } = {}, shared: RateBuckets = (_name, local) => local) {
     this.limits = {
       perKey: limits.perKey ?? RATE_LIMIT,
       perCompany: limits.perCompany ?? COMPANY_RATE_LIMIT,
       anonymous: limits.anonymous ?? ANONYMOUS_RATE_LIMIT,
     };
-    this.perKey = new RateLimiter(this.limits.perKey);
-    this.perCompany = new RateLimiter(this.limits.perCompany);
-    this.anonymous = new RateLimiter(this.limits.anonymous);
+    this.perKey = shared('perKey', new RateLimiter(this.limits.perKey));
+    this.perCompany = shared('perCompany', new RateLimiter(this.limits.perCompany));
+    this.anonymous = shared('anonymous', new RateLimiter(this.limits.anonymous));
   }
 }

@@ -5,11 +5,24 @@ export interface RateLimit {
 }
 
 /**
+ * What a rate limit check needs: `take` answers 0 when the request may go
+ * ahead, else the whole seconds to wait. In one process the answer is at hand;
+ * a limiter that several gateway nodes share (cluster/) answers later.
+ */
+export interface RateBucket {
+  readonly limit: RateLimit;
+  take(key: string): number | Promise<number>;
+}
+
+/** Makes the limiter that `name` (`perKey`, `perCompany`, `anonymous`) uses, around this process's own. */
+export type RateBuckets = (name: 'perKey' | 'perCompany' | 'anonymous', local: RateLimiter) => RateBucket;
+
+/**
  * Per-key token buckets (one process; keys are few). A bucket holds up to
  * `burst` tokens and refills at `perSecond`; a request takes one. A bucket that
  * is full again is forgotten, so idle keys cost nothing.
  */
-export class RateLimiter {
+export class RateLimiter implements RateBucket {
   readonly #limit: RateLimit;
   readonly #now: () => number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();

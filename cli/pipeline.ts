@@ -69,12 +69,16 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
     stops.push({ name: 'store', stop: () => stores.close() });
+    // Several nodes share Redis only when it is configured; otherwise nothing of it is even loaded.
+    const node = config.redisUrl === undefined ? undefined : (await import('./cluster.js')).openClusterNode(config, log);
+    if (node) stops.push({ name: 'cluster', stop: () => node.stop() });
     const ingest = await startIngest(config, {
       profiles,
       store: metrics.measuredStore(stores.readings, measured),
       rejections: stores.rejections,
       log,
       lastReadingAt: (deviceId) => registry.getDeviceHealth({ kind: 'all' }, deviceId)?.lastReadingAt ?? undefined,
+      resends: node?.resends,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
     const gateway = await startGateway(config, {
@@ -85,8 +89,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       commands: registry,
       configuration: configChannel(registry, profiles, events),
       events,
+      broker: node?.broker,
     });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
+    const sessions = node ? await node.attach({ gateway, ingest, events }) : gateway;
     const health = startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
     // Stopped just before the registry closes: the last batches and disconnects are recorded first.
     stops.splice(stops.findIndex((s) => s.name === 'registry') + 1, 0, { name: 'health', stop: () => health.stop() });
@@ -104,7 +110,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       profiles,
       log: log.child({ stage: 'lifecycle' }),
       dataDir: config.dataDir,
-      sessions: gateway,
+      sessions,
       queueSettled: (since) => queueSettled(ingest, since),
       traces: deviceTraces(ingest, gateway, health),
     });
@@ -123,7 +129,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         profiles,
         log,
         live: ingest.live,
-        sessions: gateway,
+        sessions,
+        rateBuckets: node?.rateBuckets,
         ingest,
         health,
         events,

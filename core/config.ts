@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { limitsOf, limitsSchema, type Limits } from './config-limits.js';
@@ -43,6 +44,13 @@ const serverEnv = z.object({
   TESTBED_INFLUX_TOKEN: optionalString,
   TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
   TESTBED_INFLUX_ORG: optionalString,
+  TESTBED_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a URL such as redis://127.0.0.1:6379 (redis or rediss)' }).optional()),
+  TESTBED_NODE_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores')
+      .optional(),
+  ),
 
   TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
   TESTBED_MAX_PACKET_BYTES: positiveInt
@@ -152,6 +160,10 @@ export interface Config {
   readonly profilesDir: string | undefined;
   /** InfluxDB is the reading store when set; otherwise the embedded store is. */
   readonly influx: InfluxConfig | undefined;
+  /** This node's name among several sharing one Redis (`TESTBED_NODE_ID`, default `<hostname>-<pid>`). */
+  readonly nodeId: string;
+  /** Redis that nodes share (`TESTBED_REDIS_URL`); undefined: one node, nothing shared. */
+  readonly redisUrl: string | undefined;
   readonly ingest: {
     readonly maxPayloadBytes: number;
     readonly maxFutureMs: number;
@@ -231,6 +243,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       e.TESTBED_INFLUX_URL === undefined
         ? undefined
         : { url: e.TESTBED_INFLUX_URL, token: e.TESTBED_INFLUX_TOKEN, bucket: e.TESTBED_INFLUX_BUCKET, org: e.TESTBED_INFLUX_ORG },
+    nodeId: e.TESTBED_NODE_ID ?? `${os.hostname()}-${process.pid}`,
+    redisUrl: e.TESTBED_REDIS_URL,
     ingest: {
       maxPayloadBytes: e.TESTBED_MAX_PAYLOAD_BYTES,
       maxFutureMs: e.TESTBED_MAX_FUTURE_SECONDS * 1000,

@@ -18,6 +18,7 @@ import { brokerHooks, BURST_SECONDS, type Session } from './hooks.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
 import { ReadingsBypass } from './routing.js';
+import type { MQEmitter } from 'mqemitter';
 import { limitPacketSize } from './packet-limit.js';
 import { ConnectionCounter, RateLimiter } from './throttle.js';
 
@@ -49,6 +50,12 @@ export interface GatewayDeps {
    * `device.config.desired` to send a new desired configuration at once.
    */
   readonly events?: EventBus | undefined;
+  /**
+   * The broker's id, message bus (an mqemitter) and session store (an Aedes
+   * persistence) when several gateway nodes share them; by default the broker
+   * keeps both in this process's memory.
+   */
+  readonly broker?: { readonly id: string; readonly mq: unknown; readonly persistence: object } | undefined;
 }
 
 export interface Gateway {
@@ -164,11 +171,12 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const persistence = acknowledgingPersistence((client, messageId) => {
     const deviceId = deviceOf(client);
     if (deviceId) delivery.acknowledged(client, deviceId, messageId);
-  });
+  }, deps.broker?.persistence);
 
   const broker = await Aedes.createBroker({
+    ...(deps.broker && { id: deps.broker.id }),
     persistence,
-    mq: new ReadingsBypass(),
+    mq: new ReadingsBypass(deps.broker?.mq as MQEmitter | undefined),
     connectTimeout: limits.connectTimeoutMs,
     ...brokerHooks({
       config,

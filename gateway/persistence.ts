@@ -21,7 +21,7 @@ const NO_SUBSCRIPTIONS: Promise<unknown[]> = Promise.resolve([]);
 const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
 
 /**
- * The broker's in-memory session store (Aedes's default), told of every PUBACK.
+ * The broker's session store (by default Aedes's in-memory one), told of every PUBACK.
  *
  * Aedes clears an acknowledged message from its persistence with
  * `outgoingClearMessageId(client, puback)` for every session kind, while its
@@ -31,8 +31,12 @@ const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemor
  * sessions too, which is what marks a command delivered. Readings skip its
  * subscription match (see `isReadingsTopic`).
  */
-export function acknowledgingPersistence(onPuback: (client: Client, messageId: number) => void): AedesMemoryPersistence {
-  const persistence = createMemoryPersistence();
+export function acknowledgingPersistence(
+  onPuback: (client: Client, messageId: number) => void,
+  base: object = createMemoryPersistence(),
+): AedesMemoryPersistence {
+  // Any Aedes persistence (the in-memory one, or a shared one given by the composition root) is hooked the same way.
+  const persistence = base as AedesMemoryPersistence;
   const clear = (persistence.outgoingClearMessageId as unknown as Clear).bind(persistence);
   const hooked: Clear = (client, packet, cb) => {
     // Aedes also clears a message it decided not to send (a PUBLISH packet); only a PUBACK is an acknowledgement.

@@ -10,10 +10,12 @@ import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
 import { capRejections, RejectionBudget } from './rejection-cap.js';
 import { DurableQueue, type MessageKey } from './queue.js';
+import { resentElsewhere, sharingAcknowledgement, type ResendMemory } from './resends.js';
 
 export { LiveFeed, type LiveFilter, type LiveSubscription } from './live.js';
 export { healthStatus, type HealthStatus, type IngestHealth, type IngestStats } from './health.js';
 export type { DiskState } from './disk.js';
+export type { ResendMemory } from './resends.js';
 
 export interface IngestDeps {
   readonly profiles: ProfileCatalogue;
@@ -22,6 +24,8 @@ export interface IngestDeps {
   readonly log: Logger;
   /** The time of a device's newest stored reading (from its kept health), so a silence spanning a restart is still flagged `gap`. */
   readonly lastReadingAt?: ((deviceId: string) => number | undefined) | undefined;
+  /** Acknowledged messages remembered across gateway nodes (cluster/), for a resend to another node. */
+  readonly resends?: ResendMemory | undefined;
 }
 
 /** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
@@ -170,7 +174,7 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
   }
 
-  return {
+  const ingest: Ingest = {
     refusing,
     accept(ctx, message, done) {
       const refused = refusing();
@@ -188,6 +192,12 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
           counts.duplicates++;
           whenAppended(original, (end) => queue.whenDurable(end, done));
           return NOTHING;
+        }
+        if (deps.resends) {
+          // A DUP unknown here may be one another node acknowledged: asked once, then taken as new (dup cleared).
+          if (message.dup)
+            return resentElsewhere(deps.resends, key, done, () => ingest.accept(ctx, { ...message, dup: false }, done), counts, refusalListeners);
+          done = sharingAcknowledgement(deps.resends, key, done);
         }
       }
       const at = Date.now();
@@ -235,4 +245,5 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       else log.info('queue delivered');
     },
   };
+  return ingest;
 }

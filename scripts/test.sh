@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # Eclipse Paho (Python), a third stock MQTT client, in test/transport.test.ts; Debian's own interpreter runs it.
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
+# Several gateway nodes share a real Redis in test/cluster-redis.test.ts (started on a free port, nothing saved).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian's packages..." >&2
   sudo=""

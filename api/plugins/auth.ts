@@ -61,7 +61,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
       const caller = registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
-      const wait = guards.anonymous.take(clientBucket(request.ip));
+      const wait = await guards.anonymous.take(clientBucket(request.ip));
       if (wait > 0) {
         throw new TestbedError(
           'TESTBED_RATE_LIMITED',
@@ -73,7 +73,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
     }
     const caller = authenticateThrottled(request, registry, guards);
     request.setDecorator(CALLER, caller);
-    const wait = guards.perKey.take(caller.keyId);
+    const wait = await guards.perKey.take(caller.keyId);
     if (wait > 0) {
       throw new TestbedError(
         'TESTBED_RATE_LIMITED',
@@ -84,7 +84,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
       );
     }
     const companyId = caller.grant.companyId;
-    const companyWait = companyId === null ? 0 : guards.perCompany.take(companyId);
+    const companyWait = companyId === null ? 0 : await guards.perCompany.take(companyId);
     if (companyWait > 0) {
       throw new TestbedError(
         'TESTBED_RATE_LIMITED',
