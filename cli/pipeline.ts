@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, EventBus, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
+import { type Config, EventBus, isoTime, localClusterView, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
@@ -109,6 +109,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       traces: deviceTraces(ingest, gateway, health),
     });
     stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
+    // The process's own start, so a restarted node shows a new one (performance.timeOrigin is when it began).
+    const cluster = localClusterView({ id: config.nodeId, startedAt: isoTime(performance.timeOrigin) }, 'sqlite');
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -133,6 +135,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         observeRequest: metrics.observeRequest(measured),
         consoleDir: bundledConsoleDir(),
         consoleTileUrl: config.consoleTileUrl,
+        cluster,
       },
       tls?.credentials,
     );
@@ -150,7 +153,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const metricsUrl = metricsServer && `http://${host}:${metricsServer.port}/metrics`;
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
-    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind }, 'pipeline started');
+    log.info(
+      { node: config.nodeId, mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind },
+      'pipeline started',
+    );
     return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, metricsUrl, stop: stopAll };
   } catch (err) {
     await stopAll();

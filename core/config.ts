@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { limitsOf, limitsSchema, type Limits } from './config-limits.js';
@@ -22,6 +23,12 @@ const optionalString = z
  */
 const serverEnv = z.object({
   TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
+  TESTBED_NODE_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit')
+      .optional(),
+  ),
   TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
   TESTBED_PUBLIC_MQTT_URL: optionalString.pipe(
     z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be a URL such as mqtt://host:1883 (mqtt, mqtts, ws or wss)' }).optional(),
@@ -118,6 +125,8 @@ export interface InfluxConfig {
 
 export interface Config {
   readonly host: string;
+  /** This process's name in a cluster (TESTBED_NODE_ID), `<hostname>-<pid>` unless set. */
+  readonly nodeId: string;
   readonly mqtt: {
     /** The plain TCP listener; undefined when switched off (`TESTBED_MQTT_PORT=off`). */
     readonly port: number | undefined;
@@ -199,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
+    nodeId: e.TESTBED_NODE_ID ?? `${os.hostname()}-${process.pid}`,
     mqtt: {
       port: e.TESTBED_MQTT_PORT === 'off' ? undefined : e.TESTBED_MQTT_PORT,
       tlsPort: e.TESTBED_MQTTS_PORT,
