@@ -116,3 +116,17 @@ export async function call(base: string, method: string, path: string, key: stri
 export async function allUp(proxy: Haproxy): Promise<void> {
   await eventually(async () => (Object.values(await proxy.servers()).every((s) => s.status === 'UP') ? true : undefined), 10_000, 'every node UP in HAProxy');
 }
+
+/** A company with a key, a pilot and `count` devices, made through `base` (HAProxy or a node). */
+export async function provision(base: string, name: string, count: number, profile = 'noise') {
+  const company = await call(base, 'POST', '/v1/companies', CLUSTER_ADMIN, { name });
+  const key = await call(base, 'POST', `/v1/companies/${company.body.id}/keys`, CLUSTER_ADMIN, {});
+  const pilot = await call(base, 'POST', '/v1/pilots', CLUSTER_ADMIN, { companyId: company.body.id, testbedId: 'helsinki', name: `${name} pilot` });
+  const devices: { id: string; username: string; password: string; mqttUrl: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const d = await call(base, 'POST', `/v1/pilots/${pilot.body.id}/devices`, key.body.key as string, { profile });
+    if (d.status !== 201) throw new Error(`device ${i} not registered: ${d.status} ${JSON.stringify(d.body)}`);
+    devices.push({ id: d.body.id, username: d.body.mqtt.username, password: d.body.mqtt.password, mqttUrl: d.body.mqtt.url });
+  }
+  return { companyId: company.body.id as string, key: key.body.key as string, pilotId: pilot.body.id as string, devices };
+}
