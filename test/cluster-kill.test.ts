@@ -87,7 +87,6 @@ describe.runIf(SHARES_REGISTRY)('a node killed under load', () => {
     await sleep(1000); // anything stored twice would show by now
     const stored = await storedPoints(t.companyId);
     process.stdout.write(`[cluster] sigkill: devices=${DEVICES} acknowledged=${acked.size} ackedAtKill=${ackedAtKill} stored=${stored.length}\n`);
-
     const storedOnce = new Set(stored);
     expect([...acked].filter((k) => !storedOnce.has(k))).toEqual([]);
     expect(storedOnce.size).toBe(stored.length);
