@@ -48,6 +48,20 @@ function publishTracked(url: string, device: { id: string; username: string; pas
   return { client, done };
 }
 
+/**
+ * Resolves once acknowledgements stop coming for 3 s. A client may give up on a
+ * reading in flight when its connection drops (mqtt.js sometimes does), so not
+ * every one published need be acknowledged; every one acknowledged must be stored.
+ */
+async function settled(acked: Set<string>): Promise<void> {
+  let [last, since] = [-1, Date.now()];
+  const deadline = Date.now() + 90_000;
+  while (Date.now() - since < 3000 && Date.now() < deadline) {
+    if (acked.size !== last) [last, since] = [acked.size, Date.now()];
+    await sleep(100);
+  }
+}
+
 describe.runIf(SHARES_REGISTRY)('a node killed under load', () => {
   let c: TestCluster;
   beforeAll(async () => {
@@ -71,6 +85,7 @@ describe.runIf(SHARES_REGISTRY)('a node killed under load', () => {
   it('stores every acknowledged reading exactly once after the killed node restarts', async () => {
     const t = await provision(c.proxy.apiUrl, 'Kestävä Oy', DEVICES);
     const acked = new Set<string>();
+    const published = new Set(t.devices.flatMap((d) => Array.from({ length: PER_DEVICE }, (_, i) => `${d.id}|${BASE + i * 1000}`)));
     const load = t.devices.map((d) => publishTracked(c.proxy.mqttUrl, d, acked));
     const total = DEVICES * PER_DEVICE;
     await eventually(() => (acked.size > total * 0.3 ? true : undefined), 60_000, '30% acknowledged');
@@ -82,15 +97,26 @@ describe.runIf(SHARES_REGISTRY)('a node killed under load', () => {
     await victim.process.start();
     await allUp(c.proxy);
     await Promise.all(load.map((l) => l.done));
-    await eventually(() => (acked.size === total ? true : undefined), 60_000, 'every reading acknowledged');
-    await eventually(async () => ((await storedPoints(t.companyId)).length >= acked.size ? true : undefined), 60_000, 'the acknowledged readings in InfluxDB');
+    await settled(acked);
+    expect(acked.size).toBeGreaterThan(ackedAtKill);
+    await eventually(
+      async () => {
+        const now = new Set(await storedPoints(t.companyId));
+        return [...acked].every((k) => now.has(k)) ? true : undefined;
+      },
+      60_000,
+      'every acknowledged reading in InfluxDB',
+    );
     await sleep(1000); // anything stored twice would show by now
     const stored = await storedPoints(t.companyId);
-    process.stdout.write(`[cluster] sigkill: devices=${DEVICES} acknowledged=${acked.size} ackedAtKill=${ackedAtKill} stored=${stored.length}\n`);
+    process.stdout.write(
+      `[cluster] sigkill: devices=${DEVICES} acknowledged=${acked.size} ackedAtKill=${ackedAtKill} stored=${stored.length} published=${published.size}\n`,
+    );
     const storedOnce = new Set(stored);
     expect([...acked].filter((k) => !storedOnce.has(k))).toEqual([]);
     expect(storedOnce.size).toBe(stored.length);
-    expect(stored.length).toBe(acked.size);
+    // Stored and not acknowledged is allowed (on disk, then the connection dropped before the PUBACK); never invented.
+    expect(stored.filter((k) => !published.has(k))).toEqual([]);
     await Promise.all(load.map((l) => l.client.endAsync(true)));
   }, 300_000);
 });
