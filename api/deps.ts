@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Ingest, LiveFeed } from '../ingest/index.js';
 import type { PilotLifecycle } from '../lifecycle/index.js';
-import type { EventBus, Logger, WebhookUrlPolicy } from '../core/index.js';
+import type { ClusterView, EventBus, Logger, WebhookUrlPolicy } from '../core/index.js';
 import type { TestbedRegistry } from '../registry/index.js';
 import type { ReadingStore, RejectionLog } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
@@ -50,6 +50,8 @@ export interface ApiDeps {
   readonly mqttUrl: string;
   /** The ingest stage, for `GET /v1/health` (its status and counters); without it health answers only `{ status: 'ok' }`. */
   readonly ingest?: Pick<Ingest, 'health'> | undefined;
+  /** Which node this is and the cluster it sees, for `GET /v1/health`; without it health names no node. */
+  readonly cluster?: ClusterView | undefined;
   /** Readings as they are stored, for `GET /v1/pilots/{pilotId}/live`; without it that route answers 503. */
   readonly live?: LiveFeed | undefined;
   /** The gateway's device connections; without it devices show as offline and nothing is disconnected. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundledConsoleDir, start as startApi } from '../api/index.js';
-import { type Config, EventBus, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
+import { type ClusterView, type Config, EventBus, isoTime, localClusterView, type Logger, TlsCredentials, WebhookUrlPolicy } from '../core/index.js';
 import { start as startIngest, type Ingest } from '../ingest/index.js';
 import { resolveAdminToken, type AdminToken, Registry } from '../registry/index.js';
 import { openStores, type Stores } from '../store/index.js';
@@ -115,6 +115,26 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       traces: deviceTraces(ingest, gateway, health),
     });
     stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
+    // The process's own start, so a restarted node shows a new one (performance.timeOrigin is when it began).
+    const self = { id: config.nodeId, startedAt: isoTime(performance.timeOrigin) };
+    const registryKind = 'sqlite' as const;
+    const cluster: ClusterView = node
+      ? {
+          node: self,
+          state: () =>
+            Promise.resolve({
+              nodes: [
+                { ...self, connections: gateway.connectedDevices() },
+                ...node
+                  .nodes()
+                  .filter((n) => n.nodeId !== config.nodeId)
+                  .map((n) => ({ id: n.nodeId, connections: n.connections })),
+              ],
+              coordination: 'redis' as const,
+              registry: registryKind,
+            }),
+        }
+      : localClusterView(self, registryKind);
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const mqttsUrl = gateway.tlsPort === undefined ? undefined : `mqtts://${host}:${gateway.tlsPort}`;
     const ownMqttUrl = gateway.port === undefined ? mqttsUrl : `mqtt://${host}:${gateway.port}`;
@@ -140,6 +160,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         observeRequest: metrics.observeRequest(measured),
         consoleDir: bundledConsoleDir(),
         consoleTileUrl: config.consoleTileUrl,
+        cluster,
       },
       tls?.credentials,
     );
@@ -157,7 +178,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const metricsUrl = metricsServer && `http://${host}:${metricsServer.port}/metrics`;
     const wsUrl = `${api.url.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     const mqttUrl = gateway.port === undefined ? (mqttsUrl ?? wsUrl) : `mqtt://${host}:${gateway.port}`;
-    log.info({ mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind }, 'pipeline started');
+    log.info(
+      { node: config.nodeId, mqtt: mqttUrl, mqtts: mqttsUrl, ws: wsUrl, url: api.url, metrics: metricsUrl, store: stores.readings.kind },
+      'pipeline started',
+    );
     return { config, profiles, registry, stores, ingest, gateway, events, health, admin, mqttUrl, mqttsUrl, wsUrl, apiUrl: api.url, metricsUrl, stop: stopAll };
   } catch (err) {
     await stopAll();

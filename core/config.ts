@@ -23,6 +23,12 @@ const optionalString = z
  */
 const serverEnv = z.object({
   TESTBED_HOST: z.string().min(1).default('127.0.0.1'),
+  TESTBED_NODE_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit')
+      .optional(),
+  ),
   TESTBED_MQTT_PORT: z.union([z.literal('off'), port]).default(1883),
   TESTBED_PUBLIC_MQTT_URL: optionalString.pipe(
     z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be a URL such as mqtt://host:1883 (mqtt, mqtts, ws or wss)' }).optional(),
@@ -45,12 +51,6 @@ const serverEnv = z.object({
   TESTBED_INFLUX_BUCKET: z.string().min(1).default('testbed'),
   TESTBED_INFLUX_ORG: optionalString,
   TESTBED_REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a URL such as redis://127.0.0.1:6379 (redis or rediss)' }).optional()),
-  TESTBED_NODE_ID: optionalString.pipe(
-    z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores')
-      .optional(),
-  ),
 
   TESTBED_MAX_PAYLOAD_BYTES: positiveInt.max(1024 * 1024).default(16 * 1024),
   TESTBED_MAX_PACKET_BYTES: positiveInt
@@ -126,6 +126,8 @@ export interface InfluxConfig {
 
 export interface Config {
   readonly host: string;
+  /** This process's name in a cluster (TESTBED_NODE_ID), `<hostname>-<pid>` unless set. */
+  readonly nodeId: string;
   readonly mqtt: {
     /** The plain TCP listener; undefined when switched off (`TESTBED_MQTT_PORT=off`). */
     readonly port: number | undefined;
@@ -160,8 +162,6 @@ export interface Config {
   readonly profilesDir: string | undefined;
   /** InfluxDB is the reading store when set; otherwise the embedded store is. */
   readonly influx: InfluxConfig | undefined;
-  /** This node's name among several sharing one Redis (`TESTBED_NODE_ID`, default `<hostname>-<pid>`). */
-  readonly nodeId: string;
   /** Redis that nodes share (`TESTBED_REDIS_URL`); undefined: one node, nothing shared. */
   readonly redisUrl: string | undefined;
   readonly ingest: {
@@ -211,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   return deepFreeze({
     host: e.TESTBED_HOST,
+    nodeId: e.TESTBED_NODE_ID ?? `${os.hostname()}-${process.pid}`,
     mqtt: {
       port: e.TESTBED_MQTT_PORT === 'off' ? undefined : e.TESTBED_MQTT_PORT,
       tlsPort: e.TESTBED_MQTTS_PORT,
@@ -243,7 +244,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       e.TESTBED_INFLUX_URL === undefined
         ? undefined
         : { url: e.TESTBED_INFLUX_URL, token: e.TESTBED_INFLUX_TOKEN, bucket: e.TESTBED_INFLUX_BUCKET, org: e.TESTBED_INFLUX_ORG },
-    nodeId: e.TESTBED_NODE_ID ?? `${os.hostname()}-${process.pid}`,
     redisUrl: e.TESTBED_REDIS_URL,
     ingest: {
       maxPayloadBytes: e.TESTBED_MAX_PAYLOAD_BYTES,

@@ -5,6 +5,7 @@
  */
 export * from './commands.js';
 export * from './address-policy.js';
+export * from './cluster.js';
 export * from './config.js';
 export * from './device-config.js';
 export * from './errors.js';

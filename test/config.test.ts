@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
@@ -33,6 +34,13 @@ describe('configuration', () => {
     expect(loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'mqtts://testbed.example.org:8883' }).mqtt.publicUrl).toBe('mqtts://testbed.example.org:8883');
     expect(() => loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'http://testbed.example.org' })).toThrow(/TESTBED_PUBLIC_MQTT_URL/);
     expect(() => loadConfig({ TESTBED_PUBLIC_MQTT_URL: 'testbed.example.org:1883' })).toThrow(/TESTBED_PUBLIC_MQTT_URL/);
+  });
+
+  it('names the node TESTBED_NODE_ID, else after the host and process', () => {
+    expect(loadConfig({}).nodeId).toBe(`${os.hostname()}-${process.pid}`);
+    expect(loadConfig({ TESTBED_NODE_ID: '' }).nodeId).toBe(`${os.hostname()}-${process.pid}`);
+    expect(loadConfig({ TESTBED_NODE_ID: 'gw-2.hel_a' }).nodeId).toBe('gw-2.hel_a');
+    for (const bad of ['-gw', 'gw 2', 'gw/2', 'x'.repeat(65)]) expect(() => loadConfig({ TESTBED_NODE_ID: bad }), bad).toThrow(/TESTBED_NODE_ID/);
   });
 
   it('treats empty variables as unset', () => {

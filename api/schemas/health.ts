@@ -3,10 +3,20 @@ import { component } from './components.js';
 
 const count = z.number().int().nonnegative();
 
+const node = z.object({
+  id: z.string().meta({ description: 'TESTBED_NODE_ID: which gateway process answered', example: 'gw-1' }),
+  startedAt: z.iso
+    .datetime()
+    .optional()
+    .meta({ description: 'When that process started (known for the node that answers)', example: '2026-05-01T08:00:00.000Z' }),
+  connections: count.optional().meta({ description: 'Devices connected to that node, as its last heartbeat said (nodes on Redis)' }),
+});
+
 /**
  * `GET /v1/health`. The status rule is the ingest stage's (ingest/health.ts);
  * the route adds the gateway's connections. Only `status` is there without
- * an admin or operator key, or when the API runs without the pipeline around it.
+ * an admin or operator key (and `node`, which is not secret), or when the API runs
+ * without the pipeline around it.
  */
 export const healthResponseSchema = component(
   'Health',
@@ -16,6 +26,16 @@ export const healthResponseSchema = component(
         'failing: readings are not being acknowledged (the queue on disk failed or is full, or the data folder is below TESTBED_DISK_MIN_FREE_MB); degraded: acknowledged, but the store is not taking them and they wait in the queue; ok otherwise',
       example: 'ok',
     }),
+    node: node.optional().meta({ description: 'The node that answered, for every caller (behind a load balancer each request may reach another)' }),
+    cluster: z
+      .object({
+        nodes: z.array(node).meta({ description: 'The nodes this node knows to be up, itself included' }),
+        coordination: z
+          .enum(['none', 'redis'])
+          .meta({ description: 'none: nodes share nothing but the registry and the reading store; redis: TESTBED_REDIS_URL' }),
+        registry: z.enum(['sqlite', 'postgres']).meta({ description: 'sqlite: the embedded registry in the data folder; postgres: TESTBED_DATABASE_URL' }),
+      })
+      .optional(),
     gateway: z.object({ connectedDevices: count.meta({ description: 'MQTT connections open now' }) }).optional(),
     ingest: z
       .object({

@@ -19,7 +19,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
         tags: ['health'],
         summary: 'Whether the pipeline is up; with an admin or operator key, its counters',
         description:
-          'Without a key: `{ status }` only. With an admin or operator key: the gateway, ingest, queue, store and disk details. ' +
+          'Without a key: `{ status, node }` only. With an admin or operator key: the cluster as this node sees it, and the gateway, ingest, queue, store and disk details. ' +
           'A key that does not authenticate is 401 (and counts as a failed key), never taken as none.',
         security: [],
         response: { 200: json('Up; `status` says how well', healthResponseSchema), ...errorResponses },
@@ -28,10 +28,14 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
     async (request): Promise<HealthResponse> => {
       const caller = request.headers.authorization === undefined ? undefined : authenticateThrottled(request, deps.registry, keys);
       const health = deps.ingest?.health();
-      if (!health) return { status: 'ok' };
-      if (caller?.role !== 'admin' && caller?.role !== 'operator') return { status: health.status };
+      // Not secret, and what a load balancer's operator needs to tell which node answered.
+      const node = deps.cluster?.node;
+      if (!health) return { status: 'ok', node };
+      if (caller?.role !== 'admin' && caller?.role !== 'operator') return { status: health.status, node };
       const gateway = deps.sessions && { connectedDevices: deps.sessions.connectedDevices() };
-      return { status: health.status, gateway, ingest: health.ingest, queue: health.queue, store: health.store, disk: health.disk };
+      const state = await deps.cluster?.state();
+      const cluster = state && { ...state, nodes: [...state.nodes] };
+      return { status: health.status, node, cluster, gateway, ingest: health.ingest, queue: health.queue, store: health.store, disk: health.disk };
     },
   );
 };
