@@ -20,7 +20,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { admin, benchPilot, machine, median, registerDevices, rssKiB, startPipeline, type Device } from './harness.js';
+import { admin, benchPilot, cpuMs, machine, median, registerDevices, rssKiB, startPipeline, type Device } from './harness.js';
 import type { ConnectOrder, ConnectReport } from './raw-clients.js';
 
 const { values: args } = parseArgs({
@@ -102,14 +102,16 @@ try {
 
   await sleep(SETTLE_MS);
   const before = rssKiB(pipeline.pid);
+  const cpuBefore = cpuMs(pipeline.pid);
   const holding = now();
   const held = outcome(await connect(children, port, devices.slice(0, CONNECTIONS), 200));
   const heldMs = now() - holding;
+  const holdCpu = (cpuMs(pipeline.pid) - cpuBefore) / Math.max(1, held.accepted);
   const counted = await connectedDevices(pipeline.api, held.accepted);
   await sleep(SETTLE_MS);
   const after = rssKiB(pipeline.pid);
   process.stdout.write(
-    `idle: ${held.text} in ${(heldMs / 1000).toFixed(1)} s (200 in flight per client process); the gateway counts ${counted} connected\n` +
+    `idle: ${held.text} in ${(heldMs / 1000).toFixed(1)} s (200 in flight per client process; gateway CPU ${holdCpu.toFixed(2)} ms per connect); the gateway counts ${counted} connected\n` +
       `  gateway VmRSS ${before} KiB before, ${after} KiB after (${SETTLE_MS / 1000} s settle each): ${((after - before) / held.accepted).toFixed(2)} KiB per connection\n`,
   );
 
@@ -117,12 +119,17 @@ try {
   for (let run = 1; run <= RUNS; run++) {
     await Promise.all(children.map((c) => ask(c, { type: 'drop' })));
     await connectedDevices(pipeline.api, 0);
+    const cpuBefore = cpuMs(pipeline.pid);
     const started = now();
     const reports = await connect(children, port, devices.slice(0, STORM), 0);
     const storm = outcome(reports);
     const allMs = Math.max(...reports.map((r) => r.lastAt)) - started;
+    // CPU per connect tells a gateway that is slow apart from one that is starved of the cores.
+    const cpu = (cpuMs(pipeline.pid) - cpuBefore) / Math.max(1, storm.accepted);
     if (storm.accepted === STORM) storms.push(allMs);
-    process.stdout.write(`storm run ${run}: ${STORM} devices at once: ${storm.text}; last CONNACK after ${(allMs / 1000).toFixed(2)} s\n`);
+    process.stdout.write(
+      `storm run ${run}: ${STORM} devices at once: ${storm.text}; last CONNACK after ${(allMs / 1000).toFixed(2)} s; gateway CPU ${cpu.toFixed(2)} ms per connect\n`,
+    );
   }
   process.stdout.write(
     `\n${held.accepted} idle connections: ${((after - before) / held.accepted).toFixed(2)} KiB of gateway RSS each\n` +
