@@ -112,6 +112,26 @@ async function timedCsv(url: string): Promise<{ ms: number; rows: number }> {
   return { ms: now() - started, rows: lines - 1 };
 }
 
+/** The 1-hour mean through the API, and with InfluxDB the same statements straight to influxd: the lines to print. */
+async function aggregate(name: string, url: string, influx: BenchInfluxd | undefined): Promise<string[]> {
+  influx?.takeQueries();
+  const warm = await timedGet(url);
+  const windows = (JSON.parse(warm.text) as { aggregates: unknown[] }).aggregates.length;
+  const statements = influx?.takeQueries().filter((q) => /^\s*(SELECT|SHOW)/i.test(q)) ?? [];
+  const api: number[] = [];
+  const straight: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    api.push((await timedGet(url)).ms);
+    if (influx) straight.push(await direct(influx, statements));
+  }
+  const line = `  1 h mean, ${name}, ${windows} rows: API ${median(api).toFixed(1)} ms`;
+  if (!influx) return [line];
+  return [
+    `${line}; same InfluxQL straight to influxd ${median(straight).toFixed(1)} ms (${statements.length} statement(s)); API / direct ${(median(api) / median(straight)).toFixed(2)}`,
+    ...statements.map((q) => `    ${q.length > 200 ? `${q.slice(0, 200)}...` : q}`),
+  ];
+}
+
 async function bench(store: 'influx' | 'embedded'): Promise<string[]> {
   const influx = store === 'influx' ? await startInfluxd() : undefined;
   const pipeline = await startPipeline(influx ? { TESTBED_INFLUX_URL: influx.url } : {});
@@ -129,33 +149,24 @@ async function bench(store: 'influx' | 'embedded'): Promise<string[]> {
       { name: 'one device', url: `${pipeline.api}/v1/devices/${devices[0]!.deviceId}/aggregates?every=1h&fn=mean&${range}` },
     ];
     for (const t of targets) {
-      influx?.takeQueries();
-      const warm = await timedGet(t.url);
-      const windows = (JSON.parse(warm.text) as { aggregates: unknown[] }).aggregates.length;
-      const statements = influx?.takeQueries().filter((q) => /^\s*(SELECT|SHOW)/i.test(q)) ?? [];
-      const api: number[] = [];
-      const straight: number[] = [];
-      for (let r = 0; r < RUNS; r++) {
-        api.push((await timedGet(t.url)).ms);
-        if (influx) straight.push(await direct(influx, statements));
+      try {
+        out.push(...(await aggregate(t.name, t.url, influx)));
+      } catch (err) {
+        out.push(`  1 h mean, ${t.name}: ${(err as Error).message}`);
       }
-      const line = `  1 h mean, ${t.name}, ${windows} rows: API ${median(api).toFixed(1)} ms`;
-      out.push(
-        influx
-          ? `${line}; same InfluxQL straight to influxd ${median(straight).toFixed(1)} ms (${statements.length} statement(s)); API / direct ${(median(api) / median(straight)).toFixed(2)}`
-          : line,
-      );
-      if (influx) for (const q of statements) out.push(`    ${q.length > 200 ? `${q.slice(0, 200)}...` : q}`);
     }
     const csvUrl = `${pipeline.api}/v1/pilots/${pilotId}/readings?format=csv&${range}`;
     const csv: { ms: number; rows: number }[] = [];
-    for (let r = 0; r < Math.min(RUNS, 3); r++) {
-      csv.push(await timedCsv(csvUrl));
+    try {
+      for (let r = 0; r < Math.min(RUNS, 3); r++) csv.push(await timedCsv(csvUrl));
+    } catch (err) {
+      out.push(`  CSV export: ${(err as Error).message}`);
     }
-    const rows = csv[0]!.rows;
-    out.push(
-      `  CSV export of the pilot's whole range: ${rows} rows, ${Math.round(rows / (median(csv.map((c) => c.ms)) / 1000))} rows/s (median of ${csv.length})`,
-    );
+    const rows = csv[0]?.rows ?? 0;
+    if (csv.length > 0)
+      out.push(
+        `  CSV export of the pilot's whole range: ${rows} rows, ${Math.round(rows / (median(csv.map((c) => c.ms)) / 1000))} rows/s (median of ${csv.length})`,
+      );
   } finally {
     await pipeline.stop();
     await influx?.stop();
