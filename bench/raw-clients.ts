@@ -33,7 +33,9 @@ export interface ConnectReport {
 
 const CONNACK_TIMEOUT_MS = 60_000;
 const PINGREQ = Buffer.from([0xc0, 0x00]);
-const sockets: net.Socket[] = [];
+const sockets = new Set<net.Socket>();
+/** Accepted connections the gateway has closed since the last drop: an idle count that includes them would be wrong. */
+let lost = 0;
 
 /** Opens one connection; resolves with the CONNACK return code as text ('0' is accepted) or what went wrong. */
 function connectOne(order: ConnectOrder, n: number): Promise<string> {
@@ -46,8 +48,13 @@ function connectOne(order: ConnectOrder, n: number): Promise<string> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (outcome === '0') sockets.push(socket);
-      else socket.destroy();
+      if (outcome === '0') {
+        sockets.add(socket);
+        // Still held when it closes: the gateway closed it, not a drop.
+        socket.once('close', () => {
+          if (sockets.delete(socket)) lost++;
+        });
+      } else socket.destroy();
       resolve(outcome);
     };
     const timer = setTimeout(() => done('no CONNACK in 60 s'), CONNACK_TIMEOUT_MS);
@@ -105,20 +112,22 @@ async function connectAll(order: ConnectOrder): Promise<ConnectReport> {
 let pinger: NodeJS.Timeout | undefined;
 process.on('message', (message: ConnectOrder | { type: 'drop' } | { type: 'exit' }) => {
   if (message.type === 'drop' || message.type === 'exit') {
-    for (const s of sockets.splice(0)) s.destroy();
+    const held = [...sockets];
+    sockets.clear();
+    for (const s of held) s.destroy();
     if (message.type === 'exit') {
       clearInterval(pinger);
       process.disconnect();
-    } else process.send!({ type: 'dropped' });
+    } else process.send!({ type: 'dropped', lost });
+    lost = 0;
     return;
   }
-  void connectAll(message).then((report) => {
-    pinger ??= setInterval(
-      () => {
-        for (const s of sockets) if (!s.destroyed) s.write(PINGREQ);
-      },
-      (message.keepaliveSeconds * 1000) / 2,
-    );
-    process.send!(report);
-  });
+  // From the first order on, not after it: opening thousands takes longer than a keepalive.
+  pinger ??= setInterval(
+    () => {
+      for (const s of sockets) if (!s.destroyed) s.write(PINGREQ);
+    },
+    (message.keepaliveSeconds * 1000) / 2,
+  );
+  void connectAll(message).then((report) => process.send!(report));
 });
