@@ -47,7 +47,8 @@ export function machine(): string {
  */
 export function startPipeline(env: Record<string, string> = {}): Promise<Pipeline> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-bench-'));
-  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  // The young generation `testbed start` runs with (see package.json and the CLI's first line), plus BENCH_NODE_ARGS.
+  const nodeArgs = ['--max-semi-space-size=32', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(here, '..', 'cli', 'testbed.js'), 'start'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -64,6 +65,8 @@ export function startPipeline(env: Record<string, string> = {}): Promise<Pipelin
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // BENCH_CHILD_LOG=<file> keeps the gateway's output (e.g. --trace-gc lines from BENCH_NODE_ARGS).
+  if (process.env.BENCH_CHILD_LOG) child.stdout!.pipe(fs.createWriteStream(process.env.BENCH_CHILD_LOG, { flags: 'a' }));
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
