@@ -13,14 +13,12 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # A real Prometheus server scrapes /metrics in test/metrics-prometheus.test.ts.
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-# The cluster tests run several nodes behind HAProxy with PostgreSQL and Redis, all Debian's, started on free ports.
+# The cluster tests run several nodes behind HAProxy with PostgreSQL and Redis (test/cluster*.test.ts), all Debian's, started on free ports.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 # Eclipse Paho (Python), a third stock MQTT client, in test/transport.test.ts; Debian's own interpreter runs it.
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
-# Several gateway nodes share a real Redis in test/cluster-redis.test.ts (started on a free port, nothing saved).
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian's packages..." >&2
   sudo=""
