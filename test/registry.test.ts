@@ -130,7 +130,9 @@ describe('registry', () => {
       return 'ok';
     };
     expect(await code(async () => await registry.createCompany(operator.scope, 'Not Oy'))).toBe('TESTBED_FORBIDDEN');
-    expect(await code(async () => await registry.createPilot(operator.scope, { companyId: company.id, testbedId: 'oulu', name: 'p' }))).toBe('TESTBED_FORBIDDEN');
+    expect(await code(async () => await registry.createPilot(operator.scope, { companyId: company.id, testbedId: 'oulu', name: 'p' }))).toBe(
+      'TESTBED_FORBIDDEN',
+    );
     expect(
       await code(async () => await registry.createPilot({ kind: 'company', companyId: company.id }, { companyId: company.id, testbedId: 'turku', name: 'p' })),
     ).toBe('TESTBED_FORBIDDEN');
@@ -149,9 +151,7 @@ describe('registry', () => {
     const c = await registry.createCompany(SETUP.scope, 'Dated Oy');
     await expect(registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'stockholm', name: 'p' })).rejects.toThrow(/No testbed/);
     await expect(registry.createPilot(SETUP.scope, { companyId: 'co_none', testbedId: 'turku', name: 'p' })).rejects.toThrow(/No company/);
-    await expect(registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'turku', name: 'p', startsAt: 2000, endsAt: 1000 })).rejects.toThrow(
-      /later/,
-    );
+    await expect(registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'turku', name: 'p', startsAt: 2000, endsAt: 1000 })).rejects.toThrow(/later/);
     const p = await registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'turku', name: 'p', startsAt: Date.parse('2026-01-01T00:00:00Z') });
     expect(p.startsAt).toBe('2026-01-01T00:00:00.000Z');
     expect(p.endsAt).toBeNull();
