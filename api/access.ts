@@ -28,7 +28,7 @@ export const changes = (...roles: CallerRole[]): RoutePolicy => ({ roles, change
 
 /** Whatever resolves a presented key to a caller (the registry). */
 export interface KeyAuthenticator {
-  authenticateKey(presented: string): Caller | undefined;
+  authenticateKey(presented: string): Promise<Caller | undefined>;
 }
 
 /**
@@ -43,7 +43,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** Resolves the caller of a request from its Authorization header; throws 401 otherwise. */
-export function authenticate(header: string | undefined, keys: KeyAuthenticator): Caller {
+export async function authenticate(header: string | undefined, keys: KeyAuthenticator): Promise<Caller> {
   if (header === undefined || header.trim() === '') {
     throw new TestbedError('TESTBED_UNAUTHORIZED', 'Send an API key: Authorization: Bearer <key>');
   }
@@ -51,7 +51,7 @@ export function authenticate(header: string | undefined, keys: KeyAuthenticator)
   if (token === undefined) {
     throw new TestbedError('TESTBED_UNAUTHORIZED', 'The Authorization header must be "Bearer <key>"');
   }
-  const caller = keys.authenticateKey(token);
+  const caller = await keys.authenticateKey(token);
   if (!caller) throw new TestbedError('TESTBED_UNAUTHORIZED', 'The API key is not valid: it is unknown, revoked, expired or mistyped');
   return caller;
 }

@@ -87,7 +87,7 @@ export async function buildApp(deps: ApiDeps, server: ServerOptions = {}): Promi
   await serveConsole(app, deps.consoleDir, deps.consoleTileUrl);
 
   const guards = new KeyGuards({ perKey: deps.rateLimit, perCompany: deps.companyRateLimit, anonymous: deps.anonymousRateLimit }, deps.rateBuckets);
-  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(deps.registry.secret('cursor')), keys: guards };
+  const routes: RouteOptions = { deps, limits, cursors: new CursorCodec(await deps.registry.secret('cursor')), keys: guards };
   await app.register(
     async (v1) => {
       await v1.register(healthRoutes, routes);

@@ -15,19 +15,19 @@ import { callerOf, noteTarget } from './plugins/auth.js';
 export const NO_PILOT = "No pilot with this id is visible to this API key; check the id, and that the key's scope includes the pilot";
 export const NO_DEVICE = "No device with this id is visible to this API key; check the id, and that the key's scope includes the device";
 
-export function visiblePilot(request: FastifyRequest, registry: TestbedRegistry, id: string): Pilot {
-  const pilot = registry.getPilot(callerOf(request).scope, id);
+export async function visiblePilot(request: FastifyRequest, registry: TestbedRegistry, id: string): Promise<Pilot> {
+  const pilot = await registry.getPilot(callerOf(request).scope, id);
   if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
   noteTarget(request, { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id });
   noteTerms(request, pilot);
   return pilot;
 }
 
-export function visibleDevice(request: FastifyRequest, registry: TestbedRegistry, id: string): Device {
-  const device = registry.getDevice(callerOf(request).scope, id);
+export async function visibleDevice(request: FastifyRequest, registry: TestbedRegistry, id: string): Promise<Device> {
+  const device = await registry.getDevice(callerOf(request).scope, id);
   if (!device) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
   noteTarget(request, { companyId: device.companyId, testbedId: device.testbedId, pilotId: device.pilotId, deviceId: device.id });
-  const pilot = registry.getPilot(callerOf(request).scope, device.pilotId);
+  const pilot = await registry.getPilot(callerOf(request).scope, device.pilotId);
   if (pilot) noteTerms(request, pilot);
   return device;
 }

@@ -37,11 +37,11 @@ const config = loadConfig({ TESTBED_DATA_DIR: dataDir, TESTBED_MQTT_PORT: '0', T
 const p = await startPipeline(config, createLogger('silent'));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
 try {
-  const company = p.registry.createCompany(SETUP_CALLER.scope, 'Bench');
-  const pilot = p.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Bench pilot' });
-  const { device } = p.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'weather', name: 'Busy station' });
-  const fleet = p.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'espoo', name: 'Fleet' });
-  p.registry.createDevices(
+  const company = await p.registry.createCompany(SETUP_CALLER.scope, 'Bench');
+  const pilot = await p.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Bench pilot' });
+  const { device } = await p.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'weather', name: 'Busy station' });
+  const fleet = await p.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'espoo', name: 'Fleet' });
+  await p.registry.createDevices(
     SETUP_CALLER.scope,
     fleet.id,
     Array.from({ length: 1000 }, (_, i) => ({ profile: 'weather', name: `W ${i}` })),

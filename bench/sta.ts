@@ -29,19 +29,24 @@ const { values: args } = parseArgs({
 });
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-bench-sta-'));
-const registry = Registry.open(dir, undefined);
+const registry = await Registry.open(dir, undefined);
 const stores = await openStores(loadConfig({ TESTBED_DATA_DIR: dir }), pino({ level: 'silent' }));
 const store = stores.readings;
-const company = registry.createCompany(SETUP.scope, 'Bench Oy');
+const company = await registry.createCompany(SETUP.scope, 'Bench Oy');
 const readings: Reading[] = [];
 let firstOpenDevice = '';
 for (let p = 0; p < Number(args.pilots); p++) {
   // Every tenth pilot is open, as in a registry where most data is private.
   const open = p % 10 === 0;
-  const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: `Pilot ${p}`, ...(open ? { sharing: 'open' } : {}) });
+  const pilot = await registry.createPilot(SETUP.scope, {
+    companyId: company.id,
+    testbedId: 'espoo',
+    name: `Pilot ${p}`,
+    ...(open ? { sharing: 'open' } : {}),
+  });
   for (let d = 0; d < Number(args.devices); d++) {
     const location = { type: 'Point' as const, coordinates: [24.6 + p / 1000, 60.2 + d / 1000] as [number, number] };
-    const deviceId = registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location }).device.id;
+    const deviceId = (await registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location })).device.id;
     if (open && !firstOpenDevice) firstOpenDevice = deviceId;
     for (let i = 0; i < Number(args.readings); i++) {
       readings.push({
@@ -60,7 +65,7 @@ await store.write(readings);
 
 const sta = new SensorThings({ registry, readings: store, profiles: loadProfiles(), maxQueryMs: 60_000 });
 const base = 'http://bench/sta/v1.1';
-const callers: Record<string, Scope> = { admin: SETUP.scope, anonymous: registry.anonymousCaller().scope };
+const callers: Record<string, Scope> = { admin: SETUP.scope, anonymous: (await registry.anonymousCaller()).scope };
 
 /** Every page of a request, following @iot.nextLink; the number of pages. */
 async function pages(scope: Scope, first: string): Promise<number> {
@@ -102,5 +107,5 @@ for (const [who, scope] of Object.entries(callers)) {
   }
 }
 await stores.close();
-registry.close();
+await registry.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -28,12 +28,12 @@ const RULES: readonly { condition: AlertCondition; threshold?: number }[] = [
 const faulty = (plan: readonly PlannedDevice[]) => plan.flatMap((d, i) => (d.mode ? [{ index: i, device: d, mode: d.mode }] : []));
 
 /** Alert rules on the pilots of the faulty devices, made as their companies (on the demo's first run). */
-export function createDemoRules(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[], places: DemoPlaces): void {
+export async function createDemoRules(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[], places: DemoPlaces): Promise<void> {
   const pilots = new Set(faulty(plan).map((f) => f.device.pilot));
   for (const p of pilots) {
     const companyId = places.companies.find((c) => c.name === scenario.pilots[p]!.company)!.id;
     for (const rule of RULES) {
-      pipeline.registry.createAlertRule(
+      await pipeline.registry.createAlertRule(
         { kind: 'company', companyId },
         { ...rule, holdSeconds: 30, pilotId: places.pilots[p]!.id, testbedId: scenario.testbed, name: `demo: ${rule.condition}` },
       );

@@ -24,7 +24,7 @@ interface DemoState {
   keys: { operator: string; researcher: string };
 }
 
-function loadState(file: string, pipeline: RunningPipeline, plan: readonly PlannedDevice[]): DemoState | undefined {
+async function loadState(file: string, pipeline: RunningPipeline, plan: readonly PlannedDevice[]): Promise<DemoState | undefined> {
   if (!fs.existsSync(file)) return undefined;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DemoState>;
   // The registry may have been reset, or the state be of an older demo: start over then.
@@ -32,40 +32,45 @@ function loadState(file: string, pipeline: RunningPipeline, plan: readonly Plann
     state.scenario === DEMO_SCENARIO &&
     state.devices?.length === plan.length &&
     state.devices.every((d, i) => d.profile === plan[i]!.profile) &&
-    state.pilots?.every((p) => pipeline.registry.getPilot(SETUP_CALLER.scope, p.id)) &&
+    state.pilots !== undefined &&
     state.keys !== undefined;
-  return fits ? (state as DemoState) : undefined;
+  if (!fits) return undefined;
+  for (const p of state.pilots ?? []) if (!(await pipeline.registry.getPilot(SETUP_CALLER.scope, p.id))) return undefined;
+  return state as DemoState;
 }
 
 /** Registers the scenario's companies, pilots and devices in-process, through the registry. */
-function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[]): DemoState {
+async function createState(pipeline: RunningPipeline, scenario: Scenario, plan: readonly PlannedDevice[]): Promise<DemoState> {
   const { registry } = pipeline;
   const { scope } = SETUP_CALLER;
-  const companies = [...new Set(scenario.pilots.map((p) => p.company))].map((name) => {
-    const company = registry.createCompany(scope, name);
-    return { name, id: company.id, key: registry.createCompanyKey(SETUP_CALLER, company.id, 'demo').key };
-  });
+  const companies: DemoState['companies'] = [];
+  for (const name of new Set(scenario.pilots.map((p) => p.company))) {
+    const company = await registry.createCompany(scope, name);
+    companies.push({ name, id: company.id, key: (await registry.createCompanyKey(SETUP_CALLER, company.id, 'demo')).key });
+  }
   // The first pilot publishes open data, so a visitor without a key has something to find.
-  const pilots = scenario.pilots.map((p, i) => {
+  const pilots: DemoState['pilots'] = [];
+  for (const [i, p] of scenario.pilots.entries()) {
     const companyId = companies.find((c) => c.name === p.company)!.id;
     const open = i === 0 ? { sharing: 'open' as const, licence: 'CC-BY-4.0', attribution: `${p.company}, ${scenario.name}` } : {};
-    return { name: p.name, id: registry.createPilot(scope, { companyId, testbedId: scenario.testbed, name: p.name, ...open }).id };
-  });
-  const devices = plan.map((d, i) => {
+    pilots.push({ name: p.name, id: (await registry.createPilot(scope, { companyId, testbedId: scenario.testbed, name: p.name, ...open })).id });
+  }
+  const devices: DemoState['devices'] = [];
+  for (const [i, d] of plan.entries()) {
     const pilot = pilots[d.pilot]!;
     const companyId = companies.find((c) => c.name === scenario.pilots[d.pilot]!.company)!.id;
     // Placed on a grid over central Helsinki, so the console's map has something to show.
     const location = { type: 'Point' as const, coordinates: [24.92 + (i % 8) * 0.012, 60.16 + Math.floor(i / 8) * 0.008] as [number, number] };
-    const { device, password } = registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name, location });
-    return { deviceId: device.id, username: device.username, password, profile: d.profile };
-  });
+    const { device, password } = await registry.createDevice({ kind: 'company', companyId }, pilot.id, { profile: d.profile, name: d.name, location });
+    devices.push({ deviceId: device.id, username: device.username, password, profile: d.profile });
+  }
   const grant = { companyId: null, testbedIds: [scenario.testbed], readOnly: false, expiresAt: null };
   const keys = {
-    operator: registry.createKey(SETUP_CALLER, { ...grant, role: 'operator' }, 'demo operator').key,
-    researcher: registry.createKey(SETUP_CALLER, { ...grant, role: 'researcher', readOnly: true }, 'demo researcher').key,
+    operator: (await registry.createKey(SETUP_CALLER, { ...grant, role: 'operator' }, 'demo operator')).key,
+    researcher: (await registry.createKey(SETUP_CALLER, { ...grant, role: 'researcher', readOnly: true }, 'demo researcher')).key,
   };
   const state = { scenario: DEMO_SCENARIO, companies, pilots, devices, keys };
-  createDemoRules(pipeline, scenario, plan, state);
+  await createDemoRules(pipeline, scenario, plan, state);
   return state;
 }
 
@@ -163,9 +168,9 @@ export async function demoCommand(): Promise<number> {
   const scenario = loadScenario(DEMO_SCENARIO, profiles);
   const plan = planScenario(scenario, profiles);
   const stateFile = path.join(config.dataDir, 'demo.json');
-  let state = loadState(stateFile, pipeline, plan);
+  let state = await loadState(stateFile, pipeline, plan);
   if (!state) {
-    state = createState(pipeline, scenario, plan);
+    state = await createState(pipeline, scenario, plan);
     fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
   }
   const devices = simulatedDevices(state.devices, plan, profiles, scenario.testbed);

@@ -10,12 +10,12 @@ import type { Registry } from '../registry/index.js';
  */
 export function configChannel(registry: Registry, profiles: ProfileCatalogue, events: EventBus): ConfigChannel {
   return {
-    desiredConfigsSince: (since) => registry.desiredConfigsSince(since),
-    reportConfig(device, report) {
+    desiredConfigsSince: async (since) => await registry.desiredConfigsSince(since),
+    async reportConfig(device, report) {
       const fields = profiles.get(device.profile)?.profile.configuration ?? [];
       const problems = configProblems(fields, report.config);
       if (problems.length > 0) return { code: 'TESTBED_CONFIG_BAD_REPORT', reason: problems.map((p) => p.message).join('; ') };
-      const config = registry.recordReportedConfig(device.deviceId, report.config, report.version ?? null);
+      const config = await registry.recordReportedConfig(device.deviceId, report.config, report.version ?? null);
       events.publish({
         type: 'device.config.reported',
         at: Date.now(),

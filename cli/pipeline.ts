@@ -53,7 +53,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const profiles = loadProfiles(config.profilesDir);
     const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'an event listener failed'));
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
-    const registry = Registry.open(config.dataDir, admin.token, { maxLiveKeys: config.limits.keys.maxLive });
+    const registry = await Registry.open(config.dataDir, admin.token, { maxLiveKeys: config.limits.keys.maxLive });
     stops.push({ name: 'registry', stop: () => registry.close() });
     const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
     const webhooks = startWebhookDispatcher({
@@ -68,6 +68,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const tls = config.tls ? watchTls(new TlsCredentials(config.tls), log) : undefined;
     if (tls) stops.push({ name: 'tls', stop: tls.stop });
     const stores = await openStores(config, log);
+    const lastReadings = await registry.lastReadingTimes();
     stops.push({ name: 'store', stop: () => stores.close() });
     // Several nodes share Redis only when it is configured; otherwise nothing of it is even loaded.
     const node = config.redisUrl === undefined ? undefined : (await import('./cluster.js')).openClusterNode(config, log);
@@ -77,7 +78,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       store: metrics.measuredStore(stores.readings, measured),
       rejections: stores.rejections,
       log,
-      lastReadingAt: (deviceId) => registry.getDeviceHealth({ kind: 'all' }, deviceId)?.lastReadingAt ?? undefined,
+      // Read once at start: the first reading of each device after a restart is compared with it, without a query on its path.
+      lastReadingAt: (deviceId) => lastReadings.get(deviceId),
       resends: node?.resends,
     });
     stops.push({ name: 'ingest', stop: () => ingest.stop() });
@@ -93,16 +95,20 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     });
     stops.push({ name: 'gateway', stop: () => gateway.stop() });
     const sessions = node ? await node.attach({ gateway, ingest, events }) : gateway;
-    const health = startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
+    const health = await startHealth(config, { ledger: registry, profiles, events, ingest, gateway, log });
     // Stopped just before the registry closes: the last batches and disconnects are recorded first.
     stops.splice(stops.findIndex((s) => s.name === 'registry') + 1, 0, { name: 'health', stop: () => health.stop() });
     metrics.collectFrom(measured, {
       connections: () => gateway.connectedDevices(),
       ingestStats: () => ingest.stats(),
-      devices: () => registry.listTestbeds().map((t) => ({ testbedId: t.id, byStatus: registry.fleetCounts({ kind: 'all' }, t.id).byStatus })),
+      devices: async () => {
+        const counts = [];
+        for (const t of await registry.listTestbeds()) counts.push({ testbedId: t.id, byStatus: (await registry.fleetCounts({ kind: 'all' }, t.id)).byStatus });
+        return counts;
+      },
       openAlerts: () => registry.openAlerts(),
     });
-    const lifecycle = Lifecycle.start({
+    const lifecycle = await Lifecycle.start({
       registry,
       ledger: registry.lifecycle,
       readings: stores.readings,

@@ -40,6 +40,7 @@ export const ErrorCodes = {
   TESTBED_KEY_IN_URL: { status: 400, message: 'An API key may not be sent in the URL; send it in the Authorization header' },
   TESTBED_KEY_LIMIT: { status: 409, message: 'Too many live keys for this company, or minted under this key; revoke some first' },
   TESTBED_STORE_UNAVAILABLE: { status: 503, message: 'The reading store is unavailable; try again shortly' },
+  TESTBED_REGISTRY_UNAVAILABLE: { status: 503, message: 'The registry database is unavailable; try again shortly' },
   TESTBED_SHUTTING_DOWN: { status: 503, message: 'The server is stopping; try again shortly' },
   TESTBED_INTERNAL: { status: 500, message: 'Internal error' },
   TESTBED_WEBHOOK_URL_NOT_ALLOWED: { status: 400, message: 'The webhook URL points at an address the gateway may not reach' },

@@ -22,24 +22,24 @@ import { OutgoingIds } from './outgoing.js';
  */
 export interface CommandOutbox {
   /** Queued commands of the device that have not expired, in the order they were sent. */
-  pendingCommands(deviceId: string): Command[];
+  pendingCommands(deviceId: string): Promise<Command[]>;
   /** Marks a queued command delivered; undefined when it was not queued or has expired. */
-  markCommandDelivered(deviceId: string, commandId: string): Command | undefined;
+  markCommandDelivered(deviceId: string, commandId: string): Promise<Command | undefined>;
   /**
    * Records the device's answer: the command, or why not: 'unknown' (not a command of this device),
    * 'finished' (already final with another outcome, or past its TTL), 'repeated' (the same outcome again).
    */
-  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Command | 'unknown' | 'finished' | 'repeated';
+  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Promise<Command | 'unknown' | 'finished' | 'repeated'>;
   /** Marks every command past its TTL expired, and returns them. */
-  expireCommands(): Command[];
+  expireCommands(): Promise<Command[]>;
 }
 
 /** A gateway without a command store: nothing is pending, and every result names an unknown command. */
 export const NO_COMMANDS: CommandOutbox = {
-  pendingCommands: () => [],
-  markCommandDelivered: () => undefined,
-  recordCommandResult: () => 'unknown',
-  expireCommands: () => [],
+  pendingCommands: () => Promise.resolve([]),
+  markCommandDelivered: () => Promise.resolve(undefined),
+  recordCommandResult: () => Promise.resolve('unknown'),
+  expireCommands: () => Promise.resolve([]),
 };
 
 /** How the delivery reaches the broker. */
@@ -111,10 +111,16 @@ export class CommandDelivery {
 
   /** Sends the device's pending commands not already awaiting a PUBACK, if a connection of it here is subscribed. */
   deliver(deviceId: string): void {
+    this.#background(this.#deliver(deviceId), { deviceId }, 'commands not sent: the registry did not answer');
+  }
+
+  async #deliver(deviceId: string): Promise<void> {
     if (!this.#subscribers.get(deviceId)?.size) return;
+    const pending = await this.#outbox.pendingCommands(deviceId);
+    // Read after the registry answered: another delivery may have taken some of these meanwhile.
     let sending = this.#sending.get(deviceId);
     if (!sending) this.#sending.set(deviceId, (sending = new Set()));
-    const due = this.#outbox.pendingCommands(deviceId).filter((c) => !sending.has(c.id));
+    const due = pending.filter((c) => !sending.has(c.id));
     for (const c of due) sending.add(c.id);
     const topic = deviceTopic(deviceId, 'commands');
     // One after the other, so they reach the device in the order they were sent.
@@ -161,12 +167,14 @@ export class CommandDelivery {
     const id = this.#outgoing.get(client)?.release(messageId);
     if (id === undefined) return;
     this.#sending.get(deviceId)?.delete(id);
-    const command = this.#outbox.markCommandDelivered(deviceId, id);
-    if (command) this.#publish(command, command.deliveredAt);
+    const marked = this.#outbox.markCommandDelivered(deviceId, id).then((command) => {
+      if (command) this.#publish(command, command.deliveredAt);
+    });
+    this.#background(marked, { deviceId, commandId: id }, 'command delivery not recorded: the registry did not answer');
   }
 
   /** A device's answer on its result topic; returns the refusal code when it is not recorded. */
-  answered(deviceId: string, commandId: string, payload: Buffer): { code: ErrorCode; reason: string } | undefined {
+  async answered(deviceId: string, commandId: string, payload: Buffer): Promise<{ code: ErrorCode; reason: string } | undefined> {
     let parsed;
     try {
       parsed = commandResultSchema.safeParse(JSON.parse(payload.toString('utf8')));
@@ -175,7 +183,7 @@ export class CommandDelivery {
     }
     if (!parsed?.success)
       return { code: 'TESTBED_COMMAND_BAD_RESULT', reason: `result of ${commandId}: send a JSON object { "ok": true|false, "result"?, "error"? }` };
-    const outcome = this.#outbox.recordCommandResult(deviceId, commandId, parsed.data);
+    const outcome = await this.#outbox.recordCommandResult(deviceId, commandId, parsed.data);
     // The same answer again (a QoS 1 resend, or a device answering a redelivered command once more) changes nothing.
     if (outcome === 'repeated') return undefined;
     if (outcome === 'unknown') return { code: REFUSALS.unknown, reason: `no command ${commandId} of this device` };
@@ -192,8 +200,16 @@ export class CommandDelivery {
    * devices connected here (the registry is shared; the event bus is not).
    */
   sweep(): void {
-    for (const command of this.#outbox.expireCommands()) this.#publish(command, command.finishedAt);
+    const expired = this.#outbox.expireCommands().then((commands) => {
+      for (const command of commands) this.#publish(command, command.finishedAt);
+    });
+    this.#background(expired, {}, 'commands not expired: the registry did not answer');
     for (const deviceId of this.#subscribers.keys()) this.deliver(deviceId);
+  }
+
+  /** Work started from a broker event, which cannot wait for it: a failure is logged, and the next sweep tries again. */
+  #background(work: Promise<void>, fields: object, message: string): void {
+    work.catch((err: unknown) => this.#log.warn({ ...fields, err }, message));
   }
 
   #publish(command: Command, at: string | null): void {

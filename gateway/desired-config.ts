@@ -15,15 +15,15 @@ import {
  */
 export interface ConfigChannel {
   /** Desired documents set at or after `since` (epoch ms), oldest first. */
-  desiredConfigsSince(since: number): readonly DesiredConfigChange[];
+  desiredConfigsSince(since: number): Promise<readonly DesiredConfigChange[]>;
   /** Records what a device reports; the refusal when it does not fit the device's profile. */
-  reportConfig(device: DeviceContext, report: ReportedConfigMessage): { code: ErrorCode; reason: string } | undefined;
+  reportConfig(device: DeviceContext, report: ReportedConfigMessage): Promise<{ code: ErrorCode; reason: string } | undefined>;
 }
 
 /** A gateway without a configuration store: nothing is desired, and every report is refused. */
 export const NO_CONFIGURATION: ConfigChannel = {
-  desiredConfigsSince: () => [],
-  reportConfig: () => ({ code: 'TESTBED_CONFIG_BAD_REPORT', reason: 'this gateway keeps no configuration' }),
+  desiredConfigsSince: () => Promise.resolve([]),
+  reportConfig: () => Promise.resolve({ code: 'TESTBED_CONFIG_BAD_REPORT', reason: 'this gateway keeps no configuration' }),
 };
 
 /**
@@ -52,7 +52,11 @@ export class DesiredConfigPublisher {
 
   /** Publishes, retained, every desired document set since the last look. */
   sync(): void {
-    for (const { deviceId, message, updatedAt } of this.#channel.desiredConfigsSince(this.#since)) {
+    this.#sync().catch((err: unknown) => this.#log.warn({ err }, 'desired configurations not read: the registry did not answer'));
+  }
+
+  async #sync(): Promise<void> {
+    for (const { deviceId, message, updatedAt } of await this.#channel.desiredConfigsSince(this.#since)) {
       this.#since = Math.max(this.#since, updatedAt);
       if ((this.#published.get(deviceId) ?? 0) >= message.version) continue;
       this.#published.set(deviceId, message.version);
@@ -82,7 +86,7 @@ export class DesiredConfigPublisher {
   }
 
   /** A device's report on its config/reported topic; the refusal when it is not recorded. */
-  reported(device: DeviceContext, payload: Buffer): { code: ErrorCode; reason: string } | undefined {
+  async reported(device: DeviceContext, payload: Buffer): Promise<{ code: ErrorCode; reason: string } | undefined> {
     let parsed;
     try {
       parsed = reportedConfigMessageSchema.safeParse(JSON.parse(payload.toString('utf8')));

@@ -20,7 +20,7 @@ export type Session = DeviceAccess & { readonly connection: number; readonly sta
 export interface HookContext {
   readonly config: Config;
   readonly log: Logger;
-  readonly devices: { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined };
+  readonly devices: { authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> };
   readonly ingest: Pick<Ingest, 'accept' | 'refusing'>;
   readonly sessions: WeakMap<Client, Session>;
   /** Messages per second per device (kept by the gateway, which forgets an erased device's bucket). */
@@ -39,9 +39,9 @@ export interface HookContext {
   seen(deviceId: string, at: number): void;
   notify(rejection: Pick<Rejection, 'deviceId' | 'code' | 'reason'>): void;
   /** Records a device's result for one of its commands; the refusal when it is not recorded. */
-  answered(deviceId: string, commandId: string, payload: Buffer): { code: ErrorCode; reason: string } | undefined;
+  answered(deviceId: string, commandId: string, payload: Buffer): Promise<{ code: ErrorCode; reason: string } | undefined>;
   /** Records a device's configuration report; the refusal when it is not recorded. */
-  reported(device: DeviceContext, payload: Buffer): { code: ErrorCode; reason: string } | undefined;
+  reported(device: DeviceContext, payload: Buffer): Promise<{ code: ErrorCode; reason: string } | undefined>;
 }
 
 function refuse(code: ErrorCode, message: string, returnCode: number): AuthenticateError {
@@ -81,32 +81,43 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       if (wait > 0) {
         return deny('TESTBED_LOGIN_THROTTLED', 'too many failed logins', NOT_AUTHORIZED, { retryAfterSeconds: Math.ceil(wait / 1000) });
       }
-      const device = username && password ? ctx.devices.authenticateDevice(username, password) : undefined;
-      if (!device) {
-        logins.failed(peer, name, now);
-        return deny('TESTBED_UNAUTHORIZED', 'bad username or password', BAD_USERNAME_OR_PASSWORD);
+      const lookup = username && password ? ctx.devices.authenticateDevice(username, password) : Promise.resolve(undefined);
+      lookup.then(
+        (device) => admit(device),
+        (err: unknown) => {
+          log.error({ err, remoteAddress: peer }, 'the registry did not answer at CONNECT');
+          deny('TESTBED_REGISTRY_UNAVAILABLE', 'the registry is unavailable', SERVER_UNAVAILABLE);
+        },
+      );
+
+      // The rest of the check, once the registry has answered; Aedes waits for `done`.
+      function admit(device: DeviceContext | undefined): void {
+        if (!device) {
+          logins.failed(peer, name, now);
+          return deny('TESTBED_UNAUTHORIZED', 'bad username or password', BAD_USERNAME_OR_PASSWORD);
+        }
+        logins.succeeded(peer, name);
+        const fields = { deviceId: device.deviceId };
+        // Nothing could be acknowledged now: the device keeps its readings and comes back later.
+        const refusing = ctx.ingest.refusing();
+        if (refusing) return deny('TESTBED_DISK_LOW', refusing, SERVER_UNAVAILABLE, fields);
+        const window = pilotWindow(device, now);
+        if (window !== 'active') return deny('TESTBED_FORBIDDEN', `pilot ${window}`, NOT_AUTHORIZED, fields);
+        const will = (client as unknown as { _will?: Will | null })._will;
+        const problem = willProblem(device, will);
+        if (problem) return deny('TESTBED_WILL_NOT_ALLOWED', problem, NOT_AUTHORIZED, fields);
+        // Client ids are scoped to the device (see sessionKey): a takeover [MQTT-3.1.4-2]
+        // can only be by the same device, and does not count against its cap.
+        client.id = sessionKey(device.deviceId, client.id);
+        const holder = ctx.holderOf(client.id);
+        if (holder) ctx.closing(holder, 'taken over'); // [MQTT-3.1.4-2] the old connection is closed for the new one
+        if (!holder && ctx.connectionsOf(device.deviceId) >= limits.maxConnectionsPerDevice) {
+          return deny('TESTBED_CONNECTION_LIMIT', `device has ${limits.maxConnectionsPerDevice} connections already`, SERVER_UNAVAILABLE, fields);
+        }
+        sessions.set(client, { ...accessOf(device), connection: ++connectionCount, statusTopic: deviceTopic(device.deviceId, 'status') });
+        ctx.track(client, device);
+        done(null, true);
       }
-      logins.succeeded(peer, name);
-      const fields = { deviceId: device.deviceId };
-      // Nothing could be acknowledged now: the device keeps its readings and comes back later.
-      const refusing = ctx.ingest.refusing();
-      if (refusing) return deny('TESTBED_DISK_LOW', refusing, SERVER_UNAVAILABLE, fields);
-      const window = pilotWindow(device, now);
-      if (window !== 'active') return deny('TESTBED_FORBIDDEN', `pilot ${window}`, NOT_AUTHORIZED, fields);
-      const will = (client as unknown as { _will?: Will | null })._will;
-      const problem = willProblem(device, will);
-      if (problem) return deny('TESTBED_WILL_NOT_ALLOWED', problem, NOT_AUTHORIZED, fields);
-      // Client ids are scoped to the device (see sessionKey): a takeover [MQTT-3.1.4-2]
-      // can only be by the same device, and does not count against its cap.
-      client.id = sessionKey(device.deviceId, client.id);
-      const holder = ctx.holderOf(client.id);
-      if (holder) ctx.closing(holder, 'taken over'); // [MQTT-3.1.4-2] the old connection is closed for the new one
-      if (!holder && ctx.connectionsOf(device.deviceId) >= limits.maxConnectionsPerDevice) {
-        return deny('TESTBED_CONNECTION_LIMIT', `device has ${limits.maxConnectionsPerDevice} connections already`, SERVER_UNAVAILABLE, fields);
-      }
-      sessions.set(client, { ...accessOf(device), connection: ++connectionCount, statusTopic: deviceTopic(device.deviceId, 'status') });
-      ctx.track(client, device);
-      done(null, true);
     },
 
     authorizePublish(client, packet, done) {
@@ -150,22 +161,25 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       ctx.seen(device.deviceId, now);
       // Readings and results are not retained messages; the store and the registry keep them.
       packet.retain = false;
+      // Acknowledged once the registry has recorded it; when it cannot, the connection closes unacknowledged and the device sends it again.
+      const recorded = (record: Promise<{ code: ErrorCode; reason: string } | undefined>, fields: object, what: string) =>
+        void record.then(
+          (refused) => {
+            if (refused) {
+              log.warn({ code: refused.code, deviceId: device.deviceId, ...fields }, `refused ${what}: ${refused.reason}`);
+              ctx.notify({ deviceId: device.deviceId, ...refused });
+            }
+            done(null);
+          },
+          (err: unknown) => {
+            log.warn({ code: 'TESTBED_REGISTRY_UNAVAILABLE', deviceId: device.deviceId, err }, `${what} not recorded: the registry did not answer`);
+            done(new Error('the registry is unavailable'));
+          },
+        );
       if (target.kind === 'result') {
-        const refused = ctx.answered(device.deviceId, target.commandId, packet.payload as Buffer);
-        if (refused) {
-          log.warn({ code: refused.code, deviceId: device.deviceId, commandId: target.commandId }, `refused command result: ${refused.reason}`);
-          ctx.notify({ deviceId: device.deviceId, ...refused });
-        }
-        return done(null);
+        return recorded(ctx.answered(device.deviceId, target.commandId, packet.payload as Buffer), { commandId: target.commandId }, 'command result');
       }
-      if (target.kind === 'reported') {
-        const refused = ctx.reported(device, packet.payload as Buffer);
-        if (refused) {
-          log.warn({ code: refused.code, deviceId: device.deviceId }, `refused configuration report: ${refused.reason}`);
-          ctx.notify({ deviceId: device.deviceId, ...refused });
-        }
-        return done(null);
-      }
+      if (target.kind === 'reported') return recorded(ctx.reported(device, packet.payload as Buffer), {}, 'configuration report');
       const pass = () => {
         if (client.closed) return done(new Error('connection closed'));
         const message = { payload: packet.payload as Buffer, qos: packet.qos, messageId: packet.messageId, dup: packet.dup, connection: session.connection };

@@ -31,7 +31,7 @@ const COMMAND_SWEEP_MS = 1000;
 
 /** What the gateway needs from the registry: one credential check at CONNECT. */
 export interface DeviceAuthenticator {
-  authenticateDevice(username: string, password: Buffer): DeviceContext | undefined;
+  authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined>;
 }
 
 export interface GatewayDeps {

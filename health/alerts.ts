@@ -1,5 +1,5 @@
 import type { Alert, AlertRule, EventBus, Logger, Scope } from '../core/index.js';
-import type { FleetFilter, HealthLedger } from '../registry/index.js';
+import type { FleetFilter, FleetRow, HealthLedger } from '../registry/index.js';
 import type { RejectionCounter } from './rejections.js';
 
 /** The gateway's own state, as gateway conditions and the testbed health view read it. */
@@ -43,13 +43,21 @@ export class AlertEngine {
   readonly #log: Logger;
   readonly #open = new Map<string, OpenEntry>();
 
-  constructor(ledger: HealthLedger, events: EventBus, rejections: RejectionCounter, gateway: () => GatewayState, log: Logger) {
+  /** `open` is the ledger's `openAlerts()`, read at start. */
+  constructor(
+    ledger: HealthLedger,
+    events: EventBus,
+    rejections: RejectionCounter,
+    gateway: () => GatewayState,
+    log: Logger,
+    open: readonly (Alert & { companyId: string | null })[],
+  ) {
     this.#ledger = ledger;
     this.#events = events;
     this.#rejections = rejections;
     this.#gateway = gateway;
     this.#log = log;
-    for (const alert of ledger.openAlerts()) {
+    for (const alert of open) {
       const { companyId, ...rest } = alert;
       this.#open.set(keyOf(alert.ruleId, alert.deviceId), { alert: rest, companyId, devicePilotId: undefined, clearSince: undefined });
     }
@@ -64,16 +72,16 @@ export class AlertEngine {
     return this.#open.size;
   }
 
-  evaluate(now: number): void {
-    const rules = this.#ledger.allAlertRules();
+  async evaluate(now: number): Promise<void> {
+    const rules = await this.#ledger.allAlertRules();
     const holding = new Set<string>();
     for (const rule of rules) {
-      for (const hit of this.#hits(rule, now)) {
+      for (const hit of await this.#hits(rule, now)) {
         const key = keyOf(rule.id, hit.deviceId);
         holding.add(key);
         const entry = this.#open.get(key);
         if (entry) entry.clearSince = undefined;
-        else this.#openAlert(rule, hit, now);
+        else await this.#openAlert(rule, hit, now);
       }
     }
     const holdOf = new Map(rules.map((r) => [r.id, r.holdSeconds * 1000] as const));
@@ -82,20 +90,20 @@ export class AlertEngine {
       const hold = holdOf.get(entry.alert.ruleId);
       entry.clearSince ??= now;
       // A deleted rule's alerts resolve at once.
-      if (hold === undefined || now - entry.clearSince >= hold) this.#resolve(key, entry, now);
+      if (hold === undefined || now - entry.clearSince >= hold) await this.#resolve(key, entry, now);
     }
   }
 
-  #openAlert(rule: AlertRule, hit: Hit, now: number): void {
-    const alert = this.#ledger.openAlert({ rule, deviceId: hit.deviceId, message: hit.message, at: now });
+  async #openAlert(rule: AlertRule, hit: Hit, now: number): Promise<void> {
+    const alert = await this.#ledger.openAlert({ rule, deviceId: hit.deviceId, message: hit.message, at: now });
     this.#open.set(keyOf(rule.id, hit.deviceId), { alert, companyId: rule.companyId, devicePilotId: hit.pilotId, clearSince: undefined });
     this.#log.info({ alertId: alert.id, ruleId: rule.id, deviceId: hit.deviceId, condition: rule.condition }, 'alert opened');
     this.#publish('alert.opened', alert, rule.companyId, hit.pilotId, now);
   }
 
-  #resolve(key: string, entry: OpenEntry, now: number): void {
+  async #resolve(key: string, entry: OpenEntry, now: number): Promise<void> {
     this.#open.delete(key);
-    const alert = this.#ledger.resolveAlert(entry.alert.id, now);
+    const alert = await this.#ledger.resolveAlert(entry.alert.id, now);
     if (!alert) return;
     this.#log.info({ alertId: alert.id, ruleId: alert.ruleId, deviceId: alert.deviceId }, 'alert resolved');
     this.#publish('alert.resolved', alert, entry.companyId, entry.devicePilotId, now);
@@ -114,7 +122,7 @@ export class AlertEngine {
     });
   }
 
-  #hits(rule: AlertRule, now: number): Hit[] {
+  async #hits(rule: AlertRule, now: number): Promise<Hit[]> {
     const threshold = rule.threshold ?? 0;
     const gateway = () => this.#gateway();
     switch (rule.condition) {
@@ -154,14 +162,14 @@ export class AlertEngine {
   }
 
   /** The devices of a rule's placement matching `filter` (and `also`), as hits. */
-  #devices(
+  async #devices(
     rule: AlertRule,
     filter: Omit<FleetFilter, 'limit'>,
-    message: (h: ReturnType<HealthLedger['listFleet']>[number]['health']) => string,
-    also: (h: ReturnType<HealthLedger['listFleet']>[number]['health'], deviceId: string) => boolean = () => true,
-  ): Hit[] {
+    message: (h: FleetRow['health']) => string,
+    also: (h: FleetRow['health'], deviceId: string) => boolean = () => true,
+  ): Promise<Hit[]> {
     const scope: Scope = rule.companyId ? { kind: 'company', companyId: rule.companyId } : { kind: 'testbeds', testbedIds: [rule.testbedId] };
-    const rows = this.#ledger.listFleet(scope, { ...filter, testbedId: rule.testbedId, pilotId: rule.pilotId ?? undefined, limit: MAX_DEVICES });
+    const rows = await this.#ledger.listFleet(scope, { ...filter, testbedId: rule.testbedId, pilotId: rule.pilotId ?? undefined, limit: MAX_DEVICES });
     return rows
       .filter((r) => r.device.revokedAt === null && also(r.health, r.device.id))
       .map((r) => ({ deviceId: r.device.id, pilotId: r.device.pilotId, message: `${r.device.name ?? r.device.id}: ${message(r.health)}` }));

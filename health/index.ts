@@ -32,7 +32,7 @@ export interface Health {
   /** Forgets what is kept in memory about erased devices: health not yet written, rejection counts, reported intervals, open alerts. */
   forgetDevices(deviceIds: readonly string[]): void;
   /** Writes pending health and evaluates statuses and rules now (tests, and each timer tick). */
-  evaluate(): void;
+  evaluate(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ const SOON_MS = 250;
 /** How long an event's evaluation waits, gathering what comes with it (a burst of readings, a reconnect). */
 const GATHER_MS = 50;
 
-export function start(config: Config, deps: HealthDeps): Health {
+export async function start(config: Config, deps: HealthDeps): Promise<Health> {
   const log = deps.log.child({ stage: 'health' });
   const rejections = new RejectionCounter();
   let unreachableSince: number | null = null;
@@ -53,9 +53,10 @@ export function start(config: Config, deps: HealthDeps): Health {
       store: { reachable: stats.store.reachable, unreachableSince },
     };
   };
-  deps.ledger.resetOnline();
-  const tracker = new HealthTracker(deps.ledger, deps.profiles, deps.events, rejections);
-  const alerts = new AlertEngine(deps.ledger, deps.events, rejections, gatewayState, log);
+  await deps.ledger.resetOnline();
+  const failed = (err: unknown) => log.error({ code: 'TESTBED_REGISTRY_UNAVAILABLE', err }, 'health not recorded in the registry');
+  const tracker = new HealthTracker(deps.ledger, deps.profiles, deps.events, rejections, await deps.ledger.reportedIntervals(), failed);
+  const alerts = new AlertEngine(deps.ledger, deps.events, rejections, gatewayState, log, await deps.ledger.openAlerts());
   // Evaluated on what happens as well as on the timer, so an alert opens (or
   // resolves) promptly: a reading, a rejection, a connection or disconnection asks
   // for an evaluation soon. Requests coalesce, and evaluations so triggered are
@@ -82,20 +83,23 @@ export function start(config: Config, deps: HealthDeps): Health {
     if (event.type === 'device.connected' || event.type === 'device.disconnected') evaluateSoon();
   });
 
-  const evaluate = () => {
-    const now = Date.now();
-    lastAt = now;
-    const reachable = deps.ingest.stats().store.reachable;
-    unreachableSince = reachable ? null : (unreachableSince ?? now);
-    tracker.evaluate(now);
-    alerts.evaluate(now);
+  // One evaluation at a time: a tick that comes while one runs waits for it.
+  let running: Promise<void> = Promise.resolve();
+  const evaluate = (): Promise<void> => {
+    running = running
+      .catch(() => undefined)
+      .then(async () => {
+        const now = Date.now();
+        lastAt = now;
+        const reachable = deps.ingest.stats().store.reachable;
+        unreachableSince = reachable ? null : (unreachableSince ?? now);
+        await tracker.evaluate(now);
+        await alerts.evaluate(now);
+      });
+    return running;
   };
   const tick = () => {
-    try {
-      evaluate();
-    } catch (err) {
-      log.error({ err }, 'health evaluation failed; trying again at the next tick');
-    }
+    evaluate().catch((err: unknown) => log.error({ err }, 'health evaluation failed; trying again at the next tick'));
   };
   const timer = setInterval(tick, config.health.evaluateMs).unref();
 
@@ -116,7 +120,8 @@ export function start(config: Config, deps: HealthDeps): Health {
       clearInterval(timer);
       clearTimeout(soon);
       off();
-      tracker.flush();
+      await running.catch(() => undefined);
+      await tracker.flush();
     },
   };
 }

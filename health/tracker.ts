@@ -19,10 +19,22 @@ export class HealthTracker {
   readonly #pending = new Map<string, ActivityUpdate>();
   /** The reporting interval each device reported in its configuration (seconds), which replaces its profile's. */
   readonly #intervals: Map<string, number>;
+  readonly #failed: (err: unknown) => void;
+  /** Registry writes, one after the other in the order their events came: a disconnect is never written before its connect. */
+  #chain: Promise<void> = Promise.resolve();
 
-  constructor(ledger: HealthLedger, profiles: ProfileCatalogue, events: EventBus, rejections: RejectionCounter) {
+  /** `intervals` is the ledger's `reportedIntervals()`, read at start; `failed` hears of a write the registry refused. */
+  constructor(
+    ledger: HealthLedger,
+    profiles: ProfileCatalogue,
+    events: EventBus,
+    rejections: RejectionCounter,
+    intervals: Map<string, number>,
+    failed: (err: unknown) => void,
+  ) {
     this.#ledger = ledger;
-    this.#intervals = ledger.reportedIntervals();
+    this.#intervals = intervals;
+    this.#failed = failed;
     this.#profiles = profiles;
     this.#events = events;
     this.#rejections = rejections;
@@ -35,11 +47,11 @@ export class HealthTracker {
   }
 
   /** Writes what was gathered, in one transaction, and publishes the status changes it made. */
-  flush(): void {
-    if (this.#pending.size === 0) return;
+  flush(): Promise<void> {
+    if (this.#pending.size === 0) return this.#chain;
     const updates = [...this.#pending.values()];
     this.#pending.clear();
-    this.#publishChanges(this.#ledger.recordActivity(updates), Date.now());
+    return this.#serial(async () => this.#publishChanges(await this.#ledger.recordActivity(updates), Date.now()));
   }
 
   /** Forgets a device (its pilot was erased): gathered activity not yet written and its reported interval. */
@@ -49,20 +61,29 @@ export class HealthTracker {
   }
 
   /** Moves statuses the clock has changed (late, silent) and publishes them. */
-  evaluate(now: number): void {
-    this.flush();
-    this.#publishChanges(this.#ledger.evaluateStatuses(now), now);
+  evaluate(now: number): Promise<void> {
+    void this.flush();
+    return this.#serial(async () => this.#publishChanges(await this.#ledger.evaluateStatuses(now), now));
+  }
+
+  /** Queues a registry write behind the others; a failure is reported and does not stop the ones after it. */
+  #serial(work: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(work).catch(this.#failed);
+    return this.#chain;
   }
 
   /** The bus listener: connections and wills become kept health and events. */
   onEvent(event: TestbedEvent): void {
     const deviceId = event.deviceId;
     if (deviceId === undefined) return;
-    if (event.type === 'device.connected') this.#ledger.recordConnection({ deviceId, at: event.at, online: true });
+    const ledger = this.#ledger;
+    if (event.type === 'device.connected') void this.#serial(() => ledger.recordConnection({ deviceId, at: event.at, online: true }));
     else if (event.type === 'device.disconnected') {
-      this.#ledger.recordConnection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason: event.data.reason as DisconnectReason });
-    } else if (event.type === 'device.will') this.#ledger.recordDeviceEvent(deviceId, event.at, { type: 'will', payload: String(event.data.payload) });
-    else if (event.type === 'device.config.reported') this.#reportedInterval(deviceId, event.data);
+      const reason = event.data.reason as DisconnectReason;
+      void this.#serial(() => ledger.recordConnection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason }));
+    } else if (event.type === 'device.will') {
+      void this.#serial(() => ledger.recordDeviceEvent(deviceId, event.at, { type: 'will', payload: String(event.data.payload) }));
+    } else if (event.type === 'device.config.reported') this.#reportedInterval(deviceId, event.data);
   }
 
   /** A configuration report: its interval (or, without one, the profile's) judges the device from now on. */
@@ -73,7 +94,7 @@ export class HealthTracker {
     const profile = this.#profiles.get(String(data.profile));
     if (!profile) return;
     const contract = contractOf(profile, this.#intervals.get(deviceId));
-    this.#ledger.setHealthContract(deviceId, contract.lateMs, contract.silentMs);
+    void this.#serial(() => this.#ledger.setHealthContract(deviceId, contract.lateMs, contract.silentMs));
   }
 
   #fold(r: Reading): void {

@@ -43,8 +43,8 @@ async function count(deps: LifecycleDeps, pilot: Pilot): Promise<Counted> {
     readings,
     range: await timeRange(deps, pilot, Object.keys(readings)),
     rejections: await deps.rejections.countRejections(pilot.id),
-    registry: deps.ledger.countRemnants(pilot.id),
-    bundles: deps.ledger.exportIds(pilot.id).filter((id) => fs.existsSync(bundlePath(deps.dataDir, id))).length,
+    registry: await deps.ledger.countRemnants(pilot.id),
+    bundles: (await deps.ledger.exportIds(pilot.id)).filter((id) => fs.existsSync(bundlePath(deps.dataDir, id))).length,
   };
 }
 
@@ -60,41 +60,43 @@ async function count(deps: LifecycleDeps, pilot: Pilot): Promise<Counted> {
  * is left, and only when every check finds nothing is the receipt signed and kept.
  */
 export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, erasure: Erasure): Promise<void> {
-  const pilot = deps.registry.getPilot(ALL, erasure.pilotId);
+  const pilot = await deps.registry.getPilot(ALL, erasure.pilotId);
   if (!pilot || erasure.receiptId === null) return;
   const started = Date.parse(erasure.startedAt ?? isoTime(Date.now()));
-  for (const device of deps.registry.listDevices(ALL, pilot.id)) deps.sessions?.disconnect(device.id, 'pilot ended');
+  for (const device of await deps.registry.listDevices(ALL, pilot.id)) deps.sessions?.disconnect(device.id, 'pilot ended');
   await deps.queueSettled?.(started);
 
-  let counted = deps.ledger.counted(pilot.id) as Counted | undefined;
+  let counted = (await deps.ledger.counted(pilot.id)) as Counted | undefined;
   if (!counted) {
-    deps.ledger.recordCounted(pilot.id, await count(deps, pilot));
-    counted = deps.ledger.counted(pilot.id) as Counted;
+    await deps.ledger.recordCounted(pilot.id, await count(deps, pilot));
+    counted = (await deps.ledger.counted(pilot.id)) as Counted;
   }
 
   // Before the stores are cleared: what is forgotten in memory cannot be written back to them afterwards.
-  const deviceIds = deps.registry.listDevices(ALL, pilot.id).map((d) => d.id);
+  const deviceIds = (await deps.registry.listDevices(ALL, pilot.id)).map((d) => d.id);
   await deps.traces?.forget(deviceIds);
   await deps.readings.deleteReadings(ALL, { pilotId: pilot.id });
   await deps.rejections.deleteRejections(pilot.id);
-  for (const id of deps.ledger.exportIds(pilot.id)) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
-  deps.ledger.eraseRemnants(pilot.id);
+  for (const id of await deps.ledger.exportIds(pilot.id)) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
+  await deps.ledger.eraseRemnants(pilot.id);
 
   const checks: ErasureCheck[] = [
     ...(await deps.readings.checkErased(pilot.id)),
     // The embedded store's checks cover its rejections table too; beside InfluxDB the rejection log is checked on its own.
     ...(deps.readings.kind === 'embedded' ? [] : await deps.rejections.checkErased(pilot.id)),
-    ...deps.ledger.checkRemnants(pilot.id),
+    ...(await deps.ledger.checkRemnants(pilot.id)),
     ...((await deps.traces?.check(pilot.id, deviceIds)) ?? []),
-    ...deps.ledger
-      .exportIds(pilot.id)
-      .map((id) => ({ store: 'files', query: `test -e exports/${id}.zip`, result: fs.existsSync(bundlePath(deps.dataDir, id)) ? 1 : 0 })),
+    ...(await deps.ledger.exportIds(pilot.id)).map((id) => ({
+      store: 'files',
+      query: `test -e exports/${id}.zip`,
+      result: fs.existsSync(bundlePath(deps.dataDir, id)) ? 1 : 0,
+    })),
   ];
   const left = checks.filter((c) => c.result !== 0);
   if (left.length > 0)
     throw new TestbedError('TESTBED_INTERNAL', `erasure of ${pilot.id} left data behind: ${left.map((c) => `${c.query} = ${c.result}`).join('; ')}`);
 
-  const last = deps.ledger.lastExport(pilot.id);
+  const last = await deps.ledger.lastExport(pilot.id);
   const claims = {
     type: 'testbed-erasure-receipt',
     version: 1,
@@ -115,8 +117,8 @@ export async function runErasure(deps: LifecycleDeps, signer: ReceiptSigner, era
     lastExport: last ? { id: last.id, sha256: last.sha256, manifestSha256: last.manifestSha256, finishedAt: last.finishedAt } : null,
     iat: Math.floor(Date.now() / 1000),
   };
-  deps.ledger.completeErasure(pilot, erasure.receiptId, signer.sign(claims));
-  deps.registry.recordAudit(
+  await deps.ledger.completeErasure(pilot, erasure.receiptId, signer.sign(claims));
+  await deps.registry.recordAudit(
     // The lifecycle stage writes it, on behalf of the key that asked (named in the entry).
     { ...SETUP_CALLER, keyId: 'lifecycle' },
     {

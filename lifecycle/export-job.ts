@@ -25,25 +25,25 @@ export const bundlePath = (dataDir: string, exportId: string): string => path.jo
 export async function buildBundle(deps: LifecycleDeps, caller: Caller, pilot: Pilot, job: PilotExport): Promise<void> {
   const { registry, ledger, readings } = deps;
   const scope = caller.scope;
-  const devices = registry.listDevices(scope, pilot.id);
+  const devices = await registry.listDevices(scope, pilot.id);
   const counts = await readings.countReadings(scope, { pilotId: pilot.id });
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   let written = 0;
-  ledger.exportProgress(job.id, 0, total);
+  await ledger.exportProgress(job.id, 0, total);
 
   const writer = new BundleWriter(bundlePath(deps.dataDir, job.id), new Date(Date.parse(job.createdAt)));
   try {
     const files: ManifestEntry[] = [];
     for (const device of [...devices].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      const pages = readingPages(deps, caller, device, (n) => {
+      const pages = readingPages(deps, caller, device, async (n) => {
         written += n;
-        ledger.exportProgress(job.id, written, Math.max(total, written));
+        await ledger.exportProgress(job.id, written, Math.max(total, written));
       });
       files.push(await writer.add(`readings/${device.id}.csv`, pages));
     }
     files.push(await writer.add('rejections.csv', rejectionPages(deps, caller, pilot.id)));
-    files.push(await writer.add('pilot.json', [json(pilotDocument(deps, caller, pilot), 1)]));
-    files.push(await writer.add('devices.json', [json(devicesDocument(deps, caller, devices), devices.length)]));
+    files.push(await writer.add('pilot.json', [json(await pilotDocument(deps, caller, pilot), 1)]));
+    files.push(await writer.add('devices.json', [json(await devicesDocument(deps, caller, devices), devices.length)]));
     for (const id of [...new Set(devices.map((d) => d.profile))].sort()) {
       const profile = deps.profiles.get(id)?.profile;
       if (profile) files.push(await writer.add(`profiles/${id}.json`, [json(profile, 1)]));
@@ -59,7 +59,7 @@ export async function buildBundle(deps: LifecycleDeps, caller: Caller, pilot: Pi
     };
     const entry = await writer.add('manifest.json', [json(manifest, files.length)]);
     const bundle = await writer.finish();
-    ledger.finishExport(job.id, { ...bundle, manifestSha256: entry.sha256, readingsWritten: written });
+    await ledger.finishExport(job.id, { ...bundle, manifestSha256: entry.sha256, readingsWritten: written });
   } catch (err) {
     writer.abort();
     throw err;
@@ -69,7 +69,7 @@ export async function buildBundle(deps: LifecycleDeps, caller: Caller, pilot: Pi
 const json = (value: unknown, rows: number): Piece => ({ text: `${JSON.stringify(value, null, 2)}\n`, rows });
 
 /** A device's readings as CSV pieces: the header (`time,deviceId,<measurement> [<unit>]...,suspect`), then a piece per page. */
-async function* readingPages(deps: LifecycleDeps, caller: Caller, device: Device, onPage: (rows: number) => void): AsyncGenerator<Piece> {
+async function* readingPages(deps: LifecycleDeps, caller: Caller, device: Device, onPage: (rows: number) => Promise<void>): AsyncGenerator<Piece> {
   const measurements = deps.profiles.get(device.profile)?.profile.measurements ?? [];
   const names = measurements.map((m) => m.name);
   yield { text: csvLine(['time', 'deviceId', ...measurements.map((m) => `${m.name} [${m.unit}]`), 'suspect']), rows: 0 };
@@ -85,7 +85,7 @@ async function* readingPages(deps: LifecycleDeps, caller: Caller, device: Device
     });
     if (page.length === 0) return;
     const text = page.map((r) => csvLine([isoTime(r.time), r.deviceId, ...names.map((n) => r.values[n]), r.suspect?.join(' ') ?? ''])).join('');
-    onPage(page.length);
+    await onPage(page.length);
     yield { text, rows: page.length };
     if (page.length < EXPORT_PAGE_ROWS) return;
     after = page[page.length - 1];
@@ -107,20 +107,24 @@ async function* rejectionPages(deps: LifecycleDeps, caller: Caller, pilotId: str
 }
 
 /** pilot.json: the pilot with its company and testbed (sharing, licence, attribution and dates are the pilot's own fields). */
-function pilotDocument(deps: LifecycleDeps, caller: Caller, pilot: Pilot) {
+async function pilotDocument(deps: LifecycleDeps, caller: Caller, pilot: Pilot) {
   return {
     pilot,
-    company: deps.registry.getCompany(caller.scope, pilot.companyId) ?? { id: pilot.companyId },
-    testbed: deps.registry.getTestbed(pilot.testbedId) ?? { id: pilot.testbedId },
+    company: (await deps.registry.getCompany(caller.scope, pilot.companyId)) ?? { id: pilot.companyId },
+    testbed: (await deps.registry.getTestbed(pilot.testbedId)) ?? { id: pilot.testbedId },
     exportedAt: isoTime(Date.now()),
   };
 }
 
 /** devices.json: each device with its location history and its health when the bundle was made. */
-function devicesDocument(deps: LifecycleDeps, caller: Caller, devices: readonly Device[]) {
-  return devices.map((device) => ({
-    ...device,
-    locations: deps.registry.listDeviceLocations(caller.scope, device.id) ?? [],
-    health: deps.registry.getDeviceHealth(caller.scope, device.id) ?? null,
-  }));
+async function devicesDocument(deps: LifecycleDeps, caller: Caller, devices: readonly Device[]) {
+  const documents = [];
+  for (const device of devices) {
+    documents.push({
+      ...device,
+      locations: (await deps.registry.listDeviceLocations(caller.scope, device.id)) ?? [],
+      health: (await deps.registry.getDeviceHealth(caller.scope, device.id)) ?? null,
+    });
+  }
+  return documents;
 }

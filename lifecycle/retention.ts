@@ -19,7 +19,7 @@ export interface RetentionResult {
  */
 export async function sweepRetention(deps: LifecycleDeps, now: number): Promise<RetentionResult[]> {
   const results: RetentionResult[] = [];
-  for (const plan of deps.ledger.retentionPlan()) {
+  for (const plan of await deps.ledger.retentionPlan()) {
     const before = now - plan.days * DAY_MS;
     const slice = { pilotId: plan.pilotId, before };
     const counts = await deps.readings.countReadings(SETUP_CALLER.scope, slice);
@@ -27,7 +27,7 @@ export async function sweepRetention(deps: LifecycleDeps, now: number): Promise<
     if (deleted === 0) continue;
     await deps.readings.deleteReadings(SETUP_CALLER.scope, slice);
     results.push({ pilotId: plan.pilotId, before: isoTime(before), deleted });
-    deps.registry.recordAudit(
+    await deps.registry.recordAudit(
       { ...SETUP_CALLER, keyId: 'retention' },
       {
         action: 'change',

@@ -32,11 +32,11 @@ export class Lifecycle implements PilotLifecycle {
    * failed, erasures it left unfinished resume, and the retention sweep runs
    * every `retentionEveryMs` (first one right away).
    */
-  static start(deps: LifecycleDeps): Lifecycle {
+  static async start(deps: LifecycleDeps): Promise<Lifecycle> {
     fs.mkdirSync(path.join(deps.dataDir, 'exports'), { recursive: true, mode: 0o700 });
     const lifecycle = new Lifecycle(deps, ReceiptSigner.open(deps.dataDir));
-    for (const id of deps.ledger.failUnfinishedExports()) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
-    lifecycle.#resumeErasures();
+    for (const id of await deps.ledger.failUnfinishedExports()) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
+    lifecycle.#track(lifecycle.#resumeErasures());
     const every = deps.retentionEveryMs ?? DAY_MS;
     if (every > 0) {
       const tick = () => lifecycle.#track(lifecycle.sweepRetention(Date.now()).then(() => lifecycle.#resumeErasures()));
@@ -47,22 +47,22 @@ export class Lifecycle implements PilotLifecycle {
     return lifecycle;
   }
 
-  startExport(caller: Caller, pilotId: string): PilotExport | undefined {
-    const pilot = this.#deps.registry.getPilot(caller.scope, pilotId);
-    const job = pilot && this.#deps.registry.createExport(caller, pilot.id);
+  async startExport(caller: Caller, pilotId: string): Promise<PilotExport | undefined> {
+    const pilot = await this.#deps.registry.getPilot(caller.scope, pilotId);
+    const job = pilot && (await this.#deps.registry.createExport(caller, pilot.id));
     if (!pilot || !job) return undefined;
     this.#track(
-      buildBundle(this.#deps, caller, pilot, job).catch((err: unknown) => {
+      buildBundle(this.#deps, caller, pilot, job).catch(async (err: unknown) => {
         this.#deps.log.error({ err, exportId: job.id }, 'export bundle failed');
         fs.rmSync(bundlePath(this.#deps.dataDir, job.id), { force: true });
-        this.#deps.ledger.failExport(job.id, err instanceof Error ? err.message : String(err));
+        await this.#deps.ledger.failExport(job.id, err instanceof Error ? err.message : String(err));
       }),
     );
     return job;
   }
 
-  bundle(scope: Scope, exportId: string): BundleFile | undefined {
-    const job = this.#deps.registry.getExport(scope, exportId);
+  async bundle(scope: Scope, exportId: string): Promise<BundleFile | undefined> {
+    const job = await this.#deps.registry.getExport(scope, exportId);
     if (!job) return undefined;
     const file = bundlePath(this.#deps.dataDir, job.id);
     if (job.state !== 'done' || job.bytes === null || !fs.existsSync(file)) {
@@ -72,9 +72,9 @@ export class Lifecycle implements PilotLifecycle {
     return { path: file, bytes: job.bytes, filename: `${job.pilotId}-${job.id}.zip` };
   }
 
-  startErasure(caller: Caller, pilotId: string, request: EraseRequest): Erasure | undefined {
+  async startErasure(caller: Caller, pilotId: string, request: EraseRequest): Promise<Erasure | undefined> {
     const { registry } = this.#deps;
-    const pilot = registry.getPilot(caller.scope, pilotId);
+    const pilot = await registry.getPilot(caller.scope, pilotId);
     if (!pilot) return undefined;
     const now = registry.now();
     const ended = pilot.endedAt !== null || (pilot.endsAt !== null && Date.parse(pilot.endsAt) <= now);
@@ -86,8 +86,8 @@ export class Lifecycle implements PilotLifecycle {
         { in: 'body', field: 'confirm', message: "not the pilot's name" },
       ]);
     // A forced erasure ends the pilot first, so its devices cannot add readings behind it.
-    if (!ended) registry.endPilot(caller.scope, pilot.id);
-    const erasure = registry.beginErasure(caller, pilot.id, request.force === true);
+    if (!ended) await registry.endPilot(caller.scope, pilot.id);
+    const erasure = await registry.beginErasure(caller, pilot.id, request.force === true);
     if (erasure?.state === 'running') this.#erase(erasure);
     return erasure;
   }
@@ -116,9 +116,9 @@ export class Lifecycle implements PilotLifecycle {
     clearInterval(this.#timer);
   }
 
-  #resumeErasures(): void {
+  async #resumeErasures(): Promise<void> {
     if (this.#stopped) return;
-    for (const erasure of this.#deps.ledger.unfinishedErasures()) this.#erase(erasure);
+    for (const erasure of await this.#deps.ledger.unfinishedErasures()) this.#erase(erasure);
   }
 
   #erase(erasure: Erasure): void {

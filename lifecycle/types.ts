@@ -25,14 +25,14 @@ export interface BundleFile {
  */
 export interface PilotLifecycle {
   /** Starts building a bundle of a pilot the caller sees. */
-  startExport(caller: Caller, pilotId: string): PilotExport | undefined;
+  startExport(caller: Caller, pilotId: string): Promise<PilotExport | undefined>;
   /** A done export's file; TESTBED_EXPORT_NOT_READY while it runs or when it failed. */
-  bundle(scope: Scope, exportId: string): BundleFile | undefined;
+  bundle(scope: Scope, exportId: string): Promise<BundleFile | undefined>;
   /**
    * Starts (or, when already started, reports) the erasure of a pilot the
    * caller sees: confirmed by its name, and ended unless an admin forces it.
    */
-  startErasure(caller: Caller, pilotId: string, request: EraseRequest): Erasure | undefined;
+  startErasure(caller: Caller, pilotId: string, request: EraseRequest): Promise<Erasure | undefined>;
   /** The public key receipts are signed with. */
   publicKey(): ReceiptPublicKey;
 }

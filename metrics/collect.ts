@@ -8,9 +8,9 @@ export interface CollectSources {
   readonly connections: () => number;
   readonly ingestStats: () => IngestStats;
   /** Per testbed, its unrevoked devices by health status (never, ok, late, silent). */
-  readonly devices: () => Iterable<{ readonly testbedId: string; readonly byStatus: Readonly<Record<string, number>> }>;
+  readonly devices: () => Promise<Iterable<{ readonly testbedId: string; readonly byStatus: Readonly<Record<string, number>> }>>;
   /** The alerts open now (kept in the registry, so the count survives a restart). */
-  readonly openAlerts: () => Iterable<{ readonly testbedId: string }>;
+  readonly openAlerts: () => Promise<Iterable<{ readonly testbedId: string }>>;
 }
 
 /**
@@ -57,9 +57,10 @@ export function collectFrom(m: Metrics, sources: CollectSources): void {
     help: 'Registered devices by testbed and health status (never, ok, late, silent)',
     labelNames: ['testbed', 'status'],
     registers,
-    collect() {
+    async collect() {
+      const devices = await sources.devices();
       this.reset();
-      for (const { testbedId, byStatus } of sources.devices()) {
+      for (const { testbedId, byStatus } of devices) {
         for (const [status, n] of Object.entries(byStatus)) this.set({ testbed: testbedId, status }, n);
       }
     },
@@ -69,11 +70,12 @@ export function collectFrom(m: Metrics, sources: CollectSources): void {
     help: 'Alerts open now, by testbed',
     labelNames: ['testbed'],
     registers,
-    collect() {
+    async collect() {
+      const [devices, open] = await Promise.all([sources.devices(), sources.openAlerts()]);
       this.reset();
       // Every testbed has a sample, 0 when nothing is open, so a resolved alert reads as 0 rather than as no data.
-      const counts = new Map<string, number>([...sources.devices()].map((t) => [t.testbedId, 0]));
-      for (const a of sources.openAlerts()) counts.set(a.testbedId, (counts.get(a.testbedId) ?? 0) + 1);
+      const counts = new Map<string, number>([...devices].map((t) => [t.testbedId, 0]));
+      for (const a of open) counts.set(a.testbedId, (counts.get(a.testbedId) ?? 0) + 1);
       for (const [testbed, n] of counts) this.set({ testbed }, n);
     },
   });

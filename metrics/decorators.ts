@@ -58,13 +58,13 @@ export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onR
 }
 
 /** The gateway's credential check, with each CONNECT's result counted. */
-export function measuredAuthenticator<T extends { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined }>(
+export function measuredAuthenticator<T extends { authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> }>(
   devices: T,
   m: Metrics,
-): { authenticateDevice(username: string, password: Buffer): DeviceContext | undefined } {
+): { authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> } {
   return {
-    authenticateDevice(username, password) {
-      const ctx = devices.authenticateDevice(username, password);
+    async authenticateDevice(username, password) {
+      const ctx = await devices.authenticateDevice(username, password);
       m.gatewayConnects.inc({ result: ctx ? 'accepted' : 'refused' });
       return ctx;
     },

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { newId, type Alert, type AlertCondition, type AlertRule, type Scope } from '../core/index.js';
 import { ScopedStatements } from './statements.js';
 import type { ScopeColumns } from '../core/index.js';
@@ -96,7 +96,7 @@ export class AlertTable {
     };
   }
 
-  createRule(input: NewAlertRule): AlertRule {
+  async createRule(input: NewAlertRule): Promise<AlertRule> {
     const row: RuleRow = {
       id: newId('rule'),
       name: input.name ?? null,
@@ -108,35 +108,35 @@ export class AlertTable {
       pilot_id: input.pilotId ?? null,
       created_at: this.#now(),
     };
-    this.#s.insertRule.run(row.id, row.name, row.condition, row.threshold, row.hold_ms, row.company_id, row.testbed_id, row.pilot_id, row.created_at);
+    await this.#s.insertRule.run(row.id, row.name, row.condition, row.threshold, row.hold_ms, row.company_id, row.testbed_id, row.pilot_id, row.created_at);
     return toRule(row);
   }
 
-  getRule(scope: Scope, id: string): AlertRule | undefined {
+  async getRule(scope: Scope, id: string): Promise<AlertRule | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('rule', scope, COLUMNS, (where) => `SELECT * FROM alert_rules WHERE id = ? AND (${where})`);
-    const row = stmt.get(id, ...scopeParams) as RuleRow | undefined;
+    const row = (await stmt.get(id, ...scopeParams)) as RuleRow | undefined;
     return row && toRule(row);
   }
 
-  listRules(scope: Scope): AlertRule[] {
+  async listRules(scope: Scope): Promise<AlertRule[]> {
     const { stmt, scopeParams } = this.#scoped.get('rules', scope, COLUMNS, (where) => `SELECT * FROM alert_rules WHERE ${where} ORDER BY created_at, id`);
-    return (stmt.all(...scopeParams) as RuleRow[]).map(toRule);
+    return ((await stmt.all(...scopeParams)) as RuleRow[]).map(toRule);
   }
 
-  deleteRule(scope: Scope, id: string): AlertRule | undefined {
-    const rule = this.getRule(scope, id);
-    if (rule) this.#s.deleteRule.run(id);
+  async deleteRule(scope: Scope, id: string): Promise<AlertRule | undefined> {
+    const rule = await this.getRule(scope, id);
+    if (rule) await this.#s.deleteRule.run(id);
     return rule;
   }
 
   /** Every rule: the health stage's evaluation, which applies each rule within its own placement. */
-  allRules(): AlertRule[] {
-    return (this.#s.allRules.all() as RuleRow[]).map(toRule);
+  async allRules(): Promise<AlertRule[]> {
+    return ((await this.#s.allRules.all()) as RuleRow[]).map(toRule);
   }
 
-  open(a: NewAlert): Alert {
+  async open(a: NewAlert): Promise<Alert> {
     const id = newId('alert');
-    this.#s.insertAlert.run(id, a.rule.id, a.rule.condition, a.at, a.deviceId ?? null, a.rule.companyId, a.rule.testbedId, a.rule.pilotId, a.message);
+    await this.#s.insertAlert.run(id, a.rule.id, a.rule.condition, a.at, a.deviceId ?? null, a.rule.companyId, a.rule.testbedId, a.rule.pilotId, a.message);
     return toAlert({
       id,
       rule_id: a.rule.id,
@@ -151,23 +151,23 @@ export class AlertTable {
     });
   }
 
-  resolve(id: string, at: number): Alert | undefined {
-    const row = this.#s.resolve.get(at, id) as AlertRow | undefined;
+  async resolve(id: string, at: number): Promise<Alert | undefined> {
+    const row = (await this.#s.resolve.get(at, id)) as AlertRow | undefined;
     return row && toAlert(row);
   }
 
   /** The open alerts, with the company of their rule (for scoping events). */
-  openAlerts(): (Alert & { companyId: string | null })[] {
-    return (this.#s.open.all() as (AlertRow & { company_id: string | null })[]).map((r) => ({ ...toAlert(r), companyId: r.company_id }));
+  async openAlerts(): Promise<(Alert & { companyId: string | null })[]> {
+    return ((await this.#s.open.all()) as (AlertRow & { company_id: string | null })[]).map((r) => ({ ...toAlert(r), companyId: r.company_id }));
   }
 
-  list(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Alert[] {
+  async list(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Promise<Alert[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'alerts',
       scope,
       COLUMNS,
       (where) => `SELECT * FROM alerts WHERE (? IS NULL OR state = ?) AND (${where}) ORDER BY opened_at DESC, id LIMIT ?`,
     );
-    return (stmt.all(state ?? null, state ?? null, ...scopeParams, limit) as AlertRow[]).map(toAlert);
+    return ((await stmt.all(state ?? null, state ?? null, ...scopeParams, limit)) as AlertRow[]).map(toAlert);
   }
 }

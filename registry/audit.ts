@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { isoTime, type AuditEntry, type Scope } from '../core/index.js';
 import { ScopedStatements } from './statements.js';
 
@@ -71,8 +71,8 @@ export class AuditLog {
     );
   }
 
-  record(e: NewAuditEntry): void {
-    this.#insert.run(
+  async record(e: NewAuditEntry): Promise<void> {
+    await this.#insert.run(
       this.#now(),
       e.keyId,
       e.role,
@@ -90,13 +90,13 @@ export class AuditLog {
   }
 
   /** Entries the scope may see, oldest first. */
-  list(scope: Scope, q: AuditQuery): AuditEntry[] {
+  async list(scope: Scope, q: AuditQuery): Promise<AuditEntry[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
       { company: 'company_id', testbed: 'testbed_id', pilot: 'pilot_id' },
       (where) => `SELECT * FROM audit_log WHERE id > ? AND time >= ? AND time < ? AND (${where}) ORDER BY id LIMIT ?`,
     );
-    return (stmt.all(q.afterId, q.from, q.to, ...scopeParams, q.limit) as AuditRow[]).map(toEntry);
+    return ((await stmt.all(q.afterId, q.from, q.to, ...scopeParams, q.limit)) as AuditRow[]).map(toEntry);
   }
 }

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { newId, type Command, type CommandResult, type CommandStatus, type Device, type Scope } from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
@@ -113,11 +113,11 @@ export class CommandTable {
   }
 
   /** Queues a command for `device` (already found in the caller's scope). */
-  create(device: Device, input: NewCommand, sentBy: string): Command {
+  async create(device: Device, input: NewCommand, sentBy: string): Promise<Command> {
     const id = newId('cmd');
     const at = this.#now();
     const s = this.#stmts;
-    s.insert.run(
+    await s.insert.run(
       id,
       device.id,
       device.pilotId,
@@ -129,22 +129,22 @@ export class CommandTable {
       at,
       at + input.ttlSeconds * 1000,
     );
-    return toCommand(s.byId.get(id, device.id) as CommandRow);
+    return toCommand((await s.byId.get(id, device.id)) as CommandRow);
   }
 
-  get(scope: Scope, deviceId: string, id: string): Command | undefined {
+  async get(scope: Scope, deviceId: string, id: string): Promise<Command | undefined> {
     const { stmt, scopeParams } = this.#scoped.get(
       'get',
       scope,
       DEVICE_COLUMNS,
       (where) => `SELECT * FROM commands WHERE id = ? AND device_id = ? AND (${where})`,
     );
-    const row = stmt.get(id, deviceId, ...scopeParams) as CommandRow | undefined;
+    const row = (await stmt.get(id, deviceId, ...scopeParams)) as CommandRow | undefined;
     return row && asOf(row, this.#now());
   }
 
   /** A device's commands the scope may see, newest first. */
-  list(scope: Scope, deviceId: string, filter: CommandFilter): Command[] {
+  async list(scope: Scope, deviceId: string, filter: CommandFilter): Promise<Command[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
@@ -153,24 +153,24 @@ export class CommandTable {
     );
     const status = filter.status ?? null;
     const now = this.#now();
-    return (stmt.all(deviceId, status, now, status, ...scopeParams, filter.limit ?? 100) as CommandRow[]).map((r) => asOf(r, now));
+    return ((await stmt.all(deviceId, status, now, status, ...scopeParams, filter.limit ?? 100)) as CommandRow[]).map((r) => asOf(r, now));
   }
 
   /** The device's queued commands that have not expired, in the order they were sent. */
-  pending(deviceId: string): Command[] {
-    return (this.#stmts.pending.all(deviceId, this.#now()) as CommandRow[]).map(toCommand);
+  async pending(deviceId: string): Promise<Command[]> {
+    return ((await this.#stmts.pending.all(deviceId, this.#now())) as CommandRow[]).map(toCommand);
   }
 
   /** Marks a queued command delivered (its PUBACK came); undefined when it was not queued or has expired. */
-  delivered(deviceId: string, id: string): Command | undefined {
-    const changed = this.#stmts.deliver.run(this.#now(), id, deviceId, this.#now()).changes;
-    return changed === 1 ? toCommand(this.#stmts.byId.get(id, deviceId) as CommandRow) : undefined;
+  async delivered(deviceId: string, id: string): Promise<Command | undefined> {
+    const changed = (await this.#stmts.deliver.run(this.#now(), id, deviceId, this.#now())).changes;
+    return changed === 1 ? toCommand((await this.#stmts.byId.get(id, deviceId)) as CommandRow) : undefined;
   }
 
   /** Records the device's answer; refused for another device's or an unknown command, or one already final. */
-  answer(deviceId: string, id: string, result: CommandResult): Command | ResultRefusal {
-    return this.#db.transaction(() => {
-      const row = this.#stmts.byId.get(id, deviceId) as CommandRow | undefined;
+  async answer(deviceId: string, id: string, result: CommandResult): Promise<Command | ResultRefusal> {
+    return this.#db.transaction(async () => {
+      const row = (await this.#stmts.byId.get(id, deviceId)) as CommandRow | undefined;
       if (!row) return 'unknown';
       const now = this.#now();
       const status = result.ok ? 'succeeded' : 'failed';
@@ -178,18 +178,18 @@ export class CommandTable {
       // An answer after the TTL is too late: the sweep marks the command expired, as the sender was told it would be.
       if ((row.status !== 'queued' && row.status !== 'delivered') || row.expires_at <= now) return 'finished';
       const stored = result.result === undefined ? null : JSON.stringify(result.result);
-      this.#stmts.finish.run(status, now, now, stored, result.error ?? null, id, deviceId);
-      return toCommand(this.#stmts.byId.get(id, deviceId) as CommandRow);
-    })();
+      await this.#stmts.finish.run(status, now, now, stored, result.error ?? null, id, deviceId);
+      return toCommand((await this.#stmts.byId.get(id, deviceId)) as CommandRow);
+    });
   }
 
   /** Marks every queued or delivered command past its TTL expired, and returns them. */
-  expire(): Command[] {
-    return this.#db.transaction(() => {
+  async expire(): Promise<Command[]> {
+    return this.#db.transaction(async () => {
       const now = this.#now();
-      const rows = this.#stmts.overdue.all(now) as CommandRow[];
-      for (const row of rows) this.#stmts.expire.run(row.id);
+      const rows = (await this.#stmts.overdue.all(now)) as CommandRow[];
+      for (const row of rows) await this.#stmts.expire.run(row.id);
       return rows.map((r) => toCommand({ ...r, status: 'expired', finished_at: r.expires_at }));
-    })();
+    });
   }
 }

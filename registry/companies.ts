@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { type Company, type Scope, newId, unhandled, isoTime } from '../core/index.js';
 
 interface CompanyRow {
@@ -27,27 +27,27 @@ export class CompanyTable {
     this.#exists = db.prepare('SELECT 1 FROM companies WHERE id = ?');
   }
 
-  create(name: string): Company {
+  async create(name: string): Promise<Company> {
     const row: CompanyRow = { id: newId('co'), name, created_at: this.#now() };
-    this.#insert.run(row.id, row.name, row.created_at);
+    await this.#insert.run(row.id, row.name, row.created_at);
     return toCompany(row);
   }
 
-  get(scope: Scope, id: string): Company | undefined {
-    const row = this.#statement(scope, true).get(id, ...companyParams(scope)) as CompanyRow | undefined;
+  async get(scope: Scope, id: string): Promise<Company | undefined> {
+    const row = (await this.#statement(scope, true).get(id, ...companyParams(scope))) as CompanyRow | undefined;
     return row && toCompany(row);
   }
 
-  list(scope: Scope): Company[] {
-    return (this.#statement(scope, false).all(...companyParams(scope)) as CompanyRow[]).map(toCompany);
+  async list(scope: Scope): Promise<Company[]> {
+    return ((await this.#statement(scope, false).all(...companyParams(scope))) as CompanyRow[]).map(toCompany);
   }
 
   /**
    * Whether a company exists, whoever may see it: for an operator starting a
    * pilot of a company that has none in its testbeds yet.
    */
-  exists(id: string): boolean {
-    return this.#exists.get(id) !== undefined;
+  async exists(id: string): Promise<boolean> {
+    return (await this.#exists.get(id)) !== undefined;
   }
 
   #statement(scope: Scope, one: boolean): Statement {

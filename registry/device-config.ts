@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { configDelta, type ConfigDocument, type DesiredConfigChange, type DeviceConfig } from '../core/index.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -58,31 +58,31 @@ export class DeviceConfigTable {
     };
   }
 
-  get(deviceId: string): DeviceConfig {
-    return toConfig(deviceId, this.#stmts.get.get(deviceId) as ConfigRow | undefined);
+  async get(deviceId: string): Promise<DeviceConfig> {
+    return toConfig(deviceId, (await this.#stmts.get.get(deviceId)) as ConfigRow | undefined);
   }
 
   /** Replaces the desired document; its version grows by one. */
-  setDesired(deviceId: string, config: ConfigDocument, by: string): DeviceConfig {
-    this.#stmts.setDesired.run(deviceId, JSON.stringify(config), this.#now(), by);
+  async setDesired(deviceId: string, config: ConfigDocument, by: string): Promise<DeviceConfig> {
+    await this.#stmts.setDesired.run(deviceId, JSON.stringify(config), this.#now(), by);
     return this.get(deviceId);
   }
 
   /** Records the device's report: its whole configuration, and the desired version it applied (null when it did not say). */
-  setReported(deviceId: string, config: ConfigDocument, version: number | null): DeviceConfig {
-    this.#stmts.setReported.run(deviceId, JSON.stringify(config), version, this.#now());
+  async setReported(deviceId: string, config: ConfigDocument, version: number | null): Promise<DeviceConfig> {
+    await this.#stmts.setReported.run(deviceId, JSON.stringify(config), version, this.#now());
     return this.get(deviceId);
   }
 
   /** The `reportingIntervalSeconds` each device last reported, for those that did. */
-  reportedIntervals(): Map<string, number> {
-    const rows = this.#stmts.intervals.all() as { device_id: string; seconds: number }[];
+  async reportedIntervals(): Promise<Map<string, number>> {
+    const rows = (await this.#stmts.intervals.all()) as { device_id: string; seconds: number }[];
     return new Map(rows.map((r) => [r.device_id, r.seconds]));
   }
 
   /** Desired documents set at or after `since` (epoch ms), oldest first. */
-  desiredSince(since: number): DesiredConfigChange[] {
-    return (this.#stmts.since.all(since) as ConfigRow[]).map((r) => ({
+  async desiredSince(since: number): Promise<DesiredConfigChange[]> {
+    return ((await this.#stmts.since.all(since)) as ConfigRow[]).map((r) => ({
       deviceId: r.device_id,
       message: { version: r.desired_version, config: JSON.parse(r.desired!) as ConfigDocument },
       updatedAt: r.desired_at!,

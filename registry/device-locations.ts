@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { coarsen, type DeviceLocation, type Point, type Scope, isoTime } from '../core/index.js';
 import { ScopedStatements } from './statements.js';
 
@@ -73,16 +73,16 @@ export class LocationHistory {
   }
 
   /** Records that the device stands at `point` (or nowhere known: null) from `at`. Run inside the device change's transaction. */
-  move(device: { id: string; company_id: string; testbed_id: string; pilot_id: string }, point: Point | null, at: number): void {
-    this.#close.run(at, device.id, at);
-    this.#replace.run(device.id, at);
+  async move(device: { id: string; company_id: string; testbed_id: string; pilot_id: string }, point: Point | null, at: number): Promise<void> {
+    await this.#close.run(at, device.id, at);
+    await this.#replace.run(device.id, at);
     if (point === null) return;
     const c = columnsOf(point);
-    this.#open.run(device.id, device.company_id, device.testbed_id, device.pilot_id, c.lon, c.lat, c.alt, at);
+    await this.#open.run(device.id, device.company_id, device.testbed_id, device.pilot_id, c.lon, c.lat, c.alt, at);
   }
 
   /** The stretches of one device the scope may see, oldest first, on the reader's grid. */
-  list(scope: Scope, deviceId: string): DeviceLocation[] {
+  async list(scope: Scope, deviceId: string): Promise<DeviceLocation[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
@@ -91,6 +91,6 @@ export class LocationHistory {
         `SELECT l.*, p.location_precision_m AS precision FROM device_locations l JOIN pilots p ON p.id = l.pilot_id
          WHERE l.device_id = ? AND (${where}) ORDER BY l.valid_from`,
     );
-    return (stmt.all(deviceId, ...scopeParams) as HistoryRow[]).map(stretchOf(scope));
+    return ((await stmt.all(deviceId, ...scopeParams)) as HistoryRow[]).map(stretchOf(scope));
   }
 }

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database } from './sql/database.js';
 import type { Device, DeviceLocation, Scope } from '../core/index.js';
 import { precisionFor, stretchOf, type HistoryRow } from './device-locations.js';
 import { QUALIFIED, SELECT, toDevice, type ReadRow } from './devices.js';
@@ -29,7 +29,7 @@ export class DevicePages {
   }
 
   /** Devices the scope sees, in id order, locations on the reader's grid as everywhere. */
-  list(scope: Scope, page: DevicePage = {}): Device[] {
+  async list(scope: Scope, page: DevicePage = {}): Promise<Device[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'page',
       scope,
@@ -37,18 +37,18 @@ export class DevicePages {
       (where) => `${SELECT} WHERE d.id > ? AND (? IS NULL OR d.id IN (SELECT value FROM json_each(?))) AND (${where}) ORDER BY d.id LIMIT ? OFFSET ?`,
     );
     const ids = page.ids === undefined ? null : JSON.stringify(page.ids);
-    const rows = stmt.all(page.afterId ?? '', ids, ids, ...scopeParams, page.limit ?? -1, page.offset ?? 0) as ReadRow[];
+    const rows = (await stmt.all(page.afterId ?? '', ids, ids, ...scopeParams, page.limit ?? -1, page.offset ?? 0)) as ReadRow[];
     return rows.map((r) => toDevice(r, precisionFor(scope, r.precision)));
   }
 
   /** How many devices the scope sees. */
-  count(scope: Scope): number {
+  async count(scope: Scope): Promise<number> {
     const { stmt, scopeParams } = this.#scoped.get('count', scope, QUALIFIED, (where) => `SELECT count(*) AS n FROM devices d WHERE ${where}`);
-    return (stmt.get(...scopeParams) as { n: number }).n;
+    return ((await stmt.get(...scopeParams)) as { n: number }).n;
   }
 
   /** The location stretches of the devices the scope sees (or of these ones), by device and oldest first. */
-  locations(scope: Scope, deviceIds?: readonly string[]): DeviceLocation[] {
+  async locations(scope: Scope, deviceIds?: readonly string[]): Promise<DeviceLocation[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'locations',
       scope,
@@ -58,6 +58,6 @@ export class DevicePages {
          WHERE (? IS NULL OR l.device_id IN (SELECT value FROM json_each(?))) AND (${where}) ORDER BY l.device_id, l.valid_from`,
     );
     const ids = deviceIds === undefined ? null : JSON.stringify(deviceIds);
-    return (stmt.all(ids, ids, ...scopeParams) as HistoryRow[]).map(stretchOf(scope));
+    return ((await stmt.all(ids, ids, ...scopeParams)) as HistoryRow[]).map(stretchOf(scope));
   }
 }

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import {
   TestbedError,
   type Device,
@@ -157,8 +157,8 @@ export class DeviceTable {
   }
 
   /** Registers one device in `pilot` (already found in the caller's scope); its password is returned once. */
-  create(pilot: Pilot, input: NewDevice): { device: Device; password: string } {
-    const [problem] = this.check([input]);
+  async create(pilot: Pilot, input: NewDevice): Promise<{ device: Device; password: string }> {
+    const [problem] = await this.check([input]);
     if (problem) {
       throw problem.reason === 'repeated' ? new TestbedError('TESTBED_BAD_REQUEST', problem.message) : unavailable();
     }
@@ -166,50 +166,52 @@ export class DeviceTable {
   }
 
   /** The problems of a list of new devices: usernames unsafe or taken (alike), and usernames given twice. */
-  check(inputs: readonly NewDevice[]): DeviceProblem[] {
+  async check(inputs: readonly NewDevice[]): Promise<DeviceProblem[]> {
     const problems: DeviceProblem[] = [];
     const seen = new Set<string>();
-    inputs.forEach((input, index) => {
+    for (const [index, input] of inputs.entries()) {
       const username = input.username;
-      if (username === undefined) return;
+      if (username === undefined) continue;
       if (seen.has(username)) problems.push({ index, field: 'username', reason: 'repeated', message: `${username} is given twice in this request` });
-      else if (!isSafeTopicSegment(username) || this.#taken.get(username))
+      else if (!isSafeTopicSegment(username) || (await this.#taken.get(username)))
         problems.push({ index, field: 'username', reason: 'unavailable', message: USERNAME_UNAVAILABLE });
       seen.add(username);
-    });
+    }
     return problems;
   }
 
   /** Registers devices all or nothing, in one transaction; throws when `check` finds a problem. */
-  createMany(pilot: Pilot, inputs: readonly NewDevice[]): { device: Device; password: string }[] {
-    return this.#db.transaction(() => {
-      const problems = this.check(inputs);
+  async createMany(pilot: Pilot, inputs: readonly NewDevice[]): Promise<{ device: Device; password: string }[]> {
+    return this.#db.transaction(async () => {
+      const problems = await this.check(inputs);
       if (problems.length > 0) throw new TestbedError('TESTBED_BAD_REQUEST', 'No device was registered: fix each problem listed', problems);
-      return inputs.map((input) => this.#insertOne(pilot, input));
-    })();
+      const created: { device: Device; password: string }[] = [];
+      for (const input of inputs) created.push(await this.#insertOne(pilot, input));
+      return created;
+    });
   }
 
-  get(scope: Scope, id: string): Device | undefined {
-    const row = this.#row(scope, id);
+  async get(scope: Scope, id: string): Promise<Device | undefined> {
+    const row = await this.#row(scope, id);
     return row && toDevice(row, precisionFor(scope, row.precision));
   }
 
   /** The devices of a pilot that the scope may see, oldest first; a bbox filters on the locations as this reader sees them. */
-  list(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Device[] {
+  async list(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Promise<Device[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
       QUALIFIED,
       (where) => `${SELECT} WHERE d.pilot_id = ? AND (${where}) ORDER BY d.created_at, d.id`,
     );
-    const devices = (stmt.all(pilotId, ...scopeParams) as ReadRow[]).map((r) => toDevice(r, precisionFor(scope, r.precision)));
+    const devices = ((await stmt.all(pilotId, ...scopeParams)) as ReadRow[]).map((r) => toDevice(r, precisionFor(scope, r.precision)));
     const box = filter.bbox;
     return box === undefined ? devices : devices.filter((d) => d.location !== null && inBbox(d.location, box));
   }
 
   /** Changes a device's name, location, placement or field dates; a new location is kept in its history. */
-  update(scope: Scope, id: string, changes: DeviceChanges): Device | undefined {
-    const row = this.#row(scope, id);
+  async update(scope: Scope, id: string, changes: DeviceChanges): Promise<Device | undefined> {
+    const row = await this.#row(scope, id);
     if (!row) return undefined;
     const refused = refuseChange(scope);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
@@ -223,38 +225,38 @@ export class DeviceTable {
       removed_at: changes.removedAt === undefined ? row.removed_at : changes.removedAt,
     };
     checkField(next);
-    this.#db.transaction(() => {
-      this.#field.run(next.name, next.lon, next.lat, next.alt, next.placement, next.installed_at, next.removed_at, id);
-      if (!samePoint(pointOf(row), location)) this.#history.move(row, location, this.#now());
-    })();
+    await this.#db.transaction(async () => {
+      await this.#field.run(next.name, next.lon, next.lat, next.alt, next.placement, next.installed_at, next.removed_at, id);
+      if (!samePoint(pointOf(row), location)) await this.#history.move(row, location, this.#now());
+    });
     return toDevice(next, precisionFor(scope, row.precision));
   }
 
   /** Where a device the scope may see has stood, oldest first; undefined when it may not see the device. */
-  locations(scope: Scope, id: string): DeviceLocation[] | undefined {
-    if (!this.#row(scope, id)) return undefined;
+  async locations(scope: Scope, id: string): Promise<DeviceLocation[] | undefined> {
+    if (!(await this.#row(scope, id))) return undefined;
     return this.#history.list(scope, id);
   }
 
   /** Gives a device a new secret; the old one stops working at once. Refused (409) for a revoked device. */
-  rotate(scope: Scope, id: string): { device: Device; password: string } | undefined {
-    const device = this.get(scope, id);
+  async rotate(scope: Scope, id: string): Promise<{ device: Device; password: string } | undefined> {
+    const device = await this.get(scope, id);
     if (!device) return undefined;
     const refused = refuseChange(scope);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; register a new one instead');
     const password = newSecret();
     const at = this.#now();
-    this.#rotate.run(hashSecret(password), at, id);
+    await this.#rotate.run(hashSecret(password), at, id);
     return { device: { ...device, secretRotatedAt: isoTime(at) }, password };
   }
 
   /** Revokes a device: it can never connect again. Revoking twice keeps the first time. */
-  revoke(scope: Scope, id: string): Device | undefined {
-    if (!this.get(scope, id)) return undefined;
+  async revoke(scope: Scope, id: string): Promise<Device | undefined> {
+    if (!(await this.get(scope, id))) return undefined;
     const refused = refuseChange(scope);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-    this.#revoke.run(this.#now(), id);
+    await this.#revoke.run(this.#now(), id);
     return this.get(scope, id);
   }
 
@@ -263,8 +265,8 @@ export class DeviceTable {
    * wrong or the device revoked (the caller cannot tell which). An ended pilot's
    * end time is the earlier of its planned end and when it was ended.
    */
-  authenticate(username: string, password: Buffer): DeviceContext | undefined {
-    const row = this.#auth.get(username) as DeviceAuthRow | undefined;
+  async authenticate(username: string, password: Buffer): Promise<DeviceContext | undefined> {
+    const row = (await this.#auth.get(username)) as DeviceAuthRow | undefined;
     if (!row) {
       verifySecret(password, DUMMY_DIGEST); // same work whether or not the username exists
       return undefined;
@@ -283,12 +285,12 @@ export class DeviceTable {
     };
   }
 
-  #row(scope: Scope, id: string): ReadRow | undefined {
+  async #row(scope: Scope, id: string): Promise<ReadRow | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('get', scope, QUALIFIED, (where) => `${SELECT} WHERE d.id = ? AND (${where})`);
-    return stmt.get(id, ...scopeParams) as ReadRow | undefined;
+    return (await stmt.get(id, ...scopeParams)) as ReadRow | undefined;
   }
 
-  #insertOne(pilot: Pilot, input: NewDevice): { device: Device; password: string } {
+  async #insertOne(pilot: Pilot, input: NewDevice): Promise<{ device: Device; password: string }> {
     checkField(input);
     const id = newId('dev');
     const password = newSecret();
@@ -310,11 +312,11 @@ export class DeviceTable {
       removed_at: input.removedAt ?? null,
     };
     try {
-      this.#db.transaction(() => {
-        this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
-        this.#field.run(row.name, row.lon, row.lat, row.alt, row.placement, row.installed_at, row.removed_at, row.id);
-        if (location !== null) this.#history.move(row, location, row.created_at);
-      })();
+      await this.#db.transaction(async () => {
+        await this.#insert.run(row.id, row.pilot_id, row.company_id, row.testbed_id, row.profile, row.name, row.username, hashSecret(password), row.created_at);
+        await this.#field.run(row.name, row.lon, row.lat, row.alt, row.placement, row.installed_at, row.removed_at, row.id);
+        if (location !== null) await this.#history.move(row, location, row.created_at);
+      });
     } catch (err) {
       // `check` ran first; only another process on the same registry can get here.
       throw asConflict(err, '') instanceof TestbedError ? unavailable() : err;

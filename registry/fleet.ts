@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database } from './sql/database.js';
 import type { Device, DeviceStatus, Scope } from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 import { HEALTH_COLUMNS, toHealth, type HealthRecord } from './health.js';
@@ -48,7 +48,7 @@ export class FleetQueries {
     this.#scoped = new ScopedStatements(db);
   }
 
-  list(scope: Scope, f: FleetFilter): FleetRow[] {
+  async list(scope: Scope, f: FleetFilter): Promise<FleetRow[]> {
     const newest = f.order !== 'oldest';
     // Devices without a reading sort as -1 (newest first) or as +infinity (oldest first): last either way.
     const key = newest ? 'coalesce(h.last_reading_at, -1)' : 'coalesce(h.last_reading_at, 9007199254740991)';
@@ -63,17 +63,17 @@ export class FleetQueries {
          ORDER BY ${key} ${newest ? 'DESC' : 'ASC'}, d.id LIMIT @limit`,
     );
     const afterAt = f.after ? (f.after.lastReadingAt < 0 ? (newest ? -1 : 9007199254740991) : f.after.lastReadingAt) : null;
-    const rows = stmt.all({
+    const rows = (await stmt.all({
       ...this.#params(f),
       ...(scopeParams.length > 0 ? { scope: scopeParams[0] } : {}),
       afterAt,
       afterId: f.after?.deviceId ?? null,
       limit: f.limit,
-    }) as (Record<string, unknown> & { id: string })[];
+    })) as (Record<string, unknown> & { id: string })[];
     return rows.map((r) => ({ device: toDevice(r), health: toHealth(r as never) }));
   }
 
-  counts(scope: Scope, testbedId: string): FleetCounts {
+  async counts(scope: Scope, testbedId: string): Promise<FleetCounts> {
     const { stmt, scopeParams } = this.#scoped.get(
       'fleet-counts',
       scope,
@@ -85,7 +85,7 @@ export class FleetQueries {
     );
     const counts: FleetCounts = { total: 0, byStatus: { never: 0, ok: 0, late: 0, silent: 0 }, byProfile: {}, byPilot: {}, online: 0, batteryLow: 0 };
     const add = (into: Record<string, number>, k: string, n: number) => (into[k] = (into[k] ?? 0) + n);
-    for (const r of stmt.all(testbedId, ...scopeParams) as {
+    for (const r of (await stmt.all(testbedId, ...scopeParams)) as {
       profile: string;
       pilot_id: string;
       status: DeviceStatus;

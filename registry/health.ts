@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import type { DeviceEvent, DeviceStatus, DisconnectReason, Placement, Scope } from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
@@ -135,23 +135,23 @@ export class HealthTable {
   }
 
   /** A device's late and silent thresholds changed (it reported a new interval); its status follows at the next evaluation. */
-  setContract(deviceId: string, lateMs: number, silentMs: number): void {
-    this.#s.contract.run(lateMs, silentMs, deviceId);
+  async setContract(deviceId: string, lateMs: number, silentMs: number): Promise<void> {
+    await this.#s.contract.run(lateMs, silentMs, deviceId);
   }
 
   /** No connection survives a restart: every device starts offline. */
-  resetOnline(): void {
-    this.#s.offline.run();
+  async resetOnline(): Promise<void> {
+    await this.#s.offline.run();
   }
 
   /** Folds a batch of reading activity in, in one transaction; the devices whose status was not `ok` come back as changes. */
-  recordActivity(updates: readonly ActivityUpdate[], placementOf: (deviceId: string) => Placement | undefined): StatusChange[] {
-    return this.#db.transaction(() => {
+  async recordActivity(updates: readonly ActivityUpdate[], placementOf: (deviceId: string) => Promise<Placement | undefined>): Promise<StatusChange[]> {
+    return this.#db.transaction(async () => {
       const changes: StatusChange[] = [];
       for (const u of updates) {
-        this.#s.ensure.run(u.deviceId);
-        const before = (this.#s.statusOf.get(u.deviceId) as { status: DeviceStatus } | undefined)?.status;
-        this.#s.activity.run({
+        await this.#s.ensure.run(u.deviceId);
+        const before = ((await this.#s.statusOf.get(u.deviceId)) as { status: DeviceStatus } | undefined)?.status;
+        await this.#s.activity.run({
           id: u.deviceId,
           at: u.lastReadingAt,
           late: u.lateMs,
@@ -160,37 +160,46 @@ export class HealthTable {
           low: u.battery === undefined ? null : u.battery.low ? 1 : 0,
           signal: u.signal ?? null,
         });
-        const at = placementOf(u.deviceId);
+        const at = await placementOf(u.deviceId);
         if (before !== undefined && before !== 'ok' && at) {
           changes.push({ deviceId: u.deviceId, from: before, to: 'ok', ...at });
-          this.#event(u.deviceId, u.lastReadingAt, { type: 'status', from: before, to: 'ok' });
+          await this.#event(u.deviceId, u.lastReadingAt, { type: 'status', from: before, to: 'ok' });
         }
       }
       return changes;
-    })();
+    });
   }
 
-  recordConnection(u: ConnectionUpdate): void {
-    this.#db.transaction(() => {
-      this.#s.ensure.run(u.deviceId);
+  /** Each device's newest stored reading (epoch ms), for those that have one. */
+  async lastReadingTimes(): Promise<Map<string, number>> {
+    const rows = (await this.#db.prepare('SELECT device_id, last_reading_at FROM device_health WHERE last_reading_at IS NOT NULL').all()) as {
+      device_id: string;
+      last_reading_at: number;
+    }[];
+    return new Map(rows.map((r) => [r.device_id, Number(r.last_reading_at)]));
+  }
+
+  async recordConnection(u: ConnectionUpdate): Promise<void> {
+    await this.#db.transaction(async () => {
+      await this.#s.ensure.run(u.deviceId);
       if (u.online && u.reason === undefined) {
-        this.#s.connect.run({ id: u.deviceId, at: u.at });
-        this.#event(u.deviceId, u.at, { type: 'connected' });
+        await this.#s.connect.run({ id: u.deviceId, at: u.at });
+        await this.#event(u.deviceId, u.at, { type: 'connected' });
       } else {
-        this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
-        this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
+        await this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
+        await this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
       }
-    })();
+    });
   }
 
-  recordEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
-    this.#event(deviceId, at, event);
+  async recordEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): Promise<void> {
+    await this.#event(deviceId, at, event);
   }
 
   /** Moves every device whose status the clock has changed, and says which. */
-  evaluate(now: number): StatusChange[] {
-    return this.#db.transaction(() => {
-      const due = this.#s.due.all({ now }) as {
+  async evaluate(now: number): Promise<StatusChange[]> {
+    return this.#db.transaction(async () => {
+      const due = (await this.#s.due.all({ now })) as {
         device_id: string;
         from: DeviceStatus;
         to: DeviceStatus;
@@ -199,26 +208,26 @@ export class HealthTable {
         pilot_id: string;
       }[];
       for (const d of due) {
-        this.#s.setStatus.run(d.to, d.device_id);
-        this.#event(d.device_id, now, { type: 'status', from: d.from, to: d.to });
+        await this.#s.setStatus.run(d.to, d.device_id);
+        await this.#event(d.device_id, now, { type: 'status', from: d.from, to: d.to });
       }
       return due.map((d) => ({ deviceId: d.device_id, from: d.from, to: d.to, companyId: d.company_id, testbedId: d.testbed_id, pilotId: d.pilot_id }));
-    })();
+    });
   }
 
-  get(scope: Scope, deviceId: string): HealthRecord | undefined {
+  async get(scope: Scope, deviceId: string): Promise<HealthRecord | undefined> {
     const { stmt, scopeParams } = this.#scoped.get(
       'health',
       scope,
       DEVICE_COLUMNS,
       (where) => `SELECT ${HEALTH_COLUMNS} FROM devices d LEFT JOIN device_health h ON h.device_id = d.id WHERE d.id = ? AND (${where})`,
     );
-    const row = stmt.get(deviceId, ...scopeParams) as HealthRow | undefined;
+    const row = (await stmt.get(deviceId, ...scopeParams)) as HealthRow | undefined;
     return row && toHealth(row);
   }
 
   /** The events of a device in the scope, oldest first, in [from, to). */
-  events(scope: Scope, deviceId: string, from: number, to: number, limit: number): DeviceEvent[] {
+  async events(scope: Scope, deviceId: string, from: number, to: number, limit: number): Promise<DeviceEvent[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'events',
       scope,
@@ -227,12 +236,12 @@ export class HealthTable {
         `SELECT e.time, e.type, e.detail FROM device_events e JOIN devices d ON d.id = e.device_id
          WHERE e.device_id = ? AND e.time >= ? AND e.time < ? AND (${where}) ORDER BY e.time, e.id LIMIT ?`,
     );
-    const rows = stmt.all(deviceId, from, to, ...scopeParams, limit) as { time: number; type: DeviceEvent['type']; detail: string }[];
+    const rows = (await stmt.all(deviceId, from, to, ...scopeParams, limit)) as { time: number; type: DeviceEvent['type']; detail: string }[];
     return rows.map((r) => ({ time: new Date(r.time).toISOString(), type: r.type, ...(JSON.parse(r.detail) as object) }));
   }
 
-  #event(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
+  async #event(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): Promise<void> {
     const { type, ...detail } = event;
-    this.#s.event.run(at, type, JSON.stringify(detail), deviceId);
+    await this.#s.event.run(at, type, JSON.stringify(detail), deviceId);
   }
 }

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { type ApiKey, type KeyGrant, type KeyScope, type Role, hashSecret, newId, newSecret, verifySecret, isoTime } from '../core/index.js';
 import { mayManage } from './key-policy.js';
 
@@ -95,7 +95,7 @@ export class KeyTable {
   }
 
   /** Stores a key whose grant has been checked (key-policy.ts); the key is returned once. */
-  create(input: NewKey): { key: string; apiKey: ApiKey } {
+  async create(input: NewKey): Promise<{ key: string; apiKey: ApiKey }> {
     const id = newId('key');
     const secret = newSecret();
     const row: KeyRow = {
@@ -112,7 +112,7 @@ export class KeyTable {
       created_at: this.#now(),
       revoked_at: null,
     };
-    this.#insert.run(
+    await this.#insert.run(
       row.id,
       row.secret_hash,
       row.role,
@@ -129,13 +129,13 @@ export class KeyTable {
   }
 
   /** The keys `holder` may manage (key-policy.ts `mayManage`), oldest first. Keys are few; the policy is applied here, not in SQL. */
-  list(holder: KeyGrant): ApiKey[] {
-    return (this.#all.all() as KeyRow[]).filter((r) => mayManage(holder, grantOf(r))).map(toApiKey);
+  async list(holder: KeyGrant): Promise<ApiKey[]> {
+    return ((await this.#all.all()) as KeyRow[]).filter((r) => mayManage(holder, grantOf(r))).map(toApiKey);
   }
 
   /** A key `holder` may manage, or undefined (also for one that does not exist). */
-  get(holder: KeyGrant, id: string): ApiKey | undefined {
-    const row = this.#get.get(id) as KeyRow | undefined;
+  async get(holder: KeyGrant, id: string): Promise<ApiKey | undefined> {
+    const row = (await this.#get.get(id)) as KeyRow | undefined;
     return row && mayManage(holder, grantOf(row)) ? toApiKey(row) : undefined;
   }
 
@@ -144,33 +144,33 @@ export class KeyTable {
    * mints only keys that end when it ends); revoking twice keeps the first
    * time. Undefined when not visible.
    */
-  revoke(holder: KeyGrant, id: string): ApiKey | undefined {
-    if (!this.get(holder, id)) return undefined;
-    this.#revoke.run(id, this.#now());
-    return toApiKey(this.#get.get(id) as KeyRow);
+  async revoke(holder: KeyGrant, id: string): Promise<ApiKey | undefined> {
+    if (!(await this.get(holder, id))) return undefined;
+    await this.#revoke.run(id, this.#now());
+    return toApiKey((await this.#get.get(id)) as KeyRow);
   }
 
   /** Keys of a company that are neither revoked nor expired. */
-  liveOfCompany(companyId: string): number {
-    return (this.#liveOfCompany.get(companyId, this.#now()) as { n: number }).n;
+  async liveOfCompany(companyId: string): Promise<number> {
+    return ((await this.#liveOfCompany.get(companyId, this.#now())) as { n: number }).n;
   }
 
   /** Keys minted under `keyId` (directly or through keys it minted) that are neither revoked nor expired. */
-  liveMintedBy(keyId: string): number {
-    return (this.#liveMintedBy.get(keyId, this.#now()) as { n: number }).n;
+  async liveMintedBy(keyId: string): Promise<number> {
+    return ((await this.#liveMintedBy.get(keyId, this.#now())) as { n: number }).n;
   }
 
   /** The holder of a key that exists, is not revoked and has not expired: for long-lived requests to re-check. */
-  active(id: string): KeyHolder | undefined {
-    const row = this.#get.get(id) as KeyRow | undefined;
+  async active(id: string): Promise<KeyHolder | undefined> {
+    const row = (await this.#get.get(id)) as KeyRow | undefined;
     return row !== undefined && this.#active(row) ? { keyId: row.id, grant: grantOf(row) } : undefined;
   }
 
   /** The holder of a presented `<id>.<secret>`, or undefined when unknown, wrong, revoked or expired. */
-  authenticate(presented: string): KeyHolder | undefined {
+  async authenticate(presented: string): Promise<KeyHolder | undefined> {
     const dot = presented.indexOf('.');
     if (dot <= 0) return undefined;
-    const row = this.#get.get(presented.slice(0, dot)) as KeyRow | undefined;
+    const row = (await this.#get.get(presented.slice(0, dot))) as KeyRow | undefined;
     // The same digest work whether or not the id exists, so timing does not tell which ids do.
     const secretOk = verifySecret(presented.slice(dot + 1), row?.secret_hash ?? DUMMY_DIGEST);
     if (!row || !secretOk || !this.#active(row)) return undefined;

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { isoTime, newId, type Erasure, type Pilot, type PilotExport, type Scope, type StoredReceipt } from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
@@ -105,117 +105,124 @@ export class LifecycleTable {
     };
   }
 
-  createExport(pilot: Pilot, requestedBy: string): PilotExport {
+  async createExport(pilot: Pilot, requestedBy: string): Promise<PilotExport> {
     const id = newId('exp');
-    this.#s.insertExport!.run(id, pilot.id, pilot.companyId, pilot.testbedId, requestedBy, this.#now());
-    return toExport(this.#s.exportById!.get(id) as ExportRow);
+    await this.#s.insertExport!.run(id, pilot.id, pilot.companyId, pilot.testbedId, requestedBy, this.#now());
+    return toExport((await this.#s.exportById!.get(id)) as ExportRow);
   }
 
-  getExport(scope: Scope, id: string): PilotExport | undefined {
+  async getExport(scope: Scope, id: string): Promise<PilotExport | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('export', scope, DEVICE_COLUMNS, (where) => `SELECT * FROM exports WHERE id = ? AND (${where})`);
-    const row = stmt.get(id, ...scopeParams) as ExportRow | undefined;
+    const row = (await stmt.get(id, ...scopeParams)) as ExportRow | undefined;
     return row && toExport(row);
   }
 
-  exportProgress(id: string, written: number, total: number): void {
-    this.#s.progress!.run(written, total, id);
+  async exportProgress(id: string, written: number, total: number): Promise<void> {
+    await this.#s.progress!.run(written, total, id);
   }
 
-  finishExport(id: string, done: { bytes: number; sha256: string; manifestSha256: string; readingsWritten: number }): void {
-    this.#s.finish!.run(done.bytes, done.sha256, done.manifestSha256, done.readingsWritten, this.#now(), id);
+  async finishExport(id: string, done: { bytes: number; sha256: string; manifestSha256: string; readingsWritten: number }): Promise<void> {
+    await this.#s.finish!.run(done.bytes, done.sha256, done.manifestSha256, done.readingsWritten, this.#now(), id);
   }
 
-  failExport(id: string, error: string): void {
-    this.#s.fail!.run(error, this.#now(), id);
+  async failExport(id: string, error: string): Promise<void> {
+    await this.#s.fail!.run(error, this.#now(), id);
   }
 
   /** Exports left running by a process that stopped: they cannot resume (their file is partial), so they failed. */
-  failUnfinishedExports(): string[] {
-    const ids = (this.#s.running!.all() as { id: string }[]).map((r) => r.id);
-    for (const id of ids) this.failExport(id, 'the gateway stopped while the bundle was being built; ask for a new export');
+  async failUnfinishedExports(): Promise<string[]> {
+    const ids = ((await this.#s.running!.all()) as { id: string }[]).map((r) => r.id);
+    for (const id of ids) await this.failExport(id, 'the gateway stopped while the bundle was being built; ask for a new export');
     return ids;
   }
 
   /** Every export of a pilot (their files are removed when it is erased). */
-  exportIds(pilotId: string): string[] {
-    return this.#db.prepare('SELECT id FROM exports WHERE pilot_id = ? ORDER BY rowid').pluck().all(pilotId) as string[];
+  async exportIds(pilotId: string): Promise<string[]> {
+    const rows = (await this.#db.prepare('SELECT id FROM exports WHERE pilot_id = ? ORDER BY created_at, id').all(pilotId)) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
-  lastExport(pilotId: string): PilotExport | undefined {
-    const row = this.#s.lastDone!.get(pilotId) as ExportRow | undefined;
+  async lastExport(pilotId: string): Promise<PilotExport | undefined> {
+    const row = (await this.#s.lastDone!.get(pilotId)) as ExportRow | undefined;
     return row && toExport(row);
   }
 
   /** Starts an erasure, or returns the one already started (erasure is idempotent). */
-  beginErasure(pilot: Pilot, requestedBy: string, forced: boolean): Erasure {
-    this.#s.insertErasure!.run(pilot.id, pilot.companyId, pilot.testbedId, requestedBy, forced ? 1 : 0, newId('rcpt'), this.#now());
-    return toErasure(this.#s.erasure!.get(pilot.id) as ErasureRow);
+  async beginErasure(pilot: Pilot, requestedBy: string, forced: boolean): Promise<Erasure> {
+    await this.#s.insertErasure!.run(pilot.id, pilot.companyId, pilot.testbedId, requestedBy, forced ? 1 : 0, newId('rcpt'), this.#now());
+    return toErasure((await this.#s.erasure!.get(pilot.id)) as ErasureRow);
   }
 
-  getErasure(pilotId: string): Erasure | undefined {
-    const row = this.#s.erasure!.get(pilotId) as ErasureRow | undefined;
+  async getErasure(pilotId: string): Promise<Erasure | undefined> {
+    const row = (await this.#s.erasure!.get(pilotId)) as ErasureRow | undefined;
     return row && toErasure(row);
   }
 
-  unfinishedErasures(): Erasure[] {
-    return (this.#s.unfinished!.all() as ErasureRow[]).map(toErasure);
+  async unfinishedErasures(): Promise<Erasure[]> {
+    return ((await this.#s.unfinished!.all()) as ErasureRow[]).map(toErasure);
   }
 
   /** What was counted before anything was deleted, kept so that a resumed erasure reports the same counts. */
-  counted(pilotId: string): unknown {
-    const row = this.#s.counted!.get(pilotId) as { counted: string | null } | undefined;
+  async counted(pilotId: string): Promise<unknown> {
+    const row = (await this.#s.counted!.get(pilotId)) as { counted: string | null } | undefined;
     return row?.counted == null ? undefined : JSON.parse(row.counted);
   }
 
-  recordCounted(pilotId: string, counted: unknown): void {
-    this.#s.setCounted!.run(JSON.stringify(counted), pilotId);
+  async recordCounted(pilotId: string, counted: unknown): Promise<void> {
+    await this.#s.setCounted!.run(JSON.stringify(counted), pilotId);
   }
 
   /** Counts what the registry holds of the pilot's devices beyond their records. */
-  countRemnants(pilotId: string): RegistryErasure {
-    const count = (from: string) => this.#db.prepare(`SELECT count(*) FROM ${from}`).pluck().get(pilotId) as number;
-    const out = { credentials: count(LIVE_DEVICE) } as RegistryErasure;
-    for (const [name, from] of Object.entries(REMNANTS)) out[name as keyof typeof REMNANTS] = count(from);
+  async countRemnants(pilotId: string): Promise<RegistryErasure> {
+    const out = { credentials: await this.#count(LIVE_DEVICE, pilotId) } as RegistryErasure;
+    for (const [name, from] of Object.entries(REMNANTS)) out[name as keyof typeof REMNANTS] = await this.#count(from, pilotId);
     return out;
   }
 
   /** Removes them in one transaction: credentials and places cleared (the device records stay), the rest deleted. */
-  eraseRemnants(pilotId: string): void {
-    this.#db.transaction(() => {
-      this.#s.clearDevices!.run(this.#now(), pilotId);
-      for (const from of Object.values(REMNANTS)) this.#db.prepare(`DELETE FROM ${from}`).run(pilotId);
-    })();
-  }
-
-  /** The check queries over the registry, with what each finds (0 when nothing is left). */
-  checkRemnants(pilotId: string): { store: string; query: string; result: number }[] {
-    return [LIVE_DEVICE, ...Object.values(REMNANTS)].map((from) => {
-      const query = `SELECT count(*) FROM ${from}`;
-      return { store: 'registry', query, result: this.#db.prepare(query).pluck().get(pilotId) as number };
+  async eraseRemnants(pilotId: string): Promise<void> {
+    await this.#db.transaction(async () => {
+      await this.#s.clearDevices!.run(this.#now(), pilotId);
+      for (const from of Object.values(REMNANTS)) await this.#db.prepare(`DELETE FROM ${from}`).run(pilotId);
     });
   }
 
+  /** The check queries over the registry, with what each finds (0 when nothing is left). */
+  async checkRemnants(pilotId: string): Promise<{ store: string; query: string; result: number }[]> {
+    const checks: { store: string; query: string; result: number }[] = [];
+    for (const from of [LIVE_DEVICE, ...Object.values(REMNANTS)]) {
+      checks.push({ store: 'registry', query: `SELECT count(*) FROM ${from}`, result: await this.#count(from, pilotId) });
+    }
+    return checks;
+  }
+
+  /** Rows of `from` (a table and its WHERE on the pilot); count(*) comes back as int8 text from PostgreSQL, hence Number. */
+  async #count(from: string, pilotId: string): Promise<number> {
+    const row = (await this.#db.prepare(`SELECT count(*) AS n FROM ${from}`).get(pilotId)) as { n: number | string };
+    return Number(row.n);
+  }
+
   /** Stores the receipt and marks the erasure done, together. */
-  completeErasure(pilot: Pilot, receiptId: string, jws: string): void {
-    this.#db.transaction(() => {
-      this.#s.insertReceipt!.run(receiptId, pilot.id, pilot.companyId, pilot.testbedId, jws, this.#now());
-      this.#s.done!.run(this.#now(), pilot.id);
-    })();
+  async completeErasure(pilot: Pilot, receiptId: string, jws: string): Promise<void> {
+    await this.#db.transaction(async () => {
+      await this.#s.insertReceipt!.run(receiptId, pilot.id, pilot.companyId, pilot.testbedId, jws, this.#now());
+      await this.#s.done!.run(this.#now(), pilot.id);
+    });
   }
 
   /** Pilots whose readings have a retention limit: their own `retentionDays`, else their testbed's. */
-  retentionPlan(): { pilotId: string; companyId: string; testbedId: string; days: number }[] {
-    return this.#db
+  async retentionPlan(): Promise<{ pilotId: string; companyId: string; testbedId: string; days: number }[]> {
+    return (await this.#db
       .prepare(
         `SELECT p.id AS pilotId, p.company_id AS companyId, p.testbed_id AS testbedId, coalesce(p.retention_days, t.retention_days) AS days
          FROM pilots p JOIN testbeds t ON t.id = p.testbed_id WHERE coalesce(p.retention_days, t.retention_days) IS NOT NULL ORDER BY p.id`,
       )
-      .all() as { pilotId: string; companyId: string; testbedId: string; days: number }[];
+      .all()) as { pilotId: string; companyId: string; testbedId: string; days: number }[];
   }
 
-  getReceipt(scope: Scope, id: string): StoredReceipt | undefined {
+  async getReceipt(scope: Scope, id: string): Promise<StoredReceipt | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('receipt', scope, DEVICE_COLUMNS, (where) => `SELECT * FROM receipts WHERE id = ? AND (${where})`);
-    const row = stmt.get(id, ...scopeParams) as { id: string; pilot_id: string; jws: string; created_at: number } | undefined;
+    const row = (await stmt.get(id, ...scopeParams)) as { id: string; pilot_id: string; jws: string; created_at: number } | undefined;
     return row && { id: row.id, pilotId: row.pilot_id, jws: row.jws, createdAt: isoTime(row.created_at) };
   }
 }

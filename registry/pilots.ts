@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { TestbedError, type EmbargoSharing, type Pilot, type Scope, type Sharing, newId, unhandled, isoTime } from '../core/index.js';
 import { nextSharing, OPEN_NOW_SQL, RESEARCH_NOW_SQL, sharingAt, type SharingRow } from './sharing.js';
 import { PILOT_COLUMNS, ScopedStatements } from './statements.js';
@@ -135,7 +135,7 @@ export class PilotTable {
   }
 
   /** Creates a pilot; the company and testbed have been checked to exist. */
-  create(input: NewPilot): Pilot {
+  async create(input: NewPilot): Promise<Pilot> {
     checkWindow(input.startsAt ?? null, input.endsAt ?? null);
     const blank: SharingRow = { sharing: 'private', open_from: null, embargo_sharing: 'private', licence: null };
     const row: PilotRow = {
@@ -153,17 +153,17 @@ export class PilotTable {
       retention_days: input.retentionDays ?? null,
       created_at: this.#now(),
     };
-    this.#insert.run(row.id, row.company_id, row.testbed_id, row.created_at, ...this.#fields(row));
+    await this.#insert.run(row.id, row.company_id, row.testbed_id, row.created_at, ...this.#fields(row));
     return toPilot(row, this.#now());
   }
 
-  get(scope: Scope, id: string): Pilot | undefined {
-    const row = this.#row(scope, id);
+  async get(scope: Scope, id: string): Promise<Pilot | undefined> {
+    const row = await this.#row(scope, id);
     return row && toPilot(row, this.#now());
   }
 
   /** The pilots the scope may see, oldest first, optionally of one testbed or company. */
-  list(scope: Scope, filter: PilotFilter = {}): Pilot[] {
+  async list(scope: Scope, filter: PilotFilter = {}): Promise<Pilot[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
@@ -173,13 +173,13 @@ export class PilotTable {
     const t = filter.testbedId ?? null;
     const c = filter.companyId ?? null;
     const now = this.#now();
-    const pilots = (stmt.all(...scopeParams, t, t, c, c) as PilotRow[]).map((r) => toPilot(r, now));
+    const pilots = ((await stmt.all(...scopeParams, t, t, c, c)) as PilotRow[]).map((r) => toPilot(r, now));
     return filter.sharing === undefined ? pilots : pilots.filter((p) => p.sharingNow === filter.sharing);
   }
 
   /** Applies changes to a pilot the scope may see; undefined when it may not. */
-  update(scope: Scope, id: string, changes: PilotChanges): Pilot | undefined {
-    const row = this.#row(scope, id);
+  async update(scope: Scope, id: string, changes: PilotChanges): Promise<Pilot | undefined> {
+    const row = await this.#row(scope, id);
     if (!row) return undefined;
     const refused = refuseChange(scope);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
@@ -195,26 +195,26 @@ export class PilotTable {
       retention_days: pick(changes.retentionDays, row.retention_days),
     };
     checkWindow(next.starts_at, next.ends_at);
-    this.#update.run(...this.#fields(next), id);
+    await this.#update.run(...this.#fields(next), id);
     return toPilot(next, this.#now());
   }
 
   /** Ends a pilot now (its devices can no longer connect); ending twice keeps the first time. */
-  end(scope: Scope, id: string): Pilot | undefined {
-    if (!this.#row(scope, id)) return undefined;
-    this.#end.run(this.#now(), id);
+  async end(scope: Scope, id: string): Promise<Pilot | undefined> {
+    if (!(await this.#row(scope, id))) return undefined;
+    await this.#end.run(this.#now(), id);
     return this.get(scope, id);
   }
 
   /** Ids of the pilots shared with research or open now, optionally only in some testbeds: a researcher's scope. */
-  sharedPilotIds(testbedIds: readonly string[] | null): string[] {
+  async sharedPilotIds(testbedIds: readonly string[] | null): Promise<string[]> {
     const t = testbedIds === null ? null : JSON.stringify(testbedIds);
-    return (this.#shared.all(this.#now(), t, t) as { id: string }[]).map((r) => r.id);
+    return ((await this.#shared.all(this.#now(), t, t)) as { id: string }[]).map((r) => r.id);
   }
 
   /** Ids of the pilots open now (past any embargo): an anonymous caller's scope. */
-  openPilotIds(): string[] {
-    return (this.#open.all(this.#now()) as { id: string }[]).map((r) => r.id);
+  async openPilotIds(): Promise<string[]> {
+    return ((await this.#open.all(this.#now())) as { id: string }[]).map((r) => r.id);
   }
 
   /** The row's changeable fields in the order of the insert's and update's column list. */
@@ -234,8 +234,8 @@ export class PilotTable {
     ];
   }
 
-  #row(scope: Scope, id: string): PilotRow | undefined {
+  async #row(scope: Scope, id: string): Promise<PilotRow | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('get', scope, PILOT_COLUMNS, (where) => `SELECT * FROM pilots WHERE id = ? AND (${where})`);
-    return stmt.get(id, ...scopeParams) as PilotRow | undefined;
+    return (await stmt.get(id, ...scopeParams)) as PilotRow | undefined;
   }
 }

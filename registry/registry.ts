@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import {
   TestbedError,
   type Alert,
@@ -49,7 +49,9 @@ import { LifecycleTable } from './lifecycle.js';
 import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
 import type { CreatedDevice, CreatedKey, CreatedWebhook, HealthLedger, NewWebhook, TestbedRegistry } from './testbed-registry.js';
-import { SqliteWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
+import type { Database, Statement } from './sql/database.js';
+import { SqliteDatabase } from './sql/sqlite.js';
+import { SqlWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
 import { WebhookTable } from './webhooks.js';
 
 /** The grant of the configured admin token, which has no row of its own. */
@@ -126,7 +128,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
     this.#fleet = new FleetQueries(db);
     this.#alerts = new AlertTable(db, now);
     this.#webhooks = new WebhookTable(db, now);
-    this.webhookOutbox = new SqliteWebhookOutbox(db);
+    this.webhookOutbox = new SqlWebhookOutbox(db);
     this.lifecycle = new LifecycleTable(db, now);
     this.#stmts = {
       testbeds: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds ORDER BY rowid'),
@@ -138,7 +140,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
   }
 
   /** Opens (creating and migrating as needed) `registry.db` in the data folder. */
-  static open(dataDir: string, adminToken: string | undefined, options: RegistryOptions = {}): Registry {
+  static async open(dataDir: string, adminToken: string | undefined, options: RegistryOptions = {}): Promise<Registry> {
     fs.mkdirSync(dataDir, { recursive: true });
     const db = new BetterSqlite3(path.join(dataDir, 'registry.db'));
     db.pragma('journal_mode = WAL');
@@ -146,50 +148,50 @@ export class Registry implements TestbedRegistry, HealthLedger {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    return new Registry(db, adminToken, options.now ?? Date.now, options.maxLiveKeys ?? DEFAULT_MAX_LIVE_KEYS);
+    return new Registry(new SqliteDatabase(db), adminToken, options.now ?? Date.now, options.maxLiveKeys ?? DEFAULT_MAX_LIVE_KEYS);
   }
 
-  close(): void {
-    this.#db.close();
+  async close(): Promise<void> {
+    await this.#db.close();
   }
 
   /**
    * Checks MQTT credentials at CONNECT (see DeviceTable.authenticate): the
    * gateway's door, unscoped because the device is who is being identified.
    */
-  authenticateDevice(username: string, password: Buffer): DeviceContext | undefined {
+  async authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> {
     return this.#devices.authenticate(username, password);
   }
 
   // The gateway's side of commands: the device of a connection is who is identified.
 
   /** The device's queued commands that have not expired, in the order they were sent. */
-  pendingCommands(deviceId: string): Command[] {
+  async pendingCommands(deviceId: string): Promise<Command[]> {
     return this.#commands.pending(deviceId);
   }
 
   /** Marks a queued command delivered (the device's PUBACK came); undefined when it was not queued or has expired. */
-  markCommandDelivered(deviceId: string, commandId: string): Command | undefined {
+  async markCommandDelivered(deviceId: string, commandId: string): Promise<Command | undefined> {
     return this.#commands.delivered(deviceId, commandId);
   }
 
   /** Records a device's answer to one of its own commands. */
-  recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Command | ResultRefusal {
+  async recordCommandResult(deviceId: string, commandId: string, result: CommandResult): Promise<Command | ResultRefusal> {
     return this.#commands.answer(deviceId, commandId, result);
   }
 
   /** Marks every command past its TTL expired, and returns them. */
-  expireCommands(): Command[] {
+  async expireCommands(): Promise<Command[]> {
     return this.#commands.expire();
   }
 
   /** Desired configuration documents set at or after `since` (epoch ms), oldest first: what the gateway sends. */
-  desiredConfigsSince(since: number): DesiredConfigChange[] {
+  async desiredConfigsSince(since: number): Promise<DesiredConfigChange[]> {
     return this.#config.desiredSince(since);
   }
 
   /** Records the configuration a connected device reports (already checked against its profile). */
-  recordReportedConfig(deviceId: string, config: ConfigDocument, version: number | null): DeviceConfig {
+  async recordReportedConfig(deviceId: string, config: ConfigDocument, version: number | null): Promise<DeviceConfig> {
     return this.#config.setReported(deviceId, config, version);
   }
 
@@ -197,222 +199,230 @@ export class Registry implements TestbedRegistry, HealthLedger {
    * Every device that may connect, with its testbed: for the metrics' device
    * counts (composition root only; no tenant data leaves the process).
    */
-  activeDevices(): { id: string; testbedId: string }[] {
-    return this.#db.prepare('SELECT id, testbed_id AS testbedId FROM devices WHERE revoked_at IS NULL').all() as { id: string; testbedId: string }[];
+  async activeDevices(): Promise<{ id: string; testbedId: string }[]> {
+    return (await this.#db.prepare('SELECT id, testbed_id AS "testbedId" FROM devices WHERE revoked_at IS NULL').all()) as { id: string; testbedId: string }[];
   }
 
   // Who is calling. Called once per request, so revocation, expiry and a
   // researcher's shared pilots take effect at the next request.
 
-  authenticateKey(presented: string): Caller | undefined {
+  async authenticateKey(presented: string): Promise<Caller | undefined> {
     if (this.#adminDigest && verifySecret(presented, this.#adminDigest)) return this.#adminCaller();
-    const holder = this.#keys.authenticate(presented);
-    return holder && this.#callerOf(holder);
+    const holder = await this.#keys.authenticate(presented);
+    return holder && (await this.#callerOf(holder));
   }
 
-  anonymousCaller(): Caller {
+  async anonymousCaller(): Promise<Caller> {
     return {
       keyId: ANONYMOUS_KEY_ID,
       role: 'anonymous',
-      scope: { kind: 'research', pilotIds: this.#pilots.openPilotIds() },
+      scope: { kind: 'research', pilotIds: await this.#pilots.openPilotIds() },
       readOnly: true,
       grant: ANONYMOUS_GRANT,
     };
   }
 
-  recheckKey(keyId: string): Caller | undefined {
-    if (keyId === ANONYMOUS_KEY_ID) return this.anonymousCaller();
+  async recheckKey(keyId: string): Promise<Caller | undefined> {
+    if (keyId === ANONYMOUS_KEY_ID) return await this.anonymousCaller();
     if (keyId === ADMIN_KEY_ID) return this.#adminDigest ? this.#adminCaller() : undefined;
-    const holder = this.#keys.active(keyId);
-    return holder && this.#callerOf(holder);
+    const holder = await this.#keys.active(keyId);
+    return holder && (await this.#callerOf(holder));
   }
 
   now(): number {
     return this.#now();
   }
 
-  secret(name: string): Buffer {
-    this.#stmts.insertSecret.run(name, randomBytes(32));
-    return (this.#stmts.secret.get(name) as { value: Buffer }).value;
+  async secret(name: string): Promise<Buffer> {
+    await this.#stmts.insertSecret.run(name, randomBytes(32));
+    return ((await this.#stmts.secret.get(name)) as { value: Buffer }).value;
   }
 
-  listTestbeds(): Testbed[] {
-    return this.#stmts.testbeds.all() as Testbed[];
+  async listTestbeds(): Promise<Testbed[]> {
+    return (await this.#stmts.testbeds.all()) as Testbed[];
   }
 
-  getTestbed(id: string): Testbed | undefined {
-    return this.#stmts.testbed.get(id) as Testbed | undefined;
+  async getTestbed(id: string): Promise<Testbed | undefined> {
+    return (await this.#stmts.testbed.get(id)) as Testbed | undefined;
   }
 
-  setTestbedRetention(scope: Scope, id: string, days: number | null): Testbed | undefined {
+  async setTestbedRetention(scope: Scope, id: string, days: number | null): Promise<Testbed | undefined> {
     const runs = scope.kind === 'all' || (scope.kind === 'testbeds' && scope.testbedIds.includes(id));
-    if (!runs || !this.getTestbed(id)) return undefined;
+    if (!runs || !(await this.getTestbed(id))) return undefined;
     this.#mayChange(scope);
-    this.#stmts.testbedRetention.run(days, id);
+    await this.#stmts.testbedRetention.run(days, id);
     return this.getTestbed(id);
   }
 
   // Companies
 
-  createCompany(scope: Scope, name: string): Company {
+  async createCompany(scope: Scope, name: string): Promise<Company> {
     if (scope.kind !== 'all') throw new TestbedError('TESTBED_FORBIDDEN', 'Only the admin may create companies');
     return this.#companies.create(name);
   }
 
-  getCompany(scope: Scope, id: string): Company | undefined {
+  async getCompany(scope: Scope, id: string): Promise<Company | undefined> {
     return this.#companies.get(scope, id);
   }
 
-  listCompanies(scope: Scope): Company[] {
+  async listCompanies(scope: Scope): Promise<Company[]> {
     return this.#companies.list(scope);
   }
 
-  createCompanyKey(creator: Caller, companyId: string, name?: string): CreatedKey {
+  async createCompanyKey(creator: Caller, companyId: string, name?: string): Promise<CreatedKey> {
     const wanted: KeyGrant = { role: 'company', companyId, testbedIds: null, readOnly: false, expiresAt: null };
     const refused = refuseGrant(creator.grant, wanted);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-    if (!this.#companies.get(creator.scope, companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${companyId}`);
-    this.#refuseOverKeyLimit(creator, wanted);
-    return this.#keys.create({ ...wanted, name: name ?? null, createdBy: createdBy(creator) });
+    if (!(await this.#companies.get(creator.scope, companyId))) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${companyId}`);
+    await this.#refuseOverKeyLimit(creator, wanted);
+    return await this.#keys.create({ ...wanted, name: name ?? null, createdBy: createdBy(creator) });
   }
 
   // Pilots
 
-  createPilot(scope: Scope, input: NewPilot): Pilot {
+  async createPilot(scope: Scope, input: NewPilot): Promise<Pilot> {
     const refused = refusePilotPlace(scope, input.testbedId);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
     // Any company may run a pilot in the operator's testbeds, including one it cannot see yet.
-    if (!this.#companies.exists(input.companyId)) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${input.companyId}`);
-    if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+    if (!(await this.#companies.exists(input.companyId))) throw new TestbedError('TESTBED_NOT_FOUND', `No company ${input.companyId}`);
+    if (!(await this.getTestbed(input.testbedId))) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
     return this.#pilots.create(input);
   }
 
-  getPilot(scope: Scope, id: string): Pilot | undefined {
+  async getPilot(scope: Scope, id: string): Promise<Pilot | undefined> {
     return this.#pilots.get(scope, id);
   }
 
-  listPilots(scope: Scope, filter: PilotFilter = {}): Pilot[] {
+  async listPilots(scope: Scope, filter: PilotFilter = {}): Promise<Pilot[]> {
     return this.#pilots.list(scope, filter);
   }
 
-  updatePilot(scope: Scope, id: string, changes: PilotChanges): Pilot | undefined {
+  async updatePilot(scope: Scope, id: string, changes: PilotChanges): Promise<Pilot | undefined> {
     return this.#pilots.update(scope, id, changes);
   }
 
-  endPilot(scope: Scope, id: string): Pilot | undefined {
-    if (this.#pilots.get(scope, id)) this.#mayChange(scope);
+  async endPilot(scope: Scope, id: string): Promise<Pilot | undefined> {
+    if (await this.#pilots.get(scope, id)) this.#mayChange(scope);
     return this.#pilots.end(scope, id);
   }
 
   // The end of a pilot: exports, erasures, receipts
 
-  createExport(caller: Caller, pilotId: string): PilotExport | undefined {
-    const pilot = this.#pilots.get(caller.scope, pilotId);
-    return pilot && this.lifecycle.createExport(pilot, caller.keyId);
+  async createExport(caller: Caller, pilotId: string): Promise<PilotExport | undefined> {
+    const pilot = await this.#pilots.get(caller.scope, pilotId);
+    return pilot && (await this.lifecycle.createExport(pilot, caller.keyId));
   }
 
-  getExport(scope: Scope, id: string): PilotExport | undefined {
+  async getExport(scope: Scope, id: string): Promise<PilotExport | undefined> {
     return this.lifecycle.getExport(scope, id);
   }
 
-  beginErasure(caller: Caller, pilotId: string, forced: boolean): Erasure | undefined {
-    const pilot = this.#pilots.get(caller.scope, pilotId);
+  async beginErasure(caller: Caller, pilotId: string, forced: boolean): Promise<Erasure | undefined> {
+    const pilot = await this.#pilots.get(caller.scope, pilotId);
     if (!pilot) return undefined;
     this.#mayChange(caller.scope);
     return this.lifecycle.beginErasure(pilot, caller.keyId, forced);
   }
 
-  getErasure(scope: Scope, pilotId: string): Erasure | undefined {
-    if (!this.#pilots.get(scope, pilotId)) return undefined;
+  async getErasure(scope: Scope, pilotId: string): Promise<Erasure | undefined> {
+    if (!(await this.#pilots.get(scope, pilotId))) return undefined;
     return (
-      this.lifecycle.getErasure(pilotId) ?? { pilotId, state: 'none', forced: false, requestedBy: null, startedAt: null, finishedAt: null, receiptId: null }
+      (await this.lifecycle.getErasure(pilotId)) ?? {
+        pilotId,
+        state: 'none',
+        forced: false,
+        requestedBy: null,
+        startedAt: null,
+        finishedAt: null,
+        receiptId: null,
+      }
     );
   }
 
-  getReceipt(scope: Scope, id: string): StoredReceipt | undefined {
+  async getReceipt(scope: Scope, id: string): Promise<StoredReceipt | undefined> {
     return this.lifecycle.getReceipt(scope, id);
   }
 
   // Devices
 
-  createDevice(scope: Scope, pilotId: string, input: NewDevice): CreatedDevice {
-    const pilot = this.#pilot(scope, pilotId);
+  async createDevice(scope: Scope, pilotId: string, input: NewDevice): Promise<CreatedDevice> {
+    const pilot = await this.#pilot(scope, pilotId);
     this.#mayChange(scope);
     return this.#devices.create(pilot, input);
   }
 
-  checkNewDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): DeviceProblem[] {
-    this.#pilot(scope, pilotId);
+  async checkNewDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): Promise<DeviceProblem[]> {
+    await this.#pilot(scope, pilotId);
     return this.#devices.check(inputs);
   }
 
-  createDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): CreatedDevice[] {
-    const pilot = this.#pilot(scope, pilotId);
+  async createDevices(scope: Scope, pilotId: string, inputs: readonly NewDevice[]): Promise<CreatedDevice[]> {
+    const pilot = await this.#pilot(scope, pilotId);
     this.#mayChange(scope);
     return this.#devices.createMany(pilot, inputs);
   }
 
-  getDevice(scope: Scope, id: string): Device | undefined {
+  async getDevice(scope: Scope, id: string): Promise<Device | undefined> {
     return this.#devices.get(scope, id);
   }
 
-  listDevices(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Device[] {
+  async listDevices(scope: Scope, pilotId: string, filter: DeviceFilter = {}): Promise<Device[]> {
     return this.#devices.list(scope, pilotId, filter);
   }
 
-  updateDevice(scope: Scope, id: string, changes: DeviceChanges): Device | undefined {
+  async updateDevice(scope: Scope, id: string, changes: DeviceChanges): Promise<Device | undefined> {
     return this.#devices.update(scope, id, changes);
   }
 
-  listDeviceLocations(scope: Scope, id: string): DeviceLocation[] | undefined {
+  async listDeviceLocations(scope: Scope, id: string): Promise<DeviceLocation[] | undefined> {
     return this.#devices.locations(scope, id);
   }
 
-  listScopedDevices(scope: Scope, page: DevicePage = {}): Device[] {
+  async listScopedDevices(scope: Scope, page: DevicePage = {}): Promise<Device[]> {
     return this.#devicePages.list(scope, page);
   }
 
-  countScopedDevices(scope: Scope): number {
+  async countScopedDevices(scope: Scope): Promise<number> {
     return this.#devicePages.count(scope);
   }
 
-  listScopedLocations(scope: Scope, deviceIds?: readonly string[]): DeviceLocation[] {
+  async listScopedLocations(scope: Scope, deviceIds?: readonly string[]): Promise<DeviceLocation[]> {
     return this.#devicePages.locations(scope, deviceIds);
   }
 
-  rotateDevice(scope: Scope, id: string): CreatedDevice | undefined {
+  async rotateDevice(scope: Scope, id: string): Promise<CreatedDevice | undefined> {
     return this.#devices.rotate(scope, id);
   }
 
-  revokeDevice(scope: Scope, id: string): Device | undefined {
+  async revokeDevice(scope: Scope, id: string): Promise<Device | undefined> {
     return this.#devices.revoke(scope, id);
   }
 
   // Commands
 
-  sendCommand(caller: Caller, deviceId: string, input: NewCommand): Command | undefined {
-    const device = this.#devices.get(caller.scope, deviceId);
+  async sendCommand(caller: Caller, deviceId: string, input: NewCommand): Promise<Command | undefined> {
+    const device = await this.#devices.get(caller.scope, deviceId);
     if (!device) return undefined;
     if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; it can no longer connect to receive commands');
     return this.#commands.create(device, input, caller.keyId);
   }
 
-  listCommands(scope: Scope, deviceId: string, filter: CommandFilter = {}): Command[] {
+  async listCommands(scope: Scope, deviceId: string, filter: CommandFilter = {}): Promise<Command[]> {
     return this.#commands.list(scope, deviceId, filter);
   }
 
-  getCommand(scope: Scope, deviceId: string, commandId: string): Command | undefined {
+  async getCommand(scope: Scope, deviceId: string, commandId: string): Promise<Command | undefined> {
     return this.#commands.get(scope, deviceId, commandId);
   }
 
   // Configuration
 
-  getDeviceConfig(scope: Scope, deviceId: string): DeviceConfig | undefined {
-    return this.#devices.get(scope, deviceId) && this.#config.get(deviceId);
+  async getDeviceConfig(scope: Scope, deviceId: string): Promise<DeviceConfig | undefined> {
+    return (await this.#devices.get(scope, deviceId)) && (await this.#config.get(deviceId));
   }
 
-  setDesiredConfig(caller: Caller, deviceId: string, config: ConfigDocument): DeviceConfig | undefined {
-    const device = this.#devices.get(caller.scope, deviceId);
+  async setDesiredConfig(caller: Caller, deviceId: string, config: ConfigDocument): Promise<DeviceConfig | undefined> {
+    const device = await this.#devices.get(caller.scope, deviceId);
     if (!device) return undefined;
     if (device.revokedAt !== null) throw new TestbedError('TESTBED_CONFLICT', 'The device is revoked; it can no longer connect to receive its configuration');
     return this.#config.setDesired(device.id, config, caller.keyId);
@@ -420,15 +430,15 @@ export class Registry implements TestbedRegistry, HealthLedger {
 
   // API keys
 
-  createKey(creator: Caller, wanted: KeyGrant, name: string | null): CreatedKey {
+  async createKey(creator: Caller, wanted: KeyGrant, name: string | null): Promise<CreatedKey> {
     const problems = grantProblems(wanted);
     if (problems.length > 0) throw new TestbedError('TESTBED_BAD_REQUEST', `Invalid key: ${problems.join('; ')}`);
     const refused = refuseGrant(creator.grant, wanted);
     if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-    if (wanted.companyId !== null && !this.#companies.get(creator.scope, wanted.companyId)) {
+    if (wanted.companyId !== null && !(await this.#companies.get(creator.scope, wanted.companyId))) {
       throw new TestbedError('TESTBED_NOT_FOUND', 'No company with this id');
     }
-    this.#refuseOverKeyLimit(creator, wanted);
+    await this.#refuseOverKeyLimit(creator, wanted);
     return this.#keys.create({ ...wanted, name, createdBy: createdBy(creator) });
   }
 
@@ -437,51 +447,53 @@ export class Registry implements TestbedRegistry, HealthLedger {
    * live keys, and a key (other than the admin's) at most that many live keys
    * minted under it, whoever minted them.
    */
-  #refuseOverKeyLimit(creator: Caller, wanted: KeyGrant): void {
+  async #refuseOverKeyLimit(creator: Caller, wanted: KeyGrant): Promise<void> {
     const max = this.#maxLiveKeys;
-    if (wanted.companyId !== null && this.#keys.liveOfCompany(wanted.companyId) >= max) {
+    if (wanted.companyId !== null && (await this.#keys.liveOfCompany(wanted.companyId)) >= max) {
       throw new TestbedError('TESTBED_KEY_LIMIT', `This company has ${max} live keys, the most it may; revoke one first`, { limit: max });
     }
-    if (creator.role !== 'admin' && this.#keys.liveMintedBy(creator.keyId) >= max) {
+    if (creator.role !== 'admin' && (await this.#keys.liveMintedBy(creator.keyId)) >= max) {
       throw new TestbedError('TESTBED_KEY_LIMIT', `This key has ${max} live keys minted under it, the most it may; revoke one first`, { limit: max });
     }
   }
 
-  listKeys(holder: KeyGrant): ApiKey[] {
+  async listKeys(holder: KeyGrant): Promise<ApiKey[]> {
     return this.#keys.list(holder);
   }
 
-  revokeKey(holder: KeyGrant, id: string): ApiKey | undefined {
+  async revokeKey(holder: KeyGrant, id: string): Promise<ApiKey | undefined> {
     return this.#keys.revoke(holder, id);
   }
 
   // Device health and alerts: reads in the caller's scope
 
-  getDeviceHealth(scope: Scope, deviceId: string): HealthRecord | undefined {
+  async getDeviceHealth(scope: Scope, deviceId: string): Promise<HealthRecord | undefined> {
     return this.#health.get(scope, deviceId);
   }
 
-  listFleet(scope: Scope, filter: FleetFilter): FleetRow[] {
+  async listFleet(scope: Scope, filter: FleetFilter): Promise<FleetRow[]> {
     // The page comes from the fleet query; each device is then read as this scope may see it
     // (its location exact or on the pilot's grid), by an indexed point read.
-    return this.#fleet.list(scope, filter).flatMap((row) => {
-      const device = this.#devices.get(scope, row.device.id);
-      return device ? [{ ...row, device }] : [];
-    });
+    const rows: FleetRow[] = [];
+    for (const row of await this.#fleet.list(scope, filter)) {
+      const device = await this.#devices.get(scope, row.device.id);
+      if (device) rows.push({ ...row, device });
+    }
+    return rows;
   }
 
-  fleetCounts(scope: Scope, testbedId: string): FleetCounts {
+  async fleetCounts(scope: Scope, testbedId: string): Promise<FleetCounts> {
     return this.#fleet.counts(scope, testbedId);
   }
 
-  listDeviceEvents(scope: Scope, deviceId: string, range: { from: number; to: number; limit: number }): DeviceEvent[] | undefined {
-    if (!this.#devices.get(scope, deviceId)) return undefined;
+  async listDeviceEvents(scope: Scope, deviceId: string, range: { from: number; to: number; limit: number }): Promise<DeviceEvent[] | undefined> {
+    if (!(await this.#devices.get(scope, deviceId))) return undefined;
     return this.#health.events(scope, deviceId, range.from, range.to, range.limit);
   }
 
-  createAlertRule(scope: Scope, input: Omit<NewAlertRule, 'companyId'>): AlertRule {
+  async createAlertRule(scope: Scope, input: Omit<NewAlertRule, 'companyId'>): Promise<AlertRule> {
     if (input.pilotId !== undefined) {
-      const pilot = this.#pilot(scope, input.pilotId);
+      const pilot = await this.#pilot(scope, input.pilotId);
       if (GATEWAY_CONDITIONS.has(input.condition))
         throw new TestbedError('TESTBED_BAD_REQUEST', `${input.condition} is about the gateway: give a testbedId, not a pilotId`);
       // A company's rule is the company's (and its operators see it); an operator's stays the operator's.
@@ -491,82 +503,86 @@ export class Registry implements TestbedRegistry, HealthLedger {
     if (scope.kind !== 'all' && !(scope.kind === 'testbeds' && scope.testbedIds.includes(input.testbedId))) {
       throw new TestbedError('TESTBED_FORBIDDEN', 'A rule on a whole testbed is for the operators of that testbed; a company gives one of its pilots');
     }
-    if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+    if (!(await this.getTestbed(input.testbedId))) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
     return this.#alerts.createRule(input);
   }
 
-  listAlertRules(scope: Scope): AlertRule[] {
+  async listAlertRules(scope: Scope): Promise<AlertRule[]> {
     return this.#alerts.listRules(scope);
   }
 
-  deleteAlertRule(scope: Scope, id: string): AlertRule | undefined {
+  async deleteAlertRule(scope: Scope, id: string): Promise<AlertRule | undefined> {
     return this.#alerts.deleteRule(scope, id);
   }
 
-  listAlerts(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Alert[] {
+  async listAlerts(scope: Scope, state: 'open' | 'resolved' | undefined, limit: number): Promise<Alert[]> {
     return this.#alerts.list(scope, state, limit);
   }
 
   // The health stage's door (HealthLedger): system writes, as the gateway's credential check is.
 
-  reportedIntervals(): Map<string, number> {
+  async reportedIntervals(): Promise<Map<string, number>> {
     return this.#config.reportedIntervals();
   }
 
-  setHealthContract(deviceId: string, lateMs: number, silentMs: number): void {
-    this.#health.setContract(deviceId, lateMs, silentMs);
+  async setHealthContract(deviceId: string, lateMs: number, silentMs: number): Promise<void> {
+    await this.#health.setContract(deviceId, lateMs, silentMs);
   }
 
-  resetOnline(): void {
-    this.#health.resetOnline();
+  lastReadingTimes(): Promise<Map<string, number>> {
+    return this.#health.lastReadingTimes();
   }
 
-  placementOf(deviceId: string): Placement | undefined {
-    const d = this.#devices.get({ kind: 'all' }, deviceId);
+  async resetOnline(): Promise<void> {
+    await this.#health.resetOnline();
+  }
+
+  async placementOf(deviceId: string): Promise<Placement | undefined> {
+    const d = await this.#devices.get({ kind: 'all' }, deviceId);
     return d && { companyId: d.companyId, testbedId: d.testbedId, pilotId: d.pilotId };
   }
 
-  recordActivity(updates: readonly ActivityUpdate[]): StatusChange[] {
+  async recordActivity(updates: readonly ActivityUpdate[]): Promise<StatusChange[]> {
     return this.#health.recordActivity(updates, (id) => this.placementOf(id));
   }
 
-  recordConnection(update: ConnectionUpdate): void {
-    this.#health.recordConnection(update);
+  async recordConnection(update: ConnectionUpdate): Promise<void> {
+    await this.#health.recordConnection(update);
   }
 
-  recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): void {
-    this.#health.recordEvent(deviceId, at, event);
+  async recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): Promise<void> {
+    await this.#health.recordEvent(deviceId, at, event);
   }
 
-  evaluateStatuses(now: number): StatusChange[] {
+  async evaluateStatuses(now: number): Promise<StatusChange[]> {
     return this.#health.evaluate(now);
   }
 
-  allAlertRules(): AlertRule[] {
+  async allAlertRules(): Promise<AlertRule[]> {
     return this.#alerts.allRules();
   }
 
-  openAlerts(): (Alert & { companyId: string | null })[] {
+  async openAlerts(): Promise<(Alert & { companyId: string | null })[]> {
     return this.#alerts.openAlerts();
   }
 
-  openAlert(alert: NewAlert): Alert {
+  async openAlert(alert: NewAlert): Promise<Alert> {
     return this.#alerts.open(alert);
   }
 
-  resolveAlert(id: string, at: number): Alert | undefined {
+  async resolveAlert(id: string, at: number): Promise<Alert | undefined> {
     return this.#alerts.resolve(id, at);
   }
 
   // Audit log
 
-  recordAudit(caller: Caller, entry: AuditRecord): void {
+  async recordAudit(caller: Caller, entry: AuditRecord): Promise<void> {
     // The log is of what keys did; anonymous reads of open data are not recorded.
     if (caller.role === 'anonymous') return;
-    this.#audit.record({ ...entry, keyId: caller.keyId, role: caller.role });
+    await this.#audit.record({ ...entry, keyId: caller.keyId, role: caller.role });
   }
 
-  listAudit(scope: Scope, query: AuditQuery): AuditEntry[] {
+  async listAudit(scope: Scope, query: AuditQuery): Promise<AuditEntry[]> {
     return this.#audit.list(scope, query);
   }
 
@@ -578,31 +594,31 @@ export class Registry implements TestbedRegistry, HealthLedger {
 
   // Webhooks
 
-  createWebhook(creator: Caller, input: NewWebhook): CreatedWebhook {
-    const place = this.#webhookPlace(creator, input);
+  async createWebhook(creator: Caller, input: NewWebhook): Promise<CreatedWebhook> {
+    const place = await this.#webhookPlace(creator, input);
     return this.#webhooks.create({ url: input.url, events: input.events, ...place, createdBy: createdBy(creator) });
   }
 
-  getWebhook(scope: Scope, id: string): Webhook | undefined {
+  async getWebhook(scope: Scope, id: string): Promise<Webhook | undefined> {
     return this.#webhooks.get(scope, id);
   }
 
-  listWebhooks(scope: Scope): Webhook[] {
+  async listWebhooks(scope: Scope): Promise<Webhook[]> {
     return this.#webhooks.list(scope);
   }
 
-  deleteWebhook(scope: Scope, id: string): Webhook | undefined {
+  async deleteWebhook(scope: Scope, id: string): Promise<Webhook | undefined> {
     return this.#webhooks.delete(scope, id);
   }
 
-  listWebhookDeliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined {
+  async listWebhookDeliveries(scope: Scope, id: string, limit: number): Promise<WebhookDelivery[] | undefined> {
     return this.#webhooks.deliveries(scope, id, limit);
   }
 
   /** Where a new webhook sits: where its target sits, or the creator's whole scope. */
-  #webhookPlace(creator: Caller, input: NewWebhook): { companyId: string | null; testbedId: string | null; pilotId: string | null } {
+  async #webhookPlace(creator: Caller, input: NewWebhook): Promise<{ companyId: string | null; testbedId: string | null; pilotId: string | null }> {
     if (input.pilotId !== undefined) {
-      const pilot = this.#pilot(creator.scope, input.pilotId);
+      const pilot = await this.#pilot(creator.scope, input.pilotId);
       return { companyId: pilot.companyId, testbedId: pilot.testbedId, pilotId: pilot.id };
     }
     const { scope } = creator;
@@ -610,7 +626,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
       if (scope.kind !== 'all' && !(scope.kind === 'testbeds' && scope.testbedIds.includes(input.testbedId))) {
         throw new TestbedError('TESTBED_FORBIDDEN', 'Only the admin and the operators of a testbed may watch a whole testbed; give pilotId instead');
       }
-      if (!this.getTestbed(input.testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
+      if (!(await this.getTestbed(input.testbedId))) throw new TestbedError('TESTBED_NOT_FOUND', `No testbed ${input.testbedId}`);
       return { companyId: null, testbedId: input.testbedId, pilotId: null };
     }
     if (scope.kind === 'all') return { companyId: null, testbedId: null, pilotId: null };
@@ -618,8 +634,8 @@ export class Registry implements TestbedRegistry, HealthLedger {
     throw new TestbedError('TESTBED_BAD_REQUEST', 'Give the testbedId or pilotId this webhook watches');
   }
 
-  #pilot(scope: Scope, id: string): Pilot {
-    const pilot = this.#pilots.get(scope, id);
+  async #pilot(scope: Scope, id: string): Promise<Pilot> {
+    const pilot = await this.#pilots.get(scope, id);
     if (!pilot) throw new TestbedError('TESTBED_NOT_FOUND', `No pilot ${id}`);
     return pilot;
   }
@@ -628,8 +644,10 @@ export class Registry implements TestbedRegistry, HealthLedger {
     return { keyId: ADMIN_KEY_ID, role: 'admin', scope: { kind: 'all' }, readOnly: false, grant: ADMIN_GRANT };
   }
 
-  #callerOf(holder: KeyHolder): Caller {
-    const scope = scopeOf(holder.grant, (testbedIds) => this.#pilots.sharedPilotIds(testbedIds));
+  async #callerOf(holder: KeyHolder): Promise<Caller> {
+    // Only a researcher's scope depends on which pilots are shared now.
+    const shared = holder.grant.role === 'researcher' ? await this.#pilots.sharedPilotIds(holder.grant.testbedIds) : [];
+    const scope = scopeOf(holder.grant, () => shared);
     return { keyId: holder.keyId, role: holder.grant.role, scope, readOnly: holder.grant.readOnly, grant: holder.grant };
   }
 }

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { type Scope, scopeCondition, type ScopeColumns } from '../core/index.js';
 
 /**

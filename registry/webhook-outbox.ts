@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { newId, type WebhookEvent } from '../core/index.js';
 
 /** An event to be sent to every webhook it matches, placed like the event. */
@@ -46,17 +46,17 @@ export interface AttemptRecord {
  */
 export interface WebhookOutbox {
   /** Makes a message for each webhook that wants each event; answers how many. */
-  enqueue(events: readonly OutboxEvent[]): number;
+  enqueue(events: readonly OutboxEvent[]): Promise<number>;
   /** Pending messages due at `now`, oldest first. */
-  due(now: number, limit: number): DueMessage[];
+  due(now: number, limit: number): Promise<DueMessage[]>;
   /** Epoch ms of the earliest pending attempt, if any. */
-  nextDue(): number | undefined;
-  record(attempts: readonly AttemptRecord[]): void;
+  nextDue(): Promise<number | undefined>;
+  record(attempts: readonly AttemptRecord[]): Promise<void>;
 }
 
-export class SqliteWebhookOutbox implements WebhookOutbox {
-  readonly #enqueue: (events: readonly OutboxEvent[]) => number;
-  readonly #record: (attempts: readonly AttemptRecord[]) => void;
+export class SqlWebhookOutbox implements WebhookOutbox {
+  readonly #enqueue: (events: readonly OutboxEvent[]) => Promise<number>;
+  readonly #record: (attempts: readonly AttemptRecord[]) => Promise<void>;
   readonly #due: Statement;
   readonly #nextDue: Statement;
 
@@ -70,28 +70,30 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
          AND (w.pilot_id IS NULL OR w.pilot_id = ?)`,
     );
     const insert = db.prepare('INSERT INTO webhook_messages (id, webhook_id, event_type, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#enqueue = db.transaction((events: readonly OutboxEvent[]) => {
-      let made = 0;
-      for (const e of events) {
-        for (const { id } of matching.all(e.type, e.testbedId, e.companyId ?? null, e.pilotId ?? null) as { id: string }[]) {
-          insert.run(newId('msg'), id, e.type, e.body, e.at, e.at);
-          made++;
+    this.#enqueue = (events) =>
+      db.transaction(async () => {
+        let made = 0;
+        for (const e of events) {
+          for (const { id } of (await matching.all(e.type, e.testbedId, e.companyId ?? null, e.pilotId ?? null)) as { id: string }[]) {
+            await insert.run(newId('msg'), id, e.type, e.body, e.at, e.at);
+            made++;
+          }
         }
-      }
-      return made;
-    });
+        return made;
+      });
     const attempt = db.prepare(
       'INSERT OR REPLACE INTO webhook_attempts (message_id, attempt, at, status_code, error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const update = db.prepare('UPDATE webhook_messages SET state = ?, attempts = ?, next_attempt_at = ? WHERE id = ?');
-    this.#record = db.transaction((attempts: readonly AttemptRecord[]) => {
-      for (const a of attempts) {
-        const state = a.delivered ? 'delivered' : a.nextAttemptAt === null ? 'failed' : 'pending';
-        // A webhook deleted while its message was in flight took the message with it.
-        if (update.run(state, a.attempt, a.nextAttemptAt, a.messageId).changes === 0) continue;
-        attempt.run(a.messageId, a.attempt, a.at, a.statusCode, a.error, a.durationMs, a.nextAttemptAt);
-      }
-    });
+    this.#record = (attempts) =>
+      db.transaction(async () => {
+        for (const a of attempts) {
+          const state = a.delivered ? 'delivered' : a.nextAttemptAt === null ? 'failed' : 'pending';
+          // A webhook deleted while its message was in flight took the message with it.
+          if ((await update.run(state, a.attempt, a.nextAttemptAt, a.messageId)).changes === 0) continue;
+          await attempt.run(a.messageId, a.attempt, a.at, a.statusCode, a.error, a.durationMs, a.nextAttemptAt);
+        }
+      });
     this.#due = db.prepare(
       `SELECT m.id, m.webhook_id AS webhookId, w.url, w.secret, m.body, m.attempts FROM webhook_messages m JOIN webhooks w ON w.id = m.webhook_id
        WHERE m.state = 'pending' AND m.next_attempt_at <= ? ORDER BY m.next_attempt_at, m.created_at LIMIT ?`,
@@ -99,19 +101,19 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
     this.#nextDue = db.prepare("SELECT MIN(next_attempt_at) AS at FROM webhook_messages WHERE state = 'pending'");
   }
 
-  enqueue(events: readonly OutboxEvent[]): number {
+  async enqueue(events: readonly OutboxEvent[]): Promise<number> {
     return events.length === 0 ? 0 : this.#enqueue(events);
   }
 
-  due(now: number, limit: number): DueMessage[] {
-    return this.#due.all(now, limit) as DueMessage[];
+  async due(now: number, limit: number): Promise<DueMessage[]> {
+    return (await this.#due.all(now, limit)) as DueMessage[];
   }
 
-  nextDue(): number | undefined {
-    return (this.#nextDue.get() as { at: number | null }).at ?? undefined;
+  async nextDue(): Promise<number | undefined> {
+    return ((await this.#nextDue.get()) as { at: number | null }).at ?? undefined;
   }
 
-  record(attempts: readonly AttemptRecord[]): void {
-    if (attempts.length > 0) this.#record(attempts);
+  async record(attempts: readonly AttemptRecord[]): Promise<void> {
+    if (attempts.length > 0) await this.#record(attempts);
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement } from './sql/database.js';
 import { newId, type Scope, type Webhook, type WebhookDelivery, type WebhookEvent } from '../core/index.js';
 import { ScopedStatements, DEVICE_COLUMNS } from './statements.js';
 
@@ -87,7 +87,7 @@ export class WebhookTable {
   }
 
   /** Stores a webhook with a new secret; the secret is answered once, here. */
-  create(input: NewWebhookRow): { webhook: Webhook; secret: string } {
+  async create(input: NewWebhookRow): Promise<{ webhook: Webhook; secret: string }> {
     const row: WebhookRow = {
       id: newId('wh'),
       url: input.url,
@@ -99,38 +99,38 @@ export class WebhookTable {
       created_at: this.#now(),
     };
     const secret = newWebhookSecret();
-    this.#insert.run(row.id, row.url, row.events, secret, row.company_id, row.testbed_id, row.pilot_id, row.created_by, row.created_at);
+    await this.#insert.run(row.id, row.url, row.events, secret, row.company_id, row.testbed_id, row.pilot_id, row.created_by, row.created_at);
     return { webhook: toWebhook(row), secret };
   }
 
-  get(scope: Scope, id: string): Webhook | undefined {
+  async get(scope: Scope, id: string): Promise<Webhook | undefined> {
     const { stmt, scopeParams } = this.#scoped.get('get', scope, DEVICE_COLUMNS, (where) => `SELECT ${COLUMNS} FROM webhooks WHERE id = ? AND (${where})`);
-    const row = stmt.get(id, ...scopeParams) as WebhookRow | undefined;
+    const row = (await stmt.get(id, ...scopeParams)) as WebhookRow | undefined;
     return row && toWebhook(row);
   }
 
-  list(scope: Scope): Webhook[] {
+  async list(scope: Scope): Promise<Webhook[]> {
     const { stmt, scopeParams } = this.#scoped.get(
       'list',
       scope,
       DEVICE_COLUMNS,
       (where) => `SELECT ${COLUMNS} FROM webhooks WHERE ${where} ORDER BY created_at, id`,
     );
-    return (stmt.all(...scopeParams) as WebhookRow[]).map(toWebhook);
+    return ((await stmt.all(...scopeParams)) as WebhookRow[]).map(toWebhook);
   }
 
   /** Deletes a webhook the scope sees, with its messages: nothing more is sent to it. */
-  delete(scope: Scope, id: string): Webhook | undefined {
-    const webhook = this.get(scope, id);
-    if (webhook) this.#delete.run(id);
+  async delete(scope: Scope, id: string): Promise<Webhook | undefined> {
+    const webhook = await this.get(scope, id);
+    if (webhook) await this.#delete.run(id);
     return webhook;
   }
 
   /** The newest `limit` messages of a webhook the scope sees, each with its attempts. */
-  deliveries(scope: Scope, id: string, limit: number): WebhookDelivery[] | undefined {
-    if (!this.get(scope, id)) return undefined;
-    const messages = this.#messages.all(id, limit) as MessageRow[];
-    const attempts = this.#attempts.all(JSON.stringify(messages.map((m) => m.id))) as AttemptRow[];
+  async deliveries(scope: Scope, id: string, limit: number): Promise<WebhookDelivery[] | undefined> {
+    if (!(await this.get(scope, id))) return undefined;
+    const messages = (await this.#messages.all(id, limit)) as MessageRow[];
+    const attempts = (await this.#attempts.all(JSON.stringify(messages.map((m) => m.id)))) as AttemptRow[];
     return messages.map((m) => ({
       id: m.id,
       eventType: m.event_type,

@@ -77,6 +77,9 @@ export async function collection(ctx: Context, set: EntitySet, source: Source, o
   let page: Entity[];
   let count: number | undefined;
   let next: { skip?: number | undefined; skiptoken?: string | undefined } | undefined;
+  const plainThings = isPlainThingListing(set, source, options);
+  // $expand may walk from a Thing to every Datastream of a Sensor: only a bare page of Things needs no more than its page.
+  if (!plainThings || options.expand.length > 0) await ctx.world.loadAll();
   if (set === 'Observations') {
     const p = await observationPage({
       scope: ctx.scope,
@@ -92,10 +95,10 @@ export async function collection(ctx: Context, set: EntitySet, source: Source, o
     page = p.entities;
     count = p.count;
     if (p.skiptoken !== undefined || p.nextSkip !== undefined) next = { skip: p.nextSkip, skiptoken: p.skiptoken };
-  } else if (isPlainThingListing(set, source, options)) {
+  } else if (plainThings) {
     // A plain page of Things: cut by the registry's query in id order, continued after the last id.
     const after = options.skiptoken === undefined ? undefined : decodeThingToken(options.skiptoken);
-    const p = ctx.world.thingPage({ afterId: after, offset: after === undefined ? options.skip : 0, limit: top + 1 }, options.count);
+    const p = await ctx.world.thingPage({ afterId: after, offset: after === undefined ? options.skip : 0, limit: top + 1 }, options.count);
     count = p.count;
     page = p.things.slice(0, top).map((t) => t.entity);
     if (p.things.length > top) next = { skiptoken: Buffer.from(JSON.stringify({ i: page.at(-1)?.id })).toString('base64url') };

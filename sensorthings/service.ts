@@ -88,6 +88,8 @@ export class SensorThings {
     const asked = ref ? { ...options, select: ['@iot.selfLink'], expand: [] } : options;
     const [first, ...rest] = segments;
     if (!first || !isEntitySet(first.name)) throw badQuery(`${first?.name ?? ''} is not an entity set; the landing page ${base} lists them`);
+    // Anything but a top-level collection walks the entity graph: read the scope first (a plain page of Things reads only its page).
+    if (first.id !== undefined || rest.length > 0) await world.loadAll();
     let set: EntitySet = first.name;
     let entity: Entity | undefined = first.id === undefined ? undefined : await this.#byId(ctx, set, first.id);
     if (first.id !== undefined && !entity) throw notFound();

@@ -54,25 +54,32 @@ export class World {
     private readonly origin: string,
   ) {}
 
-  /** A device the caller sees, or undefined. */
+  /**
+   * Reads the whole scope, once: every other read of the world is then
+   * answered from memory. (The registry is async; the entity graph walked
+   * by navigation and $expand is not.)
+   */
+  async loadAll(): Promise<void> {
+    if (this.#complete) return;
+    await this.#load({});
+    this.#complete = true;
+  }
+
+  /** A device the caller sees, or undefined; of those loaded (by `loadAll` or `thingPage`). */
   thing(deviceId: string): ThingRecord | undefined {
-    if (!this.#things.has(deviceId) && !this.#complete) this.#load({ ids: [deviceId] });
     return this.#things.get(deviceId) ?? undefined;
   }
 
-  /** Every device the caller sees, in id order. */
+  /** Every device the caller sees, in id order (after `loadAll`). */
   things(): ThingRecord[] {
-    if (!this.#complete) {
-      this.#load({});
-      this.#complete = true;
-    }
+    if (!this.#complete) throw new Error('the world is read before loadAll');
     return [...this.#things.values()].filter((t): t is ThingRecord => t !== null).sort((a, b) => (a.device.id < b.device.id ? -1 : 1));
   }
 
   /** A page of the caller's devices in id order, cut by the registry's query; and how many there are in all when asked. */
-  thingPage(page: { afterId?: string | undefined; offset: number; limit: number }, count: boolean): { things: ThingRecord[]; count?: number } {
-    const loaded = this.#load(page);
-    return { things: loaded, ...(count ? { count: this.registry.countScopedDevices(this.scope) } : {}) };
+  async thingPage(page: { afterId?: string | undefined; offset: number; limit: number }, count: boolean): Promise<{ things: ThingRecord[]; count?: number }> {
+    const loaded = await this.#load(page);
+    return { things: loaded, ...(count ? { count: await this.registry.countScopedDevices(this.scope) } : {}) };
   }
 
   datastream(id: string): DatastreamRecord | undefined {
@@ -172,12 +179,12 @@ export class World {
   }
 
   /** Reads devices of the scope (these ids, a page, or all) with their location histories, and remembers them. */
-  #load(page: { ids?: readonly string[]; afterId?: string | undefined; offset?: number; limit?: number }): ThingRecord[] {
-    this.#pilots ??= new Map(this.registry.listPilots(this.scope).map((p) => [p.id, p]));
-    const devices = this.registry.listScopedDevices(this.scope, page);
+  async #load(page: { ids?: readonly string[]; afterId?: string | undefined; offset?: number; limit?: number }): Promise<ThingRecord[]> {
+    this.#pilots ??= new Map((await this.registry.listPilots(this.scope)).map((p) => [p.id, p]));
+    const devices = await this.registry.listScopedDevices(this.scope, page);
     const ids = devices.map((d) => d.id);
     // Coarsened by the registry for researchers and anonymous readers, as in every other answer.
-    const locations = ids.length === 0 ? [] : this.registry.listScopedLocations(this.scope, page.ids || page.limit !== undefined ? ids : undefined);
+    const locations = ids.length === 0 ? [] : await this.registry.listScopedLocations(this.scope, page.ids || page.limit !== undefined ? ids : undefined);
     const byDevice = new Map<string, DeviceLocation[]>();
     for (const l of locations) byDevice.set(l.deviceId, [...(byDevice.get(l.deviceId) ?? []), l]);
     for (const id of page.ids ?? []) if (!this.#things.has(id)) this.#things.set(id, null);

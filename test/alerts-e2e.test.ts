@@ -81,10 +81,10 @@ async function pipelineWith(env: Record<string, string>) {
     },
     /** A company's pilot with one fast-meter device, its key and a webhook for its alerts. */
     async pilot() {
-      const company = rig.p.registry.createCompany(SETUP.scope, `Alerts ${Math.random()}`);
-      const pilot = rig.p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Alerts' });
-      const { device, password } = rig.p.registry.createDevice(SETUP.scope, pilot.id, { profile: FAST.id, name: 'meter' });
-      const key = rig.p.registry.createCompanyKey(SETUP, company.id).key;
+      const company = await rig.p.registry.createCompany(SETUP.scope, `Alerts ${Math.random()}`);
+      const pilot = await rig.p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Alerts' });
+      const { device, password } = await rig.p.registry.createDevice(SETUP.scope, pilot.id, { profile: FAST.id, name: 'meter' });
+      const key = (await rig.p.registry.createCompanyKey(SETUP, company.id)).key;
       const hook = await rig.api('POST', '/v1/webhooks', key, { url: receiver.url, events: ['alert.opened', 'alert.resolved'], pilotId: pilot.id });
       expect(hook.status).toBe(201);
       receiver.useSecret(hook.body.secret as string);
@@ -212,10 +212,8 @@ describe('gateway alerts: an InfluxDB that stops', () => {
   });
 
   it('queue_age and store_unreachable open for the operator while the store is down and resolve once it is back', async () => {
-    const operator = rig.p.registry.createKey(
-      SETUP,
-      { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null },
-      null,
+    const operator = (
+      await rig.p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null }, null)
     ).key;
     const hook = await rig.api('POST', '/v1/webhooks', operator, { url: receiver.url, events: ['alert.opened', 'alert.resolved'], testbedId: 'helsinki' });
     expect(hook.status).toBe(201);

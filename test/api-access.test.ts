@@ -59,16 +59,16 @@ describe('API keys, roles and company isolation', () => {
   let a: { company: string; pilot: string; device: string; username: string };
 
   beforeAll(async () => {
-    registry = Registry.open(tmp.dir, ADMIN);
+    registry = await Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
     app = await buildApp({ registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles: loadProfiles(), log: pino({ level: 'silent' }) });
-    const companyA = registry.createCompany(SETUP.scope, 'A Oy');
-    const companyB = registry.createCompany(SETUP.scope, 'B Ab');
-    keyA = registry.createCompanyKey(SETUP, companyA.id).key;
-    keyB = registry.createCompanyKey(SETUP, companyB.id).key;
-    registry.createPilot(SETUP.scope, { companyId: companyB.id, testbedId: 'espoo', name: 'B pilot' });
-    const pilot = registry.createPilot(SETUP.scope, { companyId: companyA.id, testbedId: 'helsinki', name: 'A pilot' });
-    const { device } = registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'noise', username: 'a-noise-1' });
+    const companyA = await registry.createCompany(SETUP.scope, 'A Oy');
+    const companyB = await registry.createCompany(SETUP.scope, 'B Ab');
+    keyA = (await registry.createCompanyKey(SETUP, companyA.id)).key;
+    keyB = (await registry.createCompanyKey(SETUP, companyB.id)).key;
+    await registry.createPilot(SETUP.scope, { companyId: companyB.id, testbedId: 'espoo', name: 'B pilot' });
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: companyA.id, testbedId: 'helsinki', name: 'A pilot' });
+    const { device } = await registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'noise', username: 'a-noise-1' });
     a = { company: companyA.id, pilot: pilot.id, device: device.id, username: device.username };
     const tags = { deviceId: device.id, pilotId: pilot.id, companyId: companyA.id, testbedId: 'helsinki' };
     await store.write([{ ...tags, profile: 'noise', time: T0, values: { laeq: 55.5 } }]);
@@ -79,7 +79,7 @@ describe('API keys, roles and company isolation', () => {
   afterAll(async () => {
     await app?.close();
     await store?.close();
-    registry?.close();
+    await registry?.close();
     tmp.remove();
   });
 

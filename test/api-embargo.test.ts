@@ -19,8 +19,8 @@ const MISSING = { pilot: 'pi_aaaaaaaaaaaaaaaa', device: 'dev_aaaaaaaaaaaaaaaa' }
 
 beforeAll(async () => {
   api = await openTestApi({}, () => now);
-  const company = api.registry.createCompany(SETUP.scope, 'Embargo Oy');
-  const pilot = api.registry.createPilot(SETUP.scope, {
+  const company = await api.registry.createCompany(SETUP.scope, 'Embargo Oy');
+  const pilot = await api.registry.createPilot(SETUP.scope, {
     companyId: company.id,
     testbedId: 'espoo',
     name: 'Noise, embargoed',
@@ -30,7 +30,9 @@ beforeAll(async () => {
     attribution: 'City of Espoo',
   });
   ids.pilot = pilot.id;
-  ids.device = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location: { type: 'Point', coordinates: [24.8, 60.2] } }).device.id;
+  ids.device = (
+    await api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location: { type: 'Point', coordinates: [24.8, 60.2] } })
+  ).device.id;
   await api.store.write([
     {
       deviceId: ids.device,

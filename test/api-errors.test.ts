@@ -19,7 +19,7 @@ const profiles = loadProfiles();
 /** A real registry and embedded store behind the app, logging into `lines`. */
 async function openApi(extra: Partial<ApiDeps> = {}) {
   const tmp = tempDir('testbed-api-errors-');
-  const registry = Registry.open(tmp.dir, ADMIN);
+  const registry = await Registry.open(tmp.dir, ADMIN);
   const store = await EmbeddedStore.open(tmp.dir);
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
@@ -32,7 +32,7 @@ async function openApi(extra: Partial<ApiDeps> = {}) {
     async close() {
       await app.close();
       await store.close();
-      registry.close();
+      await registry.close();
       tmp.remove();
     },
   };
@@ -76,9 +76,9 @@ describe('API errors: one shape, stable codes', () => {
   beforeAll(async () => {
     api = await openApi();
     app = api.app;
-    const company = api.registry.createCompany(SETUP.scope, 'Errors Oy');
-    pilotId = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' }).id;
-    deviceId = api.registry.createDevice({ kind: 'all' }, pilotId, { profile: 'weather', username: 'taken-name' }).device.id;
+    const company = await api.registry.createCompany(SETUP.scope, 'Errors Oy');
+    pilotId = (await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' })).id;
+    deviceId = (await api.registry.createDevice({ kind: 'all' }, pilotId, { profile: 'weather', username: 'taken-name' })).device.id;
   });
   afterAll(async () => api?.close());
 
@@ -151,7 +151,7 @@ describe('API errors: one shape, stable codes', () => {
     const unsafe = errorOf(await post(`/v1/pilots/${pilotId}/devices`, { profile: 'weather', username: 'bad/name' }), 400, 'TESTBED_BAD_REQUEST');
     expect(taken).toEqual(unsafe);
     errorOf(await post('/v1/pilots', { companyId: 'co_nobody', testbedId: 'helsinki', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
-    const company = api.registry.createCompany(SETUP.scope, 'Real Oy');
+    const company = await api.registry.createCompany(SETUP.scope, 'Real Oy');
     errorOf(await post('/v1/pilots', { companyId: company.id, testbedId: 'atlantis', name: 'P' }), 404, 'TESTBED_NOT_FOUND');
     errorOf(await post('/v1/companies/co_nobody/keys', {}), 404, 'TESTBED_NOT_FOUND');
   });
@@ -206,9 +206,9 @@ describe('API errors from the server side', () => {
   it('a reading store that cannot answer -> 503 TESTBED_STORE_UNAVAILABLE for readings and rejections', async () => {
     const api = await openApi();
     try {
-      const company = api.registry.createCompany(SETUP.scope, 'Down Oy');
-      const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' });
-      const { device } = api.registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'weather' });
+      const company = await api.registry.createCompany(SETUP.scope, 'Down Oy');
+      const pilot = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'P' });
+      const { device } = await api.registry.createDevice({ kind: 'all' }, pilot.id, { profile: 'weather' });
       await api.store.close(); // a real fault: the store's connections are gone
       for (const kind of ['readings', 'rejections']) {
         errorOf(await api.app.inject({ url: `/v1/devices/${device.id}/${kind}`, headers: auth }), 503, 'TESTBED_STORE_UNAVAILABLE');

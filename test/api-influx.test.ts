@@ -37,11 +37,13 @@ beforeAll(async () => {
     log,
     rateLimit: { perSecond: 1e6, burst: 1e6 },
   });
-  const company = embedded.registry.createCompany(SETUP.scope, 'Both Oy');
-  const pilot = embedded.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'both' });
+  const company = await embedded.registry.createCompany(SETUP.scope, 'Both Oy');
+  const pilot = await embedded.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'both' });
   pilotId = pilot.id;
-  key = embedded.registry.createCompanyKey(SETUP, company.id).key;
-  deviceIds = ['weather', 'weather', 'noise'].map((profile) => embedded.registry.createDevice(SETUP.scope, pilot.id, { profile }).device.id);
+  key = (await embedded.registry.createCompanyKey(SETUP, company.id)).key;
+  deviceIds = await Promise.all(
+    ['weather', 'weather', 'noise'].map(async (profile) => (await embedded.registry.createDevice(SETUP.scope, pilot.id, { profile })).device.id),
+  );
   const readings: Reading[] = [];
   for (let i = 0; i < 400; i++) {
     const d = i % 3;

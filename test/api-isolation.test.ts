@@ -282,18 +282,18 @@ async function freshPilot(place: Place) {
     sharing === 'embargoed'
       ? { sharing: 'open' as const, openFrom: Date.parse('2099-01-01T00:00:00Z'), embargoSharing: 'research' as const }
       : { sharing: sharing as Sharing };
-  const pilot = api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, ...tier });
-  const { device } = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' });
-  commandOf.set(device.id, api.registry.sendCommand(SETUP, device.id, { name: 'reboot', params: {}, ttlSeconds: 60 })!.id);
+  const pilot = await api.registry.createPilot(SETUP.scope, { companyId: ids.company[co], testbedId, name: `${place} pilot`, ...tier });
+  const { device } = await api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' });
+  commandOf.set(device.id, (await api.registry.sendCommand(SETUP, device.id, { name: 'reboot', params: {}, ttlSeconds: 60 }))!.id);
   await api.store.write([
     { deviceId: device.id, pilotId: pilot.id, companyId: pilot.companyId, testbedId, profile: 'weather', time: T0 + 60_000, values: { temperature: 1.5 } },
   ]);
-  const { webhook } = api.registry.createWebhook(SETUP, { url: HOOK_URL, events: ['alert.opened'], pilotId: pilot.id });
+  const { webhook } = await api.registry.createWebhook(SETUP, { url: HOOK_URL, events: ['alert.opened'], pilotId: pilot.id });
   return { pilot: pilot.id, device: device.id, webhook: webhook.id };
 }
 
 /** A new key in a key placement. */
-function freshKey(place: KeyPlace): string {
+async function freshKey(place: KeyPlace): Promise<string> {
   const base = { readOnly: false, expiresAt: null };
   const grants = {
     coA: { role: 'company', companyId: ids.company.A, testbedIds: null },
@@ -303,7 +303,7 @@ function freshKey(place: KeyPlace): string {
     resH: { role: 'researcher', companyId: null, testbedIds: ['helsinki'], readOnly: true },
     resAll: { role: 'researcher', companyId: null, testbedIds: null, readOnly: true },
   } as const;
-  return api.registry.createKey(SETUP, { ...base, ...grants[place] }, place).apiKey.id;
+  return (await api.registry.createKey(SETUP, { ...base, ...grants[place] }, place)).apiKey.id;
 }
 
 const methodOf = (route: RouteCase) =>
@@ -325,19 +325,19 @@ const refusal = (who: Who) => (who === 'anonymous' ? 401 : 403);
 
 beforeAll(async () => {
   api = await openTestApi({ live: undefined });
-  ids.company.A = api.registry.createCompany(SETUP.scope, 'A Oy').id;
-  ids.company.B = api.registry.createCompany(SETUP.scope, 'B Ab').id;
-  ids.company.C = api.registry.createCompany(SETUP.scope, 'C Oy, pilots made by the matrix').id;
-  const make = (grant: object) =>
-    api.registry.createKey(SETUP, { readOnly: false, expiresAt: null, companyId: null, testbedIds: null, role: 'company', ...grant }, null).key;
+  ids.company.A = (await api.registry.createCompany(SETUP.scope, 'A Oy')).id;
+  ids.company.B = (await api.registry.createCompany(SETUP.scope, 'B Ab')).id;
+  ids.company.C = (await api.registry.createCompany(SETUP.scope, 'C Oy, pilots made by the matrix')).id;
+  const make = async (grant: object) =>
+    (await api.registry.createKey(SETUP, { readOnly: false, expiresAt: null, companyId: null, testbedIds: null, role: 'company', ...grant }, null)).key;
   keys.admin = ADMIN;
-  keys.operatorH = make({ role: 'operator', testbedIds: ['helsinki'] });
-  keys.operatorT = make({ role: 'operator', testbedIds: ['tampere'] });
-  keys.companyA = make({ companyId: ids.company.A });
-  keys.companyB = make({ companyId: ids.company.B });
-  keys.researcher = make({ role: 'researcher', readOnly: true });
-  keys.metricsR = make({ role: 'researcher', readOnly: true, scopes: ['metrics'] });
-  keys.readOnlyA = make({ companyId: ids.company.A, readOnly: true });
+  keys.operatorH = await make({ role: 'operator', testbedIds: ['helsinki'] });
+  keys.operatorT = await make({ role: 'operator', testbedIds: ['tampere'] });
+  keys.companyA = await make({ companyId: ids.company.A });
+  keys.companyB = await make({ companyId: ids.company.B });
+  keys.researcher = await make({ role: 'researcher', readOnly: true });
+  keys.metricsR = await make({ role: 'researcher', readOnly: true, scopes: ['metrics'] });
+  keys.readOnlyA = await make({ companyId: ids.company.A, readOnly: true });
   for (const place of Object.keys(PLACES) as Place[]) ids.pilot[place] = (await freshPilot(place)).pilot;
 });
 afterAll(async () => api?.close());
@@ -384,7 +384,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     for (const who of WHO) {
       const missing = await call(who, route, MISSING.key);
       for (const place of KEYS) {
-        const res = await call(who, route, freshKey(place));
+        const res = await call(who, route, await freshKey(place));
         const label = `as ${who} on a ${place} key`;
         if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
         else if (MANAGES[who].includes(place)) expect(res.statusCode, label).toBe(200);
@@ -401,10 +401,10 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     const made = {} as Record<Place, string>;
     for (const place of Object.keys(PLACES) as Place[]) {
       const { pilot } = await freshPilot(place);
-      if (route.target === 'export') made[place] = api.lifecycle.startExport(SETUP, pilot)!.id;
+      if (route.target === 'export') made[place] = (await api.lifecycle.startExport(SETUP, pilot))!.id;
       else {
-        const ended = api.registry.endPilot(SETUP.scope, pilot)!;
-        made[place] = api.lifecycle.startErasure(SETUP, pilot, { confirm: ended.name })!.receiptId!;
+        const ended = (await api.registry.endPilot(SETUP.scope, pilot))!;
+        made[place] = (await api.lifecycle.startErasure(SETUP, pilot, { confirm: ended.name }))!.receiptId!;
       }
     }
     await api.lifecycle.settled();
@@ -450,25 +450,33 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     const route = ROUTES['DELETE /v1/alert-rules/{ruleId}'] as RouteCase;
     // Rules in each placement: company A's and B's pilot rules, and operators' testbed rules.
     const fresh = {
-      A_hel: () =>
-        api.registry.createAlertRule(
-          { kind: 'company', companyId: ids.company.A },
-          { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.A_hel },
+      A_hel: async () =>
+        (
+          await api.registry.createAlertRule(
+            { kind: 'company', companyId: ids.company.A },
+            { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.A_hel },
+          )
         ).id,
-      B_tam: () =>
-        api.registry.createAlertRule(
-          { kind: 'company', companyId: ids.company.B },
-          { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.B_tam },
+      B_tam: async () =>
+        (
+          await api.registry.createAlertRule(
+            { kind: 'company', companyId: ids.company.B },
+            { condition: 'silent', holdSeconds: 0, testbedId: '', pilotId: ids.pilot.B_tam },
+          )
         ).id,
-      helsinki: () =>
-        api.registry.createAlertRule(
-          { kind: 'testbeds', testbedIds: ['helsinki'] },
-          { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'helsinki' },
+      helsinki: async () =>
+        (
+          await api.registry.createAlertRule(
+            { kind: 'testbeds', testbedIds: ['helsinki'] },
+            { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'helsinki' },
+          )
         ).id,
-      tampere: () =>
-        api.registry.createAlertRule(
-          { kind: 'testbeds', testbedIds: ['tampere'] },
-          { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'tampere' },
+      tampere: async () =>
+        (
+          await api.registry.createAlertRule(
+            { kind: 'testbeds', testbedIds: ['tampere'] },
+            { condition: 'queue_age', threshold: 1, holdSeconds: 0, testbedId: 'tampere' },
+          )
         ).id,
     };
     const SEES_RULE: Record<Who, (keyof typeof fresh)[]> = {
@@ -485,7 +493,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
     for (const who of WHO) {
       const missing = await call(who, route, 'rule_aaaaaaaaaaaaaaaa');
       for (const place of Object.keys(fresh) as (keyof typeof fresh)[]) {
-        const res = await call(who, route, fresh[place]());
+        const res = await call(who, route, await fresh[place]());
         const label = `as ${who} on a ${place} rule`;
         if (forbidden(who, route)) expect(res.statusCode, label).toBe(refusal(who));
         else if (SEES_RULE[who].includes(place)) expect(res.statusCode, label).toBe(200);
@@ -546,7 +554,7 @@ describe('isolation matrix: every route x every role x own, other and missing ob
       Place,
       { pilot: string; device: string; webhook: string }
     >;
-    const madeKeys = Object.fromEntries(KEYS.map((k) => [k, freshKey(k)])) as Record<KeyPlace, string>;
+    const madeKeys = Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await freshKey(k)] as const))) as Record<KeyPlace, string>;
     const headers = (who: Who) => (who === 'anonymous' ? {} : bearer(keys[who]));
     for (const who of WHO) {
       const pilots = ((await api.app.inject({ url: '/v1/pilots', headers: headers(who) })).json().pilots as { id: string; companyId: string }[]).map(

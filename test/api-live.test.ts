@@ -70,20 +70,20 @@ beforeAll(async () => {
   api = await openTestApi({ limits: { liveHeartbeatMs: 100, liveBufferSize: 10, maxLiveStreamsPerKey: 3, maxLiveStreamsPerCompany: 4 } });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
-  const a = api.registry.createCompany(SETUP.scope, 'Live A');
-  const b = api.registry.createCompany(SETUP.scope, 'Live B');
+  const a = await api.registry.createCompany(SETUP.scope, 'Live A');
+  const b = await api.registry.createCompany(SETUP.scope, 'Live B');
   ids.companyA = a.id;
   ids.companyB = b.id;
-  const pilotA = api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A' });
-  const shared = api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A shared', sharing: 'open' });
+  const pilotA = await api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A' });
+  const shared = await api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'helsinki', name: 'A shared', sharing: 'open' });
   ids.pilotA = pilotA.id;
   ids.shared = shared.id;
-  ids.pilotB = api.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'helsinki', name: 'B' }).id;
-  ids.deviceA = api.registry.createDevice(SETUP.scope, pilotA.id, { profile: 'noise' }).device.id;
-  ids.sharedDevice = api.registry.createDevice(SETUP.scope, shared.id, { profile: 'noise' }).device.id;
-  keys.a = api.registry.createCompanyKey(SETUP, a.id).key;
-  keys.b = api.registry.createCompanyKey(SETUP, b.id).key;
-  keys.researcher = api.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, null).key;
+  ids.pilotB = (await api.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'helsinki', name: 'B' })).id;
+  ids.deviceA = (await api.registry.createDevice(SETUP.scope, pilotA.id, { profile: 'noise' })).device.id;
+  ids.sharedDevice = (await api.registry.createDevice(SETUP.scope, shared.id, { profile: 'noise' })).device.id;
+  keys.a = (await api.registry.createCompanyKey(SETUP, a.id)).key;
+  keys.b = (await api.registry.createCompanyKey(SETUP, b.id)).key;
+  keys.researcher = (await api.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, null)).key;
 });
 afterAll(async () => api?.close());
 
@@ -172,7 +172,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
   });
 
   it('ends a stream once its key is revoked, and limits streams per key', async () => {
-    const { key, apiKey } = api.registry.createCompanyKey(SETUP, ids.companyA);
+    const { key, apiKey } = await api.registry.createCompanyKey(SETUP, ids.companyA);
     const streams = [
       await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
       await openStream(`${base}/v1/pilots/${ids.pilotA}/live`, key),
@@ -182,7 +182,7 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
     expect(fourth.status).toBe(429);
     expect(fourth.headers.get('retry-after')).toBe('1');
     expect(((await fourth.json()) as { error: { code: string } }).error.code).toBe('TESTBED_RATE_LIMITED');
-    api.registry.revokeKey({ role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null }, apiKey.id);
+    await api.registry.revokeKey({ role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null }, apiKey.id);
     for (const s of streams) {
       await s.done;
       expect(s.events.at(-1)).toEqual({ event: 'end', data: expect.stringContaining('TESTBED_UNAUTHORIZED') });
@@ -193,9 +193,9 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
   it("limits a company's streams across its keys, leaving other companies theirs", async () => {
     const admin = { role: 'admin', companyId: null, testbedIds: null, readOnly: false, expiresAt: null } as const;
     const [k1, k2, kb] = [
-      api.registry.createCompanyKey(SETUP, ids.companyA),
-      api.registry.createCompanyKey(SETUP, ids.companyA),
-      api.registry.createCompanyKey(SETUP, ids.companyB),
+      await api.registry.createCompanyKey(SETUP, ids.companyA),
+      await api.registry.createCompanyKey(SETUP, ids.companyA),
+      await api.registry.createCompanyKey(SETUP, ids.companyB),
     ];
     const url = `${base}/v1/pilots/${ids.pilotA}/live`;
     const streams = [await openStream(url, k1.key), await openStream(url, k1.key), await openStream(url, k2.key), await openStream(url, k2.key)];
@@ -205,18 +205,18 @@ describe('GET /v1/pilots/{pilotId}/live', () => {
     const other = await openStream(`${base}/v1/pilots/${ids.pilotB}/live`, kb.key);
     expect(other.res.status).toBe(200);
     // Streams that end give their places back.
-    api.registry.revokeKey(admin, k1.apiKey.id);
+    await api.registry.revokeKey(admin, k1.apiKey.id);
     await Promise.all(streams.slice(0, 2).map((s) => s.done));
     const again = await openStream(url, k2.key);
     expect(again.res.status).toBe(200);
-    api.registry.revokeKey(admin, k2.apiKey.id);
-    api.registry.revokeKey(admin, kb.apiKey.id);
+    await api.registry.revokeKey(admin, k2.apiKey.id);
+    await api.registry.revokeKey(admin, kb.apiKey.id);
     await Promise.all([...streams, other, again].map((s) => s.done));
   });
 
   it("ends a researcher's stream once the pilot is no longer shared", async () => {
     const stream = await openStream(`${base}/v1/pilots/${ids.shared}/live`, keys.researcher);
-    api.registry.updatePilot({ kind: 'all' }, ids.shared, { sharing: 'private' });
+    await api.registry.updatePilot({ kind: 'all' }, ids.shared, { sharing: 'private' });
     await stream.done;
     expect(stream.events.at(-1)).toEqual({ event: 'end', data: expect.stringContaining('TESTBED_NOT_FOUND') });
   });

@@ -50,12 +50,12 @@ beforeAll(async () => {
     anonymousRateLimit: { perSecond: 1e6, burst: 1e6 },
   });
   const r = embedded.registry;
-  const company = r.createCompany(SETUP.scope, 'Acme Oy');
+  const company = await r.createCompany(SETUP.scope, 'Acme Oy');
   ids.company = company.id;
-  companyKey = r.createCompanyKey(SETUP, company.id).key;
-  const open = r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Air in Espoo', locationPrecisionMeters: 100 });
-  const priv = r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Private' });
-  const emb = r.createPilot(SETUP.scope, {
+  companyKey = (await r.createCompanyKey(SETUP, company.id)).key;
+  const open = await r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Air in Espoo', locationPrecisionMeters: 100 });
+  const priv = await r.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Private' });
+  const emb = await r.createPilot(SETUP.scope, {
     companyId: company.id,
     testbedId: 'espoo',
     name: 'Embargoed',
@@ -63,10 +63,10 @@ beforeAll(async () => {
     openFrom: Date.parse('2099-01-01T00:00:00Z'),
   });
   Object.assign(ids, { open: open.id, private: priv.id, embargoed: emb.id });
-  ids.device = r.createDevice(SETUP.scope, open.id, { profile: 'weather', location: EXACT, placement: 'school roof' }).device.id;
+  ids.device = (await r.createDevice(SETUP.scope, open.id, { profile: 'weather', location: EXACT, placement: 'school roof' })).device.id;
   const readings: Reading[] = [];
   for (const pilot of [open, priv, emb]) {
-    const deviceId = pilot === open ? ids.device : r.createDevice(SETUP.scope, pilot.id, { profile: 'weather' }).device.id;
+    const deviceId = pilot === open ? ids.device : (await r.createDevice(SETUP.scope, pilot.id, { profile: 'weather' })).device.id;
     for (let i = 0; i < 30; i++)
       readings.push({
         deviceId,

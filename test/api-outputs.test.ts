@@ -19,13 +19,13 @@ const H0 = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
 
 beforeAll(async () => {
   api = await openTestApi();
-  const company = api.registry.createCompany(SETUP_CALLER.scope, 'Outputs Oy');
-  const pilot = api.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'oulu', name: 'Outputs' });
+  const company = await api.registry.createCompany(SETUP_CALLER.scope, 'Outputs Oy');
+  const pilot = await api.registry.createPilot(SETUP_CALLER.scope, { companyId: company.id, testbedId: 'oulu', name: 'Outputs' });
   pilotId = pilot.id;
-  key = api.registry.createCompanyKey(SETUP_CALLER, company.id).key;
-  air = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' }).device.id;
-  people = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'people-counter' }).device.id;
-  ahead = api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' }).device.id;
+  key = (await api.registry.createCompanyKey(SETUP_CALLER, company.id)).key;
+  air = (await api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' })).device.id;
+  people = (await api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'people-counter' })).device.id;
+  ahead = (await api.registry.createDevice(SETUP_CALLER.scope, pilot.id, { profile: 'air-quality' })).device.id;
   const tags = { pilotId, companyId: company.id, testbedId: 'oulu' };
   const r = (deviceId: string, profile: string, time: number, values: Record<string, number>, suspect?: string[]): Reading => ({
     ...tags,

@@ -97,7 +97,7 @@ describe('pilots', () => {
     const ended = await operator.post(`/v1/pilots/${pilot.id}/end`);
     expect(ended.json().endedAt).toBe(new Date(now).toISOString());
     expect(api.sessions.disconnected).toContain(device.id);
-    expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password))?.pilotEndsAt).toBe(now);
+    expect((await api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password)))?.pilotEndsAt).toBe(now);
     expect((await operator.get('/v1/pilots?testbedId=vantaa')).json().pilots.map((p: { id: string }) => p.id)).toEqual([pilot.id]);
   });
 });
@@ -132,9 +132,12 @@ describe('devices', () => {
     const made = ok.json().devices as { id: string; username: string; mqtt: { url: string; username: string; password: string } }[];
     expect(made.map((d) => d.username)).toEqual(['b-1', made[1]!.id]);
     expect(made.map((d) => d.mqtt.url)).toEqual([MQTT_URL, MQTT_URL]);
-    for (const d of made) expect(api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.deviceId).toBe(d.id);
+    for (const d of made) expect((await api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password)))?.deviceId).toBe(d.id);
     // The name comes with the connection, so ingest labels readings without a lookup of its own.
-    expect(made.map((d) => api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password))?.name)).toEqual([null, 'roof']);
+    expect(await Promise.all(made.map(async (d) => (await api.registry.authenticateDevice(d.mqtt.username, Buffer.from(d.mqtt.password)))?.name))).toEqual([
+      null,
+      'roof',
+    ]);
   });
 
   it('registers a CSV in bulk, quoted fields and all', async () => {
@@ -168,7 +171,7 @@ describe('devices', () => {
         headers: { ...bearer(ADMIN), 'content-type': 'text/csv' },
         payload,
       });
-    const before = api.registry.listDevices({ kind: 'all' }, pilotId).length;
+    const before = (await api.registry.listDevices({ kind: 'all' }, pilotId)).length;
     const ok = await post('\uFEFFprofile;name;username\r\nnoise;"Pysäkki 4; pohjoinen";semi-1\r\nweather;Tori, itä;\r\n');
     expect(ok.statusCode).toBe(201);
     expect(ok.json().devices.map((d: { name: string; profile: string; username: string }) => [d.profile, d.name])).toEqual([
@@ -183,7 +186,7 @@ describe('devices', () => {
     const unknown = await post('profile;name\nnoise;a\nno-such-profile;b\n');
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.details.map((d: { field: string }) => d.field)).toEqual(['devices.1.profile']);
-    expect(api.registry.listDevices({ kind: 'all' }, pilotId)).toHaveLength(before + 2);
+    expect(await api.registry.listDevices({ kind: 'all' }, pilotId)).toHaveLength(before + 2);
   });
 
   it('rotates a secret (the old stops, the device is disconnected) and revokes a device', async () => {
@@ -199,13 +202,13 @@ describe('devices', () => {
     expect(rotated.json().mqtt).toMatchObject({ url: MQTT_URL, username: device.mqtt.username });
     expect(rotated.json().mqtt.password).not.toBe(device.mqtt.password);
     expect(api.sessions.disconnected).toContain(device.id);
-    expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password))).toBeUndefined();
-    expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(rotated.json().mqtt.password))?.deviceId).toBe(device.id);
+    expect(await api.registry.authenticateDevice(device.mqtt.username, Buffer.from(device.mqtt.password))).toBeUndefined();
+    expect((await api.registry.authenticateDevice(device.mqtt.username, Buffer.from(rotated.json().mqtt.password)))?.deviceId).toBe(device.id);
     expect((await co.get(`/v1/devices/${device.id}`)).json().connection.online).toBe(false);
 
     const revoked = await co.post(`/v1/devices/${device.id}/revoke`);
     expect(revoked.json().revokedAt).toBe(new Date(now).toISOString());
-    expect(api.registry.authenticateDevice(device.mqtt.username, Buffer.from(rotated.json().mqtt.password))).toBeUndefined();
+    expect(await api.registry.authenticateDevice(device.mqtt.username, Buffer.from(rotated.json().mqtt.password))).toBeUndefined();
     expect((await co.post(`/v1/devices/${device.id}/rotate-secret`)).statusCode).toBe(409);
   });
 });

@@ -25,12 +25,14 @@ const valueAt = (i: number, d: number) => ({ temperature: -10 + ((i * 7 + d) % 8
 
 beforeAll(async () => {
   api = await openTestApi();
-  const company = api.registry.createCompany(SETUP.scope, 'Queries Oy');
-  const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'Q' });
+  const company = await api.registry.createCompany(SETUP.scope, 'Queries Oy');
+  const pilot = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'Q' });
   pilotId = pilot.id;
-  key = api.registry.createCompanyKey(SETUP, company.id).key;
-  otherKey = api.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['oulu'], readOnly: false, expiresAt: null }, null).key;
-  devices = ['weather', 'weather', 'air-quality'].map((profile) => api.registry.createDevice(SETUP.scope, pilot.id, { profile }).device);
+  key = (await api.registry.createCompanyKey(SETUP, company.id)).key;
+  otherKey = (await api.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['oulu'], readOnly: false, expiresAt: null }, null)).key;
+  devices = await Promise.all(
+    ['weather', 'weather', 'air-quality'].map(async (profile) => (await api.registry.createDevice(SETUP.scope, pilot.id, { profile })).device),
+  );
   // Three hours of readings: the weather devices every 2 minutes, in step (ties), the air-quality one every 5.
   for (let i = 0; i < 90; i++) {
     for (const [d, device] of devices.entries()) {
@@ -179,12 +181,12 @@ describe('aggregates', () => {
       const res = await slow.inject({ url: `/v1/pilots/${pilotId}/aggregates?from=${iso(T0)}&to=${iso(T0 + 180 * MIN)}&every=1h`, headers: bearer(key) });
       // 180 readings fit in one slice of the scan: the deadline is only checked between slices, so write more first.
       expect([200, 400]).toContain(res.statusCode);
-      const big = api.registry.createPilot(SETUP.scope, {
-        companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId,
+      const big = await api.registry.createPilot(SETUP.scope, {
+        companyId: (await api.registry.getPilot({ kind: 'all' }, pilotId))!.companyId,
         testbedId: 'oulu',
         name: 'big',
       });
-      const dev = api.registry.createDevice(SETUP.scope, big.id, { profile: 'weather' }).device;
+      const dev = (await api.registry.createDevice(SETUP.scope, big.id, { profile: 'weather' })).device;
       await api.store.write(
         Array.from({ length: 5000 }, (_, i) => ({
           deviceId: dev.id,
@@ -279,12 +281,12 @@ describe('exports', () => {
   });
 
   it('streams a large export over HTTP, reading the store only as fast as the client reads', async () => {
-    const big = api.registry.createPilot(SETUP.scope, {
-      companyId: api.registry.getPilot({ kind: 'all' }, pilotId)!.companyId,
+    const big = await api.registry.createPilot(SETUP.scope, {
+      companyId: (await api.registry.getPilot({ kind: 'all' }, pilotId))!.companyId,
       testbedId: 'oulu',
       name: 'export',
     });
-    const dev = api.registry.createDevice(SETUP.scope, big.id, { profile: 'noise' }).device;
+    const dev = (await api.registry.createDevice(SETUP.scope, big.id, { profile: 'noise' })).device;
     const N = 120_000;
     for (let from = 0; from < N; from += 20_000) {
       await api.store.write(

@@ -30,7 +30,7 @@ describe('per-key rate limits in the API', () => {
   afterAll(async () => api?.close());
 
   it('answers 429 TESTBED_RATE_LIMITED with Retry-After past the burst, for that key only', async () => {
-    const other = api.registry.createCompanyKey(SETUP, api.registry.createCompany(SETUP.scope, 'Other Oy').id).key;
+    const other = (await api.registry.createCompanyKey(SETUP, (await api.registry.createCompany(SETUP.scope, 'Other Oy')).id)).key;
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await api.app.inject({ url: '/v1/testbeds', headers: bearer(ADMIN) })).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);

@@ -38,7 +38,7 @@ describe('API happy path (inject)', () => {
   };
 
   beforeAll(async () => {
-    registry = Registry.open(tmp.dir, ADMIN);
+    registry = await Registry.open(tmp.dir, ADMIN);
     store = await EmbeddedStore.open(tmp.dir);
     app = await buildApp({
       registry,
@@ -53,7 +53,7 @@ describe('API happy path (inject)', () => {
   afterAll(async () => {
     await app?.close();
     await store?.close();
-    registry?.close();
+    await registry?.close();
     tmp.remove();
   });
 
@@ -69,8 +69,9 @@ describe('API happy path (inject)', () => {
       store: stats.store,
       disk: stats.disk,
     });
-    const operator = registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: true, expiresAt: null }, null).key;
-    const company = registry.createCompanyKey(SETUP, registry.createCompany(SETUP.scope, 'Health Oy').id).key;
+    const operator = (await registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: true, expiresAt: null }, null))
+      .key;
+    const company = (await registry.createCompanyKey(SETUP, (await registry.createCompany(SETUP.scope, 'Health Oy')).id)).key;
     expect((await health(operator)).json()).toHaveProperty('store');
     expect((await health(company)).json()).toEqual({ status: 'ok' });
     // A wrong key is refused, never taken as none.
@@ -160,7 +161,7 @@ describe('API happy path (inject)', () => {
     const { mqtt, ...device } = deviceRes.json();
     expect(device).toMatchObject({ pilotId: pilot.id, companyId, testbedId: 'helsinki', profile: 'weather', name: 'Roof station', username: device.id });
     expect(mqtt).toEqual({ url: MQTT_URL, username: device.id, password: expect.any(String), topic: `devices/${device.id}/readings` });
-    expect(registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password))?.deviceId).toBe(device.id);
+    expect((await registry.authenticateDevice(mqtt.username, Buffer.from(mqtt.password)))?.deviceId).toBe(device.id);
     const deviceBack = await app.inject({ url: `/v1/devices/${device.id}`, headers: bearer(key) });
     expect(deviceBack.json()).toEqual({
       ...device,
@@ -322,7 +323,7 @@ describe('API happy path (inject)', () => {
 describe('API over real HTTP (start)', () => {
   it('listens on an ephemeral port, serves, refuses a body over 1 MiB, and stops', async () => {
     const tmp = tempDir('testbed-api-http-');
-    const registry = Registry.open(tmp.dir, ADMIN);
+    const registry = await Registry.open(tmp.dir, ADMIN);
     const store = await EmbeddedStore.open(tmp.dir);
     const config = loadConfig({ TESTBED_DATA_DIR: tmp.dir, TESTBED_HOST: '127.0.0.1', TESTBED_HTTP_PORT: '0' });
     const api = await start(config, { registry, mqttUrl: MQTT_URL, readings: store, rejections: store, profiles, log: pino({ level: 'silent' }) });
@@ -356,7 +357,7 @@ describe('API over real HTTP (start)', () => {
     } finally {
       await api.stop();
       await store.close();
-      registry.close();
+      await registry.close();
       tmp.remove();
     }
     await expect(fetch(`${api.url}/v1/health`)).rejects.toThrow();

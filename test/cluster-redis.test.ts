@@ -78,7 +78,7 @@ describe('two gateway nodes on one Redis', () => {
   }
 
   it('sends a command and an error notice from node 1 to a device connected to node 2, and knows it is online there', async () => {
-    const { devices } = provision(node1, 'weather');
+    const { devices } = await provision(node1, 'weather');
     const { device: d, password } = devices[0]!;
     const dev = await device(node2, d.username, password, d.id);
     expect(node1.gateway.isOnline(d.id)).toBe(false);
@@ -101,7 +101,7 @@ describe('two gateway nodes on one Redis', () => {
   });
 
   it('resumes a persistent session on the other node, and a connection on one node is taken over by the same client id on the other', async () => {
-    const { devices } = provision(node1, 'weather');
+    const { devices } = await provision(node1, 'weather');
     const { device: d, password } = devices[0]!;
     const options = { username: d.username, password, protocolVersion: 4 as const, reconnectPeriod: 0, clientId: 'lamp-1', clean: false };
     const first = await mqtt.connectAsync(node1.mqttUrl, options);
@@ -121,7 +121,7 @@ describe('two gateway nodes on one Redis', () => {
   });
 
   it('disconnects a device on node 2 when it is revoked through node 1', async () => {
-    const { devices } = provision(node1, 'weather');
+    const { devices } = await provision(node1, 'weather');
     const { device: d, password } = devices[0]!;
     const dev = await device(node2, d.username, password, d.id);
     expect((await api(node1, 'POST', `/v1/devices/${d.id}/revoke`)).status).toBe(200);
@@ -133,7 +133,7 @@ describe('two gateway nodes on one Redis', () => {
   });
 
   it('streams on node 2 the readings stored by node 1, each once', async () => {
-    const { pilot, devices } = provision(node1, 'air-quality');
+    const { pilot, devices } = await provision(node1, 'air-quality');
     const { device: d, password } = devices[0]!;
     const feed = await liveStream(node2, pilot.id);
     const client = await mqtt.connectAsync(node1.mqttUrl, { username: d.username, password, protocolVersion: 4, reconnectPeriod: 0 });
@@ -146,7 +146,7 @@ describe('two gateway nodes on one Redis', () => {
   });
 
   it('recognises on node 2 a DUP resend of a message node 1 acknowledged', async () => {
-    const { devices } = provision(node1, 'air-quality');
+    const { devices } = await provision(node1, 'air-quality');
     const { device: d, password } = devices[0]!;
     const topic = deviceTopic(d.id, 'readings');
     const payload = Buffer.from(JSON.stringify({ pm25: 42 }));
@@ -174,9 +174,9 @@ describe('two gateway nodes on one Redis', () => {
   });
 
   it('acknowledges and streams readings locally while Redis is down, and cross-node delivery comes back after its restart', async () => {
-    const remote = provision(node1, 'weather').devices[0]!;
+    const remote = (await provision(node1, 'weather')).devices[0]!;
     const dev = await device(node2, remote.device.username, remote.password, remote.device.id);
-    const { pilot, devices } = provision(node1, 'air-quality');
+    const { pilot, devices } = await provision(node1, 'air-quality');
     const local = devices[0]!;
     const feed = await liveStream(node1, pilot.id);
     const sensor = await mqtt.connectAsync(node1.mqttUrl, {
@@ -217,7 +217,7 @@ describe('two gateway nodes on one Redis', () => {
     const dir3 = tempDir();
     fs.symlinkSync(path.join(node1.dataDir, 'registry.db'), path.join(dir3.dir, 'registry.db'));
     const node3 = await startTestPipeline({ TESTBED_REDIS_URL: redis.url, TESTBED_NODE_ID: 'node-3', TESTBED_DATA_DIR: dir3.dir });
-    const { devices } = provision(node3, 'weather');
+    const { devices } = await provision(node3, 'weather');
     await device(node3, devices[0]!.device.username, devices[0]!.password, devices[0]!.device.id);
     await redis.kill();
     const started = Date.now();

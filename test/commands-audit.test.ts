@@ -54,14 +54,16 @@ beforeAll(async () => {
   api = await openTestApi({ events: new EventBus() });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
-  const company = api.registry.createCompany(SETUP.scope, 'Beacon Oy');
+  const company = await api.registry.createCompany(SETUP.scope, 'Beacon Oy');
   ids.company = company.id;
   // An open pilot: researchers and anonymous readers may stream its readings.
-  ids.pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Open beacons', sharing: 'open' }).id;
-  ids.device = api.registry.createDevice(SETUP.scope, ids.pilot, { profile: 'safety-beacon' }).device.id;
-  keys.company = api.registry.createCompanyKey(SETUP, company.id).key;
-  keys.operator = api.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null }, null).key;
-  keys.researcher = api.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, null).key;
+  ids.pilot = (await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Open beacons', sharing: 'open' })).id;
+  ids.device = (await api.registry.createDevice(SETUP.scope, ids.pilot, { profile: 'safety-beacon' })).device.id;
+  keys.company = (await api.registry.createCompanyKey(SETUP, company.id)).key;
+  keys.operator = (
+    await api.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null }, null)
+  ).key;
+  keys.researcher = (await api.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, null)).key;
 });
 afterAll(async () => api?.close());
 

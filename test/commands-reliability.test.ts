@@ -39,7 +39,7 @@ describe('commands: delivery guarantees', () => {
   const status = async (deviceId: string, id: string) => (await api('GET', `/v1/devices/${deviceId}/commands/${id}`)).body.status;
 
   it('marks a command delivered by its own PUBACK only, and sends it again with the same id after a lost connection', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const topic = deviceTopic(d.id, 'commands');
     const first = await RawMqttDevice.connect(p.mqttUrl, d.username, password);
@@ -67,7 +67,7 @@ describe('commands: delivery guarantees', () => {
   });
 
   it('sends a command once to a resumed session: the broker’s stored copy, not a second one', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const topic = deviceTopic(d.id, 'commands');
     const session = { clientId: 'beacon-1', clean: false };
@@ -88,7 +88,7 @@ describe('commands: delivery guarantees', () => {
   });
 
   it('takes an answer once: the same one again changes nothing, another outcome is refused', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const client = await mqtt.connectAsync(p.mqttUrl, { username: d.username, password, protocolVersion: 4, reconnectPeriod: 0 });
     const notices: string[] = [];
@@ -111,7 +111,7 @@ describe('commands: delivery guarantees', () => {
   });
 
   it('never sends a command to another device, which cannot subscribe to it either', async () => {
-    const { devices } = provision(p, 'weather', 2);
+    const { devices } = await provision(p, 'weather', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const devA = await RawMqttDevice.connect(p.mqttUrl, a.device.username, a.password);
     const devB = await RawMqttDevice.connect(p.mqttUrl, b.device.username, b.password);
@@ -129,7 +129,7 @@ describe('commands: delivery guarantees', () => {
   });
 
   it('expires an unacknowledged or unanswered command at its TTL and never sends it after', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const topic = deviceTopic(d.id, 'commands');
     const dev = await RawMqttDevice.connect(p.mqttUrl, d.username, password);
@@ -160,7 +160,7 @@ describe('commands: delivery guarantees', () => {
   it('carries each status change to a webhook and the pilot’s live stream, and the audit log names the sender', async () => {
     const receiver = await webhookReceiver();
     try {
-      const { devices, pilot } = provision(p, 'weather');
+      const { devices, pilot } = await provision(p, 'weather');
       const { device: d, password } = devices[0]!;
       const hook = await api('POST', '/v1/webhooks', {
         url: receiver.url,
@@ -222,10 +222,10 @@ describe('commands: delivery guarantees', () => {
   });
 
   it("answers another company's key 404 for a device's commands and configuration, as for a missing device", async () => {
-    const mine = provision(p, 'weather');
-    const theirs = provision(p, 'weather');
-    const own = p.registry.createCompanyKey(SETUP_CALLER, mine.company.id, 'own').key;
-    const foreign = p.registry.createCompanyKey(SETUP_CALLER, theirs.company.id, 'foreign').key;
+    const mine = await provision(p, 'weather');
+    const theirs = await provision(p, 'weather');
+    const own = (await p.registry.createCompanyKey(SETUP_CALLER, mine.company.id, 'own')).key;
+    const foreign = (await p.registry.createCompanyKey(SETUP_CALLER, theirs.company.id, 'foreign')).key;
     const d = mine.devices[0]!.device.id;
     const sent = await api('POST', `/v1/devices/${d}/commands`, { name: 'reboot' }, own);
     expect(sent.status).toBe(201);
@@ -247,7 +247,7 @@ describe('commands: delivery guarantees', () => {
   });
 
   it('works with mosquitto_sub and mosquitto_pub as the device', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const { hostname, port } = new URL(p.mqttUrl);
     const auth = ['-h', hostname, '-p', port, '-u', d.username, '-P', password, '-V', 'mqttv311'];

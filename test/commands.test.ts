@@ -60,7 +60,7 @@ describe('commands: API -> registry -> gateway -> device -> result', () => {
   }
 
   it('delivers at once to a subscribed device: PUBACK makes it delivered, the result makes it succeeded', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const dev = await device(d.username, password, d.id);
 
@@ -93,7 +93,7 @@ describe('commands: API -> registry -> gateway -> device -> result', () => {
   });
 
   it('keeps commands for an offline device and delivers them, in order and once, when it subscribes', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device: d, password } = devices[0]!;
     const ids: string[] = [];
     for (const seconds of [10, 20, 30]) ids.push((await send(d.id, { name: 'set_interval', params: { seconds } })).body.id as string);
@@ -109,7 +109,7 @@ describe('commands: API -> registry -> gateway -> device -> result', () => {
   });
 
   it('expires a command past its TTL and never sends it', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const id = (await send(d.id, { name: 'reboot', ttlSeconds: 1 })).body.id as string;
     const expired = await eventually(
@@ -129,7 +129,7 @@ describe('commands: API -> registry -> gateway -> device -> result', () => {
   });
 
   it("refuses a result for another device's command, and closes a device that publishes on another device's topics", async () => {
-    const { devices } = provision(p, 'weather', 2);
+    const { devices } = await provision(p, 'weather', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const theirs = (await send(b.device.id, { name: 'reboot' })).body.id as string;
     const devA = await device(a.device.username, a.password, a.device.id);
@@ -148,7 +148,7 @@ describe('commands: API -> registry -> gateway -> device -> result', () => {
   });
 
   it('answers 400 listing every problem with the name or the parameters', async () => {
-    const { devices } = provision(p, 'indoor-air');
+    const { devices } = await provision(p, 'indoor-air');
     const id = devices[0]!.device.id;
     const unknown = await send(id, { name: 'self_destruct' });
     expect(unknown.status).toBe(400);
@@ -180,7 +180,7 @@ describe('commands across a gateway restart', () => {
   it('delivers a command queued before the restart once after it, and takes the answer to one delivered before it', async () => {
     const first = await startTestPipeline();
     const dataDir = first.dataDir;
-    const { devices } = provision(first, 'weather');
+    const { devices } = await provision(first, 'weather');
     const { device: d, password } = devices[0]!;
     const post = (p: TestPipeline, body: object) =>
       fetch(`${p.apiUrl}/v1/devices/${d.id}/commands`, {
@@ -200,7 +200,7 @@ describe('commands across a gateway restart', () => {
     const before = await connect(first);
     const answered = await post(first, { name: 'reboot' });
     await eventually(() => (before.received.length === 1 ? true : undefined));
-    await eventually(() => (first.registry.getCommand({ kind: 'all' }, d.id, answered.id)?.status === 'delivered' ? true : undefined));
+    await eventually(async () => ((await first.registry.getCommand({ kind: 'all' }, d.id, answered.id))?.status === 'delivered' ? true : undefined));
     await before.client.endAsync(true);
     const queued = await post(first, { name: 'set_interval', params: { seconds: 15 } });
     await first.stop();
@@ -212,8 +212,8 @@ describe('commands across a gateway restart', () => {
       await sleep(1200);
       expect(after.received.map((m) => m.id)).toEqual([queued.id]);
       await after.client.publishAsync(commandResultTopic(d.id, answered.id), JSON.stringify({ ok: true }), { qos: 1 });
-      await eventually(() => (second.registry.getCommand({ kind: 'all' }, d.id, answered.id)?.status === 'succeeded' ? true : undefined));
-      expect(second.registry.getCommand({ kind: 'all' }, d.id, queued.id)?.status).toBe('delivered');
+      await eventually(async () => ((await second.registry.getCommand({ kind: 'all' }, d.id, answered.id))?.status === 'succeeded' ? true : undefined));
+      expect((await second.registry.getCommand({ kind: 'all' }, d.id, queued.id))?.status).toBe('delivered');
       await after.client.endAsync(true);
     } finally {
       await second.close();

@@ -26,13 +26,17 @@ let pilotId: string;
 beforeAll(async () => {
   buildConsole();
   p = await startTestPipeline();
-  const acme = p.registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
-  const other = p.registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
-  pilotId = p.registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' }).id;
-  const secret = p.registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'helsinki', name: 'Beta secret trial' });
-  p.registry.createDevice(SETUP_CALLER.scope, secret.id, { profile: 'weather', name: 'Beta station', location: { type: 'Point', coordinates: [24.9, 60.2] } });
-  p.registry.createWebhook(SETUP_CALLER, { url: 'https://93.184.216.34/beta', events: ['alert.opened'], pilotId: secret.id });
-  companyKey = p.registry.createCompanyKey(SETUP_CALLER, acme.id, 'acme console').key;
+  const acme = await p.registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
+  const other = await p.registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
+  pilotId = (await p.registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' })).id;
+  const secret = await p.registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'helsinki', name: 'Beta secret trial' });
+  await p.registry.createDevice(SETUP_CALLER.scope, secret.id, {
+    profile: 'weather',
+    name: 'Beta station',
+    location: { type: 'Point', coordinates: [24.9, 60.2] },
+  });
+  await p.registry.createWebhook(SETUP_CALLER, { url: 'https://93.184.216.34/beta', events: ['alert.opened'], pilotId: secret.id });
+  companyKey = (await p.registry.createCompanyKey(SETUP_CALLER, acme.id, 'acme console')).key;
   browser = await launch();
 }, 120_000);
 
@@ -125,7 +129,9 @@ describe('web console for a company', () => {
   });
 
   it("charts a pilot's devices side by side, following the live stream", async () => {
-    const pair = [1, 2].map((n) => p.registry.createDevice(SETUP_CALLER.scope, pilotId, { profile: 'noise', name: `Bridge noise ${n}` }));
+    const pair = await Promise.all(
+      [1, 2].map(async (n) => await p.registry.createDevice(SETUP_CALLER.scope, pilotId, { profile: 'noise', name: `Bridge noise ${n}` })),
+    );
     const send = async (laeq: number, time: number) => {
       for (const { device, password } of pair) {
         const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, reconnectPeriod: 0 });
@@ -174,17 +180,15 @@ describe('web console for a company', () => {
   });
 
   it('offers a research key reading only: no registration, rotation, keys, alerts or webhooks', async () => {
-    const shared = p.registry.createPilot(SETUP_CALLER.scope, {
-      companyId: p.registry.listCompanies(SETUP_CALLER.scope)[0]!.id,
+    const shared = await p.registry.createPilot(SETUP_CALLER.scope, {
+      companyId: (await p.registry.listCompanies(SETUP_CALLER.scope))[0]!.id,
       testbedId: 'espoo',
       name: 'Shared espoo air',
       sharing: 'research',
     });
-    const { device } = p.registry.createDevice(SETUP_CALLER.scope, shared.id, { profile: 'air-quality', name: 'Espoo shared air' });
-    const researcher = p.registry.createKey(
-      SETUP_CALLER,
-      { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null },
-      'study',
+    const { device } = await p.registry.createDevice(SETUP_CALLER.scope, shared.id, { profile: 'air-quality', name: 'Espoo shared air' });
+    const researcher = (
+      await p.registry.createKey(SETUP_CALLER, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, expiresAt: null }, 'study')
     ).key;
     const { context, page, errors } = await open(browser, `${p.apiUrl}/`);
     await signIn(page, researcher);

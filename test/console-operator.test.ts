@@ -29,10 +29,10 @@ async function publish(device: { username: string; password: string; id: string 
 beforeAll(async () => {
   buildConsole();
   p = await startTestPipeline();
-  const acme = p.registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
-  const other = p.registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
-  const weather = p.registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Harbour weather' });
-  const opened = p.registry.createPilot(SETUP_CALLER.scope, {
+  const acme = await p.registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
+  const other = await p.registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
+  const weather = await p.registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Harbour weather' });
+  const opened = await p.registry.createPilot(SETUP_CALLER.scope, {
     companyId: acme.id,
     testbedId: 'helsinki',
     name: 'Open street air',
@@ -40,17 +40,19 @@ beforeAll(async () => {
     licence: 'CC-BY-4.0',
     attribution: 'Acme Air and the City of Helsinki',
   });
-  p.registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'tampere', name: 'Tampere private trial' });
-  const made = p.registry.createDevices(
+  await p.registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'tampere', name: 'Tampere private trial' });
+  const made = await p.registry.createDevices(
     SETUP_CALLER.scope,
     weather.id,
     Array.from({ length: 6 }, (_, i) => ({ profile: 'weather', name: `Pier ${i + 1}`, location: located(i) })),
   );
-  const air = p.registry.createDevice(SETUP_CALLER.scope, opened.id, { profile: 'air-quality', name: 'Market square air', location: located(9) });
-  operatorKey = p.registry.createKey(
-    SETUP_CALLER,
-    { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null },
-    'helsinki operations',
+  const air = await p.registry.createDevice(SETUP_CALLER.scope, opened.id, { profile: 'air-quality', name: 'Market square air', location: located(9) });
+  operatorKey = (
+    await p.registry.createKey(
+      SETUP_CALLER,
+      { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: false, expiresAt: null },
+      'helsinki operations',
+    )
   ).key;
   openPilot = opened.id;
   for (const { device, password } of made.slice(0, 2)) await publish({ ...device, password }, { temperature: 12.5, humidity: 70 });
@@ -219,12 +221,12 @@ describe('web console map tiles', () => {
     const tileOrigin = `http://127.0.0.1:${(tiles.address() as AddressInfo).port}`;
     const q = await startTestPipeline({ TESTBED_CONSOLE_TILE_URL: `${tileOrigin}/{z}/{x}/{y}.png` });
     try {
-      const pilot = q.registry.createPilot(SETUP_CALLER.scope, {
-        companyId: q.registry.createCompany(SETUP_CALLER.scope, 'Tiled').id,
+      const pilot = await q.registry.createPilot(SETUP_CALLER.scope, {
+        companyId: (await q.registry.createCompany(SETUP_CALLER.scope, 'Tiled')).id,
         testbedId: 'espoo',
         name: 'Tiled',
       });
-      q.registry.createDevices(
+      await q.registry.createDevices(
         SETUP_CALLER.scope,
         pilot.id,
         [0, 1, 2].map((i) => ({ profile: 'weather', location: located(i) })),

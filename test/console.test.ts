@@ -42,19 +42,19 @@ beforeAll(async () => {
   buildConsole();
   p = await startTestPipeline();
   const { registry } = p;
-  const acme = registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
-  const other = registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
-  const alphaPilot = registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' });
-  const betaPilot = registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'tampere', name: 'Beta secret trial' });
-  const fleet = registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'espoo', name: 'Fleet of a thousand' });
-  const made = registry.createDevice({ kind: 'all' }, alphaPilot.id, { profile: 'air-quality', name: 'Kallio air 1' });
-  registry.createDevice({ kind: 'all' }, betaPilot.id, { profile: 'air-quality', name: 'Hervanta air 1' });
-  registry.createDevices(
+  const acme = await registry.createCompany(SETUP_CALLER.scope, 'Acme Air');
+  const other = await registry.createCompany(SETUP_CALLER.scope, 'Borealis Sensors');
+  const alphaPilot = await registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'helsinki', name: 'Alpha air trial' });
+  const betaPilot = await registry.createPilot(SETUP_CALLER.scope, { companyId: other.id, testbedId: 'tampere', name: 'Beta secret trial' });
+  const fleet = await registry.createPilot(SETUP_CALLER.scope, { companyId: acme.id, testbedId: 'espoo', name: 'Fleet of a thousand' });
+  const made = await registry.createDevice({ kind: 'all' }, alphaPilot.id, { profile: 'air-quality', name: 'Kallio air 1' });
+  await registry.createDevice({ kind: 'all' }, betaPilot.id, { profile: 'air-quality', name: 'Hervanta air 1' });
+  await registry.createDevices(
     SETUP_CALLER.scope,
     fleet.id,
     Array.from({ length: 1000 }, (_, i) => ({ profile: 'weather', name: `Weather ${String(i).padStart(4, '0')}` })),
   );
-  companyKey = registry.createCompanyKey(SETUP_CALLER, acme.id, 'console test').key;
+  companyKey = (await registry.createCompanyKey(SETUP_CALLER, acme.id, 'console test')).key;
   alpha = { pilotId: alphaPilot.id, deviceId: made.device.id, username: made.device.username, password: made.password };
   beta = { pilotId: betaPilot.id };
   fleetPilotId = fleet.id;

@@ -88,7 +88,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   }
 
   it('recognises a resend with DUP set, on the same connection or a new one', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
     const first = await RawDevice.connect(p.gateway.port!, device.username, password);
@@ -103,7 +103,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   });
 
   it('recognises a resend without DUP on a new connection (as mqtt.js sends it)', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
     const first = await RawDevice.connect(p.gateway.port!, device.username, password);
@@ -116,7 +116,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   });
 
   it('stores a reused packet identifier on the same connection as a new reading', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
     const raw = await RawDevice.connect(p.gateway.port!, device.username, password);
@@ -129,7 +129,7 @@ describe('a message sent again after a lost PUBACK is stored once', () => {
   });
 
   it('stores a new payload under a used identifier, even with DUP set', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
     const raw = await RawDevice.connect(p.gateway.port!, device.username, password);

@@ -53,7 +53,7 @@ describe('desired and reported configuration', () => {
   afterAll(async () => p?.close());
 
   it('sends the desired document at QoS 1 to a subscribed device, and each new version; the report shows the delta closing', async () => {
-    const { devices } = provision(p, 'safety-beacon');
+    const { devices } = await provision(p, 'safety-beacon');
     const { device: d, password } = devices[0]!;
     const dev = await device(p, d, password, clients);
 
@@ -89,7 +89,7 @@ describe('desired and reported configuration', () => {
   });
 
   it('gives a device that subscribes later the current document, retained', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     await api(p, 'PUT', `/v1/devices/${d.id}/config/desired`, { reportingIntervalSeconds: 120 });
     await api(p, 'PUT', `/v1/devices/${d.id}/config/desired`, { reportingIntervalSeconds: 600 });
@@ -100,7 +100,7 @@ describe('desired and reported configuration', () => {
   });
 
   it('refuses a desired document outside the profile with 400 naming every problem, and stores nothing', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const id = devices[0]!.device.id;
     const bad = await api(p, 'PUT', `/v1/devices/${id}/config/desired`, { reportingIntervalSeconds: 2, colour: 'red' });
     expect(bad.status).toBe(400);
@@ -112,7 +112,7 @@ describe('desired and reported configuration', () => {
   });
 
   it('refuses a report that is malformed or outside the profile, with a notice, and keeps the last good one', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device: d, password } = devices[0]!;
     const dev = await device(p, d, password, clients);
     await dev.client.publishAsync(configTopic(d.id, 'reported'), JSON.stringify({ config: { reportingIntervalSeconds: 300 } }), { qos: 1 });
@@ -129,7 +129,7 @@ describe('configuration across a restart', () => {
   it('keeps desired (sent again, retained) and reported documents and versions', async () => {
     const first = await startTestPipeline();
     const dataDir = first.dataDir;
-    const { devices } = provision(first, 'weather');
+    const { devices } = await provision(first, 'weather');
     const { device: d, password } = devices[0]!;
     const clients: MqttClient[] = [];
     await api(first, 'PUT', `/v1/devices/${d.id}/config/desired`, { reportingIntervalSeconds: 45 });

@@ -54,7 +54,7 @@ describe('a data folder short of space (TESTBED_DISK_MIN_FREE_MB)', () => {
     mqtt.connectAsync(p.mqttUrl, { username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 }).then((c) => (clients.push(c), c));
 
   it('refuses before the disk is full, acknowledges nothing it cannot keep, says so in /v1/health, and resumes by itself', async () => {
-    const { device, password } = provision(p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(p, 'noise', 1)).devices[0]!;
     const topic = deviceTopic(device.id, 'readings');
     let acknowledged = 0;
     const before = await connect(device.username, password);

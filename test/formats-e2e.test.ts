@@ -19,9 +19,9 @@ const iso = (s: number) => new Date(Math.round(s * 1000)).toISOString();
 
 beforeAll(async () => {
   p = await startTestPipeline();
-  const company = p.registry.createCompany(SETUP.scope, 'Formaatit Oy');
-  key = p.registry.createCompanyKey(SETUP, company.id, 'formats').key;
-  pilotId = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Formats' }).id;
+  const company = await p.registry.createCompany(SETUP.scope, 'Formaatit Oy');
+  key = (await p.registry.createCompanyKey(SETUP, company.id, 'formats')).key;
+  pilotId = (await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Formats' })).id;
 });
 afterAll(async () => {
   await p?.close();
@@ -35,7 +35,7 @@ async function api(path: string, as = key) {
 
 /** Registers a device, publishes the payloads with a stock MQTT client, and waits for `count` readings through the API. */
 async function publishAndRead(profile: string, payloads: (string | Buffer)[], count: number): Promise<{ readings: any[]; rejections: any[] }> {
-  const { device, password } = p.registry.createDevice({ kind: 'all' }, pilotId, { profile });
+  const { device, password } = await p.registry.createDevice({ kind: 'all' }, pilotId, { profile });
   const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, protocolVersion: 4, reconnectPeriod: 0 });
   for (const payload of payloads) await client.publishAsync(deviceTopic(device.id, 'readings'), payload, { qos: 1 });
   await client.endAsync();

@@ -47,7 +47,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   }
 
   it('stores readings published at QoS 0 and QoS 1 with their values and times', async () => {
-    const { devices } = provision(p, 'air-quality');
+    const { devices } = await provision(p, 'air-quality');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const topic = deviceTopic(device.id, 'readings');
@@ -69,7 +69,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('stamps a reading without a time with the time of receipt', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const before = Date.now();
@@ -85,7 +85,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('keeps readings sent in the same millisecond apart', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const topic = deviceTopic(device.id, 'readings');
@@ -102,7 +102,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('refuses a wrong password and an unknown username at CONNECT (return code 4)', async () => {
-    const { devices } = provision(p);
+    const { devices } = await provision(p);
     const { device, password } = devices[0]!;
     expect(await connackCode(device.username, `${password}x`)).toBe(4);
     expect(await connackCode('dev_nosuchdevice', password)).toBe(4);
@@ -110,8 +110,8 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('refuses devices of a pilot that has not started or has ended (return code 5)', async () => {
-    const future = provision(p, 'air-quality', 1, { startsAt: new Date(Date.now() + 86_400_000).toISOString() });
-    const past = provision(p, 'air-quality', 1, {
+    const future = await provision(p, 'air-quality', 1, { startsAt: new Date(Date.now() + 86_400_000).toISOString() });
+    const past = await provision(p, 'air-quality', 1, {
       startsAt: new Date(Date.now() - 2 * 86_400_000).toISOString(),
       endsAt: new Date(Date.now() - 86_400_000).toISOString(),
     });
@@ -120,7 +120,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('turns an invalid payload into a rejection and tells the device on its errors topic', async () => {
-    const { devices } = provision(p, 'air-quality');
+    const { devices } = await provision(p, 'air-quality');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     await client.subscribeAsync(deviceTopic(device.id, 'errors'), { qos: 0 });
@@ -146,7 +146,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('keeps an oversized payload as a rejection with the payload capped', async () => {
-    const { devices } = provision(p, 'air-quality');
+    const { devices } = await provision(p, 'air-quality');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const big = JSON.stringify({ pm25: 1, pad: 'x'.repeat(p.config.ingest.maxPayloadBytes) });
@@ -161,7 +161,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it("closes the connection of a device that publishes to another device's topic, storing nothing", async () => {
-    const { devices } = provision(p, 'air-quality', 2);
+    const { devices } = await provision(p, 'air-quality', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const client = await connect(a.device.username, a.password);
     const closed = closeOf(client);
@@ -177,7 +177,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it("refuses subscriptions that could match another device's topics (SUBACK 0x80)", async () => {
-    const { devices } = provision(p, 'air-quality', 2);
+    const { devices } = await provision(p, 'air-quality', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const client = await connect(a.device.username, a.password);
     const filters = [deviceTopic(a.device.id, 'errors'), `devices/${a.device.id}/#`, deviceTopic(b.device.id, 'errors'), 'devices/+/errors', '#', 'devices/#'];
@@ -191,7 +191,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
   });
 
   it('scopes client ids to their device: another device using the same client id neither takes over nor is refused', async () => {
-    const { devices } = provision(p, 'air-quality', 2);
+    const { devices } = await provision(p, 'air-quality', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const first = await connect(a.device.username, a.password, { clientId: a.device.id });
     const squatter = await connect(b.device.username, b.password, { clientId: a.device.id });
@@ -204,7 +204,7 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     await again.publishAsync(deviceTopic(a.device.id, 'readings'), JSON.stringify({ pm25: 1 }), { qos: 1 });
   });
   it('shows a device offline once all its connections are gone, even one closed for a policy violation right after CONNECT', async () => {
-    const { devices } = provision(p, 'noise', 2);
+    const { devices } = await provision(p, 'noise', 2);
     const [d, other] = [devices[0]!, devices[1]!];
     const state = async () => {
       const r = await fetch(`${p.apiUrl}/v1/devices/${d.device.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

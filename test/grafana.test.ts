@@ -28,8 +28,8 @@ describe('Grafana dashboards', () => {
         store: { kind: 'embedded', reachable: true, consecutiveFailures: 0, lastError: null },
         disk: { freeBytes: 1 << 30, minFreeBytes: 1 << 20, low: false },
       }),
-      devices: () => [],
-      openAlerts: () => [],
+      devices: () => Promise.resolve([]),
+      openAlerts: () => Promise.resolve([]),
     });
     const names = new Set((await m.registry.getMetricsAsJSON()).map((metric) => metric.name));
     const exprs = load('gateway.json').panels.flatMap((p) => p.targets.map((t) => t.expr ?? ''));

@@ -53,23 +53,23 @@ afterAll(async () => {
 
 describe('health follows the reported interval', () => {
   it('judges a device late by the interval it reports, and by its profile again when it reports the long one', async () => {
-    const company = p.registry.createCompany(SETUP.scope, `Co ${Math.random()}`);
-    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Interval pilot' });
-    const meters = [0, 1].map(() => p.registry.createDevice(SETUP.scope, pilot.id, { profile: 'slow-meter' }));
-    const status = (id: string) => p.registry.getDeviceHealth({ kind: 'all' }, id)?.status;
+    const company = await p.registry.createCompany(SETUP.scope, `Co ${Math.random()}`);
+    const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Interval pilot' });
+    const meters = await Promise.all([0, 1].map(async () => await p.registry.createDevice(SETUP.scope, pilot.id, { profile: 'slow-meter' })));
+    const status = async (id: string) => (await p.registry.getDeviceHealth({ kind: 'all' }, id))?.status;
     const clients = await Promise.all(
       meters.map((m) => mqtt.connectAsync(p.mqttUrl, { username: m.device.username, password: m.password, protocolVersion: 4, reconnectPeriod: 0 })),
     );
     try {
       for (const [i, m] of meters.entries()) await clients[i]!.publishAsync(deviceTopic(m.device.id, 'readings'), '{"temperature": 20}', { qos: 1 });
-      await eventually(() => (meters.every((m) => status(m.device.id) === 'ok') ? true : undefined));
+      await eventually(async () => ((await Promise.all(meters.map((m) => status(m.device.id)))).every((s) => s === 'ok') ? true : undefined));
 
       const [fast, steady] = meters as [(typeof meters)[0], (typeof meters)[0]];
       const report = (seconds: number) =>
         clients[0]!.publishAsync(configTopic(fast.device.id, 'reported'), JSON.stringify({ config: { reportingIntervalSeconds: seconds } }), { qos: 1 });
       await report(0.3);
-      await eventually(() => (status(fast.device.id) === 'late' ? true : undefined), 5000, 'late by the reported interval');
-      expect(status(steady.device.id)).toBe('ok');
+      await eventually(async () => ((await status(fast.device.id)) === 'late' ? true : undefined), 5000, 'late by the reported interval');
+      expect(await status(steady.device.id)).toBe('ok');
       const expected = async (id: string) => {
         const res = await fetch(`${p.apiUrl}/v1/devices/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
         return ((await res.json()) as { health: { expectedIntervalSeconds: number } }).health.expectedIntervalSeconds;
@@ -77,7 +77,7 @@ describe('health follows the reported interval', () => {
       expect([await expected(fast.device.id), await expected(steady.device.id)]).toEqual([0.3, 600]);
 
       await report(600);
-      await eventually(() => (status(fast.device.id) === 'ok' ? true : undefined), 5000, 'ok by the long interval');
+      await eventually(async () => ((await status(fast.device.id)) === 'ok' ? true : undefined), 5000, 'ok by the long interval');
     } finally {
       await Promise.all(clients.map((c) => c.endAsync(true)));
     }

@@ -69,11 +69,11 @@ afterAll(async () => {
   profiles.remove();
 });
 
-function setup(testbedId = 'helsinki') {
-  const company = p.registry.createCompany(SETUP.scope, `Co ${Math.random()}`);
-  const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId, name: 'Health pilot' });
-  const created = p.registry.createDevice(SETUP.scope, pilot.id, { profile: 'fast-meter', name: 'meter 1' });
-  const key = p.registry.createCompanyKey(SETUP, company.id).key;
+async function setup(testbedId = 'helsinki') {
+  const company = await p.registry.createCompany(SETUP.scope, `Co ${Math.random()}`);
+  const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId, name: 'Health pilot' });
+  const created = await p.registry.createDevice(SETUP.scope, pilot.id, { profile: 'fast-meter', name: 'meter 1' });
+  const key = (await p.registry.createCompanyKey(SETUP, company.id)).key;
   return { company, pilot, device: created.device, password: created.password, key };
 }
 
@@ -86,7 +86,7 @@ const health = async (deviceId: string) => (await api('GET', `/v1/devices/${devi
 
 describe('device health', () => {
   it('goes late then silent on time, its alert opens once and resolves once, and battery low opens its own', async () => {
-    const { device, password, key, pilot } = setup();
+    const { device, password, key, pilot } = await setup();
     const silentRule = await api('POST', '/v1/alert-rules', key, { condition: 'silent', pilotId: pilot.id, holdSeconds: 0 });
     expect(silentRule.status, JSON.stringify(silentRule.body)).toBe(201);
     const batteryRule = await api('POST', '/v1/alert-rules', key, { condition: 'battery_low', pilotId: pilot.id, holdSeconds: 0 });
@@ -149,7 +149,7 @@ describe('device health', () => {
   }, 20_000);
 
   it('records a will on the status topic as an event, never as a reading', async () => {
-    const { device, password, key, pilot } = setup();
+    const { device, password, key, pilot } = await setup();
     const client = await connect(device.username, password, {
       will: { topic: `devices/${device.id}/status`, payload: Buffer.from('{"temperature": 99}'), qos: 1, retain: false },
     });
@@ -165,9 +165,9 @@ describe('device health', () => {
   });
 
   it('lists the fleet of an operator key: only its testbeds, filtered, paged', async () => {
-    const hel = setup('helsinki');
-    const tam = setup('tampere');
-    const op = p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['tampere'], readOnly: false, expiresAt: null }, null).key;
+    const hel = await setup('helsinki');
+    const tam = await setup('tampere');
+    const op = (await p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['tampere'], readOnly: false, expiresAt: null }, null)).key;
     const listed = (await api('GET', '/v1/devices?limit=10000', op)).body.devices as any[];
     expect(listed.some((d) => d.id === tam.device.id)).toBe(true);
     expect(listed.some((d) => d.id === hel.device.id)).toBe(false);
@@ -176,7 +176,7 @@ describe('device health', () => {
     expect(never.map((d) => d.id)).toContain(tam.device.id);
     expect((await api('GET', '/v1/devices?status=ok', op)).body.devices.map((d: any) => d.id)).not.toContain(tam.device.id);
     // Paging: one device a page, every device once.
-    setup('tampere');
+    await setup('tampere');
     const seen: string[] = [];
     let next: string | undefined;
     do {
@@ -196,7 +196,7 @@ describe('device health', () => {
   });
 
   it('keeps lastSeen and lastReadingAt across a restart on the same data folder', async () => {
-    const { device, password } = setup();
+    const { device, password } = await setup();
     const client = await connect(device.username, password);
     await client.publishAsync(`devices/${device.id}/readings`, JSON.stringify({ temperature: 5 }), { qos: 1 });
     const before = await eventually(async () => {

@@ -19,7 +19,7 @@ describe('API key guards', () => {
   let app: ApiInstance;
 
   beforeAll(async () => {
-    registry = Registry.open(tmp.dir, ADMIN, { maxLiveKeys: 3 });
+    registry = await Registry.open(tmp.dir, ADMIN, { maxLiveKeys: 3 });
     store = await EmbeddedStore.open(tmp.dir);
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -41,16 +41,16 @@ describe('API key guards', () => {
   afterAll(async () => {
     await app?.close();
     await store?.close();
-    registry?.close();
+    await registry?.close();
     tmp.remove();
   });
 
   const get = (url: string, key: string | undefined, from = '10.0.0.1') =>
     app.inject({ url, remoteAddress: from, ...(key === undefined ? {} : { headers: bearer(key) }) });
-  const companyKey = (name = `Co ${Math.random()}`) => registry.createCompanyKey(SETUP, registry.createCompany(SETUP.scope, name).id);
+  const companyKey = async (name = `Co ${Math.random()}`) => await registry.createCompanyKey(SETUP, (await registry.createCompany(SETUP.scope, name)).id);
 
   it('refuses a key in the query string with 400 TESTBED_KEY_IN_URL, on every route, and never logs it', async () => {
-    const { key } = companyKey();
+    const { key } = await companyKey();
     const secret = key.slice(key.indexOf('.') + 1);
     for (const url of [`/v1/testbeds?key=${key}`, `/v1/health?api_key=${encodeURIComponent(key)}`, `/v1/testbeds?access_token=x`, `/v1/pilots?q=${key}`]) {
       const res = await get(url, undefined, '10.0.9.1');
@@ -64,7 +64,7 @@ describe('API key guards', () => {
   });
 
   it('throttles failed keys per address and key id with 429 TESTBED_KEY_THROTTLED and Retry-After, without locking the holder out elsewhere', async () => {
-    const { key } = companyKey();
+    const { key } = await companyKey();
     const id = key.slice(0, key.indexOf('.'));
     const guess = (i: number) => `${id}.${String(i).padStart(32, 'x')}`;
     for (let i = 0; i < 6; i++) expect((await get('/v1/testbeds', guess(i), '10.0.1.1')).statusCode).toBe(401);
@@ -77,14 +77,14 @@ describe('API key guards', () => {
   });
 
   it('throttles an address guessing across many key ids, but not a key that has worked from there before', async () => {
-    const { key: known } = companyKey();
+    const { key: known } = await companyKey();
     expect((await get('/v1/testbeds', known, '10.0.2.1')).statusCode).toBe(200);
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) statuses.push((await get('/v1/testbeds', `key_guess${String(i).padStart(8, '0')}.${'y'.repeat(32)}`, '10.0.2.1')).statusCode);
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(21)).toEqual([429, 429, 429, 429]);
     expect((await get('/v1/testbeds', known, '10.0.2.1')).statusCode).toBe(200);
-    const { key: fresh } = companyKey();
+    const { key: fresh } = await companyKey();
     expect((await get('/v1/testbeds', fresh, '10.0.2.1')).statusCode).toBe(429);
   });
 
@@ -103,7 +103,7 @@ describe('API key guards', () => {
   });
 
   it('caps live keys per company and per minting key with 409 TESTBED_KEY_LIMIT; revoking makes room', async () => {
-    const co = registry.createCompany(SETUP.scope, 'Capped Oy');
+    const co = await registry.createCompany(SETUP.scope, 'Capped Oy');
     const post = (key: string, payload: object) => app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(key), remoteAddress: '10.0.4.1', payload });
     const first = (await post(ADMIN, { role: 'company', companyId: co.id })).json() as { key: string; id: string };
     expect((await post(first.key, { role: 'company', companyId: co.id })).statusCode).toBe(201);
@@ -123,9 +123,9 @@ describe('API key guards', () => {
   });
 
   it("limits a company's keys together, so one tenant cannot starve the others", async () => {
-    const co = registry.createCompany(SETUP.scope, 'Busy Oy');
-    const [k1, k2] = [registry.createCompanyKey(SETUP, co.id).key, registry.createCompanyKey(SETUP, co.id).key];
-    const other = companyKey('Quiet Oy').key;
+    const co = await registry.createCompany(SETUP.scope, 'Busy Oy');
+    const [k1, k2] = [(await registry.createCompanyKey(SETUP, co.id)).key, (await registry.createCompanyKey(SETUP, co.id)).key];
+    const other = (await companyKey('Quiet Oy')).key;
     const statuses = [];
     // Each key alone is far below its own rate; together they pass the company's burst of 20.
     for (let i = 0; i < 21; i++) statuses.push((await get('/v1/pilots', i % 2 ? k1 : k2, '10.0.5.1')).statusCode);

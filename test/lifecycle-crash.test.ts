@@ -16,12 +16,12 @@ afterAll(() => tmp.remove());
 
 /** A pilot with TOTAL readings over four devices, ended, written straight into the data folder before the server starts. */
 async function seed(): Promise<{ pilotId: string; name: string }> {
-  const registry = Registry.open(tmp.dir, ADMIN);
+  const registry = await Registry.open(tmp.dir, ADMIN);
   const store = await EmbeddedStore.open(tmp.dir);
   try {
-    const company = registry.createCompany(SETUP.scope, 'Crash Oy');
-    const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: 'Hervanta counts' });
-    const devices = [0, 1, 2, 3].map(() => registry.createDevice(SETUP.scope, pilot.id, { profile: 'people-counter' }).device);
+    const company = await registry.createCompany(SETUP.scope, 'Crash Oy');
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: 'Hervanta counts' });
+    const devices = await Promise.all([0, 1, 2, 3].map(async () => (await registry.createDevice(SETUP.scope, pilot.id, { profile: 'people-counter' })).device));
     for (let i = 0; i < TOTAL; i += 20_000) {
       const batch: Reading[] = [];
       for (let j = i; j < i + 20_000; j++) {
@@ -38,11 +38,11 @@ async function seed(): Promise<{ pilotId: string; name: string }> {
       }
       await store.write(batch);
     }
-    registry.endPilot(SETUP.scope, pilot.id);
+    await registry.endPilot(SETUP.scope, pilot.id);
     return { pilotId: pilot.id, name: pilot.name };
   } finally {
     await store.close();
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -71,13 +71,13 @@ describe('erasure survives a crash', () => {
       await pipeline.kill('SIGKILL');
 
       // Killed before the end: the registry still says running and no receipt exists.
-      const registry = Registry.open(tmp.dir, ADMIN);
+      const registry = await Registry.open(tmp.dir, ADMIN);
       const store = await EmbeddedStore.open(tmp.dir);
       const left = Object.values(await store.countReadings(SETUP.scope, { pilotId })).reduce((a, b) => a + b, 0);
-      expect(registry.getErasure(SETUP.scope, pilotId)?.state).toBe('running');
+      expect((await registry.getErasure(SETUP.scope, pilotId))?.state).toBe('running');
       expect(left).toBeLessThan(TOTAL);
       await store.close();
-      registry.close();
+      await registry.close();
       console.log(`killed mid-erasure with ${left} of ${TOTAL} readings left`);
 
       await pipeline.start();

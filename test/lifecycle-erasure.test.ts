@@ -34,16 +34,17 @@ interface Scenario {
 async function scenario(readings?: ReadingStore): Promise<Scenario> {
   const api = await openTestApi(readings ? { readings } : {});
   const store = readings ?? api.store;
-  const a = api.registry.createCompany(SETUP.scope, 'Erase Oy');
-  const b = api.registry.createCompany(SETUP.scope, 'Keep Ab');
-  const pilot = api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'espoo', name: 'People counts, Leppävaara' });
-  const other = api.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'espoo', name: 'Other' });
-  const devices = [0, 1, 2].map((i) => {
-    const made = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'people-counter', name: `door ${i}` });
-    return { id: made.device.id, username: made.device.username, password: made.password };
-  });
-  api.registry.updateDevice(SETUP.scope, devices[0]!.id, { location: { type: 'Point', coordinates: [24.81, 60.22] }, placement: 'door frame' });
-  const keep = api.registry.createDevice(SETUP.scope, other.id, { profile: 'people-counter' }).device;
+  const a = await api.registry.createCompany(SETUP.scope, 'Erase Oy');
+  const b = await api.registry.createCompany(SETUP.scope, 'Keep Ab');
+  const pilot = await api.registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'espoo', name: 'People counts, Leppävaara' });
+  const other = await api.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'espoo', name: 'Other' });
+  const devices: { id: string; username: string; password: string }[] = [];
+  for (const i of [0, 1, 2]) {
+    const made = await api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'people-counter', name: `door ${i}` });
+    devices.push({ id: made.device.id, username: made.device.username, password: made.password });
+  }
+  await api.registry.updateDevice(SETUP.scope, devices[0]!.id, { location: { type: 'Point', coordinates: [24.81, 60.22] }, placement: 'door frame' });
+  const keep = (await api.registry.createDevice(SETUP.scope, other.id, { profile: 'people-counter' })).device;
   const published = new Map<string, number>();
   const rows: Reading[] = [];
   for (const [d, device] of devices.entries()) {
@@ -85,7 +86,7 @@ async function scenario(readings?: ReadingStore): Promise<Scenario> {
       key: `r-${pilot.id}`,
     },
   ]);
-  const companyKey = api.registry.createCompanyKey(SETUP, a.id).key;
+  const companyKey = (await api.registry.createCompanyKey(SETUP, a.id)).key;
   return { api, readings: store, pilot, other, companyKey, devices, published };
 }
 
@@ -130,7 +131,7 @@ async function eraseAndCheck(s: Scenario, influx?: { query: (q: string) => Promi
   const { api, pilot } = s;
   const exported = (await post(s, `/v1/pilots/${pilot.id}/exports`, s.companyKey)).json();
   await api.lifecycle.settled();
-  const bundle = api.registry.getExport(SETUP.scope, exported.id)!;
+  const bundle = (await api.registry.getExport(SETUP.scope, exported.id))!;
   expect(bundle).toMatchObject({ state: 'done', readingsWritten: 6000, readingsTotal: 6000 });
 
   expect((await post(s, `/v1/pilots/${pilot.id}/erase`, s.companyKey, { confirm: pilot.name })).json().error.code).toBe('TESTBED_PILOT_NOT_ENDED');
@@ -152,7 +153,7 @@ async function eraseAndCheck(s: Scenario, influx?: { query: (q: string) => Promi
   }
   expect((await api.app.inject({ url: `/v1/pilots/${pilot.id}/readings`, headers: bearer(s.companyKey) })).json().readings).toEqual([]);
   expect((await api.app.inject({ url: `/v1/devices/${s.devices[1]!.id}/rejections`, headers: bearer(s.companyKey) })).json().rejections).toEqual([]);
-  for (const d of s.devices) expect(api.registry.authenticateDevice(d.username, Buffer.from(d.password))).toBeUndefined();
+  for (const d of s.devices) expect(await api.registry.authenticateDevice(d.username, Buffer.from(d.password))).toBeUndefined();
   expect((await api.app.inject({ url: `/v1/devices/${s.devices[0]!.id}/locations`, headers: bearer(s.companyKey) })).json().locations).toEqual([]);
   expect((await api.app.inject({ url: `/v1/exports/${bundle.id}/download`, headers: bearer(s.companyKey) })).json().error.code).toBe(
     'TESTBED_EXPORT_NOT_READY',
@@ -184,7 +185,7 @@ async function eraseAndCheck(s: Scenario, influx?: { query: (q: string) => Promi
   const again = await post(s, `/v1/pilots/${pilot.id}/erase`, s.companyKey, { confirm: pilot.name });
   expect(again.json()).toMatchObject({ state: 'done', receiptId });
   // Another company sees neither the erasure nor the receipt.
-  const otherKey = api.registry.createCompanyKey(SETUP, api.registry.createCompany(SETUP.scope, 'Nosy Oy').id).key;
+  const otherKey = (await api.registry.createCompanyKey(SETUP, (await api.registry.createCompany(SETUP.scope, 'Nosy Oy')).id)).key;
   expect((await api.app.inject({ url: `/v1/receipts/${receiptId}`, headers: bearer(otherKey) })).statusCode).toBe(404);
 }
 
@@ -198,7 +199,7 @@ describe('erasure with a signed receipt', () => {
       const forced = await post(s, `/v1/pilots/${s.other.id}/erase`, ADMIN, { confirm: 'Other', force: true });
       expect(forced.statusCode).toBe(202);
       await untilDone(s, s.other.id);
-      expect(s.api.registry.getPilot(SETUP.scope, s.other.id)!.endedAt).not.toBeNull();
+      expect((await s.api.registry.getPilot(SETUP.scope, s.other.id))!.endedAt).not.toBeNull();
       expect(await s.readings.countReadings(SETUP.scope, { pilotId: s.other.id })).toEqual({});
     } finally {
       await s.api.close();

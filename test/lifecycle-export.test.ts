@@ -32,8 +32,8 @@ async function finished(exportId: string, headers: Record<string, string>) {
 beforeAll(async () => {
   api = await openTestApi();
   base = await api.app.listen({ port: 0, host: '127.0.0.1' }).then(() => `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`);
-  const company = api.registry.createCompany(SETUP.scope, 'Export Oy');
-  const pilot = api.registry.createPilot(SETUP.scope, {
+  const company = await api.registry.createCompany(SETUP.scope, 'Export Oy');
+  const pilot = await api.registry.createPilot(SETUP.scope, {
     companyId: company.id,
     testbedId: 'turku',
     name: 'Harbour air',
@@ -41,11 +41,13 @@ beforeAll(async () => {
     attribution: 'City of Turku',
   });
   pilotId = pilot.id;
-  key = api.registry.createCompanyKey(SETUP, company.id).key;
-  const devices = ['weather', 'noise', 'air-quality'].map(
-    (profile, i) => api.registry.createDevice(SETUP.scope, pilot.id, { profile, name: `Dev "${i}", north` }).device,
+  key = (await api.registry.createCompanyKey(SETUP, company.id)).key;
+  const devices = await Promise.all(
+    ['weather', 'noise', 'air-quality'].map(
+      async (profile, i) => (await api.registry.createDevice(SETUP.scope, pilot.id, { profile, name: `Dev "${i}", north` })).device,
+    ),
   );
-  api.registry.updateDevice(SETUP.scope, devices[0]!.id, { location: { type: 'Point', coordinates: [22.27, 60.45] } });
+  await api.registry.updateDevice(SETUP.scope, devices[0]!.id, { location: { type: 'Point', coordinates: [22.27, 60.45] } });
   for (const [d, device] of devices.entries()) {
     const rows: Reading[] = [];
     for (let i = 0; i < 3000 + d * 1000; i++) {
@@ -84,7 +86,7 @@ beforeAll(async () => {
       key: 'r1',
     },
   ]);
-  api.registry.endPilot(SETUP.scope, pilot.id);
+  await api.registry.endPilot(SETUP.scope, pilot.id);
 });
 afterAll(async () => api?.close());
 
@@ -160,16 +162,16 @@ describe('export bundle', () => {
   it('another company cannot see, follow or download it: 404 as a missing one', async () => {
     const started = await fetch(`${base}/v1/pilots/${pilotId}/exports`, { method: 'POST', headers: bearer(key) });
     const { id } = (await started.json()) as { id: string };
-    const other = api.registry.createCompanyKey(SETUP, api.registry.createCompany(SETUP.scope, 'Other Oy').id).key;
+    const other = (await api.registry.createCompanyKey(SETUP, (await api.registry.createCompany(SETUP.scope, 'Other Oy')).id)).key;
     for (const url of [`/v1/exports/${id}`, `/v1/exports/${id}/download`]) expect((await fetch(`${base}${url}`, { headers: bearer(other) })).status).toBe(404);
     await api.lifecycle.settled();
   });
 
   it('streams a big pilot a page at a time: the store is never asked for more than a page, and the heap stays bounded', async () => {
     const tmp = tempDir('testbed-export-big-');
-    const company = api.registry.createCompany(SETUP.scope, 'Big Oy');
-    const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'Big' });
-    const devices = [0, 1].map(() => api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' }).device);
+    const company = await api.registry.createCompany(SETUP.scope, 'Big Oy');
+    const pilot = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'Big' });
+    const devices = await Promise.all([0, 1].map(async () => (await api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' })).device));
     const total = 200_000;
     for (let i = 0; i < total; i += 10_000) {
       const batch: Reading[] = [];
@@ -206,7 +208,7 @@ describe('export bundle', () => {
       ping: () => store.ping(),
       close: () => store.close(),
     };
-    const lifecycle = Lifecycle.start({
+    const lifecycle = await Lifecycle.start({
       registry: api.registry,
       ledger: api.registry.lifecycle,
       readings: counted,
@@ -220,10 +222,10 @@ describe('export bundle', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let maxHeap = heapBefore;
     const sampler = setInterval(() => (maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed)), 20);
-    const job = lifecycle.startExport(SETUP, pilot.id)!;
+    const job = (await lifecycle.startExport(SETUP, pilot.id))!;
     await lifecycle.settled();
     clearInterval(sampler);
-    const done = api.registry.getExport(SETUP.scope, job.id)!;
+    const done = (await api.registry.getExport(SETUP.scope, job.id))!;
     expect(done).toMatchObject({ state: 'done', readingsWritten: total, readingsTotal: total });
     expect(Math.max(...pages)).toBeLessThanOrEqual(EXPORT_PAGE_ROWS);
     expect(pages.reduce((a, b) => a + b, 0)).toBe(total);

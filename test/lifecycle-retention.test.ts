@@ -23,10 +23,10 @@ async function retentionRemovesExactly(readings?: ReadingStore) {
   const api = await openTestApi(readings ? { readings } : {});
   const store = readings ?? api.store;
   try {
-    const company = api.registry.createCompany(SETUP.scope, 'Keep Oy');
-    const own = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'vantaa', name: 'own limit' });
-    const byTestbed = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'vantaa', name: 'testbed default' });
-    const forever = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'kept' });
+    const company = await api.registry.createCompany(SETUP.scope, 'Keep Oy');
+    const own = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'vantaa', name: 'own limit' });
+    const byTestbed = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'vantaa', name: 'testbed default' });
+    const forever = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'oulu', name: 'kept' });
     const patch = await api.app.inject({ method: 'PATCH', url: `/v1/pilots/${own.id}`, headers: bearer(ADMIN), payload: { retentionDays: 30 } });
     expect(patch.json().retentionDays).toBe(30);
     const put = await api.app.inject({ method: 'PUT', url: '/v1/testbeds/vantaa/retention', headers: bearer(ADMIN), payload: { retentionDays: 10 } });
@@ -39,7 +39,7 @@ async function retentionRemovesExactly(readings?: ReadingStore) {
     ]);
     const devices = new Map<string, string>();
     for (const [pilotId, cutoff] of cutoffs) {
-      const device = api.registry.createDevice(SETUP.scope, pilotId, { profile: 'noise' }).device;
+      const device = (await api.registry.createDevice(SETUP.scope, pilotId, { profile: 'noise' })).device;
       devices.set(pilotId, device.id);
       const rows: Reading[] = around(cutoff).map((time, i) => ({
         deviceId: device.id,

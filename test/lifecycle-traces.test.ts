@@ -53,8 +53,8 @@ describe('erasure leaves no trace in the queue, the broker or memory', () => {
   };
 
   it('deletes the delivered queue segments and the retained configuration; other pilots go on', async () => {
-    const erased = provision(p, 'safety-beacon', 2);
-    const kept = provision(p, 'safety-beacon', 1);
+    const erased = await provision(p, 'safety-beacon', 2);
+    const kept = await provision(p, 'safety-beacon', 1);
     const keep = kept.devices[0]!;
     const devices = erased.devices.map((d) => d.device);
     for (const d of erased.devices) {
@@ -73,7 +73,7 @@ describe('erasure leaves no trace in the queue, the broker or memory', () => {
     // Before: the queue's files hold what the devices sent, though it was delivered.
     expect(holding(queueDir, filesUnder(queueDir), MARKER).length).toBeGreaterThan(0);
 
-    p.registry.endPilot(SETUP.scope, erased.pilot.id);
+    await p.registry.endPilot(SETUP.scope, erased.pilot.id);
     const started = await api(p, 'POST', `/v1/pilots/${erased.pilot.id}/erase`, { confirm: erased.pilot.name });
     expect(started.status).toBe(202);
     const done = await eventually(
@@ -117,7 +117,7 @@ describe('erasure leaves no trace in the queue, the broker or memory', () => {
   });
 
   it('forgets what ingest, health and the gateway keep of a device in memory', async () => {
-    const { pilot, devices } = provision(p, 'safety-beacon', 1);
+    const { pilot, devices } = await provision(p, 'safety-beacon', 1);
     const d = devices[0]!.device;
     const ctx = {
       deviceId: d.id,

@@ -26,7 +26,7 @@ describe('MQTT login throttle: per address and username, not a lockout weapon', 
   const state = pipeline({});
 
   it("throttles a guesser's address for that username, while the device logs in from a new address", async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     const url = state.p.mqttUrl;
     for (let i = 0; i < 6; i++) expect(await connackFrom(url, '127.0.0.2', device.username, `guess-${i}`)).toBe(4);
     // The guesser is refused unchecked, even with the right password...
@@ -36,7 +36,7 @@ describe('MQTT login throttle: per address and username, not a lockout weapon', 
   });
 
   it('throttles an address guessing across usernames, but not a device that has logged in from there', async () => {
-    const { devices } = provision(state.p, 'noise', 2);
+    const { devices } = await provision(state.p, 'noise', 2);
     const [known, fresh] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const url = state.p.mqttUrl;
     expect(await connackFrom(url, '127.0.0.4', known.device.username, known.password)).toBe(0);
@@ -57,7 +57,7 @@ describe('caps on connections in all', () => {
   afterAll(async () => Promise.all(clients.map((c) => c.endAsync(true))));
 
   it('refuses the MQTT connection beyond TESTBED_MQTT_MAX_CONNECTIONS with CONNACK 3, whatever its address', async () => {
-    const { devices } = provision(state.p, 'noise', 4);
+    const { devices } = await provision(state.p, 'noise', 4);
     for (const [i, d] of devices.slice(0, 3).entries()) {
       clients.push(await connectFrom(state.p.mqttUrl, `127.0.1.${i + 1}`, { username: d.device.username, password: d.password }));
     }
@@ -129,7 +129,7 @@ describe('1,100 half-sent HTTP requests while devices publish', () => {
     for (const s of sockets) s.write('GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     const closed = Promise.all(sockets.map((s) => closedWithin(s)));
 
-    const { devices } = provision(state.p, 'noise', 5);
+    const { devices } = await provision(state.p, 'noise', 5);
     const slowest: number[] = [];
     for (const [i, d] of devices.entries()) {
       const client = await connectFrom(state.p.mqttUrl, `127.0.5.${i + 1}`, { username: d.device.username, password: d.password });

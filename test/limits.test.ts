@@ -42,7 +42,7 @@ describe('MQTT limits', () => {
   });
 
   it('refuses connections beyond the per-address cap with CONNACK 3, and takes them again once some close', async () => {
-    const { devices } = provision(state.p, 'noise', 5);
+    const { devices } = await provision(state.p, 'noise', 5);
     for (const d of devices.slice(0, 4)) await connect(d.device.username, d.password);
     const last = devices[4]!;
     expect(await connack(last.device.username, last.password)).toBe(3);
@@ -51,7 +51,7 @@ describe('MQTT limits', () => {
   });
 
   it('caps the connections of one device, but lets the same client id take over', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     await connect(device.username, password, { clientId: 'a' });
     await connect(device.username, password, { clientId: 'b' });
     expect(await connack(device.username, password, { clientId: 'c' })).toBe(3);
@@ -66,7 +66,7 @@ describe('MQTT limits', () => {
   });
 
   it('replaces keepalive 0 by the maximum: a silent connection is closed', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     const client = await connect(device.username, password, { keepalive: 0 });
     const started = Date.now();
     await closeOf(client);
@@ -74,7 +74,7 @@ describe('MQTT limits', () => {
   });
 
   it('closes the connection on a QoS 2 PUBLISH and stores nothing from it', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     const client = await connect(device.username, password);
     const closed = closeOf(client);
     client.publish(deviceTopic(device.id, 'readings'), JSON.stringify({ laeq: 1 }), { qos: 2 });
@@ -83,7 +83,10 @@ describe('MQTT limits', () => {
   });
 
   it('refuses a will on a foreign topic or at QoS 2 at CONNECT, and takes one on the own status topic', async () => {
-    const [a, b] = provision(state.p, 'noise', 2).devices as [ReturnType<typeof provision>['devices'][0], ReturnType<typeof provision>['devices'][0]];
+    const [a, b] = (await provision(state.p, 'noise', 2)).devices as [
+      Awaited<ReturnType<typeof provision>>['devices'][0],
+      Awaited<ReturnType<typeof provision>>['devices'][0],
+    ];
     const will = (topic: string, qos: 0 | 1 | 2) => ({ will: { topic, payload: Buffer.from('gone'), qos, retain: false } });
     expect(await connack(a.device.username, a.password, will(deviceTopic(b.device.id, 'readings'), 0))).toBe(5);
     expect(await connack(a.device.username, a.password, will(deviceTopic(a.device.id, 'status'), 2))).toBe(5);
@@ -95,7 +98,7 @@ describe('MQTT message rate', () => {
   const { state, connect } = harness({ TESTBED_DEVICE_MESSAGES_PER_SECOND: '5' });
 
   it('slows a device beyond its message rate (PUBACKs come later) without losing a reading', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     const client = await connect(device.username, password);
     const started = Date.now();
     // 5 a second with bursts of 50: 60 messages need about 2 s.
@@ -117,7 +120,7 @@ describe('MQTT login throttling', () => {
   const { state, connack } = harness({});
 
   it('after 5 failures from one address, refuses even the right password from it with CONNACK 5', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     for (let i = 0; i < 5; i++) expect(await connack(device.username, `guess-${i}`)).toBe(4);
     expect(await connack(device.username, 'guess-5')).toBe(4);
     expect(await connack(device.username, password)).toBe(5);
@@ -128,7 +131,7 @@ describe('MQTT CONNECT rate', () => {
   const { state, connack } = harness({ TESTBED_MQTT_CONNECTS_PER_SECOND_PER_IP: '1' });
 
   it('refuses CONNECTs beyond the burst from one address with CONNACK 3', async () => {
-    const { device, password } = provision(state.p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(state.p, 'noise', 1)).devices[0]!;
     const codes: (number | undefined)[] = [];
     for (let i = 0; i < 12; i++)
       codes.push(

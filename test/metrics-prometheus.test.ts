@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('Prometheus metrics', () => {
   it('counts what was published and rejected, as a real Prometheus server scrapes it', async () => {
-    const { devices } = provision(p, 'weather', 2);
+    const { devices } = await provision(p, 'weather', 2);
     const [a, b] = devices.map((d) => d!);
     const client = await mqtt.connectAsync(p.mqttUrl, { username: a!.device.username, password: a!.password, reconnectPeriod: 0 });
     const topic = deviceTopic(a!.device.id, 'readings');
@@ -62,7 +62,7 @@ describe('Prometheus metrics', () => {
     expect(await prometheus.value('process_resident_memory_bytes')).toBeGreaterThan(0);
 
     // A real alert: the device goes offline, then comes back.
-    p.registry.createAlertRule(SETUP.scope, { condition: 'offline', threshold: 0, holdSeconds: 0, pilotId: a!.device.pilotId, testbedId: 'helsinki' });
+    await p.registry.createAlertRule(SETUP.scope, { condition: 'offline', threshold: 0, holdSeconds: 0, pilotId: a!.device.pilotId, testbedId: 'helsinki' });
     await client.endAsync();
     await at('testbed_alerts_open{testbed="helsinki"}', 1);
     const back = await mqtt.connectAsync(p.mqttUrl, { username: a!.device.username, password: a!.password, reconnectPeriod: 0 });
@@ -71,10 +71,12 @@ describe('Prometheus metrics', () => {
   }, 60_000);
 
   it('is scraped on the API port by a real Prometheus server with a key that has only the metrics scope', async () => {
-    const key = p.registry.createKey(
-      SETUP,
-      { role: 'researcher', companyId: null, testbedIds: ['helsinki'], readOnly: true, scopes: ['metrics'], expiresAt: null },
-      'prometheus',
+    const key = (
+      await p.registry.createKey(
+        SETUP,
+        { role: 'researcher', companyId: null, testbedIds: ['helsinki'], readOnly: true, scopes: ['metrics'], expiresAt: null },
+        'prometheus',
+      )
     ).key;
     const scraper = await startPrometheus(new URL(p.apiUrl).host, { bearer: key });
     try {
@@ -93,14 +95,15 @@ describe('Prometheus metrics', () => {
     expect(admin.status).toBe(200);
     expect(admin.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await admin.text()).toMatch(/^# HELP testbed_ingest_readings_total/m);
-    const operator = p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: true, expiresAt: null }, null).key;
+    const operator = (await p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['helsinki'], readOnly: true, expiresAt: null }, null))
+      .key;
     expect((await get(operator)).status).toBe(200);
-    const { company } = provision(p, 'weather', 0);
-    expect((await get(p.registry.createCompanyKey(SETUP, company.id).key)).status).toBe(403);
-    const researcher = (scopes: 'metrics'[]) =>
-      p.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, scopes, expiresAt: null }, null).key;
-    expect((await get(researcher([]))).status).toBe(403);
-    expect((await get(researcher(['metrics']))).status).toBe(200);
+    const { company } = await provision(p, 'weather', 0);
+    expect((await get((await p.registry.createCompanyKey(SETUP, company.id)).key)).status).toBe(403);
+    const researcher = async (scopes: 'metrics'[]) =>
+      (await p.registry.createKey(SETUP, { role: 'researcher', companyId: null, testbedIds: null, readOnly: true, scopes, expiresAt: null }, null)).key;
+    expect((await get(await researcher([]))).status).toBe(403);
+    expect((await get(await researcher(['metrics']))).status).toBe(200);
     expect((await get()).status).toBe(401);
   });
 });

@@ -54,7 +54,7 @@ describe('gateway packet size limit, over TCP', () => {
   });
 
   it('keeps a payload between the payload and packet limits as a rejection, and closes on a longer packet', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const socket = net.connect(p.gateway.port!, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));

@@ -123,10 +123,10 @@ function liveStream(url: string, key: string) {
 
 describe('stuck and gap from MQTT to every output', () => {
   it('are set by ingest, stored, and carried by JSON, CSV, NDJSON, the live stream and SensorThings', async () => {
-    const company = p.registry.createCompany(SETUP.scope, 'Flaky Oy');
-    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Flaky' });
-    const { device, password } = p.registry.createDevice(SETUP.scope, pilot.id, { profile: FLAKY.id });
-    const key = p.registry.createCompanyKey(SETUP, company.id).key;
+    const company = await p.registry.createCompany(SETUP.scope, 'Flaky Oy');
+    const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Flaky' });
+    const { device, password } = await p.registry.createDevice(SETUP.scope, pilot.id, { profile: FLAKY.id });
+    const key = (await p.registry.createCompanyKey(SETUP, company.id)).key;
     const live = liveStream(`${p.apiUrl}/v1/pilots/${pilot.id}/live`, key);
     await eventually(() => (p.ingest.live.subscribers > 0 ? true : undefined));
 
@@ -176,17 +176,17 @@ describe('stuck and gap from MQTT to every output', () => {
   }, 20_000);
 
   it('flags the first reading after a restart that ended a silence as a gap', async () => {
-    const company = p.registry.createCompany(SETUP.scope, 'Restart Oy');
-    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Restart' });
-    const { device, password } = p.registry.createDevice(SETUP.scope, pilot.id, { profile: FLAKY.id });
-    const key = p.registry.createCompanyKey(SETUP, company.id).key;
+    const company = await p.registry.createCompany(SETUP.scope, 'Restart Oy');
+    const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Restart' });
+    const { device, password } = await p.registry.createDevice(SETUP.scope, pilot.id, { profile: FLAKY.id });
+    const key = (await p.registry.createCompanyKey(SETUP, company.id)).key;
     const publish = async (temperature: number) => {
       const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, reconnectPeriod: 0 });
       await client.publishAsync(`devices/${device.id}/readings`, JSON.stringify({ temperature }), { qos: 1 });
       await client.endAsync();
     };
     await publish(1);
-    await eventually(() => (p.registry.getDeviceHealth(SETUP.scope, device.id)?.lastReadingAt ? true : undefined));
+    await eventually(async () => ((await p.registry.getDeviceHealth(SETUP.scope, device.id))?.lastReadingAt ? true : undefined));
     await p.stop();
     await new Promise((r) => setTimeout(r, SILENCE_MS));
     await start();

@@ -110,118 +110,118 @@ describe('registry: keys, scopes, pilots and devices', () => {
   const tmp = tempDir();
   let now = Date.parse('2025-06-01T00:00:00Z');
   let registry: Registry;
-  beforeAll(() => {
-    registry = Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+  beforeAll(async () => {
+    registry = await Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
   });
-  afterAll(() => {
-    registry.close();
+  afterAll(async () => {
+    await registry.close();
     tmp.remove();
   });
 
-  it('authenticates a key until it is revoked or expires, at once', () => {
-    const co = registry.createCompany(SETUP.scope, 'Keyed Oy');
-    const admin = registry.authenticateKey('registry-admin-token-0123')!;
-    const { key, apiKey } = registry.createKey(admin, { ...CO_A, companyId: co.id, expiresAt: now + 60_000 }, 'k');
+  it('authenticates a key until it is revoked or expires, at once', async () => {
+    const co = await registry.createCompany(SETUP.scope, 'Keyed Oy');
+    const admin = (await registry.authenticateKey('registry-admin-token-0123'))!;
+    const { key, apiKey } = await registry.createKey(admin, { ...CO_A, companyId: co.id, expiresAt: now + 60_000 }, 'k');
     expect(apiKey).toMatchObject({ role: 'company', companyId: co.id, expiresAt: new Date(now + 60_000).toISOString(), revokedAt: null, createdBy: 'admin' });
-    expect(registry.authenticateKey(key)?.keyId).toBe(apiKey.id);
+    expect((await registry.authenticateKey(key))?.keyId).toBe(apiKey.id);
     now += 60_000;
-    expect(registry.authenticateKey(key)).toBeUndefined();
-    expect(registry.recheckKey(apiKey.id)).toBeUndefined();
+    expect(await registry.authenticateKey(key)).toBeUndefined();
+    expect(await registry.recheckKey(apiKey.id)).toBeUndefined();
     now -= 60_000;
-    const other = registry.createKey(SETUP, { ...CO_A, companyId: co.id }, null);
+    const other = await registry.createKey(SETUP, { ...CO_A, companyId: co.id }, null);
     expect(other.apiKey.createdBy).toBeNull();
-    expect(registry.recheckKey(other.apiKey.id)?.scope).toEqual({ kind: 'company', companyId: co.id });
-    expect(registry.revokeKey(grant('company', { companyId: 'co_other' }), other.apiKey.id)).toBeUndefined();
-    expect(registry.revokeKey({ ...CO_A, companyId: co.id }, other.apiKey.id)?.revokedAt).toBe(new Date(now).toISOString());
-    expect(registry.authenticateKey(other.key)).toBeUndefined();
+    expect((await registry.recheckKey(other.apiKey.id))?.scope).toEqual({ kind: 'company', companyId: co.id });
+    expect(await registry.revokeKey(grant('company', { companyId: 'co_other' }), other.apiKey.id)).toBeUndefined();
+    expect((await registry.revokeKey({ ...CO_A, companyId: co.id }, other.apiKey.id))?.revokedAt).toBe(new Date(now).toISOString());
+    expect(await registry.authenticateKey(other.key)).toBeUndefined();
   });
 
-  it('honours every scope kind on pilots, devices and companies', () => {
-    const a = registry.createCompany(SETUP.scope, 'Scope A');
-    const b = registry.createCompany(SETUP.scope, 'Scope B');
-    const pa = registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'oulu', name: 'pa', sharing: 'research' });
-    const pb = registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'turku', name: 'pb' });
-    const da = registry.createDevice(SETUP.scope, pa.id, { profile: 'noise' }).device;
-    const db = registry.createDevice(SETUP.scope, pb.id, { profile: 'noise' }).device;
+  it('honours every scope kind on pilots, devices and companies', async () => {
+    const a = await registry.createCompany(SETUP.scope, 'Scope A');
+    const b = await registry.createCompany(SETUP.scope, 'Scope B');
+    const pa = await registry.createPilot(SETUP.scope, { companyId: a.id, testbedId: 'oulu', name: 'pa', sharing: 'research' });
+    const pb = await registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'turku', name: 'pb' });
+    const da = (await registry.createDevice(SETUP.scope, pa.id, { profile: 'noise' })).device;
+    const db = (await registry.createDevice(SETUP.scope, pb.id, { profile: 'noise' })).device;
     // A researcher's scope as its key resolves it: the pilots shared when the request comes.
-    const researcherScope = (g: KeyGrant): Scope => registry.authenticateKey(registry.createKey(SETUP, g, null).key)!.scope;
+    const researcherScope = async (g: KeyGrant): Promise<Scope> => (await registry.authenticateKey((await registry.createKey(SETUP, g, null)).key))!.scope;
     const cases: [string, Scope, boolean, boolean][] = [
       ['all', { kind: 'all' }, true, true],
       ['company a', { kind: 'company', companyId: a.id }, true, false],
       ['operator of oulu', { kind: 'testbeds', testbedIds: ['oulu'] }, true, false],
       ['operator of turku and oulu', { kind: 'testbeds', testbedIds: ['turku', 'oulu'] }, true, true],
       ['operator of nothing', { kind: 'testbeds', testbedIds: [] }, false, false],
-      ['researcher', researcherScope(RES), true, false],
-      ['researcher in turku', researcherScope({ ...RES_HEL, testbedIds: ['turku'] }), false, false],
+      ['researcher', await researcherScope(RES), true, false],
+      ['researcher in turku', await researcherScope({ ...RES_HEL, testbedIds: ['turku'] }), false, false],
     ];
     for (const [name, scope, seesA, seesB] of cases) {
-      expect(!!registry.getPilot(scope, pa.id), `${name}: pilot a`).toBe(seesA);
-      expect(!!registry.getPilot(scope, pb.id), `${name}: pilot b`).toBe(seesB);
-      expect(!!registry.getDevice(scope, da.id), `${name}: device a`).toBe(seesA);
-      expect(!!registry.getDevice(scope, db.id), `${name}: device b`).toBe(seesB);
-      expect(registry.listDevices(scope, pa.id).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
+      expect(!!(await registry.getPilot(scope, pa.id)), `${name}: pilot a`).toBe(seesA);
+      expect(!!(await registry.getPilot(scope, pb.id)), `${name}: pilot b`).toBe(seesB);
+      expect(!!(await registry.getDevice(scope, da.id)), `${name}: device a`).toBe(seesA);
+      expect(!!(await registry.getDevice(scope, db.id)), `${name}: device b`).toBe(seesB);
+      expect((await registry.listDevices(scope, pa.id)).length, `${name}: devices of a`).toBe(seesA ? 1 : 0);
       expect(
-        registry.listPilots(scope).some((p) => p.id === pb.id),
+        (await registry.listPilots(scope)).some((p) => p.id === pb.id),
         `${name}: lists pilot b`,
       ).toBe(seesB);
       expect(
-        registry.listCompanies(scope).some((c) => c.id === a.id),
+        (await registry.listCompanies(scope)).some((c) => c.id === a.id),
         `${name}: lists company a`,
       ).toBe(seesA);
-      expect(!!registry.getCompany(scope, b.id), `${name}: company b`).toBe(seesB);
-      expect(registry.updatePilot(scope, pb.id, { name: 'x' }) !== undefined, `${name}: updates b`).toBe(seesB);
+      expect(!!(await registry.getCompany(scope, b.id)), `${name}: company b`).toBe(seesB);
+      expect((await registry.updatePilot(scope, pb.id, { name: 'x' })) !== undefined, `${name}: updates b`).toBe(seesB);
     }
   });
 
-  it('rotates and revokes device secrets, and ending a pilot closes its window', () => {
-    const co = registry.createCompany(SETUP.scope, 'Devices Oy');
-    const pilot = registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
+  it('rotates and revokes device secrets, and ending a pilot closes its window', async () => {
+    const co = await registry.createCompany(SETUP.scope, 'Devices Oy');
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
     const scope: Scope = { kind: 'company', companyId: co.id };
-    const { device, password } = registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise' });
-    const rotated = registry.rotateDevice(scope, device.id)!;
-    expect(registry.authenticateDevice(device.username, Buffer.from(password))).toBeUndefined();
-    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.deviceId).toBe(device.id);
+    const { device, password } = await registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise' });
+    const rotated = (await registry.rotateDevice(scope, device.id))!;
+    expect(await registry.authenticateDevice(device.username, Buffer.from(password))).toBeUndefined();
+    expect((await registry.authenticateDevice(device.username, Buffer.from(rotated.password)))?.deviceId).toBe(device.id);
     expect(rotated.device.secretRotatedAt).toBe(new Date(now).toISOString());
-    expect(registry.rotateDevice({ kind: 'company', companyId: 'co_other' }, device.id)).toBeUndefined();
-    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBeNull();
-    registry.endPilot(scope, pilot.id);
-    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))?.pilotEndsAt).toBe(now);
-    expect(registry.revokeDevice(scope, device.id)?.revokedAt).toBe(new Date(now).toISOString());
-    expect(registry.authenticateDevice(device.username, Buffer.from(rotated.password))).toBeUndefined();
-    expect(() => registry.rotateDevice(scope, device.id)).toThrow(/revoked/);
+    expect(await registry.rotateDevice({ kind: 'company', companyId: 'co_other' }, device.id)).toBeUndefined();
+    expect((await registry.authenticateDevice(device.username, Buffer.from(rotated.password)))?.pilotEndsAt).toBeNull();
+    await registry.endPilot(scope, pilot.id);
+    expect((await registry.authenticateDevice(device.username, Buffer.from(rotated.password)))?.pilotEndsAt).toBe(now);
+    expect((await registry.revokeDevice(scope, device.id))?.revokedAt).toBe(new Date(now).toISOString());
+    expect(await registry.authenticateDevice(device.username, Buffer.from(rotated.password))).toBeUndefined();
+    await expect(registry.rotateDevice(scope, device.id)).rejects.toThrow(/revoked/);
   });
 
-  it('registers devices in bulk all or nothing', () => {
-    const co = registry.createCompany(SETUP.scope, 'Bulk Oy');
-    const pilot = registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
-    registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise', username: 'bulk-taken' });
+  it('registers devices in bulk all or nothing', async () => {
+    const co = await registry.createCompany(SETUP.scope, 'Bulk Oy');
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'espoo', name: 'p' });
+    await registry.createDevice(SETUP.scope, pilot.id, { profile: 'noise', username: 'bulk-taken' });
     const bad = [
       { profile: 'noise', username: 'bulk-1' },
       { profile: 'noise', username: 'bulk-taken' },
       { profile: 'noise', username: 'bulk-1' },
       { profile: 'noise', username: 'a/b' },
     ];
-    expect(registry.checkNewDevices(SETUP.scope, pilot.id, bad)).toEqual([
+    expect(await registry.checkNewDevices(SETUP.scope, pilot.id, bad)).toEqual([
       { index: 1, field: 'username', reason: 'unavailable', message: expect.stringContaining('not available') },
       { index: 2, field: 'username', reason: 'repeated', message: 'bulk-1 is given twice in this request' },
       { index: 3, field: 'username', reason: 'unavailable', message: expect.stringContaining('not available') },
     ]);
-    expect(() => registry.createDevices(SETUP.scope, pilot.id, bad)).toThrow(/No device was registered/);
-    expect(registry.listDevices({ kind: 'all' }, pilot.id)).toHaveLength(1);
-    expect(registry.createDevices(SETUP.scope, pilot.id, [{ profile: 'noise' }, { profile: 'weather', username: 'bulk-2' }])).toHaveLength(2);
+    await expect(registry.createDevices(SETUP.scope, pilot.id, bad)).rejects.toThrow(/No device was registered/);
+    expect(await registry.listDevices({ kind: 'all' }, pilot.id)).toHaveLength(1);
+    expect(await registry.createDevices(SETUP.scope, pilot.id, [{ profile: 'noise' }, { profile: 'weather', username: 'bulk-2' }])).toHaveLength(2);
   });
 
-  it('keeps a named secret across restarts', () => {
-    const first = registry.secret('cursor');
+  it('keeps a named secret across restarts', async () => {
+    const first = await registry.secret('cursor');
     expect(first).toHaveLength(32);
-    registry.close();
-    registry = Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
-    expect(registry.secret('cursor').equals(first)).toBe(true);
+    await registry.close();
+    registry = await Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+    expect((await registry.secret('cursor')).equals(first)).toBe(true);
   });
 });
 
 describe('registry migration from the first schema', () => {
-  it('keeps existing companies, pilots, devices and keys working', () => {
+  it('keeps existing companies, pilots, devices and keys working', async () => {
     const tmp = tempDir();
     const db = new BetterSqlite3(path.join(tmp.dir, 'registry.db'));
     db.exec(MIGRATIONS[0] as string);
@@ -232,18 +232,18 @@ describe('registry migration from the first schema', () => {
     db.prepare("INSERT INTO devices VALUES ('dev_old', 'pi_old', 'co_old', 'helsinki', 'noise', NULL, 'old-device', ?, 1)").run(hashSecret('device-secret'));
     db.prepare("INSERT INTO api_keys VALUES ('key_old', ?, 'company', 'co_old', 'legacy', 1, NULL)").run(hashSecret('key-secret'));
     db.close();
-    const registry = Registry.open(tmp.dir, undefined);
+    const registry = await Registry.open(tmp.dir, undefined);
     try {
-      expect(registry.authenticateKey('key_old.key-secret')).toMatchObject({
+      expect(await registry.authenticateKey('key_old.key-secret')).toMatchObject({
         role: 'company',
         scope: { kind: 'company', companyId: 'co_old' },
         readOnly: false,
       });
-      expect(registry.getPilot({ kind: 'all' }, 'pi_old')).toMatchObject({ sharing: 'private', endedAt: null });
-      expect(registry.authenticateDevice('old-device', Buffer.from('device-secret'))?.deviceId).toBe('dev_old');
-      expect(registry.listKeys(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);
+      expect(await registry.getPilot({ kind: 'all' }, 'pi_old')).toMatchObject({ sharing: 'private', endedAt: null });
+      expect((await registry.authenticateDevice('old-device', Buffer.from('device-secret')))?.deviceId).toBe('dev_old');
+      expect(await registry.listKeys(ADMIN)).toEqual([expect.objectContaining({ id: 'key_old', testbedIds: null, expiresAt: null, createdBy: null })]);
     } finally {
-      registry.close();
+      await registry.close();
       tmp.remove();
     }
   });

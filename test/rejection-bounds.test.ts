@@ -47,7 +47,7 @@ describe('rejection records are bounded: per message, per device, and in time', 
   });
 
   it('turns a pack of 200 bad records into at most 10 rejection records, with the payload kept once', async () => {
-    const { device, password } = provision(p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(p, 'noise', 1)).devices[0]!;
     const pack = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ n: `nope${i}`, v: i })));
     const before = await ingestCounts();
     const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, protocolVersion: 4, reconnectPeriod: 0 });
@@ -68,7 +68,7 @@ describe('rejection records are bounded: per message, per device, and in time', 
   });
 
   it('stores at most TESTBED_REJECTIONS_PER_DEVICE_PER_MINUTE rejections of a device, and counts the rest', async () => {
-    const { device, password } = provision(p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(p, 'noise', 1)).devices[0]!;
     const before = await ingestCounts();
     const client = await mqtt.connectAsync(p.mqttUrl, { username: device.username, password, protocolVersion: 4, reconnectPeriod: 0 });
     for (let i = 0; i < 40; i++) await client.publishAsync(deviceTopic(device.id, 'readings'), `not json ${i}`, { qos: 1 });

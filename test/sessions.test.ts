@@ -29,7 +29,7 @@ describe('persistent sessions while the gateway runs', () => {
   it('delivers to a resumed session, which does not subscribe again, the commands queued while the device was away', async () => {
     const p = await startTestPipeline();
     try {
-      const { devices } = provision(p, 'weather');
+      const { devices } = await provision(p, 'weather');
       const { device: d, password } = devices[0]!;
       const topic = deviceTopic(d.id, 'commands');
       const session = { clientId: `${d.id}-main`, clean: false };
@@ -43,7 +43,7 @@ describe('persistent sessions while the gateway runs', () => {
       const [packet] = await eventually(() => (resumed.published(topic).length > 0 ? resumed.published(topic) : undefined), 5000, 'the command');
       expect(idIn(packet!)).toBe(away);
       resumed.puback(packet!.messageId!);
-      await eventually(() => (p.registry.getCommand({ kind: 'all' }, d.id, away)?.status === 'delivered' ? true : undefined), 5000, 'delivered');
+      await eventually(async () => ((await p.registry.getCommand({ kind: 'all' }, d.id, away))?.status === 'delivered' ? true : undefined), 5000, 'delivered');
       await resumed.drop();
     } finally {
       await p.close();
@@ -55,12 +55,12 @@ describe('persistent sessions across a gateway restart', () => {
   it('resumes a session while the gateway runs; after a restart it is gone, and the device that subscribes again gets every command once', async () => {
     const first = await startTestPipeline();
     const dataDir = first.dataDir;
-    const { devices } = provision(first, 'weather');
+    const { devices } = await provision(first, 'weather');
     const { device: d, password } = devices[0]!;
     const topic = deviceTopic(d.id, 'commands');
     const session = { clientId: `${d.id}-main`, clean: false };
     const send = (p: TestPipeline, body: object) => sendCommand(p, d.id, body);
-    const status = (p: TestPipeline, id: string) => p.registry.getCommand({ kind: 'all' }, d.id, id)?.status;
+    const status = async (p: TestPipeline, id: string) => (await p.registry.getCommand({ kind: 'all' }, d.id, id))?.status;
 
     const fresh = await RawMqttDevice.connect(first.mqttUrl, d.username, password, session);
     expect(sessionPresent(fresh)).toBe(false);
@@ -74,7 +74,7 @@ describe('persistent sessions across a gateway restart', () => {
     await eventually(() => (resumed.published(topic).length > 0 ? true : undefined), 5000, 'the command on the resumed session');
     await resumed.drop(); // no PUBACK: the command is in flight when the power goes
     const queued = await send(first, { name: 'set_interval', params: { seconds: 15 } });
-    expect([status(first, inFlight), status(first, queued)]).toEqual(['queued', 'queued']);
+    expect([await status(first, inFlight), await status(first, queued)]).toEqual(['queued', 'queued']);
     await first.stop();
 
     const second = await startTestPipeline({ TESTBED_DATA_DIR: dataDir });
@@ -90,7 +90,11 @@ describe('persistent sessions across a gateway restart', () => {
       const got = after.published(topic);
       expect(got.map(idIn)).toEqual([inFlight, queued]);
       for (const packet of got) after.puback(packet.messageId!);
-      await eventually(() => (status(second, inFlight) === 'delivered' && status(second, queued) === 'delivered' ? true : undefined), 5000, 'delivered');
+      await eventually(
+        async () => ((await status(second, inFlight)) === 'delivered' && (await status(second, queued)) === 'delivered' ? true : undefined),
+        5000,
+        'delivered',
+      );
       await sleep(1200);
       expect(after.published(topic)).toHaveLength(2);
       await after.drop();

@@ -12,7 +12,7 @@ describe('simulated devices obey commands', () => {
   afterAll(async () => p?.close());
 
   it('set_interval changes the spacing of its readings, and the command shows as succeeded', async () => {
-    const { devices } = provision(p, 'weather');
+    const { devices } = await provision(p, 'weather');
     const { device, password } = devices[0]!;
     const profile = p.profiles.get('weather')!.profile;
     const run = runSimulation({
@@ -29,8 +29,8 @@ describe('simulated devices obey commands', () => {
       body: JSON.stringify({ name: 'set_interval', params: { seconds: 5 } }),
     });
     const { id } = (await res.json()) as { id: string };
-    await eventually(() => (p.registry.getCommand(ALL, device.id, id)?.status === 'succeeded' ? true : undefined));
-    expect(p.registry.getCommand(ALL, device.id, id)?.result).toEqual({ intervalSeconds: 5 });
+    await eventually(async () => ((await p.registry.getCommand(ALL, device.id, id))?.status === 'succeeded' ? true : undefined));
+    expect((await p.registry.getCommand(ALL, device.id, id))?.result).toEqual({ intervalSeconds: 5 });
     const summary = await run;
     expect(summary.errors).toBe(0);
 
@@ -42,7 +42,7 @@ describe('simulated devices obey commands', () => {
   }, 20_000);
 
   it('applies its desired configuration (reportingIntervalSeconds) and reports it, so the API shows it in sync', async () => {
-    const { devices } = provision(p, 'safety-beacon');
+    const { devices } = await provision(p, 'safety-beacon');
     const { device, password } = devices[0]!;
     const profile = p.profiles.get('safety-beacon')!.profile;
     const run = runSimulation({
@@ -59,8 +59,11 @@ describe('simulated devices obey commands', () => {
       body: JSON.stringify({ reportingIntervalSeconds: 5, ledEnabled: false }),
     });
     expect(res.status).toBe(200);
-    await eventually(() => (p.registry.getDeviceConfig(ALL, device.id)?.inSync ? true : undefined));
-    expect(p.registry.getDeviceConfig(ALL, device.id)?.reported).toMatchObject({ version: 1, config: { reportingIntervalSeconds: 5, ledEnabled: false } });
+    await eventually(async () => ((await p.registry.getDeviceConfig(ALL, device.id))?.inSync ? true : undefined));
+    expect((await p.registry.getDeviceConfig(ALL, device.id))?.reported).toMatchObject({
+      version: 1,
+      config: { reportingIntervalSeconds: 5, ledEnabled: false },
+    });
     const summary = await run;
     expect(summary.errors).toBe(0);
 

@@ -31,13 +31,13 @@ afterAll(async () => {
 });
 
 /** A pilot with one device per profile and format, registered through the registry. */
-function devicesOfEveryProfile(label: string): SimulatedDevice[] {
-  const company = p.registry.createCompany(SETUP.scope, `Simulated ${label}`);
-  const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: label });
+async function devicesOfEveryProfile(label: string): Promise<SimulatedDevice[]> {
+  const company = await p.registry.createCompany(SETUP.scope, `Simulated ${label}`);
+  const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'tampere', name: label });
   const devices: SimulatedDevice[] = [];
   for (const [id, { profile }] of p.profiles) {
     for (const format of profile.formats as PayloadFormat[]) {
-      const { device, password } = p.registry.createDevice(ALL, pilot.id, { profile: id, name: `${id} ${format}` });
+      const { device, password } = await p.registry.createDevice(ALL, pilot.id, { profile: id, name: `${id} ${format}` });
       devices.push({
         credentials: { deviceId: device.id, username: device.username, password, profile: id },
         profile,
@@ -67,7 +67,7 @@ async function storedReadings(devices: readonly SimulatedDevice[]): Promise<numb
 
 describe('simulated devices against the real pipeline', () => {
   it('of every profile, in every format, without faults: all stored, nothing rejected', async () => {
-    const devices = devicesOfEveryProfile('clean');
+    const devices = await devicesOfEveryProfile('clean');
     const summary = await runSimulation({ url: p.mqttUrl, devices, rate: 10, count: 4, qos: 1, seed: 1 });
     expect(summary).toMatchObject({ sent: devices.length * 4, acknowledged: devices.length * 4, rejected: {}, errors: 0, missed: 0, faults: {} });
     await eventually(async () => ((await storedReadings(devices)) === devices.length * 4 ? true : undefined), 10_000, 'every reading stored');
@@ -75,7 +75,7 @@ describe('simulated devices against the real pipeline', () => {
   });
 
   it('with faults injected: the rejections match the faults by code', async () => {
-    const devices = devicesOfEveryProfile('faulty');
+    const devices = await devicesOfEveryProfile('faulty');
     const faults: Faults = faultsSchema.parse({
       malformed: 0.08,
       outOfRange: 0.08,
@@ -150,7 +150,7 @@ describe('simulated devices against the real pipeline', () => {
     expect(err).toMatch(/company Turvareitti Oy \(co_[^)]+\): key /);
     expect(out).toMatch(/sent {10}12 /);
     expect(code).toBe(0);
-    const companies = p.registry.listCompanies(ALL).map((c) => c.name);
+    const companies = (await p.registry.listCompanies(ALL)).map((c) => c.name);
     expect(companies).toEqual(expect.arrayContaining(['Liikennevirta Oy', 'Turvareitti Oy', 'Vesitieto Oy']));
     const made = JSON.parse(fs.readFileSync(saved, 'utf8')) as { deviceId: string; profile: string }[];
     expect(made.map((d) => d.profile)).toContain('safety-beacon');
@@ -161,9 +161,9 @@ describe('simulated devices against the real pipeline', () => {
     );
   });
   it('testbed simulate --pilot registers devices through the API with a company key, saves their credentials and runs them', async () => {
-    const company = p.registry.createCompany(SETUP.scope, 'Provisioned Oy');
-    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'Provisioned' });
-    const { key } = p.registry.createCompanyKey(SETUP, company.id);
+    const company = await p.registry.createCompany(SETUP.scope, 'Provisioned Oy');
+    const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'turku', name: 'Provisioned' });
+    const { key } = await p.registry.createCompanyKey(SETUP, company.id);
     let err = '';
     const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (write(String(chunk)), done()) });
     const saved = path.join(tmp.dir, 'provisioned.json');
@@ -194,7 +194,7 @@ describe('simulated devices against the real pipeline', () => {
     expect(code).toBe(0);
     const made = JSON.parse(fs.readFileSync(saved, 'utf8')) as { deviceId: string; username: string; password: string; profile: string }[];
     expect(made).toHaveLength(2);
-    const registered = p.registry.listDevices(ALL, pilot.id);
+    const registered = await p.registry.listDevices(ALL, pilot.id);
     expect(registered.map((d) => d.id).sort()).toEqual(made.map((d) => d.deviceId).sort());
     expect(registered.map((d) => d.name).sort()).toEqual(['sim-1', 'sim-2']);
     await eventually(

@@ -83,11 +83,13 @@ describe('fault modes', () => {
   });
 
   it('silent, battery-drain, flapping and garbage show in health, readings, events and rejections', async () => {
-    const company = p.registry.createCompany(SETUP.scope, 'Modes Oy');
-    const pilot = p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Modes' });
+    const company = await p.registry.createCompany(SETUP.scope, 'Modes Oy');
+    const pilot = await p.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'helsinki', name: 'Modes' });
     const modes: DeviceMode[] = ['silent', 'battery-drain', 'flapping', 'garbage'];
-    const made = modes.map((mode) => ({ mode, ...p.registry.createDevice(SETUP.scope, pilot.id, { profile: FAST.id, name: mode }) }));
-    p.registry.createAlertRule(SETUP.scope, { condition: 'battery_low', holdSeconds: 0, pilotId: pilot.id, testbedId: 'helsinki' });
+    const made = await Promise.all(
+      modes.map(async (mode) => ({ mode, ...(await p.registry.createDevice(SETUP.scope, pilot.id, { profile: FAST.id, name: mode })) })),
+    );
+    await p.registry.createAlertRule(SETUP.scope, { condition: 'battery_low', holdSeconds: 0, pilotId: pilot.id, testbedId: 'helsinki' });
     const summary = await runSimulation({
       url: p.mqttUrl,
       rate: 5,
@@ -132,7 +134,7 @@ describe('fault modes', () => {
     expect(events.some((e) => e.type === 'alert.opened' && e.deviceId !== id('battery-drain'))).toBe(false);
 
     // flapping: a disconnection per reading, every reading still stored.
-    const flaps = p.registry.listDeviceEvents(SETUP.scope, id('flapping'), { from: 0, to: Date.now() + 1000, limit: 1000 })!;
+    const flaps = (await p.registry.listDeviceEvents(SETUP.scope, id('flapping'), { from: 0, to: Date.now() + 1000, limit: 1000 }))!;
     expect(flaps.filter((e) => e.type === 'disconnected').length).toBeGreaterThanOrEqual(10);
     expect((await readings('flapping')).length).toBeGreaterThanOrEqual(15);
 

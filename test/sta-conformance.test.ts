@@ -39,9 +39,9 @@ const TARGET: Record<string, string> = {
 
 beforeAll(async () => {
   api = await openTestApi();
-  const company = api.registry.createCompany(SETUP.scope, 'Conformance Oy');
-  const pilot = api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Conformance', sharing: 'open' });
-  device = api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location: { type: 'Point', coordinates: [24.8, 60.2] } }).device.id;
+  const company = await api.registry.createCompany(SETUP.scope, 'Conformance Oy');
+  const pilot = await api.registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: 'Conformance', sharing: 'open' });
+  device = (await api.registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather', location: { type: 'Point', coordinates: [24.8, 60.2] } })).device.id;
   await api.store.write(
     Array.from({ length: 8 }, (_, i) => ({
       deviceId: device,

@@ -47,19 +47,19 @@ function staSuite(name: string, setup: () => Promise<{ env: Record<string, strin
     beforeAll(async () => {
       ctx = await setup();
       p = await startTestPipeline(ctx.env);
-      const a = p.registry.createCompany(SETUP.scope, 'Open Oy');
-      const b = p.registry.createCompany(SETUP.scope, 'Private Ab');
-      keys.a = p.registry.createCompanyKey(SETUP, a.id).key;
-      keys.b = p.registry.createCompanyKey(SETUP, b.id).key;
-      const open = p.registry.createPilot(SETUP.scope, {
+      const a = await p.registry.createCompany(SETUP.scope, 'Open Oy');
+      const b = await p.registry.createCompany(SETUP.scope, 'Private Ab');
+      keys.a = (await p.registry.createCompanyKey(SETUP, a.id)).key;
+      keys.b = (await p.registry.createCompanyKey(SETUP, b.id)).key;
+      const open = await p.registry.createPilot(SETUP.scope, {
         companyId: a.id,
         testbedId: 'espoo',
         name: 'Open air',
         sharing: 'open',
         attribution: 'City of Espoo, Open Oy',
       });
-      const priv = p.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'espoo', name: 'Private air' });
-      const embargoed = p.registry.createPilot(SETUP.scope, {
+      const priv = await p.registry.createPilot(SETUP.scope, { companyId: b.id, testbedId: 'espoo', name: 'Private air' });
+      const embargoed = await p.registry.createPilot(SETUP.scope, {
         companyId: a.id,
         testbedId: 'espoo',
         name: 'Later',
@@ -68,12 +68,14 @@ function staSuite(name: string, setup: () => Promise<{ env: Record<string, strin
       });
       ids.openPilot = open.id;
       ids.privatePilot = priv.id;
-      const made = [open, priv, embargoed].map((pilot, i) =>
-        p.registry.createDevice(SETUP.scope, pilot.id, {
-          profile: 'air-quality',
-          name: `station ${i}`,
-          location: { type: 'Point', coordinates: [24.8 + i * 0.1, 60.2] },
-        }),
+      const made = await Promise.all(
+        [open, priv, embargoed].map((pilot, i) =>
+          p.registry.createDevice(SETUP.scope, pilot.id, {
+            profile: 'air-quality',
+            name: `station ${i}`,
+            location: { type: 'Point', coordinates: [24.8 + i * 0.1, 60.2] },
+          }),
+        ),
       );
       [ids.open, ids.private, ids.embargoed] = made.map((m) => m.device.id) as [string, string, string];
       await publish(ids.open, made[0]!.password, made[0]!.device.username, sent);

@@ -23,15 +23,15 @@ const openDevices: string[] = [];
 const expectedObservations: string[] = [];
 
 beforeAll(async () => {
-  registry = Registry.open(tmp.dir, undefined);
+  registry = await Registry.open(tmp.dir, undefined);
   store = await EmbeddedStore.open(tmp.dir);
-  const company = registry.createCompany(SETUP.scope, 'Paging Oy');
+  const company = await registry.createCompany(SETUP.scope, 'Paging Oy');
   const readings: Reading[] = [];
   for (let p = 0; p < 4; p++) {
     const open = p < 3;
-    const pilot = registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: `P${p}`, sharing: open ? 'open' : 'private' });
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'espoo', name: `P${p}`, sharing: open ? 'open' : 'private' });
     for (let d = 0; d < 2; d++) {
-      const deviceId = registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' }).device.id;
+      const deviceId = (await registry.createDevice(SETUP.scope, pilot.id, { profile: 'weather' })).device.id;
       if (open) openDevices.push(deviceId);
       // Pilots write at interleaved times, so a page spans pilots.
       for (let i = 0; i < 5; i++) {
@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await store?.close();
-  registry?.close();
+  await registry?.close();
   tmp.remove();
 });
 
@@ -86,19 +86,21 @@ async function follow(sta: SensorThings, scope: Scope, first: string) {
 }
 
 describe('SensorThings paging across pilots', () => {
-  const anonymous = () => registry.anonymousCaller().scope;
+  const anonymous = async () => (await registry.anonymousCaller()).scope;
 
   it('pages Things without a filter in id order by $skiptoken, counted, with $skip honoured', async () => {
     const sta = new SensorThings({ registry, readings: store, profiles: loadProfiles(), maxQueryMs: 30_000 });
-    const all = await follow(sta, anonymous(), `${BASE}/Things?$top=4&$count=true`);
+    const all = await follow(sta, await anonymous(), `${BASE}/Things?$top=4&$count=true`);
     expect(all.ids).toEqual(openDevices);
     expect(all.count).toBe(6);
     expect(all.links).toHaveLength(1);
     expect(all.links[0]).toContain('%24skiptoken=');
-    expect((await follow(sta, anonymous(), `${BASE}/Things?$top=2&$skip=3`)).ids).toEqual(openDevices.slice(3));
+    expect((await follow(sta, await anonymous(), `${BASE}/Things?$top=2&$skip=3`)).ids).toEqual(openDevices.slice(3));
     // A filter goes the general way and agrees.
-    expect((await follow(sta, anonymous(), `${BASE}/Things?$top=4&$filter=properties/testbedId eq 'espoo'`)).ids).toEqual(openDevices);
-    await expect(sta.answer({ scope: anonymous(), path: '/Things', query: new URLSearchParams('$skiptoken=nonsense'), base: BASE })).rejects.toMatchObject({
+    expect((await follow(sta, await anonymous(), `${BASE}/Things?$top=4&$filter=properties/testbedId eq 'espoo'`)).ids).toEqual(openDevices);
+    await expect(
+      sta.answer({ scope: await anonymous(), path: '/Things', query: new URLSearchParams('$skiptoken=nonsense'), base: BASE }),
+    ).rejects.toMatchObject({
       code: 'TESTBED_STA_BAD_QUERY',
     });
   });
@@ -111,7 +113,7 @@ describe('SensorThings paging across pilots', () => {
       maxQueryMs: 30_000,
       limits: { ...STA_LIMITS, maxSortObservations: 10 },
     });
-    const pages = await follow(sta, anonymous(), `${BASE}/Observations?$top=7`);
+    const pages = await follow(sta, await anonymous(), `${BASE}/Observations?$top=7`);
     expect(pages.ids).toEqual(expectedObservations);
     expect(pages.links).toHaveLength(Math.ceil(expectedObservations.length / 7) - 1);
   });
@@ -127,11 +129,11 @@ describe('SensorThings paging across pilots', () => {
     const time = (id: string) => Number(id.split('~')[2]);
     // Newest first; at one instant in id order, as the (time, device, measurement) order already has them.
     const newestFirst = [...expectedObservations].sort((a, b) => time(b) - time(a));
-    const pages = await follow(sta, anonymous(), `${BASE}/Observations?$orderby=phenomenonTime desc&$top=7`);
+    const pages = await follow(sta, await anonymous(), `${BASE}/Observations?$orderby=phenomenonTime desc&$top=7`);
     expect(pages.ids).toEqual(newestFirst);
     const one = await follow(
       sta,
-      anonymous(),
+      await anonymous(),
       `${BASE}/Datastreams('${openDevices[0]}~temperature')/Observations?$orderby=phenomenonTime desc&$top=2&$filter=phenomenonTime lt 2025-03-01T00:04:00Z`,
     );
     const cutoff = Date.parse('2025-03-01T00:04:00Z');
@@ -148,7 +150,7 @@ describe('SensorThings paging across pilots', () => {
       maxQueryMs: 30_000,
       limits: { ...STA_LIMITS, maxScanRows: 3, batchRows: 2 },
     });
-    const pages = await follow(sta, anonymous(), `${BASE}/Observations?$top=50&$filter=result ge 0`);
+    const pages = await follow(sta, await anonymous(), `${BASE}/Observations?$top=50&$filter=result ge 0`);
     expect(pages.ids).toEqual(expectedObservations);
   });
 

@@ -29,8 +29,8 @@ describe('a reading the store refuses', () => {
   });
 
   it('is recorded with the store reason, the device is told, and readings after it are stored', async () => {
-    const noise = provision(p, 'noise').devices[0]!;
-    const air = provision(p, 'air-quality').devices[0]!;
+    const noise = (await provision(p, 'noise')).devices[0]!;
+    const air = (await provision(p, 'air-quality')).devices[0]!;
     const client = await mqtt.connectAsync(p.mqttUrl, { username: noise.device.username, password: noise.password, protocolVersion: 4, reconnectPeriod: 0 });
     await client.subscribeAsync(deviceTopic(noise.device.id, 'errors'), { qos: 0 });
     const notice = new Promise<{ code: string; reason: string }>((resolve) => client.once('message', (_t, payload) => resolve(JSON.parse(payload.toString()))));

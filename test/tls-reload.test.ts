@@ -36,7 +36,7 @@ describe('TLS: certificate reload on SIGHUP, and client certificates from TESTBE
   };
 
   it('takes a renewed certificate on SIGHUP for new connections, without dropping open ones', async () => {
-    const { device, password } = provision(p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(p, 'noise', 1)).devices[0]!;
     const before = await connect(device.username, password, { ca: server.pem, clientId: 'before' });
     const renewed = selfSignedCert(tmp.dir, 'renewed', 'renewed.local');
     // The files change but keep their modification times: only the signal can tell the gateway.
@@ -60,7 +60,7 @@ describe('TLS: certificate reload on SIGHUP, and client certificates from TESTBE
   });
 
   it('lets in a client certificate the CA signed, or none (the password decides), and closes one another CA signed', async () => {
-    const { device, password } = provision(p, 'noise', 1).devices[0]!;
+    const { device, password } = (await provision(p, 'noise', 1)).devices[0]!;
     const signed = clientCert(tmp.dir, ca, 'device-1');
     const stranger = clientCert(tmp.dir, certificateAuthority(tmp.dir, 'other-ca'), 'device-2');
     const withSigned = await connect(device.username, password, { ca: server.pem, ...signed, clientId: 'signed' });

@@ -58,7 +58,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   });
 
   it('takes readings at QoS 1 over mqtts:// and over wss://.../mqtt, with the same credentials check', async () => {
-    const { devices } = provision(p, 'noise', 2);
+    const { devices } = await provision(p, 'noise', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const overTls = await connect(p.mqttsUrl!, a.device.username, a.password);
     await overTls.publishAsync(deviceTopic(a.device.id, 'readings'), JSON.stringify({ laeq: 50 }), { qos: 1 });
@@ -71,7 +71,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   });
 
   it('applies the topic policy over WebSocket: a publish to another device closes the connection', async () => {
-    const { devices } = provision(p, 'noise', 2);
+    const { devices } = await provision(p, 'noise', 2);
     const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
     const client = await connect(p.wsUrl, a.device.username, a.password);
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -107,7 +107,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   });
 
   it('takes a reading from mosquitto_pub over TLS, verified against the CA, and acknowledges it', async () => {
-    const { devices } = provision(p, 'noise', 1);
+    const { devices } = await provision(p, 'noise', 1);
     const { device, password } = devices[0]!;
     const { hostname, port } = new URL(p.mqttsUrl!);
     const publish = (cafile: string, message: string) =>
@@ -125,7 +125,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   });
 
   it('takes readings from Eclipse Paho (Python) over TLS and over WebSocket with TLS, acknowledged and stored', async () => {
-    const { devices } = provision(p, 'noise', 2);
+    const { devices } = await provision(p, 'noise', 2);
     const script = fileURLToPath(new URL('./helpers/paho-publish.py', import.meta.url));
     const over = async (transport: 'tcp' | 'websockets', url: string, i: number, value: number) => {
       const { device, password } = devices[i]!;
@@ -150,7 +150,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
   });
 
   it('takes a renewed certificate for new connections without dropping open ones', async () => {
-    const { devices } = provision(p, 'noise', 1);
+    const { devices } = await provision(p, 'noise', 1);
     const { device, password } = devices[0]!;
     const before = await connect(p.mqttsUrl!, device.username, password);
     const renewed = selfSignedCert(tmp.dir, 'renewed', 'renewed.local');
@@ -170,7 +170,7 @@ describe('listeners: MQTT over TLS and WebSocket, the API over HTTPS', () => {
 
   it('runs the simulators over mqtts:// and wss:// with a private CA', async () => {
     for (const url of [p.mqttsUrl!, p.wsUrl]) {
-      const { devices } = provision(p, 'noise', 1);
+      const { devices } = await provision(p, 'noise', 1);
       const { device, password } = devices[0]!;
       const credentials = { deviceId: device.id, username: device.username, password, profile: 'noise' };
       const summary = await runSimulation({

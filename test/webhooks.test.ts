@@ -28,7 +28,7 @@ const config = loadConfig({
 const log = createLogger(process.env.TESTBED_TEST_LOG ?? 'silent');
 let p: RunningPipeline;
 let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
-let placed: ReturnType<typeof provision>;
+let placed: Awaited<ReturnType<typeof provision>>;
 let companyKey = '';
 let webhookId = '';
 
@@ -61,8 +61,8 @@ const deliveries = async () => (await api(companyKey, 'GET', `/v1/webhooks/${web
 beforeAll(async () => {
   receiver = await webhookReceiver();
   p = await startPipeline(config, log);
-  placed = provision(p, 'weather');
-  companyKey = p.registry.createCompanyKey(SETUP, placed.company.id).key;
+  placed = await provision(p, 'weather');
+  companyKey = (await p.registry.createCompanyKey(SETUP, placed.company.id)).key;
 });
 afterAll(async () => {
   await receiver?.down();
@@ -82,7 +82,7 @@ describe('webhooks', () => {
     expect(read.json.secret).toBeUndefined();
     expect(((await api(companyKey, 'GET', '/v1/webhooks')).json.webhooks as { id: string }[]).map((w) => w.id)).toEqual([webhookId]);
 
-    const other = provision(p, 'weather');
+    const other = await provision(p, 'weather');
     p.events.publish(alert(1, other.pilot)); // another company's pilot
     p.events.publish({ ...alert(2), type: 'command.succeeded' }); // not a webhook event
     p.events.publish(alert(3));
@@ -141,7 +141,7 @@ describe('webhooks', () => {
       if (!url.startsWith('ftp')) expect(res.json.error?.code, url).toBe('TESTBED_WEBHOOK_URL_NOT_ALLOWED');
     }
     // As if `localhost` had resolved to a public address when the webhook was made: the delivery checks again.
-    const { webhook } = p.registry.createWebhook(SETUP, {
+    const { webhook } = await p.registry.createWebhook(SETUP, {
       url: receiver.url.replace('127.0.0.1', 'localhost'),
       events: ['alert.resolved'],
       pilotId: placed.pilot.id,
@@ -149,7 +149,7 @@ describe('webhooks', () => {
     const before = receiver.received.length;
     p.events.publish({ ...alert(6), type: 'alert.resolved' });
     const attempt = await eventually(async () => {
-      const d = p.registry.listWebhookDeliveries(SETUP.scope, webhook.id, 10);
+      const d = await p.registry.listWebhookDeliveries(SETUP.scope, webhook.id, 10);
       return d?.[0]?.attempts[0];
     });
     expect(attempt.error).toMatch(/TESTBED_WEBHOOK_URL_NOT_ALLOWED/);
@@ -159,7 +159,8 @@ describe('webhooks', () => {
   });
 
   it('is scoped: an operator of another testbed sees nothing, and may not watch a testbed it does not operate', async () => {
-    const operator = p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['tampere'], readOnly: false, expiresAt: null }, null).key;
+    const operator = (await p.registry.createKey(SETUP, { role: 'operator', companyId: null, testbedIds: ['tampere'], readOnly: false, expiresAt: null }, null))
+      .key;
     expect((await api(operator, 'GET', `/v1/webhooks/${webhookId}`)).status).toBe(404);
     expect((await api(operator, 'GET', `/v1/webhooks/${webhookId}/deliveries`)).status).toBe(404);
     expect((await api(operator, 'GET', '/v1/webhooks')).json.webhooks).toEqual([]);

@@ -24,7 +24,7 @@ describe('pipeline wiring', () => {
     }));
 
   it('shows a connected device as online, and when it was last seen', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     expect((await admin('GET', `/v1/devices/${device.id}`)).body.connection).toMatchObject({ online: false });
     const client = await connect(device.username, password);
@@ -36,7 +36,7 @@ describe('pipeline wiring', () => {
   });
 
   it('closes the connection of a device whose secret is rotated; the old password stops working', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const closed = closeOf(client);
@@ -49,7 +49,7 @@ describe('pipeline wiring', () => {
   });
 
   it('closes the connection of a revoked device, which can never connect again', async () => {
-    const { devices } = provision(p, 'noise');
+    const { devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const client = await connect(device.username, password);
     const closed = closeOf(client);
@@ -59,7 +59,7 @@ describe('pipeline wiring', () => {
   });
 
   it('streams readings to a live subscriber as they are stored', async () => {
-    const { pilot, devices } = provision(p, 'noise');
+    const { pilot, devices } = await provision(p, 'noise');
     const { device, password } = devices[0]!;
     const abort = new AbortController();
     const res = await fetch(`${p.apiUrl}/v1/pilots/${pilot.id}/live`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: abort.signal });
@@ -84,7 +84,7 @@ describe('the broker address devices are told', () => {
   it('is TESTBED_PUBLIC_MQTT_URL when set, for a gateway behind a balancer or a public name', async () => {
     const p = await startTestPipeline({ TESTBED_PUBLIC_MQTT_URL: 'mqtts://testbed.example.org:8883' });
     try {
-      const { pilot } = provision(p, 'noise', 0);
+      const { pilot } = await provision(p, 'noise', 0);
       const res = await fetch(`${p.apiUrl}/v1/pilots/${pilot.id}/devices`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

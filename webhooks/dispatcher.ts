@@ -53,17 +53,17 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
   let flushTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 
-  const flush = () => {
+  const flush = async () => {
     flushTimer = undefined;
     try {
-      if (events.length > 0) deps.outbox.enqueue(events.splice(0));
-      deps.outbox.record(attempts.splice(0));
+      if (events.length > 0) await deps.outbox.enqueue(events.splice(0));
+      await deps.outbox.record(attempts.splice(0));
     } catch (err) {
       log.error({ err }, 'could not write to the webhook outbox');
     }
   };
   const soon = () => {
-    flushTimer ??= setTimeout(flush, FLUSH_MS);
+    flushTimer ??= setTimeout(() => void flush(), FLUSH_MS);
   };
 
   const unsubscribe = deps.bus.on((event) => {
@@ -89,14 +89,19 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
     soon();
   };
 
-  const pump = () => {
-    if (stopping || inFlight.size >= CONCURRENCY) return;
+  // One look at the outbox at a time: two overlapping looks would both see a message as not in flight.
+  let looking = false;
+  const pump = async () => {
+    if (stopping || looking || inFlight.size >= CONCURRENCY) return;
     let due: DueMessage[];
+    looking = true;
     try {
-      due = deps.outbox.due(Date.now(), CONCURRENCY * 2);
+      due = await deps.outbox.due(Date.now(), CONCURRENCY * 2);
     } catch (err) {
       log.error({ err }, 'could not read the webhook outbox');
       return;
+    } finally {
+      looking = false;
     }
     for (const message of due) {
       if (inFlight.size >= CONCURRENCY) break;
@@ -108,7 +113,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
       inFlight.set(message.id, running);
     }
   };
-  const poller = setInterval(pump, POLL_MS);
+  const poller = setInterval(() => void pump(), POLL_MS);
 
   return {
     async stop() {
@@ -119,7 +124,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
       await Promise.race([Promise.allSettled(inFlight.values()), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
       clearTimeout(timer);
       clearTimeout(flushTimer);
-      flush();
+      await flush();
       if (inFlight.size > 0) log.info({ inFlight: inFlight.size }, 'stopped with webhook deliveries in flight; they are attempted again after the next start');
     },
   };

@@ -59,7 +59,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
   app.addHook('onRequest', async (request) => {
     // No key at all: an open-data read, if the route admits anonymous callers; a wrong key is never taken as none.
     if (request.headers.authorization === undefined && policyOf(request).roles.includes('anonymous')) {
-      const caller = registry.anonymousCaller();
+      const caller = await registry.anonymousCaller();
       request.setDecorator(CALLER, caller);
       const wait = await guards.anonymous.take(clientBucket(request.ip));
       if (wait > 0) {
@@ -71,7 +71,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
       }
       return;
     }
-    const caller = authenticateThrottled(request, registry, guards);
+    const caller = await authenticateThrottled(request, registry, guards);
     request.setDecorator(CALLER, caller);
     const wait = await guards.perKey.take(caller.keyId);
     if (wait > 0) {
@@ -99,7 +99,7 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
     if (!caller) return payload;
     const target = request.getDecorator<Target | null>(TARGET) ?? {};
     try {
-      registry.recordAudit(caller, {
+      await registry.recordAudit(caller, {
         action: policyOf(request).changes ? 'change' : 'read',
         method: request.method,
         route: request.routeOptions.url ?? request.url,
@@ -124,14 +124,14 @@ export function requireApiKey(app: ApiInstance, registry: TestbedRegistry, guard
  * throttle: 429 TESTBED_KEY_THROTTLED while the address must wait, else 401
  * for a key that does not authenticate (counted as a failure).
  */
-export function authenticateThrottled(request: FastifyRequest, registry: TestbedRegistry, guards: KeyGuards): Caller {
+export async function authenticateThrottled(request: FastifyRequest, registry: TestbedRegistry, guards: KeyGuards): Promise<Caller> {
   const token = bearerToken(request.headers.authorization);
   const keyId = keyIdOf(token);
   // Checked before the key is: a throttled address gets no answer about the key it sent.
   guards.failures.check(request.ip, keyId);
   let caller: Caller;
   try {
-    caller = authenticate(request.headers.authorization, registry);
+    caller = await authenticate(request.headers.authorization, registry);
   } catch (err) {
     // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
     if (token !== undefined) guards.failures.failed(request.ip, keyId);

@@ -53,13 +53,13 @@ export interface TestApi {
 /** The API over a real registry and embedded store in a temporary folder, with a real LiveFeed. */
 export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: () => number): Promise<TestApi> {
   const tmp = tempDir('testbed-api-');
-  const registry = Registry.open(tmp.dir, ADMIN, registryNow ? { now: registryNow } : {});
+  const registry = await Registry.open(tmp.dir, ADMIN, registryNow ? { now: registryNow } : {});
   const store = await EmbeddedStore.open(tmp.dir);
   const live = new LiveFeed();
   const sessions = recordingSessions();
   const log = pino({ level: process.env.TESTBED_TEST_LOG ?? 'silent' });
   const profiles = loadProfiles();
-  const lifecycle = Lifecycle.start({
+  const lifecycle = await Lifecycle.start({
     registry,
     ledger: registry.lifecycle,
     readings: extra.readings ?? store,
@@ -98,7 +98,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
       await lifecycle.settled();
       await app.close();
       await store.close();
-      registry.close();
+      await registry.close();
       tmp.remove();
     },
   };

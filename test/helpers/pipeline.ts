@@ -38,15 +38,16 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
 }
 
 /** A company, a running pilot in Helsinki and `count` devices of a profile, made through the registry. */
-export function provision(p: RunningPipeline, profile = 'air-quality', count = 1, pilot?: Partial<Pick<Pilot, 'startsAt' | 'endsAt'>>) {
-  const company = p.registry.createCompany(SETUP.scope, `Company ${Math.random().toString(36).slice(2, 8)}`);
-  const created = p.registry.createPilot(SETUP.scope, {
+export async function provision(p: RunningPipeline, profile = 'air-quality', count = 1, pilot?: Partial<Pick<Pilot, 'startsAt' | 'endsAt'>>) {
+  const company = await p.registry.createCompany(SETUP.scope, `Company ${Math.random().toString(36).slice(2, 8)}`);
+  const created = await p.registry.createPilot(SETUP.scope, {
     companyId: company.id,
     testbedId: 'helsinki',
     name: 'Pilot',
     startsAt: pilot?.startsAt ? Date.parse(pilot.startsAt) : undefined,
     endsAt: pilot?.endsAt ? Date.parse(pilot.endsAt) : undefined,
   });
-  const devices = Array.from({ length: count }, () => p.registry.createDevice({ kind: 'all' }, created.id, { profile }));
+  const devices = [];
+  for (let i = 0; i < count; i++) devices.push(await p.registry.createDevice({ kind: 'all' }, created.id, { profile }));
   return { company, pilot: created, devices };
 }

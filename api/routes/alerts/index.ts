@@ -41,7 +41,7 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
     async (request, reply) => {
       const { pilotId, testbedId, ...rest } = request.body;
-      const rule = registry.createAlertRule(callerOf(request).scope, { ...rest, pilotId, testbedId: testbedId ?? '' });
+      const rule = await registry.createAlertRule(callerOf(request).scope, { ...rest, pilotId, testbedId: testbedId ?? '' });
       noteTarget(request, { testbedId: rule.testbedId, ...(rule.pilotId ? { pilotId: rule.pilotId } : {}) });
       return reply.code(201).send(rule);
     },
@@ -57,7 +57,7 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         response: { 200: json('The rules', alertRulesResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ rules: registry.listAlertRules(callerOf(request).scope) }),
+    async (request) => ({ rules: await registry.listAlertRules(callerOf(request).scope) }),
   );
 
   app.delete(
@@ -72,7 +72,7 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       },
     },
     async (request) => {
-      const rule = registry.deleteAlertRule(callerOf(request).scope, request.params.ruleId);
+      const rule = await registry.deleteAlertRule(callerOf(request).scope, request.params.ruleId);
       if (!rule) throw new TestbedError('TESTBED_NOT_FOUND', NO_RULE);
       return rule;
     },
@@ -89,6 +89,6 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         response: { 200: json('The alerts', alertsResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ alerts: registry.listAlerts(callerOf(request).scope, request.query.state, request.query.limit ?? DEFAULT_QUERY_LIMIT) }),
+    async (request) => ({ alerts: await registry.listAlerts(callerOf(request).scope, request.query.state, request.query.limit ?? DEFAULT_QUERY_LIMIT) }),
   );
 };

@@ -28,7 +28,7 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const limit = request.query.limit ?? DEFAULT_QUERY_LIMIT;
       const query = JSON.stringify(['audit', from ?? null, to ?? null]);
       const afterId = cursor === undefined ? 0 : cursors.decode(cursor, caller.keyId, query).time;
-      const rows = deps.registry.listAudit(caller.scope, { from: from ?? 0, to: to ?? Number.MAX_SAFE_INTEGER, afterId, limit: limit + 1 });
+      const rows = await deps.registry.listAudit(caller.scope, { from: from ?? 0, to: to ?? Number.MAX_SAFE_INTEGER, afterId, limit: limit + 1 });
       const entries = rows.slice(0, limit);
       const last = entries.at(-1);
       return rows.length > limit && last ? { entries, next: cursors.encode(caller.keyId, query, { time: last.id, deviceId: '' }) } : { entries };

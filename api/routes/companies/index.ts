@@ -19,7 +19,7 @@ export const companyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         response: { 201: json('The new company', companyResponseSchema), ...errorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(deps.registry.createCompany(callerOf(request).scope, request.body.name)),
+    async (request, reply) => reply.code(201).send(await deps.registry.createCompany(callerOf(request).scope, request.body.name)),
   );
 
   app.get(
@@ -33,7 +33,7 @@ export const companyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         response: { 200: json('The companies', z.object({ companies: z.array(companyResponseSchema) })), ...errorResponses },
       },
     },
-    async (request) => ({ companies: deps.registry.listCompanies(callerOf(request).scope) }),
+    async (request) => ({ companies: await deps.registry.listCompanies(callerOf(request).scope) }),
   );
 
   app.post(
@@ -49,7 +49,7 @@ export const companyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const { key, apiKey } = deps.registry.createCompanyKey(callerOf(request), request.params.companyId, request.body?.name);
+      const { key, apiKey } = await deps.registry.createCompanyKey(callerOf(request), request.params.companyId, request.body?.name);
       return reply.code(201).send({ key, ...apiKey });
     },
   );

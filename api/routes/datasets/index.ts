@@ -25,11 +25,11 @@ export const datasetRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, op
   const { registry } = deps;
 
   /** The pilots shared with research or open that the caller sees, and every open pilot besides: open data is everyone's. */
-  const candidates = (caller: Caller): { pilot: Pilot; scope: Caller['scope'] }[] => {
-    const open = registry.anonymousCaller().scope;
+  const candidates = async (caller: Caller): Promise<{ pilot: Pilot; scope: Caller['scope'] }[]> => {
+    const open = (await registry.anonymousCaller()).scope;
     const seen = new Map<string, { pilot: Pilot; scope: Caller['scope'] }>();
-    for (const pilot of registry.listPilots(caller.scope)) if (pilot.sharingNow !== 'private') seen.set(pilot.id, { pilot, scope: caller.scope });
-    for (const pilot of registry.listPilots(open)) if (!seen.has(pilot.id)) seen.set(pilot.id, { pilot, scope: open });
+    for (const pilot of await registry.listPilots(caller.scope)) if (pilot.sharingNow !== 'private') seen.set(pilot.id, { pilot, scope: caller.scope });
+    for (const pilot of await registry.listPilots(open)) if (!seen.has(pilot.id)) seen.set(pilot.id, { pilot, scope: open });
     return [...seen.values()];
   };
 
@@ -54,9 +54,9 @@ export const datasetRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, op
       const from = q.from === undefined ? undefined : Date.parse(q.from);
       const to = q.to === undefined ? undefined : Date.parse(q.to);
       const datasets = [];
-      for (const { pilot, scope } of candidates(callerOf(request))) {
+      for (const { pilot, scope } of await candidates(callerOf(request))) {
         if (q.testbedId !== undefined && pilot.testbedId !== q.testbedId) continue;
-        const devices = registry.listDevices(scope, pilot.id);
+        const devices = await registry.listDevices(scope, pilot.id);
         const profiles = [...new Set(devices.map((d) => d.profile))].sort();
         if (q.profile !== undefined && !profiles.includes(q.profile)) continue;
         const measurements = measurementColumns(deps.profiles, devices, undefined)

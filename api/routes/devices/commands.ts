@@ -29,7 +29,7 @@ export const deviceCommandRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
       const { name, params, ttlSeconds } = request.body;
       const definition = deps.profiles.get(device.profile)?.profile.commands.find((c) => c.name === name);
       if (!definition) {
@@ -46,7 +46,7 @@ export const deviceCommandRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
           problems.map((p) => ({ in: 'body', field: `params.${p.param}`, message: p.message })),
         );
       }
-      const command = registry.sendCommand(callerOf(request), device.id, { name, params, ttlSeconds: ttlSeconds ?? definition.ttlSeconds });
+      const command = await registry.sendCommand(callerOf(request), device.id, { name, params, ttlSeconds: ttlSeconds ?? definition.ttlSeconds });
       if (!command) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       // Who sent what: the audit entry names the command and its parameters (a new command: from nothing).
       noteChanges(request, {
@@ -73,8 +73,8 @@ export const deviceCommandRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      return { commands: registry.listCommands(callerOf(request).scope, device.id, request.query) };
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      return { commands: await registry.listCommands(callerOf(request).scope, device.id, request.query) };
     },
   );
 
@@ -90,8 +90,8 @@ export const deviceCommandRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      const command = registry.getCommand(callerOf(request).scope, device.id, request.params.commandId);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      const command = await registry.getCommand(callerOf(request).scope, device.id, request.params.commandId);
       if (!command) throw new TestbedError('TESTBED_NOT_FOUND', NO_COMMAND);
       return command;
     },

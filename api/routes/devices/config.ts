@@ -28,7 +28,7 @@ export const deviceConfigRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
       const fields = deps.profiles.get(device.profile)?.profile.configuration ?? [];
       const problems = configProblems(fields, request.body);
       if (problems.length > 0) {
@@ -38,8 +38,8 @@ export const deviceConfigRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
           problems.map((p) => ({ in: 'body', field: p.param, message: p.message })),
         );
       }
-      const before = registry.getDeviceConfig(callerOf(request).scope, device.id)?.desired ?? null;
-      const config = registry.setDesiredConfig(callerOf(request), device.id, request.body);
+      const before = (await registry.getDeviceConfig(callerOf(request).scope, device.id))?.desired ?? null;
+      const config = await registry.setDesiredConfig(callerOf(request), device.id, request.body);
       if (!config?.desired) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       // The audit entry keeps the whole document, old to new, and its version.
       noteChanges(request, {
@@ -71,8 +71,8 @@ export const deviceConfigRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      const config = registry.getDeviceConfig(callerOf(request).scope, device.id);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      const config = await registry.getDeviceConfig(callerOf(request).scope, device.id);
       if (!config) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       return config;
     },

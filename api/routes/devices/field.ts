@@ -30,9 +30,9 @@ export const deviceFieldRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
       const { installedAt, removedAt, ...rest } = request.body;
-      const changed = registry.updateDevice(callerOf(request).scope, device.id, { ...rest, installedAt: ms(installedAt), removedAt: ms(removedAt) });
+      const changed = await registry.updateDevice(callerOf(request).scope, device.id, { ...rest, installedAt: ms(installedAt), removedAt: ms(removedAt) });
       if (!changed) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       return deviceView(deps.sessions, changed);
     },
@@ -51,8 +51,8 @@ export const deviceFieldRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      const locations = registry.listDeviceLocations(callerOf(request).scope, device.id);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      const locations = await registry.listDeviceLocations(callerOf(request).scope, device.id);
       if (!locations) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       return { locations };
     },

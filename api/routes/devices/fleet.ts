@@ -34,7 +34,7 @@ export const fleetRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const limit = asked ?? DEFAULT_QUERY_LIMIT;
       const query = JSON.stringify(['fleet', sort, filter]);
       const after = cursor === undefined ? undefined : cursors.decode(cursor, caller.keyId, query);
-      const rows = registry.listFleet(caller.scope, {
+      const rows = await registry.listFleet(caller.scope, {
         ...filter,
         statuses: filter.status,
         order: sort === 'lastReadingAt' ? 'oldest' : 'newest',
@@ -64,9 +64,9 @@ export const fleetRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
     async (request) => {
       const caller = callerOf(request);
-      const device = visibleDevice(request, registry, request.params.deviceId);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
       const { from, to, limit } = request.query;
-      const events = registry.listDeviceEvents(caller.scope, device.id, {
+      const events = await registry.listDeviceEvents(caller.scope, device.id, {
         from: from ?? 0,
         to: to ?? Number.MAX_SAFE_INTEGER,
         limit: limit ?? DEFAULT_QUERY_LIMIT,

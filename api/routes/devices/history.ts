@@ -41,7 +41,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const device = visibleDevice(request, deps.registry, request.params.deviceId);
+      const device = await visibleDevice(request, deps.registry, request.params.deviceId);
       return answerRaw(options, callerOf(request), reply, { kind: 'device', deviceId: device.id }, [device], request.query);
     },
   );
@@ -60,7 +60,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const device = visibleDevice(request, deps.registry, request.params.deviceId);
+      const device = await visibleDevice(request, deps.registry, request.params.deviceId);
       return answerAggregate(options, callerOf(request), reply, { kind: 'device', deviceId: device.id }, [device], request.query);
     },
   );
@@ -80,7 +80,7 @@ export const deviceHistoryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
     },
     async (request) => {
       const { scope } = callerOf(request);
-      const device = visibleDevice(request, deps.registry, request.params.deviceId);
+      const device = await visibleDevice(request, deps.registry, request.params.deviceId);
       const rows = await readStore(() => deps.rejections.queryRejections(scope, { deviceId: device.id, ...request.query }));
       return { rejections: rows.map((r) => ({ ...r, time: isoTime(r.time) })) };
     },

@@ -29,8 +29,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      return deviceDetail(deps, device, registry.getDeviceHealth(callerOf(request).scope, device.id));
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      return deviceDetail(deps, device, await registry.getDeviceHealth(callerOf(request).scope, device.id));
     },
   );
 
@@ -46,8 +46,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      const rotated = registry.rotateDevice(callerOf(request).scope, device.id);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      const rotated = await registry.rotateDevice(callerOf(request).scope, device.id);
       if (!rotated) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       deps.sessions?.disconnect(device.id);
       return {
@@ -69,8 +69,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const device = visibleDevice(request, registry, request.params.deviceId);
-      const revoked = registry.revokeDevice(callerOf(request).scope, device.id);
+      const device = await visibleDevice(request, registry, request.params.deviceId);
+      const revoked = await registry.revokeDevice(callerOf(request).scope, device.id);
       if (!revoked) throw new TestbedError('TESTBED_NOT_FOUND', NO_DEVICE);
       deps.sessions?.disconnect(device.id);
       return revoked;

@@ -26,7 +26,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request): Promise<HealthResponse> => {
-      const caller = request.headers.authorization === undefined ? undefined : authenticateThrottled(request, deps.registry, keys);
+      const caller = request.headers.authorization === undefined ? undefined : await authenticateThrottled(request, deps.registry, keys);
       const health = deps.ingest?.health();
       // Not secret, and what a load balancer's operator needs to tell which node answered.
       const node = deps.cluster?.node;

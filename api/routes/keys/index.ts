@@ -61,14 +61,15 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       }
       const refused = refuseGrant(caller.grant, wanted);
       if (refused) throw new TestbedError('TESTBED_FORBIDDEN', refused);
-      const unknown = (wanted.testbedIds ?? []).filter((t) => !registry.getTestbed(t));
+      const unknown: string[] = [];
+      for (const t of wanted.testbedIds ?? []) if (!(await registry.getTestbed(t))) unknown.push(t);
       if (unknown.length > 0) {
         throw new TestbedError('TESTBED_BAD_REQUEST', `Unknown testbeds: ${unknown.join(', ')}; GET /v1/testbeds lists them`, [
           { in: 'body', field: 'testbedIds', message: `unknown: ${unknown.join(', ')}` },
         ]);
       }
       // The registry checks the grant again, and that the company is one the caller sees (404 otherwise).
-      const { key, apiKey } = registry.createKey(caller, wanted, request.body.name ?? null);
+      const { key, apiKey } = await registry.createKey(caller, wanted, request.body.name ?? null);
       return reply.code(201).send({ key, ...apiKey });
     },
   );
@@ -83,7 +84,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
         response: { 200: json('The keys', keysResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ keys: registry.listKeys(callerOf(request).grant) }),
+    async (request) => ({ keys: await registry.listKeys(callerOf(request).grant) }),
   );
 
   app.delete(
@@ -98,7 +99,7 @@ export const keyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
       },
     },
     async (request) => {
-      const revoked = registry.revokeKey(callerOf(request).grant, request.params.keyId);
+      const revoked = await registry.revokeKey(callerOf(request).grant, request.params.keyId);
       if (!revoked) throw new TestbedError('TESTBED_NOT_FOUND', NO_KEY);
       return revoked;
     },

@@ -31,8 +31,8 @@ export const erasureRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
-      const erasure = lifecycleOf(deps).startErasure(callerOf(request), pilot.id, request.body);
+      const pilot = await visiblePilot(request, deps.registry, request.params.pilotId);
+      const erasure = await lifecycleOf(deps).startErasure(callerOf(request), pilot.id, request.body);
       if (!erasure) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       return reply.code(202).send(erasure);
     },
@@ -50,8 +50,8 @@ export const erasureRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
-      const erasure = deps.registry.getErasure(callerOf(request).scope, pilot.id);
+      const pilot = await visiblePilot(request, deps.registry, request.params.pilotId);
+      const erasure = await deps.registry.getErasure(callerOf(request).scope, pilot.id);
       if (!erasure) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       return erasure;
     },
@@ -73,9 +73,9 @@ export const erasureRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
     },
     async (request) => {
       const caller = callerOf(request);
-      const stored = deps.registry.getReceipt(caller.scope, request.params.receiptId);
+      const stored = await deps.registry.getReceipt(caller.scope, request.params.receiptId);
       if (!stored) throw new TestbedError('TESTBED_NOT_FOUND', NO_RECEIPT);
-      const pilot = deps.registry.getPilot(caller.scope, stored.pilotId);
+      const pilot = await deps.registry.getPilot(caller.scope, stored.pilotId);
       noteTarget(request, { companyId: pilot?.companyId, testbedId: pilot?.testbedId, pilotId: stored.pilotId });
       const payload = stored.jws.split('.')[1] ?? '';
       return { ...stored, receipt: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown> };

@@ -35,11 +35,11 @@ function sendFile(reply: FastifyReply, file: BundleFile, sha256: string) {
 
 /** Export bundles: asked for on a pilot, built in the background, downloaded when done. */
 export const exportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const visibleExport = (request: Parameters<typeof callerOf>[0], id: string): PilotExport => {
+  const visibleExport = async (request: Parameters<typeof callerOf>[0], id: string): Promise<PilotExport> => {
     const caller = callerOf(request);
-    const job = deps.registry.getExport(caller.scope, id);
+    const job = await deps.registry.getExport(caller.scope, id);
     if (!job) throw new TestbedError('TESTBED_NOT_FOUND', NO_EXPORT);
-    const pilot = deps.registry.getPilot(caller.scope, job.pilotId);
+    const pilot = await deps.registry.getPilot(caller.scope, job.pilotId);
     noteTarget(request, { companyId: pilot?.companyId, testbedId: pilot?.testbedId, pilotId: job.pilotId });
     return job;
   };
@@ -58,8 +58,8 @@ export const exportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
-      const job = lifecycleOf(deps).startExport(callerOf(request), pilot.id);
+      const pilot = await visiblePilot(request, deps.registry, request.params.pilotId);
+      const job = await lifecycleOf(deps).startExport(callerOf(request), pilot.id);
       if (!job) throw new TestbedError('TESTBED_NOT_FOUND', NO_EXPORT);
       return reply.code(202).header('location', `/v1/exports/${job.id}`).send(job);
     },
@@ -76,7 +76,7 @@ export const exportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
         response: { 200: json('The export', exportResponseSchema), ...errorResponses },
       },
     },
-    async (request) => visibleExport(request, request.params.exportId),
+    async (request) => await visibleExport(request, request.params.exportId),
   );
 
   app.get(
@@ -92,8 +92,8 @@ export const exportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const job = visibleExport(request, request.params.exportId);
-      const file = lifecycleOf(deps).bundle(callerOf(request).scope, job.id);
+      const job = await visibleExport(request, request.params.exportId);
+      const file = await lifecycleOf(deps).bundle(callerOf(request).scope, job.id);
       if (!file) throw new TestbedError('TESTBED_NOT_FOUND', NO_EXPORT);
       return sendFile(reply, file, job.sha256 ?? '');
     },

@@ -26,7 +26,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
     },
     async (request) => {
       const { testbedId } = request.params;
-      const testbed = deps.registry.setTestbedRetention(callerOf(request).scope, testbedId, request.body.retentionDays);
+      const testbed = await deps.registry.setTestbedRetention(callerOf(request).scope, testbedId, request.body.retentionDays);
       if (!testbed) throw new TestbedError('TESTBED_NOT_FOUND', NO_TESTBED);
       noteTarget(request, { testbedId });
       return testbed;

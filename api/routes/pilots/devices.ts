@@ -100,9 +100,9 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
     },
     async (request, reply) => {
       // Visibility first: a pilot outside the scope answers 404 whatever the body says.
-      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      const pilot = await visiblePilot(request, registry, request.params.pilotId);
       knownProfile(profiles, request.body.profile);
-      return reply.code(201).send(created(registry.createDevice(callerOf(request).scope, pilot.id, newDeviceOf(request.body))));
+      return reply.code(201).send(created(await registry.createDevice(callerOf(request).scope, pilot.id, newDeviceOf(request.body))));
     },
   );
 
@@ -127,20 +127,20 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      const pilot = await visiblePilot(request, registry, request.params.pilotId);
       const inputs: NewDevice[] = request.body.devices.map(newDeviceOf);
       const problems: (FieldProblem & { index: number })[] = [];
       inputs.forEach((d, index) => {
         if (!profiles.has(d.profile))
           problems.push({ index, in: 'body', field: `devices.${index}.profile`, message: unknownProfileMessage(profiles, d.profile) });
       });
-      for (const p of registry.checkNewDevices(callerOf(request).scope, pilot.id, inputs))
+      for (const p of await registry.checkNewDevices(callerOf(request).scope, pilot.id, inputs))
         problems.push({ index: p.index, in: 'body', field: `devices.${p.index}.${p.field}`, message: p.message });
       if (problems.length > 0) {
         const details = problems.sort((a, b) => a.index - b.index).map(({ index: _, ...p }) => p);
         throw new TestbedError('TESTBED_BAD_REQUEST', `No device was registered: ${details.length} problem(s), each listed in details`, details);
       }
-      return reply.code(201).send({ devices: registry.createDevices(callerOf(request).scope, pilot.id, inputs).map(created) });
+      return reply.code(201).send({ devices: (await registry.createDevices(callerOf(request).scope, pilot.id, inputs)).map(created) });
     },
   );
 
@@ -158,10 +158,10 @@ export const pilotDeviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
       },
     },
     async (request) => {
-      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      const pilot = await visiblePilot(request, registry, request.params.pilotId);
       const bbox = request.query.bbox === undefined ? undefined : parseBbox(request.query.bbox);
       if (typeof bbox === 'string') throw new TestbedError('TESTBED_BAD_REQUEST', bbox, [{ in: 'querystring', field: 'bbox', message: bbox }]);
-      return { devices: registry.listDevices(callerOf(request).scope, pilot.id, { bbox }).map((d) => deviceView(deps.sessions, d)) };
+      return { devices: (await registry.listDevices(callerOf(request).scope, pilot.id, { bbox })).map((d) => deviceView(deps.sessions, d)) };
     },
   );
 };

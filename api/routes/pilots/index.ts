@@ -52,8 +52,8 @@ export const createdFields = (pilot: Pilot): AuditDetail =>
 
 export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { registry } = deps;
-  const disconnectDevices = (caller: Caller, pilot: Pilot) => {
-    for (const device of registry.listDevices(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id, 'pilot ended');
+  const disconnectDevices = async (caller: Caller, pilot: Pilot) => {
+    for (const device of await registry.listDevices(caller.scope, pilot.id)) deps.sessions?.disconnect(device.id, 'pilot ended');
   };
 
   app.post(
@@ -70,7 +70,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
     async (request, reply) => {
       const { startsAt, endsAt, openFrom, ...rest } = request.body;
-      const pilot = registry.createPilot(callerOf(request).scope, {
+      const pilot = await registry.createPilot(callerOf(request).scope, {
         ...rest,
         startsAt: epochMs(startsAt) ?? undefined,
         endsAt: epochMs(endsAt) ?? undefined,
@@ -96,9 +96,11 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     async (request) => {
       const caller = callerOf(request);
       // Open data is everyone's: with sharing=open any caller lists what an anonymous one would.
-      const scope = request.query.sharing === 'open' ? registry.anonymousCaller().scope : caller.scope;
-      const pilots = registry.listPilots(scope, request.query);
-      return { pilots: pilots.map((p) => ({ ...p, profiles: [...new Set(registry.listDevices(scope, p.id).map((d) => d.profile))].sort() })) };
+      const scope = request.query.sharing === 'open' ? (await registry.anonymousCaller()).scope : caller.scope;
+      const pilots = await registry.listPilots(scope, request.query);
+      const withProfiles = [];
+      for (const p of pilots) withProfiles.push({ ...p, profiles: [...new Set((await registry.listDevices(scope, p.id)).map((d) => d.profile))].sort() });
+      return { pilots: withProfiles };
     },
   );
 
@@ -113,7 +115,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         response: { 200: json('The pilot', pilotResponseSchema), ...errorResponses },
       },
     },
-    async (request) => visiblePilot(request, registry, request.params.pilotId),
+    async (request) => await visiblePilot(request, registry, request.params.pilotId),
   );
 
   app.patch(
@@ -134,13 +136,13 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
     async (request) => {
       const caller = callerOf(request);
-      const pilot = visiblePilot(request, registry, request.params.pilotId);
+      const pilot = await visiblePilot(request, registry, request.params.pilotId);
       const refused = refusedChanges(caller, request.body);
       if (refused.length > 0)
         throw new TestbedError('TESTBED_FORBIDDEN', `A company key may change all but the dates; ask the testbed operator to change ${refused.join(' and ')}`);
       const { startsAt, endsAt, openFrom, ...rest } = request.body;
       const changesWanted: PilotChanges = { ...rest, startsAt: epochMs(startsAt), endsAt: epochMs(endsAt), openFrom: epochMs(openFrom) };
-      const updated = registry.updatePilot(caller.scope, pilot.id, changesWanted);
+      const updated = await registry.updatePilot(caller.scope, pilot.id, changesWanted);
       if (!updated) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
       noteChanges(request, changedFields(pilot, updated));
       return updated;
@@ -160,10 +162,10 @@ export const pilotRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
     async (request) => {
       const caller = callerOf(request);
-      const pilot = visiblePilot(request, registry, request.params.pilotId);
-      const ended = registry.endPilot(caller.scope, pilot.id);
+      const pilot = await visiblePilot(request, registry, request.params.pilotId);
+      const ended = await registry.endPilot(caller.scope, pilot.id);
       if (!ended) throw new TestbedError('TESTBED_NOT_FOUND', NO_PILOT);
-      disconnectDevices(caller, ended);
+      await disconnectDevices(caller, ended);
       return ended;
     },
   );

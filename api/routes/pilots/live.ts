@@ -80,7 +80,7 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const pilot = visiblePilot(request, deps.registry, request.params.pilotId);
+      const pilot = await visiblePilot(request, deps.registry, request.params.pilotId);
       const live = deps.live;
       if (!live) throw new TestbedError('TESTBED_STORE_UNAVAILABLE', 'Live readings are not available on this server; read /readings instead');
       // Anonymous callers share one key id; their streams are counted per client address instead.
@@ -130,11 +130,15 @@ export const pilotLiveRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       streams.add(end);
       // A client that goes away ends its stream at once, not at the next heartbeat.
       request.raw.once('close', () => stream.destroy());
-      const heartbeat = setInterval(() => {
-        const now = deps.registry.recheckKey(caller.keyId);
+      // The key and the pilot are checked again at each beat; a registry that does not answer skips a beat, it does not end the stream.
+      const beat = async () => {
+        const now = await deps.registry.recheckKey(caller.keyId);
         if (!now) return end('TESTBED_UNAUTHORIZED', 'The API key was revoked or has expired');
-        if (!deps.registry.getPilot(now.scope, pilot.id)) return end('TESTBED_NOT_FOUND', 'The pilot is no longer visible to this key');
+        if (!(await deps.registry.getPilot(now.scope, pilot.id))) return end('TESTBED_NOT_FOUND', 'The pilot is no longer visible to this key');
         write(': keep-alive\n\n');
+      };
+      const heartbeat = setInterval(() => {
+        beat().catch((err: unknown) => request.log.warn({ err }, 'live stream heartbeat skipped: the registry did not answer'));
       }, limits.liveHeartbeatMs);
       stream.once('close', () => {
         streams.delete(end);

@@ -18,10 +18,10 @@ import { AGGREGATES, PAGING } from '../devices/history.js';
 /** A pilot's readings across its devices: raw, aggregated, and the latest of each device. */
 export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, options) => {
   const { deps } = options;
-  const pilotAndDevices = (request: Parameters<typeof callerOf>[0], pilotId: string) => {
+  const pilotAndDevices = async (request: Parameters<typeof callerOf>[0], pilotId: string) => {
     const caller = callerOf(request);
-    const pilot = visiblePilot(request, deps.registry, pilotId);
-    return { caller, pilot, devices: deps.registry.listDevices(caller.scope, pilot.id) };
+    const pilot = await visiblePilot(request, deps.registry, pilotId);
+    return { caller, pilot, devices: await deps.registry.listDevices(caller.scope, pilot.id) };
   };
 
   app.get(
@@ -38,7 +38,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      const { caller, pilot, devices } = await pilotAndDevices(request, request.params.pilotId);
       return answerRaw(options, caller, reply, { kind: 'pilot', pilotId: pilot.id }, devices, request.query);
     },
   );
@@ -57,7 +57,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      const { caller, pilot, devices } = await pilotAndDevices(request, request.params.pilotId);
       return answerAggregate(options, caller, reply, { kind: 'pilot', pilotId: pilot.id }, devices, request.query);
     },
   );
@@ -80,7 +80,7 @@ export const pilotReadingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const { caller, pilot, devices } = pilotAndDevices(request, request.params.pilotId);
+      const { caller, pilot, devices } = await pilotAndDevices(request, request.params.pilotId);
       const { measurements, format } = request.query;
       const columns = measurementColumns(deps.profiles, devices, measurements);
       // The devices' measurements when none are chosen, so the store looks for no others.

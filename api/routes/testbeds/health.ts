@@ -25,12 +25,12 @@ export const testbedHealthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       const { scope } = callerOf(request);
       const { testbedId } = request.params;
       const operates = scope.kind === 'all' || (scope.kind === 'testbeds' && scope.testbedIds.includes(testbedId));
-      if (!operates || !deps.registry.getTestbed(testbedId)) throw new TestbedError('TESTBED_NOT_FOUND', NO_TESTBED);
+      if (!operates || !(await deps.registry.getTestbed(testbedId))) throw new TestbedError('TESTBED_NOT_FOUND', NO_TESTBED);
       noteTarget(request, { testbedId });
       const g = deps.health?.gatewayState();
       return {
         testbedId,
-        devices: deps.registry.fleetCounts(scope, testbedId),
+        devices: await deps.registry.fleetCounts(scope, testbedId),
         gateway: g
           ? {
               connections: g.connections,

@@ -12,6 +12,6 @@ export const testbedRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       config: OPEN_DATA,
       schema: { tags: ['catalogue'], summary: 'List the testbeds', response: { 200: json('The testbeds', testbedsResponseSchema), ...errorResponses } },
     },
-    async () => ({ testbeds: deps.registry.listTestbeds() }),
+    async () => ({ testbeds: await deps.registry.listTestbeds() }),
   );
 };

@@ -52,7 +52,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
           { in: 'body', field: 'url', message: refused },
         ]);
       }
-      const { webhook, secret } = registry.createWebhook(callerOf(request), request.body);
+      const { webhook, secret } = await registry.createWebhook(callerOf(request), request.body);
       noteTarget(request, placeOf(webhook));
       return reply.code(201).send({ ...webhook, secret });
     },
@@ -68,7 +68,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         response: { 200: json('The webhooks', webhooksResponseSchema), ...errorResponses },
       },
     },
-    async (request) => ({ webhooks: registry.listWebhooks(callerOf(request).scope) }),
+    async (request) => ({ webhooks: await registry.listWebhooks(callerOf(request).scope) }),
   );
 
   app.get(
@@ -83,7 +83,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const webhook = registry.getWebhook(callerOf(request).scope, request.params.webhookId);
+      const webhook = await registry.getWebhook(callerOf(request).scope, request.params.webhookId);
       if (!webhook) throw new TestbedError('TESTBED_NOT_FOUND', NO_WEBHOOK);
       noteTarget(request, placeOf(webhook));
       return webhook;
@@ -102,7 +102,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const webhook = registry.deleteWebhook(callerOf(request).scope, request.params.webhookId);
+      const webhook = await registry.deleteWebhook(callerOf(request).scope, request.params.webhookId);
       if (!webhook) throw new TestbedError('TESTBED_NOT_FOUND', NO_WEBHOOK);
       noteTarget(request, placeOf(webhook));
       return webhook;
@@ -123,7 +123,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
     },
     async (request) => {
       const { scope } = callerOf(request);
-      const deliveries = registry.listWebhookDeliveries(scope, request.params.webhookId, request.query.limit ?? DEFAULT_DELIVERIES);
+      const deliveries = await registry.listWebhookDeliveries(scope, request.params.webhookId, request.query.limit ?? DEFAULT_DELIVERIES);
       if (!deliveries) throw new TestbedError('TESTBED_NOT_FOUND', NO_WEBHOOK);
       return { deliveries };
     },
