@@ -110,7 +110,7 @@ export class HealthTable {
     this.#db = db;
     this.#scoped = new ScopedStatements(db);
     this.#s = {
-      ensure: db.prepare('INSERT OR IGNORE INTO device_health (device_id) SELECT id FROM devices WHERE id = ?'),
+      ensure: db.prepare('INSERT INTO device_health (device_id) SELECT id FROM devices WHERE id = ? ON CONFLICT (device_id) DO NOTHING'),
       statusOf: db.prepare('SELECT status FROM device_health WHERE device_id = ?'),
       activity: db.prepare(
         `UPDATE device_health SET last_reading_at = max(coalesce(last_reading_at, 0), @at), last_seen = max(coalesce(last_seen, 0), @at),

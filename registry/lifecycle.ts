@@ -96,7 +96,9 @@ export class LifecycleTable {
       unfinished: db.prepare("SELECT * FROM erasures WHERE state = 'running' ORDER BY started_at"),
       counted: db.prepare('SELECT counted FROM erasures WHERE pilot_id = ?'),
       setCounted: db.prepare('UPDATE erasures SET counted = ? WHERE pilot_id = ? AND counted IS NULL'),
-      insertReceipt: db.prepare('INSERT OR IGNORE INTO receipts (id, pilot_id, company_id, testbed_id, jws, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertReceipt: db.prepare(
+        'INSERT INTO receipts (id, pilot_id, company_id, testbed_id, jws, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
       done: db.prepare("UPDATE erasures SET state = 'done', finished_at = ? WHERE pilot_id = ?"),
       clearDevices: db.prepare(
         `UPDATE devices SET secret_hash = X'', revoked_at = coalesce(revoked_at, ?), lon = NULL, lat = NULL, alt = NULL, placement = NULL

@@ -135,7 +135,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
       testbed: db.prepare('SELECT id, name, city, retention_days AS retentionDays FROM testbeds WHERE id = ?'),
       testbedRetention: db.prepare('UPDATE testbeds SET retention_days = ? WHERE id = ?'),
       secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
-      insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
+      insertSecret: db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     };
   }
 

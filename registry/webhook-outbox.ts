@@ -82,7 +82,9 @@ export class SqlWebhookOutbox implements WebhookOutbox {
         return made;
       });
     const attempt = db.prepare(
-      'INSERT OR REPLACE INTO webhook_attempts (message_id, attempt, at, status_code, error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO webhook_attempts (message_id, attempt, at, status_code, error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (message_id, attempt) DO UPDATE SET at = excluded.at, status_code = excluded.status_code, error = excluded.error,
+         duration_ms = excluded.duration_ms, next_attempt_at = excluded.next_attempt_at`,
     );
     const update = db.prepare('UPDATE webhook_messages SET state = ?, attempts = ?, next_attempt_at = ? WHERE id = ?');
     this.#record = (attempts) =>
