@@ -1,9 +1,9 @@
 /**
  * Throughput of QoS 1 readings through HAProxy to 1, 2 and 3 gateway nodes
  * (`testbed start` processes), until acknowledged and until stored. The nodes
- * share what the environment gives them: TESTBED_DATABASE_URL (needed for more
- * than one node: a device must log in at whichever node HAProxy picks),
- * TESTBED_REDIS_URL and TESTBED_INFLUX_URL; without InfluxDB each node stores
+ * share one registry file (a device logs in at whichever node HAProxy picks)
+ * and what the environment gives them: TESTBED_REDIS_URL and
+ * TESTBED_INFLUX_URL; without InfluxDB each node stores
  * on its own embedded store. On one machine the nodes, HAProxy, the engines and
  * the load generator share the same cores: this shows the cost of the cluster,
  * not a speed-up.
@@ -32,7 +32,7 @@ const WINDOW = 100;
 const ADMIN = 'bench-cluster-admin-token-0123456789';
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'testbed.js');
 const shared = Object.fromEntries(
-  ['TESTBED_DATABASE_URL', 'TESTBED_REDIS_URL', 'TESTBED_INFLUX_URL', 'TESTBED_INFLUX_TOKEN', 'TESTBED_INFLUX_BUCKET', 'TESTBED_INFLUX_ORG']
+  ['TESTBED_REDIS_URL', 'TESTBED_INFLUX_URL', 'TESTBED_INFLUX_TOKEN', 'TESTBED_INFLUX_BUCKET', 'TESTBED_INFLUX_ORG']
     .filter((name) => process.env[name])
     .map((name) => [name, process.env[name]!]),
 );
@@ -59,6 +59,8 @@ async function startNode(id: string, dir: string, publicMqtt: string): Promise<N
     ...shared,
     TESTBED_NODE_ID: id,
     TESTBED_DATA_DIR: path.join(dir, id),
+    // The nodes on this machine share one registry file (SQLite, WAL).
+    TESTBED_REGISTRY_FILE: path.join(dir, 'registry.db'),
     TESTBED_MQTT_PORT: String(mqttPort),
     TESTBED_HTTP_PORT: String(httpPort),
     TESTBED_PUBLIC_MQTT_URL: publicMqtt,
@@ -152,8 +154,6 @@ async function run(count: number): Promise<string> {
     proxy = await startHaproxy({ dir, layout: { bind: { host: '127.0.0.1', mqttPort, httpPort }, nodes: layout, checkIntervalMs: 200, maxConnections: 2000 } });
     while (!Object.values(await proxy.servers()).every((s) => s.status === 'UP')) await sleep(100);
     const view = await health(nodes[0]!.api);
-    if (count > 1 && view.cluster?.registry !== 'postgres')
-      return `${count} node(s): skipped, devices registered at one node cannot log in at another without TESTBED_DATABASE_URL`;
     const company = await adminPost(proxy.apiUrl, '/v1/companies', { name: `Bench ${count}` });
     const pilot = await adminPost(proxy.apiUrl, '/v1/pilots', { companyId: company.id, testbedId: 'espoo', name: 'Bench' });
     const devices = [];

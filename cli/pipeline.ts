@@ -53,7 +53,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const profiles = loadProfiles(config.profilesDir);
     const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'an event listener failed'));
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
-    const registry = await Registry.open(config.dataDir, admin.token, { maxLiveKeys: config.limits.keys.maxLive });
+    const registry = await Registry.open(config.dataDir, admin.token, { maxLiveKeys: config.limits.keys.maxLive, file: config.registryFile });
     stops.push({ name: 'registry', stop: () => registry.close() });
     const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
     const webhooks = startWebhookDispatcher({

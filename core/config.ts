@@ -41,6 +41,7 @@ const serverEnv = z.object({
   TESTBED_TLS_CA: optionalString,
   TESTBED_TRUSTED_PROXIES: optionalString,
   TESTBED_DATA_DIR: z.string().min(1).default('./data'),
+  TESTBED_REGISTRY_FILE: optionalString,
   TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESTBED_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -154,6 +155,8 @@ export interface Config {
   /** Connection, rate and timeout limits (the README's Limits table). */
   readonly limits: Limits;
   readonly dataDir: string;
+  /** The embedded registry's SQLite file (TESTBED_REGISTRY_FILE): `registry.db` in the data folder unless set; nodes on one machine may share one. */
+  readonly registryFile: string;
   readonly adminToken: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['TESTBED_LOG_LEVEL'];
   /** `auto`: human-readable on a terminal, JSON lines otherwise (the command line decides which). */
@@ -236,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           },
     limits: limitsOf(e),
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
+    registryFile: path.resolve(e.TESTBED_REGISTRY_FILE ?? path.join(e.TESTBED_DATA_DIR, 'registry.db')),
     adminToken: e.TESTBED_ADMIN_TOKEN,
     logLevel: e.TESTBED_LOG_LEVEL,
     logFormat: e.TESTBED_LOG_FORMAT,

@@ -342,8 +342,9 @@ const TESTBEDS = [
 ] as const;
 
 export function migrate(db: Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  // Read and applied in one IMMEDIATE transaction: of several processes opening one file at once, one migrates and the others find it done.
   const apply = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
     for (let i = current; i < MIGRATIONS.length; i++) {
       db.exec(MIGRATIONS[i] as string);
     }
@@ -351,5 +352,5 @@ export function migrate(db: Database): void {
     const seed = db.prepare('INSERT OR IGNORE INTO testbeds (id, name, city) VALUES (?, ?, ?)');
     for (const row of TESTBEDS) seed.run(...row);
   });
-  apply();
+  apply.immediate();
 }

@@ -139,10 +139,16 @@ export class Registry implements TestbedRegistry, HealthLedger {
     };
   }
 
-  /** Opens (creating and migrating as needed) `registry.db` in the data folder. */
-  static async open(dataDir: string, adminToken: string | undefined, options: RegistryOptions = {}): Promise<Registry> {
+  /**
+   * Opens (creating and migrating as needed) `registry.db` in the data folder,
+   * or the file `options.file` names. Several processes on one machine may
+   * share one file: SQLite in WAL mode lets one write at a time and all read.
+   */
+  static async open(dataDir: string, adminToken: string | undefined, options: RegistryOptions & { readonly file?: string } = {}): Promise<Registry> {
     fs.mkdirSync(dataDir, { recursive: true });
-    const db = new BetterSqlite3(path.join(dataDir, 'registry.db'));
+    const file = options.file ?? path.join(dataDir, 'registry.db');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new BetterSqlite3(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');

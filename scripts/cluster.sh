@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs a cluster on this machine: N `testbed start` nodes behind HAProxy, sharing
-# PostgreSQL (the registry), Redis (coordination) and InfluxDB (the readings).
-# Each of the three is used from its URL when given, else started here in the
-# cluster's folder. Ctrl-C stops everything this script started.
+# one registry file (SQLite), Redis (coordination) and InfluxDB (the readings).
+# Redis and InfluxDB are used from their URLs when given, else started here in
+# the cluster's folder. Ctrl-C stops everything this script started.
 #
 #   bash scripts/cluster.sh                  # 3 nodes, MQTT on :1883, API on :8080
 #   CLUSTER_NODES=2 bash scripts/cluster.sh
 #
 # CLUSTER_NODES (3), CLUSTER_DIR (./data/cluster), CLUSTER_MQTT_PORT (1883),
 # CLUSTER_HTTP_PORT (8080), CLUSTER_NODE_PORTS (21000: node i listens on
-# 21000+2i for MQTT and 21001+2i for HTTP), TESTBED_DATABASE_URL,
+# 21000+2i for MQTT and 21001+2i for HTTP), TESTBED_REGISTRY_FILE,
 # TESTBED_REDIS_URL, TESTBED_INFLUX_URL (with TESTBED_INFLUX_BUCKET), and
 # TESTBED_ADMIN_TOKEN (generated into the folder once, shared by every node).
 set -euo pipefail
@@ -37,21 +37,9 @@ need haproxy /usr/sbin/haproxy haproxy
 [ -f dist/cli/testbed.js ] || { bash scripts/deps.sh && npm run build --silent; }
 
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; exit 1; }
-# PostgreSQL refuses to run as root: as root, its programs run as the postgres user
-# (setpriv execs in place, so the server is the process this script stops).
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
-
-if [ -z "${TESTBED_DATABASE_URL:-}" ]; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  [ -n "$pgbin" ] || { echo "PostgreSQL is missing (apt-get install postgresql), or set TESTBED_DATABASE_URL" >&2; exit 1; }
-  mkdir -p "$dir/postgres"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/postgres" && chmod 700 "$dir/postgres"; fi
-  [ -f "$dir/postgres/PG_VERSION" ] || as_postgres "$pgbin/initdb" -D "$dir/postgres" -U postgres --auth=trust -E UTF8 >/dev/null
-  as_postgres "$pgbin/postgres" -D "$dir/postgres" -p $((node_ports - 1)) -k "$dir/postgres" -h 127.0.0.1 >"$dir/postgres.log" 2>&1 &
-  pids+=($!)
-  wait_port $((node_ports - 1))
-  export TESTBED_DATABASE_URL="postgres://postgres@127.0.0.1:$((node_ports - 1))/postgres"
-fi
+# The registry: one SQLite file in the cluster's folder that every node opens (WAL lets
+# processes on one machine share it).
+export TESTBED_REGISTRY_FILE="${TESTBED_REGISTRY_FILE:-$dir/registry.db}"
 
 if [ -z "${TESTBED_REDIS_URL:-}" ]; then
   need redis-server /usr/bin/redis-server redis-server
@@ -120,7 +108,7 @@ Cluster of $nodes node(s) in $dir (logs: node-*.log, haproxy.log)
   MQTT (HAProxy):  mqtt://127.0.0.1:$mqtt_port
   API (HAProxy):   http://127.0.0.1:$http_port
   admin key:       in $dir/admin-token, or TESTBED_ADMIN_TOKEN
-  registry:        $TESTBED_DATABASE_URL
+  registry:        $TESTBED_REGISTRY_FILE
   coordination:    $TESTBED_REDIS_URL
   readings:        $TESTBED_INFLUX_URL
 Ctrl-C stops it.

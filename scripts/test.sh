@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need (InfluxDB 1.x, the
-# Mosquitto command-line clients, Eclipse Paho for Python, Chromium, Prometheus, HAProxy, Redis and PostgreSQL from Debian's packages, the npm dependencies),
+# Mosquitto command-line clients, Eclipse Paho for Python, Chromium, Prometheus, HAProxy and Redis from Debian's packages, the npm dependencies),
 # builds, type-checks the whole project, checks lint, format and the import
 # rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
@@ -13,10 +13,9 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # A real Prometheus server scrapes /metrics in test/metrics-prometheus.test.ts.
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-# The cluster tests run several nodes behind HAProxy with PostgreSQL and Redis (test/cluster*.test.ts), all Debian's, started on free ports.
+# The cluster tests run several nodes behind HAProxy on one Redis (test/cluster*.test.ts), both Debian's, started on free ports.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 # Eclipse Paho (Python), a third stock MQTT client, in test/transport.test.ts; Debian's own interpreter runs it.
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 if [ ${#need[@]} -gt 0 ]; then

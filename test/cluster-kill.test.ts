@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
-import { allUp, provision, SHARES_REGISTRY, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { allUp, provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { eventually } from './helpers/wait.js';
 
 /**
@@ -62,7 +62,7 @@ async function settled(acked: Set<string>): Promise<void> {
   }
 }
 
-describe.runIf(SHARES_REGISTRY)('a node killed under load', () => {
+describe('a node killed under load', () => {
   let c: TestCluster;
   beforeAll(async () => {
     c = await startTestCluster(3);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, CLUSTER_ADMIN, provision, SHARES_COORDINATION, SHARES_REGISTRY, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { call, CLUSTER_ADMIN, provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { deviceTopic } from '../core/topics.js';
 import { eventually } from './helpers/wait.js';
 
@@ -35,8 +35,8 @@ describe('a cluster of three nodes behind HAProxy', () => {
       const admin = await health(node.apiUrl, CLUSTER_ADMIN);
       expect(admin.node).toEqual(anonymous.node);
       expect(admin.cluster.nodes.map((n: { id: string }) => n.id)).toContain(node.id);
-      expect(admin.cluster.registry).toBe(SHARES_REGISTRY ? 'postgres' : 'sqlite');
-      expect(admin.cluster.coordination).toBe(SHARES_COORDINATION ? 'redis' : 'none');
+      expect(admin.cluster.registry).toBe('sqlite');
+      expect(admin.cluster.coordination).toBe('redis');
     }
   });
 
@@ -108,7 +108,7 @@ describe('a cluster of three nodes behind HAProxy', () => {
   const connect = (url: string, d: { id: string; username: string; password: string }) =>
     mqtt.connectAsync(url, { username: d.username, password: d.password, clientId: `c-${d.id}`, protocolVersion: 4, reconnectPeriod: 0 });
 
-  describe.runIf(SHARES_REGISTRY)('with the registry shared on PostgreSQL', () => {
+  describe('with the registry shared (one SQLite file on this machine)', () => {
     it('registers through HAProxy, spreads devices over the nodes, and takes mosquitto_pub readings back through HAProxy', async () => {
       const t = await provision(c.proxy.apiUrl, 'Spread Oy', 12);
       // Devices are told HAProxy's address, whichever node registered them.
@@ -177,7 +177,7 @@ describe('a cluster of three nodes behind HAProxy', () => {
     });
   });
 
-  describe.runIf(SHARES_REGISTRY && SHARES_COORDINATION)('with coordination on Redis', () => {
+  describe('with coordination on Redis', () => {
     it("a company's live stream on node 1 sees readings arriving through nodes 2 and 3", async () => {
       const t = await provision(c.nodes[0]!.apiUrl, 'Live Oy', 2);
       const res = await fetch(`${c.nodes[0]!.apiUrl}/v1/pilots/${t.pilotId}/live`, {

@@ -1,11 +1,9 @@
 import path from 'node:path';
-import { envSchema } from '../../core/config.js';
 import { childPipeline, type ChildPipeline } from './child-pipeline.js';
 import { startHaproxyFor, type Haproxy } from './haproxy.js';
 import { eventually } from './wait.js';
 import { startInfluxd, type Influxd } from './influxd.js';
 import { freePorts } from './ports.js';
-import { startPostgres, type Postgres } from './postgres.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { tempDir } from './tmp.js';
 
@@ -14,8 +12,6 @@ import { tempDir } from './tmp.js';
  * does, each node keeps its own registry, so a device registered through one
  * node is unknown to the others; tests that need sharing say so with these.
  */
-export const SHARES_REGISTRY = 'TESTBED_DATABASE_URL' in envSchema.shape;
-export const SHARES_COORDINATION = 'TESTBED_REDIS_URL' in envSchema.shape;
 
 export const CLUSTER_ADMIN = 'cluster-admin-token-0123456789abcdef';
 
@@ -32,7 +28,6 @@ export interface TestCluster {
   readonly nodes: readonly ClusterNodeUnderTest[];
   readonly proxy: Haproxy;
   readonly influxd: Influxd;
-  readonly postgres: Postgres;
   readonly redis: RedisServer;
   /** The InfluxDB database the nodes write to. */
   readonly db: string;
@@ -41,15 +36,15 @@ export interface TestCluster {
 
 /**
  * `count` separate `testbed start` processes, each with its own data folder and
- * ports, behind Debian's HAProxy, sharing one influxd, one PostgreSQL
- * (TESTBED_DATABASE_URL) and one Redis (TESTBED_REDIS_URL), all on 127.0.0.1.
+ * ports, behind Debian's HAProxy, sharing one influxd, one registry file
+ * (TESTBED_REGISTRY_FILE) and one Redis (TESTBED_REDIS_URL), all on 127.0.0.1.
  */
 export async function startTestCluster(count = 3, extraEnv: Record<string, string> = {}): Promise<TestCluster> {
   const tmp = tempDir('testbed-cluster-');
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [influxd, postgres, redis] = await Promise.all([startInfluxd(), startPostgres(), startRedis()]);
-    started.push(influxd, postgres, redis);
+    const [influxd, redis] = await Promise.all([startInfluxd(), startRedis()]);
+    started.push(influxd, redis);
     const ports = await freePorts(count * 2);
     const layout = Array.from({ length: count }, (_, i) => ({ name: `node-${i + 1}`, mqttPort: ports[2 * i]!, httpPort: ports[2 * i + 1]! }));
     // HAProxy first: its address is what devices are told, and it finds the nodes as they come up.
@@ -67,7 +62,8 @@ export async function startTestCluster(count = 3, extraEnv: Record<string, strin
         TESTBED_ADMIN_TOKEN: CLUSTER_ADMIN,
         TESTBED_INFLUX_URL: influxd.url,
         TESTBED_INFLUX_BUCKET: db,
-        TESTBED_DATABASE_URL: postgres.url,
+        // One registry for every node: a SQLite file on this machine, which processes share (WAL).
+        TESTBED_REGISTRY_FILE: path.join(tmp.dir, 'registry.db'),
         TESTBED_REDIS_URL: redis.url,
         TESTBED_TRUSTED_PROXIES: '127.0.0.1',
         TESTBED_RETRY_MAX_SECONDS: '1',
@@ -88,7 +84,6 @@ export async function startTestCluster(count = 3, extraEnv: Record<string, strin
       nodes,
       proxy,
       influxd,
-      postgres,
       redis,
       db,
       async close() {
