@@ -47,8 +47,8 @@ export function machine(): string {
  */
 export function startPipeline(env: Record<string, string> = {}): Promise<Pipeline> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-bench-'));
-  // The young generation `testbed start` runs with (see package.json and the CLI's first line), plus BENCH_NODE_ARGS.
-  const nodeArgs = ['--max-semi-space-size=32', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  // BENCH_NODE_ARGS: flags for the server's node (e.g. --cpu-prof, --trace-gc).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(here, '..', 'cli', 'testbed.js'), 'start'], {
     env: {
       PATH: process.env.PATH ?? '',

@@ -26,8 +26,8 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function spawnReady(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  // The young generation `testbed start` runs with (see package.json and the CLI's first line), plus BENCH_NODE_ARGS.
-  const nodeArgs = ['--max-semi-space-size=32', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  // BENCH_NODE_ARGS: flags for the server's node (e.g. --cpu-prof, --trace-gc).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   // BENCH_CHILD_LOG=<file> keeps each server's output (e.g. --trace-gc lines from BENCH_NODE_ARGS).
   if (process.env.BENCH_CHILD_LOG) child.stdout!.pipe(fs.createWriteStream(process.env.BENCH_CHILD_LOG, { flags: 'a' }));

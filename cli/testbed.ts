@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { TestbedError } from '../core/index.js';
 import { RESOURCES, resourceUsage, runResource } from './admin/index.js';
