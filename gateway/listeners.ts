@@ -70,10 +70,19 @@ export async function openListeners(config: Config, credentials: TlsCredentials 
   }
 }
 
+/**
+ * Connections the kernel holds for the broker before it accepts them. Node's
+ * default (511) is too few for a fleet reconnecting at once after a power cut:
+ * past it the kernel drops SYNs, and each device waits out TCP's retransmission
+ * backoff (1, 2, 4, 8... seconds) before trying again. The kernel caps it at
+ * net.core.somaxconn (4096 on current Linux).
+ */
+const ACCEPT_BACKLOG = 8192;
+
 function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: ACCEPT_BACKLOG }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
