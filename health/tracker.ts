@@ -1,5 +1,5 @@
 import type { DisconnectReason, EventBus, TestbedEvent } from '../core/index.js';
-import type { ActivityUpdate, HealthLedger, StatusChange } from '../registry/index.js';
+import type { ActivityUpdate, ConnectionUpdate, HealthLedger, StatusChange } from '../registry/index.js';
 import type { Reading, Rejection } from '../store/index.js';
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import { batteryOf, contractOf, signalOf } from './contract.js';
@@ -22,6 +22,8 @@ export class HealthTracker {
   readonly #failed: (err: unknown) => void;
   /** Registry writes, one after the other in the order their events came: a disconnect is never written before its connect. */
   #chain: Promise<void> = Promise.resolve();
+  /** Connections and disconnections gathered for the next write (see #connection). */
+  #connections: ConnectionUpdate[] = [];
 
   /** `intervals` is the ledger's `reportedIntervals()`, read at start; `failed` hears of a write the registry refused. */
   constructor(
@@ -57,6 +59,7 @@ export class HealthTracker {
   /** Forgets a device (its pilot was erased): gathered activity not yet written and its reported interval. */
   forget(deviceId: string): void {
     this.#pending.delete(deviceId);
+    this.#connections = this.#connections.filter((u) => u.deviceId !== deviceId);
     this.#intervals.delete(deviceId);
   }
 
@@ -64,6 +67,21 @@ export class HealthTracker {
   evaluate(now: number): Promise<void> {
     void this.flush();
     return this.#serial(async () => this.#publishChanges(await this.#ledger.evaluateStatuses(now), now));
+  }
+
+  /**
+   * Gathers a connection or disconnection: those that arrive while the write
+   * queue is busy go in one transaction, in order (a thousand devices
+   * reconnecting after a power cut cost a few commits, not a thousand).
+   */
+  #connection(update: ConnectionUpdate): void {
+    this.#connections.push(update);
+    if (this.#connections.length > 1) return;
+    void this.#serial(() => {
+      const batch = this.#connections;
+      this.#connections = [];
+      return this.#ledger.recordConnections(batch);
+    });
   }
 
   /** Queues a registry write behind the others; a failure is reported and does not stop the ones after it. */
@@ -77,10 +95,10 @@ export class HealthTracker {
     const deviceId = event.deviceId;
     if (deviceId === undefined) return;
     const ledger = this.#ledger;
-    if (event.type === 'device.connected') void this.#serial(() => ledger.recordConnection({ deviceId, at: event.at, online: true }));
+    if (event.type === 'device.connected') this.#connection({ deviceId, at: event.at, online: true });
     else if (event.type === 'device.disconnected') {
       const reason = event.data.reason as DisconnectReason;
-      void this.#serial(() => ledger.recordConnection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason }));
+      this.#connection({ deviceId, at: event.at, online: event.data.stillOnline === true, reason });
     } else if (event.type === 'device.will') {
       void this.#serial(() => ledger.recordDeviceEvent(deviceId, event.at, { type: 'will', payload: String(event.data.payload) }));
     } else if (event.type === 'device.config.reported') this.#reportedInterval(deviceId, event.data);

@@ -179,15 +179,18 @@ export class HealthTable {
     return new Map(rows.map((r) => [r.device_id, Number(r.last_reading_at)]));
   }
 
-  async recordConnection(u: ConnectionUpdate): Promise<void> {
+  async recordConnections(updates: readonly ConnectionUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
     await this.#db.transaction(async () => {
-      await this.#s.ensure.run(u.deviceId);
-      if (u.online && u.reason === undefined) {
-        await this.#s.connect.run({ id: u.deviceId, at: u.at });
-        await this.#event(u.deviceId, u.at, { type: 'connected' });
-      } else {
-        await this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
-        await this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
+      for (const u of updates) {
+        await this.#s.ensure.run(u.deviceId);
+        if (u.online && u.reason === undefined) {
+          await this.#s.connect.run({ id: u.deviceId, at: u.at });
+          await this.#event(u.deviceId, u.at, { type: 'connected' });
+        } else {
+          await this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
+          await this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
+        }
       }
     });
   }

@@ -552,8 +552,8 @@ export class Registry implements TestbedRegistry, HealthLedger {
     return this.#health.recordActivity(updates, (id) => this.placementOf(id));
   }
 
-  async recordConnection(update: ConnectionUpdate): Promise<void> {
-    await this.#health.recordConnection(update);
+  async recordConnections(updates: readonly ConnectionUpdate[]): Promise<void> {
+    await this.#health.recordConnections(updates);
   }
 
   async recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): Promise<void> {

@@ -239,7 +239,8 @@ export interface HealthLedger {
   placementOf(deviceId: string): Promise<Placement | undefined>;
   /** One transaction for a whole batch; devices whose status was not `ok` come back as changes. */
   recordActivity(updates: readonly ActivityUpdate[]): Promise<StatusChange[]>;
-  recordConnection(update: ConnectionUpdate): Promise<void>;
+  /** Connections and disconnections, in order, in one transaction (a fleet reconnecting costs one commit per batch, not per device). */
+  recordConnections(updates: readonly ConnectionUpdate[]): Promise<void>;
   recordDeviceEvent(deviceId: string, at: number, event: Omit<DeviceEvent, 'time'>): Promise<void>;
   /** Moves every device whose status the clock changed, and says which. */
   evaluateStatuses(now: number): Promise<StatusChange[]>;
