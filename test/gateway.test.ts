@@ -253,4 +253,18 @@ describe('gateway: real MQTT over TCP against the whole pipeline', () => {
     expect(after.lastSeen).not.toBeNull();
     expect(p.gateway.isOnline(d.device.id)).toBe(false);
   });
+  it('never routes readings to subscribers, not even the device subscribed to all of its own topics', async () => {
+    const { devices } = await provision(p, 'air-quality');
+    const { device, password } = devices[0]!;
+    const client = await connect(device.username, password);
+    const received: string[] = [];
+    client.on('message', (topic) => received.push(topic));
+    await client.subscribeAsync(`devices/${device.id}/#`, { qos: 1 });
+    await client.publishAsync(deviceTopic(device.id, 'readings'), JSON.stringify({ pm25: 3, pm10: 6, time: '2026-03-01T11:00:00Z' }), { qos: 1 });
+    // A bad reading: its error notice comes back on the same subscription, so the subscription works.
+    await client.publishAsync(deviceTopic(device.id, 'readings'), 'not json', { qos: 1 });
+    await eventually(async () => (received.includes(deviceTopic(device.id, 'errors')) ? true : undefined));
+    await eventually(async () => ((await readDevice(p.stores.readings, device.id, { limit: 10 }, ALL)).length === 1 ? true : undefined));
+    expect(received).not.toContain(deviceTopic(device.id, 'readings'));
+  });
 });
