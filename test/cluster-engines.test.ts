@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
-import { provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { openLiveStream, provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { eventually } from './helpers/wait.js';
 
 /**
@@ -21,19 +21,8 @@ describe('a cluster whose Redis restarts', () => {
   it('carries the live feed across nodes again after Redis restarts, without restarting a node', async () => {
     const t = await provision(c.nodes[0]!.apiUrl, 'Uudelleen Oy', 1);
     await c.redis.restart();
-    const res = await fetch(`${c.nodes[0]!.apiUrl}/v1/pilots/${t.pilotId}/live`, {
-      headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream' },
-    });
-    expect(res.status).toBe(200);
-    let text = '';
-    const reader = res.body!.getReader();
-    void (async () => {
-      for (;;) {
-        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
-    })();
+    const live = await openLiveStream(c.nodes[0]!.apiUrl, t.pilotId, t.key);
+    expect(live.status).toBe(200);
     const d = t.devices[0]!;
     const client = await mqtt.connectAsync(c.nodes[2]!.mqttUrl, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 });
     try {
@@ -42,13 +31,13 @@ describe('a cluster whose Redis restarts', () => {
         async () => {
           await client.publishAsync(deviceTopic(d.id, 'readings'), JSON.stringify({ laeq: 61 }), { qos: 1 });
           await sleep(500);
-          return text.includes(d.id) ? true : undefined;
+          return live.text().includes(d.id) ? true : undefined;
         },
         30_000,
         'a reading through node 3 on the stream of node 1',
       );
     } finally {
-      await reader.cancel();
+      await live.close();
       await client.endAsync();
     }
   }, 60_000);

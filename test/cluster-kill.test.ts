@@ -11,7 +11,7 @@ import { eventually } from './helpers/wait.js';
  * what was not acknowledged) land on the other nodes; the killed node's queue on
  * disk is delivered once it restarts. Every reading a device saw acknowledged,
  * identified by (device, time), is in InfluxDB exactly once: counted there.
- * Needs the registry shared on PostgreSQL (devices must log in at any node).
+ * The nodes share one registry file, so a device logs in at whichever node it reaches.
  */
 const DEVICES = 100;
 const PER_DEVICE = 60;

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, CLUSTER_ADMIN, provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { call, CLUSTER_ADMIN, openLiveStream, provision, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { deviceTopic } from '../core/topics.js';
 import { eventually } from './helpers/wait.js';
 
@@ -11,9 +11,7 @@ const run = promisify(execFile);
 
 /**
  * Three `testbed start` processes behind Debian's HAProxy, with one InfluxDB,
- * PostgreSQL and Redis, all real. The tests marked `shared registry` need
- * TESTBED_DATABASE_URL to be read (the registry on PostgreSQL), those marked
- * `coordination` TESTBED_REDIS_URL; the others hold whatever the nodes share.
+ * one registry file (TESTBED_REGISTRY_FILE) and one Redis, all real.
  */
 describe('a cluster of three nodes behind HAProxy', () => {
   let c: TestCluster;
@@ -180,26 +178,15 @@ describe('a cluster of three nodes behind HAProxy', () => {
   describe('with coordination on Redis', () => {
     it("a company's live stream on node 1 sees readings arriving through nodes 2 and 3", async () => {
       const t = await provision(c.nodes[0]!.apiUrl, 'Live Oy', 2);
-      const res = await fetch(`${c.nodes[0]!.apiUrl}/v1/pilots/${t.pilotId}/live`, {
-        headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream' },
-      });
-      expect(res.status).toBe(200);
-      let text = '';
-      const reader = res.body!.getReader();
-      void (async () => {
-        for (;;) {
-          const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-          if (done) break;
-          text += new TextDecoder().decode(value);
-        }
-      })();
+      const live = await openLiveStream(c.nodes[0]!.apiUrl, t.pilotId, t.key);
+      expect(live.status).toBe(200);
       const clients = await Promise.all([connect(c.nodes[1]!.mqttUrl, t.devices[0]!), connect(c.nodes[2]!.mqttUrl, t.devices[1]!)]);
       try {
         for (const [i, client] of clients.entries())
           await client.publishAsync(deviceTopic(t.devices[i]!.id, 'readings'), JSON.stringify({ laeq: 60 + i }), { qos: 1 });
-        await eventually(() => (t.devices.every((d) => text.includes(d.id)) ? true : undefined), 10_000, 'both readings on the stream of node 1');
+        await eventually(() => (t.devices.every((d) => live.text().includes(d.id)) ? true : undefined), 10_000, 'both readings on the stream of node 1');
       } finally {
-        await reader.cancel();
+        await live.close();
         await Promise.all(clients.map((client) => client.endAsync()));
       }
     }, 30_000);

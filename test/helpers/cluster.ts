@@ -125,3 +125,18 @@ export async function provision(base: string, name: string, count: number, profi
   }
   return { companyId: company.body.id as string, key: key.body.key as string, pilotId: pilot.body.id as string, devices };
 }
+
+/** A pilot's live stream (SSE) at `base`, read as it comes: `text()` is everything so far; `close()` ends it. */
+export async function openLiveStream(base: string, pilotId: string, key: string): Promise<{ status: number; text(): string; close(): Promise<void> }> {
+  const res = await fetch(`${base}/v1/pilots/${pilotId}/live`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' } });
+  let text = '';
+  const reader = res.body!.getReader();
+  void (async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+  return { status: res.status, text: () => text, close: () => reader.cancel() };
+}
