@@ -26,6 +26,11 @@ export function brokerParts(url: string, nodeId: string, log: Logger): BrokerPar
   const pubConn = connectRedis(url, log, 'mqtt-pub');
   const subConn = connectRedis(url, log, 'mqtt-sub');
   const conn = connectRedis(url, log, 'mqtt-sessions');
+  // The bus closes with quit() and never looks at its promise; Redis gone, that rejection would be unhandled.
+  for (const redis of [pubConn, subConn]) {
+    const quit = redis.quit.bind(redis);
+    redis.quit = () => quit().catch(() => 'OK' as const);
+  }
   const shared = mqemitterRedis({ pubConn, subConn });
   // The bus re-emits its connections' errors on `state`, where nobody listens (an uncaught throw); connectRedis logs them.
   (shared as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
