@@ -209,7 +209,7 @@ describe('InfluxStore when influxd goes away', () => {
   });
 
   it('reports a paused (hung) server as not answering', async () => {
-    server.pause();
+    await server.pause();
     try {
       expect(await store.ping()).toBe(false);
     } finally {

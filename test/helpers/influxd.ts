@@ -22,8 +22,11 @@ export interface Influxd {
   kill(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts it again on the same port and data (stopping it first if it runs); resolves once `/ping` answers. */
   restart(): Promise<void>;
-  /** SIGSTOP: the server keeps its sockets but answers nothing, so requests hang until they time out. */
-  pause(): void;
+  /**
+   * SIGSTOP: the server keeps its sockets but answers nothing, so requests hang until they time out.
+   * Resolves once every thread of the process is stopped: the signal is only queued when kill(2) returns.
+   */
+  pause(): Promise<void>;
   /** SIGCONT after `pause`. */
   resume(): void;
   /** Kills the server, waits for it to exit and removes its folder. Safe to call twice. */
@@ -229,10 +232,16 @@ class Server implements Influxd {
     await this.start();
   }
 
-  pause(): void {
-    if (!this.#child || this.#paused) return;
-    this.#child.kill('SIGSTOP');
+  async pause(): Promise<void> {
+    const child = this.#child;
+    if (!child || this.#paused) return;
+    child.kill('SIGSTOP');
     this.#paused = true;
+    const deadline = Date.now() + 5_000;
+    while (!allThreadsStopped(child.pid!)) {
+      if (Date.now() > deadline) throw new Error(`influxd (pid ${child.pid}) did not stop within 5 s of SIGSTOP`);
+      await sleep(2);
+    }
   }
 
   resume(): void {
@@ -245,4 +254,14 @@ class Server implements Influxd {
     await this.kill('SIGKILL');
     this.removeDir();
   }
+}
+
+/** True when every thread of `pid` is in the stopped state (`T`), read from /proc. */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  return tasks.every((tid) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may itself hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  });
 }
