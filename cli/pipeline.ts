@@ -53,7 +53,13 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const profiles = loadProfiles(config.profilesDir);
     const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'an event listener failed'));
     const admin = resolveAdminToken(config.dataDir, config.adminToken);
-    const registry = await Registry.open(config.dataDir, admin.token, { maxLiveKeys: config.limits.keys.maxLive, file: config.registryFile });
+    const registry = await Registry.open(config.dataDir, admin.token, {
+      maxLiveKeys: config.limits.keys.maxLive,
+      file: config.registryFile,
+      databaseUrl: config.databaseUrl,
+      // The pool replaces a connection that broke while idle; requests meanwhile answer 503 TESTBED_REGISTRY_UNAVAILABLE.
+      onConnectionError: (err) => log.warn({ code: 'TESTBED_REGISTRY_UNAVAILABLE', reason: err.message }, 'a connection to the registry database broke'),
+    });
     stops.push({ name: 'registry', stop: () => registry.close() });
     const webhookUrls = new WebhookUrlPolicy(config.webhooks.allowedHosts);
     const webhooks = startWebhookDispatcher({
@@ -123,7 +129,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     stops.push({ name: 'lifecycle', stop: () => lifecycle.stop() });
     // The process's own start, so a restarted node shows a new one (performance.timeOrigin is when it began).
     const self = { id: config.nodeId, startedAt: isoTime(performance.timeOrigin) };
-    const registryKind = 'sqlite' as const;
+    const registryKind = registry.dialect;
     const cluster: ClusterView = node
       ? {
           node: self,

@@ -11,7 +11,7 @@ export interface ClusterNode {
 /** Where the state that nodes share lives. */
 export type CoordinationKind = 'none' | 'redis';
 /** Where the registry lives. */
-export type RegistryKind = 'sqlite';
+export type RegistryKind = 'sqlite' | 'postgres';
 
 /** What a node knows of the cluster it is part of. */
 export interface ClusterState {

@@ -42,6 +42,9 @@ const serverEnv = z.object({
   TESTBED_TRUSTED_PROXIES: optionalString,
   TESTBED_DATA_DIR: z.string().min(1).default('./data'),
   TESTBED_REGISTRY_FILE: optionalString,
+  TESTBED_DATABASE_URL: optionalString.pipe(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a URL such as postgres://user:password@127.0.0.1:5432/testbed (postgres or postgresql)' }).optional(),
+  ),
   TESTBED_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   TESTBED_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESTBED_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -157,6 +160,8 @@ export interface Config {
   readonly dataDir: string;
   /** The embedded registry's SQLite file (TESTBED_REGISTRY_FILE): `registry.db` in the data folder unless set; nodes on one machine may share one. */
   readonly registryFile: string;
+  /** PostgreSQL holds the registry instead (TESTBED_DATABASE_URL), shared by every node; undefined: the SQLite file. */
+  readonly databaseUrl: string | undefined;
   readonly adminToken: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['TESTBED_LOG_LEVEL'];
   /** `auto`: human-readable on a terminal, JSON lines otherwise (the command line decides which). */
@@ -240,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: limitsOf(e),
     dataDir: path.resolve(e.TESTBED_DATA_DIR),
     registryFile: path.resolve(e.TESTBED_REGISTRY_FILE ?? path.join(e.TESTBED_DATA_DIR, 'registry.db')),
+    databaseUrl: e.TESTBED_DATABASE_URL,
     adminToken: e.TESTBED_ADMIN_TOKEN,
     logLevel: e.TESTBED_LOG_LEVEL,
     logFormat: e.TESTBED_LOG_FORMAT,

@@ -14,7 +14,7 @@ export interface SqlCondition {
 }
 
 /**
- * The SQLite condition that limits rows to what `scope` may see, the SQL twin
+ * The SQL condition (SQLite and PostgreSQL) that limits rows to what `scope` may see, the SQL twin
  * of `scopeAdmits`. Lists are bound as one JSON array (`json_each`), so the SQL
  * text depends only on the scope's kind and a prepared statement per kind
  * serves every caller. An empty list admits nothing.
@@ -22,7 +22,7 @@ export interface SqlCondition {
 export function scopeCondition(scope: Scope, cols: ScopeColumns): SqlCondition {
   switch (scope.kind) {
     case 'all':
-      return { sql: '1', params: [] };
+      return { sql: '1 = 1', params: [] };
     case 'company':
       return { sql: `${cols.company} = ?`, params: [scope.companyId] };
     case 'testbeds':

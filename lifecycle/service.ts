@@ -7,6 +7,9 @@ import { sweepRetention, type RetentionResult } from './retention.js';
 import { ReceiptSigner, type ReceiptPublicKey } from './signing.js';
 import type { BundleFile, EraseRequest, LifecycleDeps, PilotLifecycle } from './types.js';
 
+/** The registry secret that seeds the receipt key (see ReceiptSigner.open). */
+const RECEIPT_SEED = 'receipt-key';
+
 const DAY_MS = 86_400_000;
 
 /**
@@ -34,7 +37,7 @@ export class Lifecycle implements PilotLifecycle {
    */
   static async start(deps: LifecycleDeps): Promise<Lifecycle> {
     fs.mkdirSync(path.join(deps.dataDir, 'exports'), { recursive: true, mode: 0o700 });
-    const lifecycle = new Lifecycle(deps, ReceiptSigner.open(deps.dataDir));
+    const lifecycle = new Lifecycle(deps, await ReceiptSigner.open(deps.dataDir, () => deps.registry.secret(RECEIPT_SEED)));
     for (const id of await deps.ledger.failUnfinishedExports()) fs.rmSync(bundlePath(deps.dataDir, id), { force: true });
     lifecycle.#track(lifecycle.#resumeErasures());
     const every = deps.retentionEveryMs ?? DAY_MS;

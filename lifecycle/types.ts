@@ -66,7 +66,7 @@ export interface LifecycleDeps {
   readonly rejections: RejectionLog;
   readonly profiles: ProfileCatalogue;
   readonly log: Logger;
-  /** The data folder: bundles go to `exports/`, the receipt key is `receipt-key.pem`. */
+  /** The data folder: bundles go to `exports/`; a receipt key made there by an earlier version (`receipt-key.pem`) is kept. */
   readonly dataDir: string;
   readonly sessions?: Disconnector | undefined;
   /**

@@ -66,7 +66,7 @@ export class CompanyTable {
 function companyCondition(scope: Scope): string {
   switch (scope.kind) {
     case 'all':
-      return '1';
+      return '1 = 1';
     case 'company':
       return 'c.id = ?';
     case 'testbeds':

@@ -42,7 +42,7 @@ export class DeviceConfigTable {
       get: db.prepare('SELECT * FROM device_config WHERE device_id = ?'),
       setDesired: db.prepare(
         `INSERT INTO device_config (device_id, desired, desired_version, desired_at, desired_by) VALUES (?, ?, 1, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET desired = excluded.desired, desired_version = desired_version + 1,
+         ON CONFLICT (device_id) DO UPDATE SET desired = excluded.desired, desired_version = device_config.desired_version + 1,
            desired_at = excluded.desired_at, desired_by = excluded.desired_by`,
       ),
       setReported: db.prepare(
@@ -50,10 +50,7 @@ export class DeviceConfigTable {
          ON CONFLICT (device_id) DO UPDATE SET reported = excluded.reported, reported_version = excluded.reported_version,
            reported_at = excluded.reported_at`,
       ),
-      intervals: db.prepare(
-        `SELECT device_id, json_extract(reported, '$.reportingIntervalSeconds') AS seconds FROM device_config
-         WHERE json_type(reported, '$.reportingIntervalSeconds') IN ('integer', 'real')`,
-      ),
+      intervals: db.prepare('SELECT device_id, reported FROM device_config WHERE reported IS NOT NULL'),
       since: db.prepare('SELECT * FROM device_config WHERE desired IS NOT NULL AND desired_at >= ? ORDER BY desired_at, device_id'),
     };
   }
@@ -76,8 +73,12 @@ export class DeviceConfigTable {
 
   /** The `reportingIntervalSeconds` each device last reported, for those that did. */
   async reportedIntervals(): Promise<Map<string, number>> {
-    const rows = (await this.#stmts.intervals.all()) as { device_id: string; seconds: number }[];
-    return new Map(rows.map((r) => [r.device_id, r.seconds]));
+    const intervals = new Map<string, number>();
+    for (const r of (await this.#stmts.intervals.all()) as { device_id: string; reported: string }[]) {
+      const seconds = reportedInterval(r.reported);
+      if (seconds !== null) intervals.set(r.device_id, seconds);
+    }
+    return intervals;
   }
 
   /** Desired documents set at or after `since` (epoch ms), oldest first. */
@@ -88,4 +89,15 @@ export class DeviceConfigTable {
       updatedAt: r.desired_at!,
     }));
   }
+}
+
+/**
+ * The `reportingIntervalSeconds` of a reported configuration document, when it
+ * is a number. Read here rather than in SQL, whose JSON functions SQLite and
+ * PostgreSQL spell differently.
+ */
+export function reportedInterval(reported: string | null): number | null {
+  if (reported === null) return null;
+  const seconds: unknown = (JSON.parse(reported) as Record<string, unknown>).reportingIntervalSeconds;
+  return typeof seconds === 'number' ? seconds : null;
 }

@@ -4,6 +4,9 @@ import { precisionFor, stretchOf, type HistoryRow } from './device-locations.js'
 import { QUALIFIED, SELECT, toDevice, type ReadRow } from './devices.js';
 import { ScopedStatements } from './statements.js';
 
+/** LIMIT for "all of them": SQLite takes -1 for that, PostgreSQL does not. */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
 /** Which of the devices a scope sees: a page in id order, or those with these ids. */
 export interface DevicePage {
   /** Devices with an id above this one. */
@@ -37,7 +40,7 @@ export class DevicePages {
       (where) => `${SELECT} WHERE d.id > ? AND (? IS NULL OR d.id IN (SELECT value FROM json_each(?))) AND (${where}) ORDER BY d.id LIMIT ? OFFSET ?`,
     );
     const ids = page.ids === undefined ? null : JSON.stringify(page.ids);
-    const rows = (await stmt.all(page.afterId ?? '', ids, ids, ...scopeParams, page.limit ?? -1, page.offset ?? 0)) as ReadRow[];
+    const rows = (await stmt.all(page.afterId ?? '', ids, ids, ...scopeParams, page.limit ?? NO_LIMIT, page.offset ?? 0)) as ReadRow[];
     return rows.map((r) => toDevice(r, precisionFor(scope, r.precision)));
   }
 

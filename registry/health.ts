@@ -1,5 +1,6 @@
 import type { Database, Statement } from './sql/database.js';
 import type { DeviceEvent, DeviceStatus, DisconnectReason, Placement, Scope } from '../core/index.js';
+import { reportedInterval } from './device-config.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
 /** A device's health as kept: epoch ms times, the status as last evaluated. */
@@ -70,14 +71,13 @@ interface HealthRow {
   battery: number | null;
   battery_low: number | null;
   signal: number | null;
-  reported_interval: number | null;
+  reported: string | null;
 }
 
 /** The health columns of a query over `devices d LEFT JOIN device_health h`, with the interval the device reported. */
 export const HEALTH_COLUMNS =
   'h.online, h.last_connected_at, h.last_disconnected_at, h.disconnect_reason, h.last_seen, h.last_reading_at, h.status, h.battery, h.battery_low, h.signal, ' +
-  "(SELECT json_extract(c.reported, '$.reportingIntervalSeconds') FROM device_config c WHERE c.device_id = d.id " +
-  "AND json_type(c.reported, '$.reportingIntervalSeconds') IN ('integer', 'real')) AS reported_interval";
+  '(SELECT c.reported FROM device_config c WHERE c.device_id = d.id) AS reported';
 
 export const toHealth = (r: HealthRow): HealthRecord => ({
   online: r.online === 1,
@@ -90,7 +90,7 @@ export const toHealth = (r: HealthRow): HealthRecord => ({
   battery: r.battery,
   batteryLow: r.battery_low === null ? null : r.battery_low === 1,
   signal: r.signal,
-  reportedIntervalSeconds: r.reported_interval,
+  reportedIntervalSeconds: reportedInterval(r.reported),
 });
 
 /** The status a reading time gives at `now`, in SQL (the same rule as `statusAt`). */
@@ -113,14 +113,16 @@ export class HealthTable {
       ensure: db.prepare('INSERT INTO device_health (device_id) SELECT id FROM devices WHERE id = ? ON CONFLICT (device_id) DO NOTHING'),
       statusOf: db.prepare('SELECT status FROM device_health WHERE device_id = ?'),
       activity: db.prepare(
-        `UPDATE device_health SET last_reading_at = max(coalesce(last_reading_at, 0), @at), last_seen = max(coalesce(last_seen, 0), @at),
+        `UPDATE device_health SET last_reading_at = CASE WHEN coalesce(last_reading_at, 0) > @at THEN last_reading_at ELSE @at END, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END,
            late_ms = @late, silent_ms = @silent, status = 'ok',
            battery = coalesce(@battery, battery), battery_low = coalesce(@low, battery_low), signal = coalesce(@signal, signal)
          WHERE device_id = @id`,
       ),
-      connect: db.prepare('UPDATE device_health SET online = 1, last_connected_at = @at, last_seen = max(coalesce(last_seen, 0), @at) WHERE device_id = @id'),
+      connect: db.prepare(
+        'UPDATE device_health SET online = 1, last_connected_at = @at, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END WHERE device_id = @id',
+      ),
       disconnect: db.prepare(
-        'UPDATE device_health SET online = @online, last_disconnected_at = @at, disconnect_reason = @reason, last_seen = max(coalesce(last_seen, 0), @at) WHERE device_id = @id',
+        'UPDATE device_health SET online = @online, last_disconnected_at = @at, disconnect_reason = @reason, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END WHERE device_id = @id',
       ),
       offline: db.prepare('UPDATE device_health SET online = 0 WHERE online = 1'),
       due: db.prepare(

@@ -2,6 +2,9 @@ import type { Database, Statement } from './sql/database.js';
 import { isoTime, newId, type Erasure, type Pilot, type PilotExport, type Scope, type StoredReceipt } from '../core/index.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
+/** An erased device's secret digest: empty, so no password matches it. */
+const NO_SECRET = Buffer.alloc(0);
+
 interface ExportRow {
   id: string;
   pilot_id: string;
@@ -87,7 +90,7 @@ export class LifecycleTable {
       finish: db.prepare("UPDATE exports SET state = 'done', bytes = ?, sha256 = ?, manifest_sha256 = ?, readings_written = ?, finished_at = ? WHERE id = ?"),
       fail: db.prepare("UPDATE exports SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state = 'running'"),
       running: db.prepare("SELECT id FROM exports WHERE state = 'running'"),
-      lastDone: db.prepare("SELECT * FROM exports WHERE pilot_id = ? AND state = 'done' ORDER BY finished_at DESC, rowid DESC LIMIT 1"),
+      lastDone: db.prepare("SELECT * FROM exports WHERE pilot_id = ? AND state = 'done' ORDER BY finished_at DESC, created_at DESC, id DESC LIMIT 1"),
       insertErasure: db.prepare(
         `INSERT INTO erasures (pilot_id, company_id, testbed_id, requested_by, forced, state, receipt_id, started_at)
          VALUES (?, ?, ?, ?, ?, 'running', ?, ?) ON CONFLICT (pilot_id) DO NOTHING`,
@@ -101,7 +104,7 @@ export class LifecycleTable {
       ),
       done: db.prepare("UPDATE erasures SET state = 'done', finished_at = ? WHERE pilot_id = ?"),
       clearDevices: db.prepare(
-        `UPDATE devices SET secret_hash = X'', revoked_at = coalesce(revoked_at, ?), lon = NULL, lat = NULL, alt = NULL, placement = NULL
+        `UPDATE devices SET secret_hash = ?, revoked_at = coalesce(revoked_at, ?), lon = NULL, lat = NULL, alt = NULL, placement = NULL
          WHERE pilot_id = ? AND (length(secret_hash) > 0 OR lon IS NOT NULL OR placement IS NOT NULL)`,
       ),
     };
@@ -184,7 +187,7 @@ export class LifecycleTable {
   /** Removes them in one transaction: credentials and places cleared (the device records stay), the rest deleted. */
   async eraseRemnants(pilotId: string): Promise<void> {
     await this.#db.transaction(async () => {
-      await this.#s.clearDevices!.run(this.#now(), pilotId);
+      await this.#s.clearDevices!.run(NO_SECRET, this.#now(), pilotId);
       for (const from of Object.values(REMNANTS)) await this.#db.prepare(`DELETE FROM ${from}`).run(pilotId);
     });
   }

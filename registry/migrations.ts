@@ -332,7 +332,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** The six cities' living labs, present from the first start. */
-const TESTBEDS = [
+export const TESTBEDS = [
   ['helsinki', 'Helsinki living lab', 'Helsinki'],
   ['espoo', 'Espoo living lab', 'Espoo'],
   ['vantaa', 'Vantaa living lab', 'Vantaa'],

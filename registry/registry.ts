@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import {
   TestbedError,
   type Alert,
@@ -46,11 +45,10 @@ import { DeviceTable, type DeviceChanges, type DeviceFilter, type DeviceProblem,
 import { grantProblems, refuseGrant, scopeOf } from './key-policy.js';
 import { KeyTable, type KeyHolder } from './keys.js';
 import { LifecycleTable } from './lifecycle.js';
-import { migrate } from './migrations.js';
 import { PilotTable, refuseChange, refusePilotPlace, type NewPilot, type PilotChanges, type PilotFilter } from './pilots.js';
 import type { CreatedDevice, CreatedKey, CreatedWebhook, HealthLedger, NewWebhook, TestbedRegistry } from './testbed-registry.js';
 import type { Database, Statement } from './sql/database.js';
-import { SqliteDatabase } from './sql/sqlite.js';
+import { openPostgres, openSqlite } from './sql/open.js';
 import { SqlWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
 import { WebhookTable } from './webhooks.js';
 
@@ -74,6 +72,16 @@ export interface RegistryOptions {
   readonly now?: () => number;
   /** Live (not revoked, not expired) keys one company may have, and one key may have minted under it (TESTBED_MAX_LIVE_KEYS). */
   readonly maxLiveKeys?: number;
+}
+
+/** Where the registry is kept, besides `RegistryOptions`. */
+export interface RegistryOpenOptions extends RegistryOptions {
+  /** The SQLite file (TESTBED_REGISTRY_FILE); `registry.db` in the data folder by default. */
+  readonly file?: string | undefined;
+  /** PostgreSQL instead of SQLite (TESTBED_DATABASE_URL). */
+  readonly databaseUrl?: string | undefined;
+  /** Hears of PostgreSQL connections that break while idle (the pool replaces them). */
+  readonly onConnectionError?: ((err: Error) => void) | undefined;
 }
 
 /** The default of `maxLiveKeys`. */
@@ -140,21 +148,22 @@ export class Registry implements TestbedRegistry, HealthLedger {
   }
 
   /**
-   * Opens (creating and migrating as needed) `registry.db` in the data folder,
-   * or the file `options.file` names. Several processes on one machine may
-   * share one file: SQLite in WAL mode lets one write at a time and all read.
+   * Opens the registry: on PostgreSQL when `options.databaseUrl` is given
+   * (shared by every node), else in the SQLite file `options.file`
+   * (`registry.db` in the data folder by default), creating and migrating it
+   * as needed.
    */
-  static async open(dataDir: string, adminToken: string | undefined, options: RegistryOptions & { readonly file?: string } = {}): Promise<Registry> {
+  static async open(dataDir: string, adminToken: string | undefined, options: RegistryOpenOptions = {}): Promise<Registry> {
     fs.mkdirSync(dataDir, { recursive: true });
-    const file = options.file ?? path.join(dataDir, 'registry.db');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new BetterSqlite3(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-    return new Registry(new SqliteDatabase(db), adminToken, options.now ?? Date.now, options.maxLiveKeys ?? DEFAULT_MAX_LIVE_KEYS);
+    const db = options.databaseUrl
+      ? await openPostgres(options.databaseUrl, options.onConnectionError ?? (() => undefined))
+      : openSqlite(options.file ?? path.join(dataDir, 'registry.db'));
+    return new Registry(db, adminToken, options.now ?? Date.now, options.maxLiveKeys ?? DEFAULT_MAX_LIVE_KEYS);
+  }
+
+  /** Which database holds the registry. */
+  get dialect(): Database['dialect'] {
+    return this.#db.dialect;
   }
 
   async close(): Promise<void> {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs a cluster on this machine: N `testbed start` nodes behind HAProxy, sharing
-# one registry file (SQLite), Redis (coordination) and InfluxDB (the readings).
-# Redis and InfluxDB are used from their URLs when given, else started here in
-# the cluster's folder. Ctrl-C stops everything this script started.
+# the registry (PostgreSQL), Redis (coordination) and InfluxDB (the readings).
+# Each engine is used from its URL when given, else started here in the
+# cluster's folder. Ctrl-C stops everything this script started.
 #
 #   bash scripts/cluster.sh                  # 3 nodes, MQTT on :1883, API on :8080
 #   CLUSTER_NODES=2 bash scripts/cluster.sh
 #
 # CLUSTER_NODES (3), CLUSTER_DIR (./data/cluster), CLUSTER_MQTT_PORT (1883),
 # CLUSTER_HTTP_PORT (8080), CLUSTER_NODE_PORTS (21000: node i listens on
-# 21000+2i for MQTT and 21001+2i for HTTP), TESTBED_REGISTRY_FILE,
+# 21000+2i for MQTT and 21001+2i for HTTP), TESTBED_DATABASE_URL (or
+# TESTBED_REGISTRY_FILE: one SQLite file instead, shared by this machine's nodes),
 # TESTBED_REDIS_URL, TESTBED_INFLUX_URL (with TESTBED_INFLUX_BUCKET), and
 # TESTBED_ADMIN_TOKEN (generated into the folder once, shared by every node).
 set -euo pipefail
@@ -37,9 +38,29 @@ need haproxy /usr/sbin/haproxy haproxy
 [ -f dist/cli/testbed.js ] || { bash scripts/deps.sh && npm run build --silent; }
 
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; exit 1; }
-# The registry: one SQLite file in the cluster's folder that every node opens (WAL lets
-# processes on one machine share it).
-export TESTBED_REGISTRY_FILE="${TESTBED_REGISTRY_FILE:-$dir/registry.db}"
+# The registry: PostgreSQL, started here unless TESTBED_DATABASE_URL names one; or, with
+# TESTBED_REGISTRY_FILE, one SQLite file that every node of this machine opens (WAL).
+if [ -z "${TESTBED_DATABASE_URL:-}" ] && [ -z "${TESTBED_REGISTRY_FILE:-}" ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$pgbin" ] || { echo "PostgreSQL is missing (Debian/Ubuntu: apt-get install postgresql), or set TESTBED_REGISTRY_FILE" >&2; exit 1; }
+  pg_port=$((node_ports - 5)) pgdata="$dir/postgres" as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    # PostgreSQL does not run as root: as the postgres user, in its own home (which it can reach).
+    pgdata=/var/lib/postgresql/testbed-cluster as=(runuser -u postgres --)
+    mkdir -p "$pgdata" && chown postgres: "$pgdata"
+  fi
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    # Trusting local connections is safe only because the server listens on 127.0.0.1 alone.
+    "${as[@]}" "$pgbin/initdb" -D "$pgdata" -U testbed --auth=trust -E UTF8 >"$dir/postgres-init.log" 2>&1
+  fi
+  "${as[@]}" "$pgbin/postgres" -D "$pgdata" -p "$pg_port" -h 127.0.0.1 -k "$pgdata" >"$dir/postgres.log" 2>&1 &
+  pids+=($!)
+  wait_port "$pg_port"
+  for _ in $(seq 1 50); do "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U testbed -d postgres -qtAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
+  "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U testbed -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'testbed'" | grep -q 1 ||
+    "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U testbed testbed
+  export TESTBED_DATABASE_URL="postgres://testbed@127.0.0.1:$pg_port/testbed"
+fi
 
 if [ -z "${TESTBED_REDIS_URL:-}" ]; then
   need redis-server /usr/bin/redis-server redis-server
@@ -108,7 +129,7 @@ Cluster of $nodes node(s) in $dir (logs: node-*.log, haproxy.log)
   MQTT (HAProxy):  mqtt://127.0.0.1:$mqtt_port
   API (HAProxy):   http://127.0.0.1:$http_port
   admin key:       in $dir/admin-token, or TESTBED_ADMIN_TOKEN
-  registry:        $TESTBED_REGISTRY_FILE
+  registry:        ${TESTBED_DATABASE_URL:-$TESTBED_REGISTRY_FILE}
   coordination:    $TESTBED_REDIS_URL
   readings:        $TESTBED_INFLUX_URL
 Ctrl-C stops it.

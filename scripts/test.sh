@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need (InfluxDB 1.x, the
-# Mosquitto command-line clients, Eclipse Paho for Python, Chromium, Prometheus, HAProxy and Redis from Debian's packages, the npm dependencies),
+# Mosquitto command-line clients, Eclipse Paho for Python, Chromium, Prometheus, HAProxy, Redis and PostgreSQL from Debian's packages, the npm dependencies),
 # builds, type-checks the whole project, checks lint, format and the import
 # rules between folders (.dependency-cruiser.cjs), and runs every test.
 set -euo pipefail
@@ -16,6 +16,17 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # The cluster tests run several nodes behind HAProxy on one Redis (test/cluster*.test.ts), both Debian's, started on free ports.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The registry suites and the cluster run on PostgreSQL too; each test file starts its own server with initdb.
+pg_missing=1
+for initdb in /usr/lib/postgresql/*/bin/initdb; do [ -x "$initdb" ] && pg_missing=0; done
+if [ "$pg_missing" -eq 1 ]; then
+  need+=(postgresql)
+  # The tests start their own servers: the package's default cluster (a server on port 5432) is not wanted.
+  if [ ! -e /etc/postgresql-common/createcluster.conf ] && [ "$(id -u)" -eq 0 ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  fi
+fi
 # Eclipse Paho (Python), a third stock MQTT client, in test/transport.test.ts; Debian's own interpreter runs it.
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 if [ ${#need[@]} -gt 0 ]; then

@@ -12,11 +12,13 @@ const run = promisify(execFile);
  * its HTTP frontend, published with a stock client (mosquitto_pub) through its
  * TCP frontend, read back through it, and companies kept apart. One node, so it
  * holds whatever the nodes share; `cluster.test.ts` runs the same over three.
+ * Its registry is the SQLite file nodes on one machine may share
+ * (TESTBED_REGISTRY_FILE); the three nodes' is on PostgreSQL.
  */
 describe('one node behind HAProxy', () => {
   let c: TestCluster;
   beforeAll(async () => {
-    c = await startTestCluster(1);
+    c = await startTestCluster(1, {}, { registry: 'file' });
   }, 120_000);
   afterAll(async () => {
     await c?.close();

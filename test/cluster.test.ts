@@ -33,9 +33,15 @@ describe('a cluster of three nodes behind HAProxy', () => {
       const admin = await health(node.apiUrl, CLUSTER_ADMIN);
       expect(admin.node).toEqual(anonymous.node);
       expect(admin.cluster.nodes.map((n: { id: string }) => n.id)).toContain(node.id);
-      expect(admin.cluster.registry).toBe('sqlite');
+      expect(admin.cluster.registry).toBe('postgres');
       expect(admin.cluster.coordination).toBe('redis');
     }
+  });
+
+  it('signs receipts with one key on every node, so a receipt verifies whichever node answers', async () => {
+    const keys = await Promise.all(c.nodes.map(async (n) => (await fetch(`${n.apiUrl}/.well-known/testbed-receipt-key`)).json()));
+    expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    for (const key of keys.slice(1)) expect(key).toEqual(keys[0]);
   });
 
   it('spreads API requests over every node, and MQTT connections evenly', async () => {

@@ -6,6 +6,7 @@ import { grantProblems, mayManage, refuseGrant, scopeOf } from '../registry/key-
 import { MIGRATIONS } from '../registry/migrations.js';
 import { Registry } from '../registry/registry.js';
 import { hashSecret } from '../core/secrets.js';
+import { REGISTRY_DATABASES, registryHost } from './helpers/registries.js';
 import { tempDir } from './helpers/tmp.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
@@ -106,15 +107,17 @@ describe('key policy (pure)', () => {
   });
 });
 
-describe('registry: keys, scopes, pilots and devices', () => {
+describe.each(REGISTRY_DATABASES)('registry on %s: keys, scopes, pilots and devices', (database) => {
   const tmp = tempDir();
+  const host = registryHost(database);
   let now = Date.parse('2025-06-01T00:00:00Z');
   let registry: Registry;
   beforeAll(async () => {
-    registry = await Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+    registry = await host.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
   });
   afterAll(async () => {
     await registry.close();
+    await host.close();
     tmp.remove();
   });
 
@@ -215,7 +218,7 @@ describe('registry: keys, scopes, pilots and devices', () => {
     const first = await registry.secret('cursor');
     expect(first).toHaveLength(32);
     await registry.close();
-    registry = await Registry.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
+    registry = await host.open(tmp.dir, 'registry-admin-token-0123', { now: () => now });
     expect((await registry.secret('cursor')).equals(first)).toBe(true);
   });
 });

@@ -1,24 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coarsen, parseBbox, scopeAdmits, type Point } from '../core/index.js';
-import { Registry } from '../registry/registry.js';
+import { type Registry } from '../registry/registry.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
+import { REGISTRY_DATABASES, registryHost } from './helpers/registries.js';
 import { tempDir } from './helpers/tmp.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-01T00:00:00Z');
 const at = (lon: number, lat: number, alt?: number): Point => ({ type: 'Point', coordinates: alt === undefined ? [lon, lat] : [lon, lat, alt] });
 
-describe('registry: open data', () => {
+describe.each(REGISTRY_DATABASES)('registry on %s: open data', (database) => {
   const tmp = tempDir();
+  const host = registryHost(database);
   let clock = T0;
   let registry: Registry;
   let companyId: string;
   beforeAll(async () => {
-    registry = await Registry.open(tmp.dir, undefined, { now: () => clock });
+    registry = await host.open(tmp.dir, undefined, { now: () => clock });
     companyId = (await registry.createCompany(SETUP.scope, 'Open Oy')).id;
   });
   afterAll(async () => {
     await registry.close();
+    await host.close();
     tmp.remove();
   });
   const pilot = async (input: Partial<Parameters<Registry['createPilot']>[1]> = {}) =>

@@ -1,29 +1,31 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestbedError } from '../core/errors.js';
-import { Registry } from '../registry/registry.js';
+import { type Registry } from '../registry/registry.js';
 import { resolveAdminToken } from '../registry/admin-token.js';
+import { REGISTRY_DATABASES, registryHost } from './helpers/registries.js';
 import { tempDir } from './helpers/tmp.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
 
 const ADMIN = 'admin-token-for-registry-tests';
 const ALL = { kind: 'all' } as const;
 
-describe('registry', () => {
+describe.each(REGISTRY_DATABASES)('registry on %s', (database) => {
   const tmp = tempDir();
+  const host = registryHost(database);
   let registry: Registry;
   beforeAll(async () => {
-    registry = await Registry.open(tmp.dir, ADMIN);
+    registry = await host.open(tmp.dir, ADMIN);
   });
   afterAll(async () => {
     await registry.close();
+    await host.close();
     tmp.remove();
   });
 
   it("has the six cities' testbeds from the first start, and once only after a restart", async () => {
     expect((await registry.listTestbeds()).map((t) => t.id)).toEqual(['helsinki', 'espoo', 'vantaa', 'tampere', 'turku', 'oulu']);
-    const again = await Registry.open(tmp.dir, ADMIN);
+    const again = await host.open(tmp.dir, ADMIN);
     expect(await again.listTestbeds()).toHaveLength(6);
     await again.close();
   });
@@ -51,9 +53,9 @@ describe('registry', () => {
     const { password } = await registry.createDevice(ALL, pilot.id, { profile: 'noise' });
     const { key } = await registry.createCompanyKey(SETUP, company.id);
     await registry.close();
-    const files = fs.readdirSync(tmp.dir).filter((f) => f.startsWith('registry.db'));
-    const bytes = Buffer.concat(files.map((f) => fs.readFileSync(path.join(tmp.dir, f))));
-    registry = await Registry.open(tmp.dir, ADMIN);
+    const bytes = await host.storedBytes(tmp.dir);
+    expect(bytes.length).toBeGreaterThan(0);
+    registry = await host.open(tmp.dir, ADMIN);
     expect(bytes.includes(password)).toBe(false);
     expect(bytes.includes(key.split('.')[1]!)).toBe(false);
   });

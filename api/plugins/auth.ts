@@ -133,8 +133,9 @@ export async function authenticateThrottled(request: FastifyRequest, registry: T
   try {
     caller = await authenticate(request.headers.authorization, registry);
   } catch (err) {
-    // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is.
-    if (token !== undefined) guards.failures.failed(request.ip, keyId);
+    // A malformed header or none is no guess at a secret; a wrong, revoked or expired key is (401). A registry
+    // that cannot answer (503) is nobody's failure: counting it would throttle every client while it is down.
+    if (token !== undefined && err instanceof TestbedError && err.status === 401) guards.failures.failed(request.ip, keyId);
     throw err;
   }
   guards.failures.succeeded(request.ip, keyId);

@@ -33,7 +33,10 @@ export const healthResponseSchema = component(
         coordination: z
           .enum(['none', 'redis'])
           .meta({ description: 'none: nodes share nothing but the registry and the reading store; redis: TESTBED_REDIS_URL' }),
-        registry: z.enum(['sqlite']).meta({ description: 'sqlite: the embedded registry, a file the nodes of one machine may share (TESTBED_REGISTRY_FILE)' }),
+        registry: z.enum(['sqlite', 'postgres']).meta({
+          description:
+            'sqlite: the embedded registry, a file the nodes of one machine may share (TESTBED_REGISTRY_FILE); postgres: TESTBED_DATABASE_URL, shared by every node',
+        }),
       })
       .optional(),
     gateway: z.object({ connectedDevices: count.meta({ description: 'MQTT connections open now' }) }).optional(),

@@ -3,9 +3,10 @@ import { buildApp, type ApiDeps } from '../../api/app.js';
 import type { ApiInstance, DeviceSessions } from '../../api/deps.js';
 import { LiveFeed } from '../../ingest/live.js';
 import { Lifecycle } from '../../lifecycle/index.js';
-import { Registry } from '../../registry/registry.js';
+import type { Registry } from '../../registry/registry.js';
 import { EmbeddedStore } from '../../store/embedded/store.js';
 import { loadProfiles } from '../../device-profiles/load.js';
+import { defaultRegistryDatabase, registryHost } from './registries.js';
 import { tempDir } from './tmp.js';
 
 export const ADMIN = 'api-test-admin-token-0123456789';
@@ -50,10 +51,14 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The API over a real registry and embedded store in a temporary folder, with a real LiveFeed. */
-export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: () => number): Promise<TestApi> {
+/**
+ * The API over a real registry and embedded store in a temporary folder, with a real LiveFeed.
+ * The registry is on `database`: by default SQLite, or what TESTBED_TEST_REGISTRY names (`postgres`).
+ */
+export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: () => number, database = defaultRegistryDatabase()): Promise<TestApi> {
   const tmp = tempDir('testbed-api-');
-  const registry = await Registry.open(tmp.dir, ADMIN, registryNow ? { now: registryNow } : {});
+  const host = registryHost(database);
+  const registry = await host.open(tmp.dir, ADMIN, registryNow ? { now: registryNow } : {});
   const store = await EmbeddedStore.open(tmp.dir);
   const live = new LiveFeed();
   const sessions = recordingSessions();
@@ -99,6 +104,7 @@ export async function openTestApi(extra: Partial<ApiDeps> = {}, registryNow?: ()
       await app.close();
       await store.close();
       await registry.close();
+      await host.close();
       tmp.remove();
     },
   };

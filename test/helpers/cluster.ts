@@ -3,15 +3,10 @@ import { childPipeline, type ChildPipeline } from './child-pipeline.js';
 import { startHaproxyFor, type Haproxy } from './haproxy.js';
 import { eventually } from './wait.js';
 import { startInfluxd, type Influxd } from './influxd.js';
+import { startPostgres, type PostgresServer } from './postgres.js';
 import { freePorts } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { tempDir } from './tmp.js';
-
-/**
- * Whether this build reads the variables that make nodes share state. Until it
- * does, each node keeps its own registry, so a device registered through one
- * node is unknown to the others; tests that need sharing say so with these.
- */
 
 export const CLUSTER_ADMIN = 'cluster-admin-token-0123456789abcdef';
 
@@ -29,6 +24,8 @@ export interface TestCluster {
   readonly proxy: Haproxy;
   readonly influxd: Influxd;
   readonly redis: RedisServer;
+  /** The registry's PostgreSQL (TESTBED_DATABASE_URL), unless the nodes share a registry file. */
+  readonly postgres: PostgresServer | undefined;
   /** The InfluxDB database the nodes write to. */
   readonly db: string;
   close(): Promise<void>;
@@ -36,15 +33,29 @@ export interface TestCluster {
 
 /**
  * `count` separate `testbed start` processes, each with its own data folder and
- * ports, behind Debian's HAProxy, sharing one influxd, one registry file
- * (TESTBED_REGISTRY_FILE) and one Redis (TESTBED_REDIS_URL), all on 127.0.0.1.
+ * ports, behind Debian's HAProxy, sharing one influxd, one registry on
+ * PostgreSQL (TESTBED_DATABASE_URL; with `registry: 'file'`, one SQLite file,
+ * TESTBED_REGISTRY_FILE) and one Redis (TESTBED_REDIS_URL), all on 127.0.0.1.
  */
-export async function startTestCluster(count = 3, extraEnv: Record<string, string> = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  count = 3,
+  extraEnv: Record<string, string> = {},
+  options: { readonly registry?: 'postgres' | 'file' } = {},
+): Promise<TestCluster> {
   const tmp = tempDir('testbed-cluster-');
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [influxd, redis] = await Promise.all([startInfluxd(), startRedis()]);
+    const [influxd, redis, postgres] = await Promise.all([
+      startInfluxd(),
+      startRedis(),
+      options.registry === 'file' ? Promise.resolve(undefined) : startPostgres(),
+    ]);
     started.push(influxd, redis);
+    if (postgres) started.push(postgres);
+    const registryEnv: Record<string, string> = postgres
+      ? { TESTBED_DATABASE_URL: await postgres.createDatabase() }
+      : // One registry for every node: a SQLite file on this machine, which processes share (WAL).
+        { TESTBED_REGISTRY_FILE: path.join(tmp.dir, 'registry.db') };
     const ports = await freePorts(count * 2);
     const layout = Array.from({ length: count }, (_, i) => ({ name: `node-${i + 1}`, mqttPort: ports[2 * i]!, httpPort: ports[2 * i + 1]! }));
     // HAProxy first: its address is what devices are told, and it finds the nodes as they come up.
@@ -62,8 +73,7 @@ export async function startTestCluster(count = 3, extraEnv: Record<string, strin
         TESTBED_ADMIN_TOKEN: CLUSTER_ADMIN,
         TESTBED_INFLUX_URL: influxd.url,
         TESTBED_INFLUX_BUCKET: db,
-        // One registry for every node: a SQLite file on this machine, which processes share (WAL).
-        TESTBED_REGISTRY_FILE: path.join(tmp.dir, 'registry.db'),
+        ...registryEnv,
         TESTBED_REDIS_URL: redis.url,
         TESTBED_TRUSTED_PROXIES: '127.0.0.1',
         TESTBED_RETRY_MAX_SECONDS: '1',
@@ -85,6 +95,7 @@ export async function startTestCluster(count = 3, extraEnv: Record<string, strin
       proxy,
       influxd,
       redis,
+      postgres,
       db,
       async close() {
         for (const s of started.splice(0).reverse()) await s.stop();
