@@ -53,9 +53,10 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
   const { config, log, sessions } = ctx;
   const limits = config.limits.mqtt;
   const connects = new RateLimiter(limits.connectsPerSecondPerIp, limits.connectsPerSecondPerIp * BURST_SECONDS);
-  const { messages } = ctx;
   const logins = new FailureThrottle();
   let connectionCount = 0;
+  const reading = readingReceiver(ctx);
+  const stillRunning = (client: Client, session: Session, now: number, done: Done) => pilotRunning(ctx, client, session, now, done);
 
   return {
     preConnect(_client, packet, done) {
@@ -152,15 +153,10 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
         ctx.closing(client, 'policy violation');
         return done(new Error('QoS 2 is not supported'));
       }
-      const now = Date.now();
-      if (pilotWindow(device, now) !== 'active') {
-        log.info({ deviceId: device.deviceId }, 'closed connection: pilot has ended');
-        ctx.closing(client, 'pilot ended');
-        return done(new Error('pilot has ended'));
-      }
-      ctx.seen(device.deviceId, now);
       // Readings and results are not retained messages; the store and the registry keep them.
       packet.retain = false;
+      if (target.kind === 'readings') return reading(client, session, packet, done);
+      if (!stillRunning(client, session, Date.now(), done)) return;
       // Acknowledged once the registry has recorded it; when it cannot, the connection closes unacknowledged and the device sends it again.
       const recorded = (record: Promise<{ code: ErrorCode; reason: string } | undefined>, fields: object, what: string) =>
         void record.then(
@@ -179,18 +175,7 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       if (target.kind === 'result') {
         return recorded(ctx.answered(device.deviceId, target.commandId, packet.payload as Buffer), { commandId: target.commandId }, 'command result');
       }
-      if (target.kind === 'reported') return recorded(ctx.reported(device, packet.payload as Buffer), {}, 'configuration report');
-      const pass = () => {
-        if (client.closed) return done(new Error('connection closed'));
-        const message = { payload: packet.payload as Buffer, qos: packet.qos, messageId: packet.messageId, dup: packet.dup, connection: session.connection };
-        const outcome = ctx.ingest.accept(device, message, done);
-        for (const rejection of outcome.rejections) ctx.notify(rejection);
-      };
-      // Beyond its message rate a device is read more slowly: the broker reads no
-      // more of its socket until this callback, so TCP pushes back on the sender.
-      const wait = messages.take(device.deviceId, now, true);
-      if (wait === 0) return pass();
-      setTimeout(pass, wait).unref();
+      return recorded(ctx.reported(device, packet.payload as Buffer), {}, 'configuration report');
     },
 
     authorizeSubscribe(client, subscription, done) {
@@ -204,4 +189,57 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
       done(null, subscription);
     },
   };
+}
+
+/** A PUBLISH on a device's own readings topic, as the gateway takes it (from the broker's hook, or straight from the parser: see readings-path.ts). */
+export interface ReadingPacket {
+  readonly payload: Buffer | string;
+  readonly qos: number;
+  readonly messageId?: number | undefined;
+  readonly dup: boolean;
+}
+
+type Done = (error?: Error | null) => void;
+
+/**
+ * Takes a PUBLISH on the device's own readings topic at QoS 0 or 1 (the caller
+ * has checked both): the pilot must be running, the device is noted as seen,
+ * and the reading goes to ingest once the device's message rate allows.
+ * `done` is called once it may be acknowledged (QoS 1: once on disk), or with
+ * the error that closes the connection unacknowledged.
+ */
+export type ReceiveReading = (client: Client, session: Session, packet: ReadingPacket, done: Done) => void;
+
+/** Whether the device's pilot still runs; when it has ended the connection is closed (`done` with an error). */
+function pilotRunning(ctx: Pick<HookContext, 'log' | 'closing' | 'seen'>, client: Client, session: Session, now: number, done: Done): boolean {
+  if (pilotWindow(session.device, now) !== 'active') {
+    ctx.log.info({ deviceId: session.device.deviceId }, 'closed connection: pilot has ended');
+    ctx.closing(client, 'pilot ended');
+    done(new Error('pilot has ended'));
+    return false;
+  }
+  ctx.seen(session.device.deviceId, now);
+  return true;
+}
+
+/** The one way a reading enters the gateway, whether the broker's hook or the readings path (readings-path.ts) took it. */
+export function readingReceiver(ctx: Pick<HookContext, 'log' | 'closing' | 'seen' | 'ingest' | 'messages' | 'notify'>): ReceiveReading {
+  const { messages } = ctx;
+  return (client, session, packet, done) => {
+    const now = Date.now();
+    if (!pilotRunning(ctx, client, session, now, done)) return;
+    // Beyond its message rate a device is read more slowly: the broker reads no
+    // more of its socket until this callback, so TCP pushes back on the sender.
+    const wait = messages.take(session.device.deviceId, now, true);
+    if (wait === 0) return toIngest(ctx, client, session, packet, done);
+    setTimeout(toIngest, wait, ctx, client, session, packet, done).unref();
+  };
+}
+
+/** Hands the reading to ingest (unless its connection closed meanwhile) and echoes its rejections to the device. */
+function toIngest(ctx: Pick<HookContext, 'ingest' | 'notify'>, client: Client, session: Session, packet: ReadingPacket, done: Done): void {
+  if (client.closed) return done(new Error('connection closed'));
+  const message = { payload: packet.payload as Buffer, qos: packet.qos, messageId: packet.messageId, dup: packet.dup, connection: session.connection };
+  const outcome = ctx.ingest.accept(session.device, message, done);
+  for (const rejection of outcome.rejections) ctx.notify(rejection);
 }

@@ -14,7 +14,8 @@ import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js';
 import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
-import { brokerHooks, BURST_SECONDS, type Session } from './hooks.js';
+import { brokerHooks, BURST_SECONDS, readingReceiver, type HookContext, type Session } from './hooks.js';
+import { takeReadings } from './readings-path.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
 import { ReadingsBypass } from './routing.js';
@@ -173,29 +174,31 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     if (deviceId) delivery.acknowledged(client, deviceId, messageId);
   }, deps.broker?.persistence);
 
-  const broker = await Aedes.createBroker({
+  const hookContext: HookContext = {
+    config,
+    log,
+    devices: deps.devices,
+    ingest: deps.ingest,
+    sessions,
+    messages,
+    peerOf: (client) => peers.get(connOf(client)) ?? 'unknown',
+    connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
+    holderOf: (key) => connectedClients(broker)[key],
+    track,
+    closing,
+    will: (device, payload, at) => publish('device.will', device, at, { payload }),
+    seen: (deviceId, at) => lastSeen.set(deviceId, at),
+    notify,
+    answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
+    reported: (device, payload) => desired.reported(device, payload),
+  };
+  const receiveReading = readingReceiver(hookContext);
+  const broker: Aedes = await Aedes.createBroker({
     ...(deps.broker && { id: deps.broker.id }),
     persistence,
     mq: new ReadingsBypass(deps.broker?.mq as MQEmitter | undefined),
     connectTimeout: limits.connectTimeoutMs,
-    ...brokerHooks({
-      config,
-      log,
-      devices: deps.devices,
-      ingest: deps.ingest,
-      sessions,
-      messages,
-      peerOf: (client) => peers.get(connOf(client)) ?? 'unknown',
-      connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
-      holderOf: (key) => connectedClients(broker)[key],
-      track,
-      closing,
-      will: (device, payload, at) => publish('device.will', device, at, { payload }),
-      seen: (deviceId, at) => lastSeen.set(deviceId, at),
-      notify,
-      answered: (deviceId, commandId, payload) => delivery.answered(deviceId, commandId, payload),
-      reported: (device, payload) => desired.reported(device, payload),
-    }),
+    ...brokerHooks(hookContext),
     authorizeForward(client, packet) {
       const deviceId = deviceOf(client);
       return deviceId ? delivery.forwarding(client, deviceId, packet) : packet;
@@ -254,7 +257,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     const limited = limitPacketSize(stream, config.mqtt.maxPacketBytes, (length) =>
       log.warn({ remoteAddress, length, limit: config.mqtt.maxPacketBytes }, 'closed connection: MQTT packet over the size limit'),
     );
-    broker.handle(limited);
+    takeReadings(broker.handle(limited), (client) => sessions.get(client), receiveReading);
   }
 
   let listeners;

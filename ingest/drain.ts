@@ -97,18 +97,11 @@ export class Drainer {
   /** Stores one batch; false when stopped before it could. */
   async #deliver(records: readonly QueuedRecord[]): Promise<boolean> {
     const readings: Reading[] = [];
-    // Where each reading came from (queue position, index in its record): its rejection key if the store refuses it.
-    const fromLsn: number[] = [];
-    const fromIndex: number[] = [];
     const rejections: Rejection[] = [];
     for (const record of records) {
-      for (let i = 0; i < record.readings.length; i++) {
-        readings.push(record.readings[i]!);
-        fromLsn.push(record.lsn);
-        fromIndex.push(i);
-      }
+      for (let i = 0; i < record.readings.length; i++) readings.push(record.readings[i]!);
       // Keyed by queue position, so a batch delivered again after a crash records each rejection once.
-      record.rejections.forEach((r, i) => rejections.push({ ...r, key: `${record.lsn}.${i}` }));
+      for (let i = 0; i < record.rejections.length; i++) rejections.push({ ...record.rejections[i]!, key: `${record.lsn}.${i}` });
     }
 
     // A store names the readings it will not take (`refused`); a batch that fails as a whole
@@ -120,7 +113,7 @@ export class Drainer {
     });
     if (!written) return false;
     const refusedAt = written.value;
-    const refused = refusedAt.map(({ index, reason }) => storeRefusal(readings[index]!, `${fromLsn[index]}.s${fromIndex[index]}`, reason));
+    const refused = refusedAt.length === 0 ? [] : refusals(records, readings, refusedAt);
     rejections.push(...refused);
     if (rejections.length > 0 && !(await this.#retry('rejections', () => this.#rejections.writeRejections(rejections)))) return false;
 
@@ -163,6 +156,19 @@ export class Drainer {
   }
 }
 
+/** The readings the store refused as rejections, each keyed by where it came from (queue position, index in its record). */
+function refusals(records: readonly QueuedRecord[], readings: readonly Reading[], refusedAt: readonly { index: number; reason: string }[]): Rejection[] {
+  const fromLsn: number[] = [];
+  const fromIndex: number[] = [];
+  for (const record of records) {
+    for (let i = 0; i < record.readings.length; i++) {
+      fromLsn.push(record.lsn);
+      fromIndex.push(i);
+    }
+  }
+  return refusedAt.map(({ index, reason }) => storeRefusal(readings[index]!, `${fromLsn[index]}.s${fromIndex[index]}`, reason));
+}
+
 function storeRefusal(reading: Reading, key: string, reason: string): Rejection {
   const payload = Buffer.from(JSON.stringify({ ...reading.values, time: isoTime(reading.time) }));
   return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
@@ -179,13 +185,14 @@ const CLOSE = 0x5d; // ]
  */
 function encodedBatch(records: readonly QueuedRecord[]): Buffer {
   let size = 1 + records.length;
-  for (const r of records) size += r.encoded.length;
+  for (const { encoded } of records) size += typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.length;
   const batch = Buffer.allocUnsafeSlow(size);
   let at = 0;
   batch[at++] = OPEN;
   for (let i = 0; i < records.length; i++) {
     if (i > 0) batch[at++] = COMMA;
-    at += records[i]!.encoded.copy(batch, at);
+    const encoded = records[i]!.encoded;
+    at += typeof encoded === 'string' ? batch.write(encoded, at) : encoded.copy(batch, at);
   }
   batch[at] = CLOSE;
   return batch;

@@ -4,7 +4,7 @@ import type { Reading, ReadingStore, Rejection, RejectionLog } from '../store/in
 import type { ProfileCatalogue } from '../device-profiles/index.js';
 import { DiskWatch } from './disk.js';
 import { healthOf, type IngestHealth, type IngestStats } from './health.js';
-import { appended, DuplicateFilter, payloadHash, whenAppended } from './dedupe.js';
+import { appended, DuplicateFilter, payloadHash, whenAppended, type Original } from './dedupe.js';
 import { Drainer } from './drain.js';
 import { LiveFeed } from './live.js';
 import { createPipeline, type MessageOutcome } from './pipeline.js';
@@ -27,6 +27,8 @@ export interface IngestDeps {
   /** Acknowledged messages remembered across gateway nodes (cluster/), for a resend to another node. */
   readonly resends?: ResendMemory | undefined;
 }
+
+type Done = (error?: Error | null) => void;
 
 /** Told of readings the store refused after they were acknowledged, once recorded as rejections. */
 export type RefusalListener = (rejections: readonly Rejection[]) => void;
@@ -174,6 +176,13 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
     return capped === outcome.rejections && granted === capped.length ? outcome : { readings: outcome.readings, rejections: capped.slice(0, granted) };
   }
 
+  /** Queues a message's outcome; `done` once it is on disk (acknowledged) or at once (QoS 0). */
+  function append(at: number, outcome: MessageOutcome, key: MessageKey | undefined, original: Original | undefined, acknowledged: boolean, done: Done): void {
+    const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
+    if (original) appended(original, end);
+    if (!acknowledged) done();
+  }
+
   const ingest: Ingest = {
     refusing,
     accept(ctx, message, done) {
@@ -204,19 +213,14 @@ export async function start(config: Config, deps: IngestDeps): Promise<Ingest> {
       const outcome = bounded(ctx.deviceId, pipeline.process(ctx, message.payload, at), at);
       counts.readings += outcome.readings.length;
       const original = key && duplicates.remember(key[0], key[1], key[2], message.connection, at);
-      const append = () => {
-        const end = queue.enqueue(at, outcome, key, acknowledged ? done : undefined);
-        if (original) appended(original, end);
-        if (!acknowledged) done();
-      };
-      if (!queue.full) append();
+      if (!queue.full) append(at, outcome, key, original, acknowledged, done);
       else {
         if (!warnedFull) log.warn({ depthBytes: queue.depthBytes }, 'the queue is full: holding acknowledgements until the store catches up');
         warnedFull = true;
         queue.whenRoom(() => {
           if (warnedFull) log.info('the queue has room again');
           warnedFull = false;
-          append();
+          append(at, outcome, key, original, acknowledged, done);
         });
       }
       return outcome;

@@ -36,6 +36,11 @@ export interface JournalOptions {
   readonly segmentBytes: number;
 }
 
+/** What the buffer of appended frames starts at; it grows for a larger round. */
+const PENDING_BYTES = 64 * 1024;
+/** A buffer grown past this for a burst is not kept for reuse. */
+const SPARE_MAX_BYTES = 4 * 1024 * 1024;
+
 export class Journal {
   readonly #dir: string;
   readonly #options: JournalOptions;
@@ -45,8 +50,11 @@ export class Journal {
   #head: number;
   /** LSN just past the last frame known to be on disk. */
   #durable: number;
-  #pending: Buffer[] = [];
+  /** Frames appended since the last write began, back to back: a round writes them as they lie. */
+  #pending: Buffer = Buffer.allocUnsafeSlow(PENDING_BYTES);
   #pendingBytes = 0;
+  /** The buffer the last round wrote, kept for the next round's appends (frames are never referenced after their write). */
+  #spare: Buffer | undefined;
   /** Who waits for a position to be on disk, in the order they asked. */
   #waiters: { end: number; done: Durable }[] = [];
   #writing: Promise<void> | undefined;
@@ -122,26 +130,37 @@ export class Journal {
   }
 
   /**
-   * Appends one frame (a string is stored as UTF-8) and returns its LSN range and its body's bytes. `onDurable` is called once the
-   * frame (and everything before it) is on disk, or with the error that kept it
-   * from getting there.
+   * Appends one frame (a string is stored as UTF-8) and returns its LSN range.
+   * `onDurable` is called once the frame (and everything before it) is on
+   * disk, or with the error that kept it from getting there.
    */
-  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number; body: Buffer } {
-    // A string is encoded straight into the frame: one allocation, no copy.
+  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number } {
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    const frame = Buffer.allocUnsafe(HEADER + length);
-    if (typeof body === 'string') frame.write(body, HEADER);
-    else body.copy(frame, HEADER);
-    frame.writeUInt32LE(length, 0);
-    frame.writeUInt32LE(crc32(frame.subarray(HEADER)), 4);
+    const at = this.#reserve(HEADER + length);
+    // Written in place among the round's other frames: no buffer of its own, no copy at write time.
+    const pending = this.#pending;
+    if (typeof body === 'string') pending.write(body, at + HEADER);
+    else body.copy(pending, at + HEADER);
+    pending.writeUInt32LE(length, at);
+    // crc32 of a string is that of its UTF-8 bytes, the ones just written.
+    pending.writeUInt32LE(crc32(body), at + 4);
     const lsn = this.#head;
-    this.#head += frame.length;
-    this.#pending.push(frame);
-    this.#pendingBytes += frame.length;
+    this.#head += HEADER + length;
     if (onDurable) this.#waiters.push({ end: this.#head, done: onDurable });
     if (!this.#writing) this.#writing = this.#commitRounds();
-    // The frame's body as written (never changed after): the caller may keep it instead of a copy.
-    return { lsn, end: this.#head, body: frame.subarray(HEADER) };
+    return { lsn, end: this.#head };
+  }
+
+  /** Room for `bytes` more in the pending frames; returns where they go. */
+  #reserve(bytes: number): number {
+    const at = this.#pendingBytes;
+    if (at + bytes > this.#pending.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(at + bytes, this.#pending.length * 2));
+      this.#pending.copy(grown, 0, 0, at);
+      this.#pending = grown;
+    }
+    this.#pendingBytes = at + bytes;
+    return at;
   }
 
   /** Calls `done` once everything before `end` is on disk. */
@@ -160,16 +179,16 @@ export class Journal {
   /** Write+sync rounds until nothing is pending. */
   async #commitRounds(): Promise<void> {
     try {
-      while (this.#pending.length > 0) {
+      while (this.#pendingBytes > 0) {
         const frames = this.#pending;
         const bytes = this.#pendingBytes;
-        this.#pending = [];
+        this.#pending = this.#spare ?? Buffer.allocUnsafeSlow(PENDING_BYTES);
+        this.#spare = undefined;
         this.#pendingBytes = 0;
         try {
           if (this.#failed) throw this.#failed;
           await this.#rollIfFull();
-          const buffer = frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes);
-          await this.#fd.write(buffer, 0, buffer.length);
+          await this.#fd.write(frames, 0, bytes);
           await this.#fd.datasync();
           this.#segments[this.#segments.length - 1]!.size += bytes;
           this.#durable += bytes;
@@ -177,6 +196,7 @@ export class Journal {
           // A failed write leaves the file in an unknown state; refuse everything after it.
           this.#failed ??= err instanceof Error ? err : new Error(String(err));
         }
+        if (frames.length <= SPARE_MAX_BYTES) this.#spare = frames;
         const waiting = this.#waiters;
         this.#waiters = [];
         for (const w of waiting) this.whenDurable(w.end, w.done);
@@ -204,7 +224,7 @@ export class Journal {
       .catch(() => undefined)
       .finally(() => {
         this.#writing = undefined;
-        if (this.#pending.length > 0) this.#writing = this.#commitRounds();
+        if (this.#pendingBytes > 0) this.#writing = this.#commitRounds();
       });
     await rolling;
     return this.#segments[this.#segments.length - 1]!.start;

@@ -47,6 +47,11 @@ export function rejectionOf(ctx: Where, payload: Buffer, time: number, code: Err
   return rejectionWith(ctx, keep(payload), time, code, reason);
 }
 
+/** The outcome of a message that failed as a whole: one rejection. */
+function rejected(ctx: Where, payload: Buffer, time: number, code: ErrorCode, reason: string): MessageOutcome {
+  return { readings: NONE, rejections: [rejectionOf(ctx, payload, time, code, reason)] };
+}
+
 /** The format's decoder: payload bytes -> readings with their own times, or the problem. */
 function decode(profile: CompiledProfile, payload: Buffer, receivedAt: number): Decoded | Problem {
   const format = sniffFormat(payload, profile);
@@ -70,30 +75,35 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
   const clock = new ReceiptClock();
   const quality = new QualityTracker(profiles, lastReadingAt);
 
+  // No closures or arrays for a message that has no rejection: this runs for every reading.
   function run(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {
-    let kept: KeptPayload | undefined;
-    const rejection = (code: ErrorCode, reason: string) => rejectionWith(ctx, (kept ??= keep(payload)), receivedAt, code, reason);
-    const reject = (code: ErrorCode, reason: string): MessageOutcome => ({ readings: NONE, rejections: [rejection(code, reason)] });
-
     if (payload.length > options.maxPayloadBytes) {
-      return reject('TESTBED_READING_TOO_LARGE', `the payload is ${payload.length} bytes; the gateway accepts at most ${options.maxPayloadBytes}`);
+      return rejected(
+        ctx,
+        payload,
+        receivedAt,
+        'TESTBED_READING_TOO_LARGE',
+        `the payload is ${payload.length} bytes; the gateway accepts at most ${options.maxPayloadBytes}`,
+      );
     }
     const profile = profiles.get(ctx.profile);
-    if (!profile) return reject('TESTBED_READING_UNKNOWN_PROFILE', `the device's profile ${ctx.profile} is not loaded on this gateway`);
+    if (!profile)
+      return rejected(ctx, payload, receivedAt, 'TESTBED_READING_UNKNOWN_PROFILE', `the device's profile ${ctx.profile} is not loaded on this gateway`);
 
     const decoded = decode(profile, payload, receivedAt);
-    if ('code' in decoded) return reject(decoded.code, decoded.reason);
+    if ('code' in decoded) return rejected(ctx, payload, receivedAt, decoded.code, decoded.reason);
 
     const readings: Reading[] = [];
-    const rejections: Rejection[] = [];
-    for (const p of decoded.problems) rejections.push(rejection(p.code, p.reason));
+    let rejections: Rejection[] | undefined;
+    let kept: KeptPayload | undefined;
+    for (const p of decoded.problems) (rejections ??= []).push(rejectionWith(ctx, (kept ??= keep(payload)), receivedAt, p.code, p.reason));
     for (const d of decoded.readings) {
       let time: number;
       if (d.time === undefined) time = clock.stamp(ctx.deviceId, receivedAt);
       else {
         const timed = timeInWindow(d.time, receivedAt, options, d.timeHint);
         if (!timed.ok) {
-          rejections.push(rejection(timed.code, timed.reason));
+          (rejections ??= []).push(rejectionWith(ctx, (kept ??= keep(payload)), receivedAt, timed.code, timed.reason));
           continue;
         }
         time = timed.time;
@@ -111,7 +121,7 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
       };
       readings.push(quality.mark(reading));
     }
-    return { readings, rejections };
+    return { readings, rejections: rejections ?? NONE };
   }
 
   function process(ctx: DeviceContext, payload: Buffer, receivedAt: number): MessageOutcome {

@@ -17,8 +17,8 @@ export interface QueuedRecord {
   readonly at: number;
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
-  /** The record's bytes as written to the journal (see reading-codec.js), handed to the store as they are. */
-  readonly encoded: Buffer;
+  /** The record as written to the journal (see reading-codec.js): its text, or its bytes when read back from disk; handed to the store as it is. */
+  readonly encoded: Buffer | string;
 }
 
 export interface QueueOptions {
@@ -124,7 +124,8 @@ export class DurableQueue {
   enqueue(at: number, outcome: MessageOutcome, key: MessageKey | undefined, onDurable?: (error: Error | null) => void): number {
     // Caught up with everything appended: new records can be delivered from memory again.
     if (this.#spilled && this.#next === this.#journal.head && this.#memHead === this.#memory.length) this.#spilled = false;
-    const { lsn, end, body: encoded } = this.#journal.append(encodeRecord(at, outcome.readings, outcome.rejections, key), onDurable);
+    const encoded = encodeRecord(at, outcome.readings, outcome.rejections, key);
+    const { lsn, end } = this.#journal.append(encoded, onDurable);
     const size = end - lsn - 8;
     if (!this.#spilled && this.#memBytes + size <= this.#options.memoryBytes) {
       this.#memory.push({ lsn, end, at, readings: outcome.readings, rejections: outcome.rejections, encoded });

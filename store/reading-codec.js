@@ -36,7 +36,7 @@ export function encodeRecord(at, readings, rejections, key) {
   const first = readings[0];
   let out = `{"a":${at}`;
   if (first) {
-    out += `,"t":${JSON.stringify([first.deviceId, first.pilotId, first.companyId, first.testbedId, first.profile, first.deviceName ?? null])},"r":[`;
+    out += `,"t":${tagsOf(first)},"r":[`;
     for (let i = 0; i < readings.length; i++) {
       const r = /** @type {Reading} */ (readings[i]);
       if (i > 0) out += ',';
@@ -47,6 +47,30 @@ export function encodeRecord(at, readings, rejections, key) {
   if (rejections.length > 0) out += `,"j":${JSON.stringify(rejections)}`;
   if (key) out += `,"k":${JSON.stringify(key)}`;
   return `${out}}`;
+}
+
+/** Devices whose tags' JSON is kept at most; past it the memo starts again. */
+const TAGS_KEPT = 4096;
+/** @type {Map<string, { r: Reading, json: string }>} the tags' JSON by device: the same six strings on each of its records */
+const tagsMemo = new Map();
+
+/** @param {Reading} first */
+function tagsOf(first) {
+  const kept = tagsMemo.get(first.deviceId);
+  if (kept && sameTags(kept.r, first)) return kept.json;
+  const json = JSON.stringify([first.deviceId, first.pilotId, first.companyId, first.testbedId, first.profile, first.deviceName ?? null]);
+  if (tagsMemo.size >= TAGS_KEPT) tagsMemo.clear();
+  // Only the tags are kept of the reading, not its values.
+  const r = /** @type {Reading} */ ({
+    deviceId: first.deviceId,
+    pilotId: first.pilotId,
+    companyId: first.companyId,
+    testbedId: first.testbedId,
+    profile: first.profile,
+    deviceName: first.deviceName,
+  });
+  tagsMemo.set(first.deviceId, { r, json });
+  return json;
 }
 
 /** @param {Reading} r @param {Reading} first */

@@ -1,0 +1,109 @@
+import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceTopic } from '../core/topics.js';
+import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { eventually } from './helpers/wait.js';
+import { readDevice } from './helpers/readings.js';
+
+const ALL = { kind: 'all' } as const;
+
+/** A socket that sends packets as one write (so they reach the gateway in one chunk) and keeps what comes back. */
+async function rawSocket(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: mqttPacket.Packet[] = [];
+  let closed = false;
+  socket.on('data', (d) => parser.parse(d));
+  socket.on('error', () => {});
+  socket.on('close', () => (closed = true));
+  parser.on('packet', (p) => packets.push(p));
+  return {
+    packets,
+    closed: () => closed,
+    send: (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map((p) => mqttPacket.generate(p)))),
+    end: () => socket.destroy(),
+  };
+}
+
+const connect = (username: string, password: string): mqttPacket.IConnectPacket => ({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId: `raw-${Math.random().toString(36).slice(2)}`,
+  keepalive: 30,
+  username,
+  password: Buffer.from(password),
+});
+
+const reading = (topic: string, n: number, qos: 0 | 1): mqttPacket.IPublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload: JSON.stringify({ pm25: n, time: Date.UTC(2026, 2, 1) + n * 1000 }),
+  qos,
+  ...(qos === 1 && { messageId: n + 1 }),
+  retain: false,
+  dup: false,
+});
+
+const pubackIds = (packets: mqttPacket.Packet[]) => packets.filter((p) => p.cmd === 'puback').map((p) => (p as mqttPacket.IPubackPacket).messageId);
+
+describe('readings taken from the parser: the same guarantees as through the broker', () => {
+  let p: TestPipeline;
+
+  beforeAll(async () => {
+    p = await startTestPipeline();
+  });
+  afterAll(async () => {
+    await p.close();
+  });
+
+  it('acknowledges readings sent in one chunk once each, in the order they came, and stores every one', async () => {
+    const { devices } = await provision(p);
+    const { device, password } = devices[0]!;
+    const socket = await rawSocket(p.mqttUrl);
+    socket.send(connect(device.username, password));
+    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+    const topic = deviceTopic(device.id, 'readings');
+    // QoS 1 and QoS 0 mixed, with a PINGREQ among them: only QoS 1 readings are acknowledged.
+    const sent = Array.from({ length: 300 }, (_, n) => reading(topic, n, n % 10 === 9 ? 0 : 1));
+    socket.send(...sent.slice(0, 150), { cmd: 'pingreq' }, ...sent.slice(150));
+    const expected = sent.filter((x) => x.qos === 1).map((x) => x.messageId);
+    await eventually(() => (pubackIds(socket.packets).length >= expected.length ? true : undefined), 10_000, 'every PUBACK');
+    expect(pubackIds(socket.packets)).toEqual(expected);
+    expect(socket.packets.some((x) => x.cmd === 'pingresp')).toBe(true);
+    const rows = await eventually(async () => {
+      const r = await readDevice(p.stores.readings, device.id, { limit: 1000 }, ALL);
+      return r.length === sent.length ? r : undefined;
+    });
+    expect(rows).toHaveLength(sent.length);
+    socket.end();
+  });
+
+  it('takes a reading sent in the same chunk as CONNECT (before CONNACK) through the broker, acknowledged and stored', async () => {
+    const { devices } = await provision(p);
+    const { device, password } = devices[0]!;
+    const socket = await rawSocket(p.mqttUrl);
+    const topic = deviceTopic(device.id, 'readings');
+    socket.send(connect(device.username, password), reading(topic, 1, 1), reading(topic, 2, 1));
+    await eventually(() => (pubackIds(socket.packets).length === 2 ? true : undefined), 5000, 'both PUBACKs');
+    expect(pubackIds(socket.packets)).toEqual([2, 3]);
+    await eventually(async () => ((await readDevice(p.stores.readings, device.id, {}, ALL)).length === 2 ? true : undefined));
+    socket.end();
+  });
+
+  it('closes the connection, unacknowledged, on a reading for another device sent among its own', async () => {
+    const { devices } = await provision(p, 'air-quality', 2);
+    const [own, other] = devices;
+    const socket = await rawSocket(p.mqttUrl);
+    socket.send(connect(own!.device.username, own!.password));
+    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+    socket.send(reading(deviceTopic(own!.device.id, 'readings'), 1, 1), { ...reading(deviceTopic(other!.device.id, 'readings'), 2, 1) });
+    await eventually(() => (socket.closed() ? true : undefined), 5000, 'the connection closed');
+    expect(pubackIds(socket.packets)).not.toContain(3);
+    expect(await readDevice(p.stores.readings, other!.device.id, {}, ALL)).toHaveLength(0);
+  });
+});
