@@ -1,6 +1,7 @@
 import type { Database, Statement } from './sql/database.js';
 import type { DeviceEvent, DeviceStatus, DisconnectReason, Placement, Scope } from '../core/index.js';
 import { reportedInterval } from './device-config.js';
+import { HealthBatchWriter } from './health-batch.js';
 import { DEVICE_COLUMNS, ScopedStatements } from './statements.js';
 
 /** A device's health as kept: epoch ms times, the status as last evaluated. */
@@ -104,26 +105,14 @@ const STATUS_SQL = `CASE WHEN last_reading_at IS NULL THEN 'never' WHEN @now - l
 export class HealthTable {
   readonly #db: Database;
   readonly #scoped: ScopedStatements;
-  readonly #s: Record<'ensure' | 'activity' | 'connect' | 'disconnect' | 'offline' | 'due' | 'setStatus' | 'event' | 'statusOf' | 'contract', Statement>;
+  readonly #s: Record<'offline' | 'due' | 'setStatus' | 'event' | 'contract', Statement>;
+  readonly #batch: HealthBatchWriter;
 
   constructor(db: Database) {
     this.#db = db;
     this.#scoped = new ScopedStatements(db);
+    this.#batch = new HealthBatchWriter(db);
     this.#s = {
-      ensure: db.prepare('INSERT INTO device_health (device_id) SELECT id FROM devices WHERE id = ? ON CONFLICT (device_id) DO NOTHING'),
-      statusOf: db.prepare('SELECT status FROM device_health WHERE device_id = ?'),
-      activity: db.prepare(
-        `UPDATE device_health SET last_reading_at = CASE WHEN coalesce(last_reading_at, 0) > @at THEN last_reading_at ELSE @at END, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END,
-           late_ms = @late, silent_ms = @silent, status = 'ok',
-           battery = coalesce(@battery, battery), battery_low = coalesce(@low, battery_low), signal = coalesce(@signal, signal)
-         WHERE device_id = @id`,
-      ),
-      connect: db.prepare(
-        'UPDATE device_health SET online = 1, last_connected_at = @at, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END WHERE device_id = @id',
-      ),
-      disconnect: db.prepare(
-        'UPDATE device_health SET online = @online, last_disconnected_at = @at, disconnect_reason = @reason, last_seen = CASE WHEN coalesce(last_seen, 0) > @at THEN last_seen ELSE @at END WHERE device_id = @id',
-      ),
       offline: db.prepare('UPDATE device_health SET online = 0 WHERE online = 1'),
       due: db.prepare(
         `SELECT h.device_id, h.status AS "from", ${STATUS_SQL} AS "to", d.company_id, d.testbed_id, d.pilot_id
@@ -147,13 +136,14 @@ export class HealthTable {
   }
 
   /** Folds a batch of reading activity in, in one transaction; the devices whose status was not `ok` come back as changes. */
-  async recordActivity(updates: readonly ActivityUpdate[], placementOf: (deviceId: string) => Promise<Placement | undefined>): Promise<StatusChange[]> {
+  async recordActivity(updates: readonly ActivityUpdate[]): Promise<StatusChange[]> {
+    if (updates.length === 0) return [];
     return this.#db.transaction(async () => {
-      const changes: StatusChange[] = [];
-      for (const u of updates) {
-        await this.#s.ensure.run(u.deviceId);
-        const before = ((await this.#s.statusOf.get(u.deviceId)) as { status: DeviceStatus } | undefined)?.status;
-        await this.#s.activity.run({
+      const ids = updates.map((u) => u.deviceId);
+      await this.#batch.ensure(ids);
+      const before = await this.#batch.notOk(ids);
+      await this.#batch.activity(
+        updates.map((u) => ({
           id: u.deviceId,
           at: u.lastReadingAt,
           late: u.lateMs,
@@ -161,14 +151,11 @@ export class HealthTable {
           battery: u.battery?.value ?? null,
           low: u.battery === undefined ? null : u.battery.low ? 1 : 0,
           signal: u.signal ?? null,
-        });
-        const at = await placementOf(u.deviceId);
-        if (before !== undefined && before !== 'ok' && at) {
-          changes.push({ deviceId: u.deviceId, from: before, to: 'ok', ...at });
-          await this.#event(u.deviceId, u.lastReadingAt, { type: 'status', from: before, to: 'ok' });
-        }
-      }
-      return changes;
+        })),
+      );
+      const at = new Map(updates.map((u) => [u.deviceId, u.lastReadingAt]));
+      await this.#batch.events(before.map((b) => ({ deviceId: b.device_id, at: at.get(b.device_id)!, event: { type: 'status', from: b.status, to: 'ok' } })));
+      return before.map((b) => ({ deviceId: b.device_id, from: b.status, to: 'ok', companyId: b.company_id, testbedId: b.testbed_id, pilotId: b.pilot_id }));
     });
   }
 
@@ -184,16 +171,18 @@ export class HealthTable {
   async recordConnections(updates: readonly ConnectionUpdate[]): Promise<void> {
     if (updates.length === 0) return;
     await this.#db.transaction(async () => {
-      for (const u of updates) {
-        await this.#s.ensure.run(u.deviceId);
-        if (u.online && u.reason === undefined) {
-          await this.#s.connect.run({ id: u.deviceId, at: u.at });
-          await this.#event(u.deviceId, u.at, { type: 'connected' });
-        } else {
-          await this.#s.disconnect.run({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: u.reason ?? null });
-          await this.#event(u.deviceId, u.at, { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) });
-        }
-      }
+      await this.#batch.ensure([...new Set(updates.map((u) => u.deviceId))]);
+      const opened = (u: ConnectionUpdate) => u.online && u.reason === undefined;
+      await this.#batch.connections(
+        updates.map((u) => ({ id: u.deviceId, at: u.at, online: u.online ? 1 : 0, reason: opened(u) ? null : (u.reason ?? null), opened: opened(u) ? 1 : 0 })),
+      );
+      await this.#batch.events(
+        updates.map((u) => ({
+          deviceId: u.deviceId,
+          at: u.at,
+          event: opened(u) ? { type: 'connected' } : { type: 'disconnected', ...(u.reason ? { reason: u.reason } : {}) },
+        })),
+      );
     });
   }
 

@@ -558,7 +558,7 @@ export class Registry implements TestbedRegistry, HealthLedger {
   }
 
   async recordActivity(updates: readonly ActivityUpdate[]): Promise<StatusChange[]> {
-    return this.#health.recordActivity(updates, (id) => this.placementOf(id));
+    return this.#health.recordActivity(updates);
   }
 
   async recordConnections(updates: readonly ConnectionUpdate[]): Promise<void> {

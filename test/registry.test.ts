@@ -149,6 +149,42 @@ describe.each(REGISTRY_DATABASES)('registry on %s', (database) => {
     ).toBe(operator.keyId);
   });
 
+  it('folds health batches in: connected and gone in one batch, events in order, the first reading makes a device ok once', async () => {
+    const company = await registry.createCompany(SETUP.scope, 'Terveys Oy');
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: company.id, testbedId: 'vantaa', name: 'p' });
+    const [a, b] = (await registry.createDevices(ALL, pilot.id, [{ profile: 'noise' }, { profile: 'noise' }])).map((d) => d.device.id) as [string, string];
+    const t = Date.parse('2026-03-01T12:00:00Z');
+    await registry.recordConnections([
+      { deviceId: a, at: t, online: true },
+      { deviceId: a, at: t + 1000, online: false, reason: 'client closed' },
+      { deviceId: b, at: t, online: true },
+      { deviceId: 'dev_nobody', at: t, online: true },
+    ]);
+    expect(await registry.getDeviceHealth(ALL, a)).toMatchObject({
+      online: false,
+      lastConnectedAt: t,
+      lastDisconnectedAt: t + 1000,
+      disconnectReason: 'client closed',
+      lastSeen: t + 1000,
+      status: 'never',
+    });
+    expect(await registry.getDeviceHealth(ALL, b)).toMatchObject({ online: true, lastConnectedAt: t, lastDisconnectedAt: null });
+    const first = await registry.recordActivity([
+      { deviceId: a, lastReadingAt: t + 5000, lateMs: 60_000, silentMs: 300_000, battery: { value: 3.1, low: true } },
+      { deviceId: 'dev_nobody', lastReadingAt: t, lateMs: 1, silentMs: 2 },
+    ]);
+    expect(first).toEqual([{ deviceId: a, from: 'never', to: 'ok', companyId: company.id, testbedId: 'vantaa', pilotId: pilot.id }]);
+    // Older activity does not move the times back, and an ok device is no change.
+    expect(await registry.recordActivity([{ deviceId: a, lastReadingAt: t + 2000, lateMs: 60_000, silentMs: 300_000 }])).toEqual([]);
+    expect(await registry.getDeviceHealth(ALL, a)).toMatchObject({ status: 'ok', lastReadingAt: t + 5000, lastSeen: t + 5000, battery: 3.1, batteryLow: true });
+    const events = await registry.listDeviceEvents(ALL, a, { from: t, to: t + 10_000, limit: 10 });
+    expect(events?.map((e) => ({ type: e.type, time: e.time, ...('reason' in e ? { reason: e.reason } : {}) }))).toEqual([
+      { type: 'connected', time: new Date(t).toISOString() },
+      { type: 'disconnected', time: new Date(t + 1000).toISOString(), reason: 'client closed' },
+      { type: 'status', time: new Date(t + 5000).toISOString() },
+    ]);
+  });
+
   it('checks pilots: known company and testbed, end after start', async () => {
     const c = await registry.createCompany(SETUP.scope, 'Dated Oy');
     await expect(registry.createPilot(SETUP.scope, { companyId: c.id, testbedId: 'stockholm', name: 'p' })).rejects.toThrow(/No testbed/);
