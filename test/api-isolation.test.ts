@@ -690,5 +690,5 @@ describe('isolation matrix: SensorThings entity sets x every role and anonymous 
         }
       }
     }
-  }, 120_000);
+  }, 240_000);
 });

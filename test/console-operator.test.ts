@@ -131,7 +131,7 @@ describe('web console for an operator', () => {
   it('adds and deletes alert rules and webhooks, the signing secret shown once', async () => {
     const { context, page, errors } = await open(browser, `${p.apiUrl}/`);
     await signIn(page, operatorKey);
-    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
     await page.getByText('No open alert').waitFor();
     const rule = page.getByRole('form', { name: 'New alert rule' });
     await rule.getByLabel('Alert when').selectOption('offline');
