@@ -248,17 +248,18 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       setTimeout(() => stream.destroy(), 1000).unref();
       return;
     }
-    // One listener for both, and `on` (it fires once): each listener more, and each `once` wrapper, is memory held per connection.
-    stream.on('close', () => {
-      release();
-      const client = (stream as { client?: Client }).client;
-      if (client) untrack(client);
-    });
     peers.set(stream, remoteAddress);
     const limited = limitPacketSize(stream, config.mqtt.maxPacketBytes, (length) =>
       log.warn({ remoteAddress, length, limit: config.mqtt.maxPacketBytes }, 'closed connection: MQTT packet over the size limit'),
     );
-    leanParserBuffer(broker.handle(limited));
+    const client = broker.handle(limited);
+    leanParserBuffer(client);
+    // After the broker's own, so that it has closed the client (and dropped its subscriptions) first. One
+    // listener for both, and `on` (it fires once): each listener more, and each `once` wrapper, is memory held per connection.
+    stream.on('close', () => {
+      release();
+      untrack(client);
+    });
   }
 
   let listeners;
