@@ -1,11 +1,13 @@
 import { loadConfig } from '../core/index.js';
 import { reportCapacity } from './fd-limit.js';
+import { sizeHeapForConnections } from './heap.js';
 import { launchPipeline } from './launch.js';
 import { stdoutLogger } from './logger.js';
 import { untilSignal } from './signals.js';
 
 /** `testbed start`: runs the pipeline until SIGINT or SIGTERM. */
 export async function startCommand(): Promise<number> {
+  sizeHeapForConnections();
   const config = loadConfig(process.env);
   const log = stdoutLogger(config);
   reportCapacity(config, log);

@@ -3,6 +3,7 @@ import { type Config, type DeviceContext, type DisconnectReason, type ErrorCode,
 import type { Ingest } from '../ingest/index.js';
 import type { Rejection } from '../store/index.js';
 import { accessOf, maySubscribe, pilotWindow, publishTarget, type DeviceAccess } from './acl.js';
+import { releaseConnectPacket } from './lean-client.js';
 import { keepaliveFor, printable, sessionKey, willProblem, type Will } from './connect-policy.js';
 import { RateLimiter } from './throttle.js';
 
@@ -98,6 +99,7 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
           return deny('TESTBED_UNAUTHORIZED', 'bad username or password', BAD_USERNAME_OR_PASSWORD);
         }
         logins.succeeded(peer, name);
+        if (client.closed) return done(null, false); // gone while the registry answered: nothing to track
         const fields = { deviceId: device.deviceId };
         // Nothing could be acknowledged now: the device keeps its readings and comes back later.
         const refusing = ctx.ingest.refusing();
@@ -117,6 +119,7 @@ export function brokerHooks(ctx: HookContext): Pick<AedesOptions, 'preConnect' |
         }
         sessions.set(client, { ...accessOf(device), connection: ++connectionCount, statusTopic: deviceTopic(device.deviceId, 'status') });
         ctx.track(client, device);
+        releaseConnectPacket(client);
         done(null, true);
       }
     },

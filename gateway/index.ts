@@ -21,6 +21,8 @@ import { acknowledgingPersistence, restoredSubscriptions } from './persistence.j
 import { ReadingsBypass } from './routing.js';
 import type { MQEmitter } from 'mqemitter';
 import { limitPacketSize } from './packet-limit.js';
+import { OnlineDevices } from './online.js';
+import { leanParserBuffer } from './lean-client.js';
 import { ConnectionCounter, RateLimiter } from './throttle.js';
 
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
@@ -115,7 +117,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   const peers = new WeakMap<Duplex, string>();
   const connections = new ConnectionCounter();
   const messages = new RateLimiter(config.limits.mqtt.deviceMessagesPerSecond, config.limits.mqtt.deviceMessagesPerSecond * BURST_SECONDS);
-  const online = new Map<string, Set<Client>>();
+  const online = new OnlineDevices<Client>();
   const lastSeen = new Map<string, number>();
   /** Why a connection is being closed, when the gateway knows before its socket closes. */
   const reasons = new WeakMap<Client, DisconnectReason>();
@@ -131,29 +133,26 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
   }
 
   /**
-   * A device is online while one of its sockets is open. The set follows the
-   * socket's own 'close', which fires once whatever ends the connection, so it
-   * cannot drift from the broker's connections.
+   * A device is online while one of its sockets is open: from its CONNECT's
+   * acceptance until the socket's own 'close' (see `handle`), which fires once
+   * whatever ends the connection, so it cannot drift from the broker's connections.
    */
   function track(client: Client, device: DeviceContext): void {
-    const { deviceId } = device;
-    let clients = online.get(deviceId);
-    if (!clients) online.set(deviceId, (clients = new Set()));
-    clients.add(client);
-    lastSeen.set(deviceId, Date.now());
+    online.add(device.deviceId, client);
     const connectedAt = Date.now();
-    lastSeen.set(deviceId, connectedAt);
+    lastSeen.set(device.deviceId, connectedAt);
     publish('device.connected', device, connectedAt);
-    connOf(client).once('close', () => {
-      const set = online.get(deviceId);
-      set?.delete(client);
-      if (set?.size === 0) online.delete(deviceId);
-      const at = Date.now();
-      lastSeen.set(deviceId, at);
-      deps.ingest.forget(deviceId);
-      delivery.closed(client, deviceId);
-      publish('device.disconnected', device, at, { reason: reasonOf(client), stillOnline: online.has(deviceId) });
-    });
+  }
+  function untrack(client: Client): void {
+    const device = sessions.get(client)?.device;
+    if (!device) return; // closed before its CONNECT was accepted
+    const { deviceId } = device;
+    online.delete(deviceId, client);
+    const at = Date.now();
+    lastSeen.set(deviceId, at);
+    deps.ingest.forget(deviceId);
+    delivery.closed(client, deviceId);
+    publish('device.disconnected', device, at, { reason: reasonOf(client), stillOnline: online.count(deviceId) > 0 });
   }
   function reasonOf(client: Client): DisconnectReason {
     // [MQTT-3.14.4] a DISCONNECT packet: the client closed on purpose.
@@ -182,7 +181,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     sessions,
     messages,
     peerOf: (client) => peers.get(connOf(client)) ?? 'unknown',
-    connectionsOf: (deviceId) => online.get(deviceId)?.size ?? 0,
+    connectionsOf: (deviceId) => online.count(deviceId),
     holderOf: (key) => connectedClients(broker)[key],
     track,
     closing,
@@ -252,12 +251,19 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       setTimeout(() => stream.destroy(), 1000).unref();
       return;
     }
-    stream.once('close', release);
     peers.set(stream, remoteAddress);
     const limited = limitPacketSize(stream, config.mqtt.maxPacketBytes, (length) =>
       log.warn({ remoteAddress, length, limit: config.mqtt.maxPacketBytes }, 'closed connection: MQTT packet over the size limit'),
     );
-    takeReadings(broker.handle(limited), (client) => sessions.get(client), receiveReading);
+    const client = broker.handle(limited);
+    leanParserBuffer(client);
+    takeReadings(client, (c) => sessions.get(c), receiveReading);
+    // After the broker's own, so that it has closed the client (and dropped its subscriptions) first. One
+    // listener for both, and `on` (it fires once): each listener more, and each `once` wrapper, is memory held per connection.
+    stream.on('close', () => {
+      release();
+      untrack(client);
+    });
   }
 
   let listeners;
@@ -277,7 +283,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     handle,
     connectedDevices: () => broker.connectedClients,
     disconnect(deviceId, reason = 'revoked') {
-      for (const client of online.get(deviceId) ?? []) {
+      for (const client of online.of(deviceId)) {
         log.info({ deviceId, clientId: client.id, reason }, 'disconnecting device');
         closing(client, reason);
         client.close();
@@ -294,7 +300,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       for await (const packet of persistence.createRetainedStream(configTopic(deviceId, 'desired'))) if (packet) count++;
       return count;
     },
-    isOnline: (deviceId) => (online.get(deviceId)?.size ?? 0) > 0,
+    isOnline: (deviceId) => online.count(deviceId) > 0,
     lastSeen: (deviceId) => lastSeen.get(deviceId),
     async stop() {
       clearInterval(sweep);
