@@ -1,8 +1,9 @@
 /**
  * Throughput of QoS 1 readings through HAProxy to 1, 2 and 3 gateway nodes
  * (`testbed start` processes), until acknowledged and until stored. The nodes
- * share one registry file (a device logs in at whichever node HAProxy picks)
- * and what the environment gives them: TESTBED_REDIS_URL and
+ * share one registry (a device logs in at whichever node HAProxy picks): a
+ * file, or TESTBED_DATABASE_URL's PostgreSQL when given, and what the
+ * environment gives them: TESTBED_REDIS_URL and
  * TESTBED_INFLUX_URL; without InfluxDB each node stores
  * on its own embedded store. On one machine the nodes, HAProxy, the engines and
  * the load generator share the same cores: this shows the cost of the cluster,
@@ -32,7 +33,7 @@ const WINDOW = 100;
 const ADMIN = 'bench-cluster-admin-token-0123456789';
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'testbed.js');
 const shared = Object.fromEntries(
-  ['TESTBED_REDIS_URL', 'TESTBED_INFLUX_URL', 'TESTBED_INFLUX_TOKEN', 'TESTBED_INFLUX_BUCKET', 'TESTBED_INFLUX_ORG']
+  ['TESTBED_DATABASE_URL', 'TESTBED_REDIS_URL', 'TESTBED_INFLUX_URL', 'TESTBED_INFLUX_TOKEN', 'TESTBED_INFLUX_BUCKET', 'TESTBED_INFLUX_ORG']
     .filter((name) => process.env[name])
     .map((name) => [name, process.env[name]!]),
 );
@@ -59,7 +60,7 @@ async function startNode(id: string, dir: string, publicMqtt: string): Promise<N
     ...shared,
     TESTBED_NODE_ID: id,
     TESTBED_DATA_DIR: path.join(dir, id),
-    // The nodes on this machine share one registry file (SQLite, WAL).
+    // The nodes on this machine share one registry file (SQLite, WAL), unless TESTBED_DATABASE_URL puts it on PostgreSQL.
     TESTBED_REGISTRY_FILE: path.join(dir, 'registry.db'),
     TESTBED_MQTT_PORT: String(mqttPort),
     TESTBED_HTTP_PORT: String(httpPort),
