@@ -54,6 +54,17 @@ export interface WebhookOutbox {
   record(attempts: readonly AttemptRecord[]): Promise<void>;
 }
 
+interface WebhookRow {
+  readonly id: string;
+  readonly events: string;
+  readonly testbed_id: string | null;
+  readonly company_id: string | null;
+  readonly pilot_id: string | null;
+}
+
+/** A webhook's target column admits an event when it is unset or names the event's place. */
+const matches = (column: string | null, value: string | null | undefined): boolean => column === null || column === value;
+
 export class SqlWebhookOutbox implements WebhookOutbox {
   readonly #enqueue: (events: readonly OutboxEvent[]) => Promise<number>;
   readonly #record: (attempts: readonly AttemptRecord[]) => Promise<void>;
@@ -61,21 +72,20 @@ export class SqlWebhookOutbox implements WebhookOutbox {
   readonly #nextDue: Statement;
 
   constructor(db: Database) {
-    // A webhook wants an event when it subscribed to its type and each target column it has matches the event's.
-    const matching = db.prepare(
-      `SELECT id FROM webhooks w
-       WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?)
-         AND (w.testbed_id IS NULL OR w.testbed_id = ?)
-         AND (w.company_id IS NULL OR w.company_id = ?)
-         AND (w.pilot_id IS NULL OR w.pilot_id = ?)`,
-    );
+    // Every webhook, read once per batch of events and matched here: a connect storm's thousands of events cost one
+    // query, not one each (each a round trip on PostgreSQL). There are few webhooks; there can be many events.
+    const webhooks = db.prepare('SELECT id, events, testbed_id, company_id, pilot_id FROM webhooks');
     const insert = db.prepare('INSERT INTO webhook_messages (id, webhook_id, event_type, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.#enqueue = (events) =>
       db.transaction(async () => {
+        const hooks = ((await webhooks.all()) as WebhookRow[]).map((w) => ({ ...w, wants: new Set(JSON.parse(w.events) as string[]) }));
+        if (hooks.length === 0) return 0;
         let made = 0;
         for (const e of events) {
-          for (const { id } of (await matching.all(e.type, e.testbedId, e.companyId ?? null, e.pilotId ?? null)) as { id: string }[]) {
-            await insert.run(newId('msg'), id, e.type, e.body, e.at, e.at);
+          for (const w of hooks) {
+            // A webhook wants an event when it subscribed to its type and each target column it has matches the event's.
+            if (!w.wants.has(e.type) || !matches(w.testbed_id, e.testbedId) || !matches(w.company_id, e.companyId) || !matches(w.pilot_id, e.pilotId)) continue;
+            await insert.run(newId('msg'), w.id, e.type, e.body, e.at, e.at);
             made++;
           }
         }
