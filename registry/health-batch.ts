@@ -1,5 +1,5 @@
 import type { DeviceEvent, DeviceStatus } from '../core/index.js';
-import type { Database, SqlValue, Statement } from './sql/database.js';
+import type { Database, Statement } from './sql/database.js';
 
 /** One device's activity in a batch, as the health table folds it in. */
 export interface ActivityRow {
@@ -55,14 +55,12 @@ const CONNECTION_SET = (v: (name: string) => string) =>
 
 /**
  * The health stage's batch writes, a batch at a time rather than a device at a
- * time: the rows made in one statement, the statuses read in one. The rows'
- * own updates are one statement per device on SQLite (in process: each costs
- * microseconds) and one for the whole batch on PostgreSQL, where each
- * statement is a round trip (the batch goes as one JSON array,
- * `json_to_recordset`); so are the events.
+ * time: the rows made in one statement, the statuses read in one, the rows'
+ * updates and the events one each (the batch bound as one JSON array, see
+ * `recordset`). On PostgreSQL each statement is a round trip; on SQLite each
+ * is an await during which every other registry query waits its turn.
  */
 export class HealthBatchWriter {
-  readonly #db: Database;
   readonly #ensure: Statement;
   readonly #notOk: Statement;
   readonly #activity: Statement;
@@ -70,7 +68,6 @@ export class HealthBatchWriter {
   readonly #event: Statement;
 
   constructor(db: Database) {
-    this.#db = db;
     this.#ensure = db.prepare(
       'INSERT INTO device_health (device_id) SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?)) ON CONFLICT (device_id) DO NOTHING',
     );
@@ -78,29 +75,23 @@ export class HealthBatchWriter {
       `SELECT h.device_id, h.status, d.company_id, d.testbed_id, d.pilot_id FROM device_health h JOIN devices d ON d.id = h.device_id
        WHERE h.device_id IN (SELECT value FROM json_each(?)) AND h.status <> 'ok'`,
     );
-    if (db.dialect === 'postgres') {
-      const column = (name: string) => `u.${name}`;
-      this.#activity = db.prepare(
-        `UPDATE device_health SET ${ACTIVITY_SET(column)}
-         FROM json_to_recordset(CAST(? AS json)) AS u(id text, at bigint, late bigint, silent bigint, battery float8, low bigint, signal float8)
-         WHERE device_health.device_id = u.id`,
-      );
-      this.#connection = db.prepare(
-        `UPDATE device_health SET ${CONNECTION_SET(column)}
-         FROM json_to_recordset(CAST(? AS json)) AS u(id text, at bigint, online bigint, reason text, opened bigint)
-         WHERE device_health.device_id = u.id`,
-      );
-      this.#event = db.prepare(
-        `INSERT INTO device_events (device_id, time, type, detail)
-         SELECT e.id, e.at, e.type, e.detail FROM json_to_recordset(CAST(? AS json)) AS e(id text, at bigint, type text, detail text)
-         WHERE EXISTS (SELECT 1 FROM devices WHERE devices.id = e.id)`,
-      );
-    } else {
-      const param = (name: string) => `@${name}`;
-      this.#activity = db.prepare(`UPDATE device_health SET ${ACTIVITY_SET(param)} WHERE device_id = @id`);
-      this.#connection = db.prepare(`UPDATE device_health SET ${CONNECTION_SET(param)} WHERE device_id = @id`);
-      this.#event = db.prepare('INSERT INTO device_events (device_id, time, type, detail) SELECT id, @at, @type, @detail FROM devices WHERE id = @id');
-    }
+    const u = (name: string) => `u.${name}`;
+    const rows = (columns: Record<string, string>) => recordset(db.dialect, columns);
+    this.#activity = db.prepare(
+      `UPDATE device_health SET ${ACTIVITY_SET(u)}
+       FROM ${rows({ id: 'text', at: 'bigint', late: 'bigint', silent: 'bigint', battery: 'float8', low: 'bigint', signal: 'float8' })}
+       WHERE device_health.device_id = u.id`,
+    );
+    this.#connection = db.prepare(
+      `UPDATE device_health SET ${CONNECTION_SET(u)}
+       FROM ${rows({ id: 'text', at: 'bigint', online: 'bigint', reason: 'text', opened: 'bigint' })}
+       WHERE device_health.device_id = u.id`,
+    );
+    this.#event = db.prepare(
+      `INSERT INTO device_events (device_id, time, type, detail)
+       SELECT u.id, u.at, u.type, u.detail FROM ${rows({ id: 'text', at: 'bigint', type: 'text', detail: 'text' })}
+       WHERE EXISTS (SELECT 1 FROM devices WHERE devices.id = u.id)`,
+    );
   }
 
   /** Makes the health rows of these devices that have none (a device that no longer exists gets none). */
@@ -129,16 +120,24 @@ export class HealthBatchWriter {
     await this.#each(this.#event, rows);
   }
 
-  /** In order, as they came: the whole array as one parameter on PostgreSQL, a statement per row on SQLite. */
+  /** In order, as they came, the whole batch as one JSON parameter: one statement, or a few when a device repeats. */
   async #each<T extends { readonly id: string }>(stmt: Statement, rows: readonly T[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.#db.dialect === 'postgres') {
-      // An UPDATE … FROM takes one row per target: a device twice in a batch (connected, then gone) goes in a later statement.
-      for (const wave of waves(rows)) await stmt.run(JSON.stringify(wave));
-      return;
-    }
-    for (const row of rows) await stmt.run(row as unknown as Readonly<Record<string, SqlValue>>);
+    // An UPDATE … FROM takes one row per target: a device twice in a batch (connected, then gone) goes in a later statement.
+    for (const wave of waves(rows)) await stmt.run(JSON.stringify(wave));
   }
+}
+
+/**
+ * A JSON array of objects bound as one parameter, as a table `u` with these
+ * columns: `json_to_recordset` on PostgreSQL, `json_each` with `json_extract`
+ * on SQLite.
+ */
+function recordset(dialect: Database['dialect'], columns: Record<string, string>): string {
+  const names = Object.keys(columns);
+  if (dialect === 'postgres') {
+    return `json_to_recordset(CAST(? AS json)) AS u(${names.map((n) => `${n} ${columns[n]}`).join(', ')})`;
+  }
+  return `(SELECT ${names.map((n) => `json_extract(value, '$.${n}') AS ${n}`).join(', ')} FROM json_each(?)) AS u`;
 }
 
 /** The rows split, in order, into runs in which no device (`id`) comes twice; one run unless a device repeats. */
