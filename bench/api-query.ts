@@ -16,7 +16,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
-import { ADMIN, benchPilot, cpuMs, ingestCounters, machine, median, registerDevices, startPipeline, type Device, type Pipeline } from './harness.js';
+import {
+  ADMIN,
+  benchPilot,
+  cpuMs,
+  ingestCounters,
+  machine,
+  median,
+  publishWindowed,
+  registerDevices,
+  startPipeline,
+  type Device,
+  type Pipeline,
+} from './harness.js';
 import { startInfluxd, type BenchInfluxd } from './influxd.js';
 
 const { values: args } = parseArgs({
@@ -50,23 +62,9 @@ async function load(pipeline: Pipeline, devices: Device[]): Promise<number> {
     devices.map(async (d) => {
       const client = await mqtt.connectAsync(pipeline.mqtt, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 });
       const topic = `devices/${d.deviceId}/readings`;
-      await new Promise<void>((resolve, reject) => {
-        let sent = 0;
-        let done = 0;
-        const next = () => {
-          if (done === PER_DEVICE) return resolve();
-          while (sent < PER_DEVICE && sent - done < WINDOW) {
-            const n = sent++;
-            const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: FROM + n * STEP_MS });
-            client.publish(topic, payload, { qos: 1 }, (err) => {
-              if (err) return reject(err);
-              done++;
-              next();
-            });
-          }
-        };
-        next();
-      });
+      await publishWindowed(client, topic, PER_DEVICE, WINDOW, 1, (n) =>
+        JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: FROM + n * STEP_MS }),
+      );
       await client.endAsync();
     }),
   );

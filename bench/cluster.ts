@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { startHaproxy, type Haproxy } from '../cli/cluster/haproxy.js';
+import { publishWindowed } from './harness.js';
 
 const { values: args } = parseArgs({
   options: { nodes: { type: 'string', default: '1,2,3' }, devices: { type: 'string', default: '30' }, 'per-device': { type: 'string', default: '1000' } },
@@ -119,24 +120,10 @@ async function publish(url: string, devices: { id: string; username: string; pas
   const started = performance.now();
   const base = Date.now() - 3_600_000;
   await Promise.all(
-    clients.map(
-      (client, i) =>
-        new Promise<void>((resolve, reject) => {
-          const topic = `devices/${devices[i]!.id}/readings`;
-          let [sent, done] = [0, 0];
-          const next = () => {
-            if (done === PER_DEVICE) return resolve();
-            while (sent < PER_DEVICE && sent - done < WINDOW) {
-              const n = sent++;
-              client.publish(topic, JSON.stringify({ laeq: 40 + (n % 400) / 10, time: base + n }), { qos: 1 }, (err) => {
-                if (err) return reject(err);
-                done++;
-                next();
-              });
-            }
-          };
-          next();
-        }),
+    clients.map((client, i) =>
+      publishWindowed(client, `devices/${devices[i]!.id}/readings`, PER_DEVICE, WINDOW, 1, (n) =>
+        JSON.stringify({ laeq: 40 + (n % 400) / 10, time: base + n }),
+      ),
     ),
   );
   const elapsed = performance.now() - started;

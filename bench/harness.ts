@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MqttClient } from 'mqtt';
 
 export const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -89,6 +90,30 @@ export function startPipeline(env: Record<string, string> = {}): Promise<Pipelin
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`testbed start exited with ${code}: ${out}`)));
+  });
+}
+
+/**
+ * Publishes `count` messages on `topic` (the n-th payload is `payload(n)`),
+ * at most `window` unacknowledged at once, as a device's MQTT stack keeps a
+ * window in flight; resolves once every one is acknowledged (QoS 1) or
+ * written (QoS 0).
+ */
+export function publishWindowed(client: MqttClient, topic: string, count: number, window: number, qos: 0 | 1, payload: (n: number) => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let done = 0;
+    const next = () => {
+      if (done === count) return resolve();
+      while (sent < count && sent - done < window) {
+        client.publish(topic, payload(sent++), { qos }, (err) => {
+          if (err) return reject(err);
+          done++;
+          next();
+        });
+      }
+    };
+    next();
   });
 }
 

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
+import { cpuMs, publishWindowed, type Device } from './harness.js';
 
 const { values: args } = parseArgs({
   options: { devices: { type: 'string', default: '20' }, 'per-device': { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } },
@@ -48,14 +49,6 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in ms, from /proc. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-type Device = { deviceId: string; username: string; password: string };
-
 /** Publishes TOTAL readings from DEVICES clients as fast as they go; resolves with the time until every PUBACK (QoS 1) or every send (QoS 0). */
 async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<number> {
   const clients: MqttClient[] = await Promise.all(
@@ -63,27 +56,11 @@ async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<numb
   );
   const started = performance.now();
   await Promise.all(
-    clients.map(
-      (client, i) =>
-        new Promise<void>((resolve, reject) => {
-          const topic = `devices/${devices[i]!.deviceId}/readings`;
-          // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
-          let sent = 0;
-          let done = 0;
-          const next = () => {
-            if (done === PER_DEVICE) return resolve();
-            while (sent < PER_DEVICE && sent - done < WINDOW) {
-              const n = sent++;
-              const payload = JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
-              client.publish(topic, payload, { qos }, (err) => {
-                if (err) return reject(err);
-                done++;
-                next();
-              });
-            }
-          };
-          next();
-        }),
+    clients.map((client, i) =>
+      // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
+      publishWindowed(client, `devices/${devices[i]!.deviceId}/readings`, PER_DEVICE, WINDOW, qos, (n) =>
+        JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n }),
+      ),
     ),
   );
   const elapsed = performance.now() - started;
