@@ -1,5 +1,6 @@
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
@@ -24,6 +25,16 @@ async function rawSocket(url: string) {
     packets,
     closed: () => closed,
     send: (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map((p) => mqttPacket.generate(p)))),
+    /** Writes `bytes` in pieces cut at `cuts`, pausing between them so each tends to reach the gateway as a chunk of its own. */
+    sendCut: async (bytes: Buffer, cuts: readonly number[]) => {
+      socket.setNoDelay(true);
+      let from = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        socket.write(bytes.subarray(from, cut));
+        from = cut;
+        await sleep(3);
+      }
+    },
     end: () => socket.destroy(),
   };
 }
@@ -80,6 +91,65 @@ describe('readings taken from the parser: the same guarantees as through the bro
       return r.length === sent.length ? r : undefined;
     });
     expect(rows).toHaveLength(sent.length);
+    socket.end();
+  });
+
+  it('acknowledges and stores readings whose packets are cut anywhere across chunks: in the fixed header, the topic, the identifier, the payload', async () => {
+    const { devices } = await provision(p);
+    const { device, password } = devices[0]!;
+    const socket = await rawSocket(p.mqttUrl);
+    socket.send(connect(device.username, password));
+    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+    const topic = deviceTopic(device.id, 'readings');
+    const sent = Array.from({ length: 40 }, (_, n) => reading(topic, n, n % 4 === 3 ? 0 : 1));
+    const frames = sent.map((x) => mqttPacket.generate(x));
+    // Each packet cut at a different offset: 1 (inside the remaining length), 3 (the topic's length), into the topic, the identifier, the payload.
+    const cuts: number[] = [];
+    let start = 0;
+    frames.forEach((frame, n) => {
+      cuts.push(start + 1 + ((n * 7) % (frame.length - 1)));
+      start += frame.length;
+    });
+    await socket.sendCut(Buffer.concat(frames), cuts);
+    const expected = sent.filter((x) => x.qos === 1).map((x) => x.messageId);
+    await eventually(() => (pubackIds(socket.packets).length >= expected.length ? true : undefined), 10_000, 'every PUBACK');
+    expect(pubackIds(socket.packets)).toEqual(expected);
+    const rows = await eventually(async () => {
+      const r = await readDevice(p.stores.readings, device.id, { limit: 1000 }, ALL);
+      return r.length === sent.length ? r : undefined;
+    });
+    expect(rows.map((r) => r.values.pm25).sort((a, b) => Number(a) - Number(b))).toEqual(sent.map((_, n) => n));
+    expect(socket.closed()).toBe(false);
+    socket.end();
+  });
+
+  it('hands a packet longer than the framing keeps to the parser across chunks, and frames the readings after it in the same chunk', async () => {
+    const { devices } = await provision(p);
+    const { device, password } = devices[0]!;
+    const socket = await rawSocket(p.mqttUrl);
+    socket.send(connect(device.username, password));
+    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+    const topic = deviceTopic(device.id, 'readings');
+    // 100 KB: over the payload cap (a rejection, acknowledged), under the packet cap.
+    const long: mqttPacket.IPublishPacket = { ...reading(topic, 0, 1), payload: JSON.stringify({ pm25: 1, pad: 'x'.repeat(100_000) }) };
+    const after = [reading(topic, 1, 1), reading(topic, 2, 1)];
+    const bytes = Buffer.concat([long, ...after].map((x) => mqttPacket.generate(x)));
+    const longBytes = mqttPacket.generate(long).length;
+    // The long packet arrives in four pieces; its last piece carries the readings after it.
+    await socket.sendCut(bytes, [2000, 40_000, 80_000]);
+    expect(longBytes).toBeGreaterThan(80_000);
+    await eventually(() => (pubackIds(socket.packets).length === 3 ? true : undefined), 10_000, 'three PUBACKs');
+    expect(pubackIds(socket.packets)).toEqual([1, 2, 3]);
+    const rows = await eventually(async () => {
+      const r = await readDevice(p.stores.readings, device.id, {}, ALL);
+      return r.length === 2 ? r : undefined;
+    });
+    expect(rows.map((r) => r.values.pm25).sort()).toEqual([1, 2]);
+    const rejected = await eventually(async () => {
+      const r = await p.stores.rejections.queryRejections({ kind: 'all' }, { deviceId: device.id, limit: 10 });
+      return r.length === 1 ? r : undefined;
+    });
+    expect(rejected[0]!.code).toBe('TESTBED_READING_TOO_LARGE');
     socket.end();
   });
 
