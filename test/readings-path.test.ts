@@ -1,7 +1,7 @@
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
@@ -25,6 +25,7 @@ async function rawSocket(url: string) {
     packets,
     closed: () => closed,
     send: (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map((p) => mqttPacket.generate(p)))),
+    sendRaw: (bytes: Buffer) => socket.write(bytes),
     /** Writes `bytes` in pieces cut at `cuts`, pausing between them so each tends to reach the gateway as a chunk of its own. */
     sendCut: async (bytes: Buffer, cuts: readonly number[]) => {
       socket.setNoDelay(true);
@@ -53,7 +54,8 @@ const connect = (username: string, password: string): mqttPacket.IConnectPacket 
 const reading = (topic: string, n: number, qos: 0 | 1): mqttPacket.IPublishPacket => ({
   cmd: 'publish',
   topic,
-  payload: JSON.stringify({ pm25: n, time: Date.UTC(2026, 2, 1) + n * 1000 }),
+  // pm25 within its range (at most 1000) however many readings a test sends.
+  payload: JSON.stringify({ pm25: n % 1000, time: Date.UTC(2026, 2, 1) + n * 1000 }),
   qos,
   ...(qos === 1 && { messageId: n + 1 }),
   retain: false,
@@ -152,6 +154,48 @@ describe('readings taken from the parser: the same guarantees as through the bro
     expect(rejected[0]!.code).toBe('TESTBED_READING_TOO_LARGE');
     socket.end();
   });
+
+  it('frames a flood from several devices, each in writes far larger than a socket read, storing every reading and answering PINGREQ meanwhile', async () => {
+    // Devices held to their message rate would be read slowly on purpose; here they may flood.
+    const p = await startTestPipeline({ TESTBED_DEVICE_MESSAGES_PER_SECOND: '1000000' });
+    onTestFinished(() => p.close());
+    const { devices } = await provision(p, 'air-quality', 4);
+    const PER_DEVICE = 6000;
+    const sockets = await Promise.all(
+      devices.map(async ({ device, password }) => {
+        const socket = await rawSocket(p.mqttUrl);
+        socket.send(connect(device.username, password));
+        await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+        return { socket, topic: deviceTopic(device.id, 'readings') };
+      }),
+    );
+    // Each device's readings in one write of about 600 KB: far more than one turn's bytes. QoS 0 and 1 mixed, a PINGREQ in the middle.
+    for (const { socket, topic } of sockets) {
+      const frames = Array.from({ length: PER_DEVICE }, (_, n) => mqttPacket.generate(reading(topic, n, n % 3 === 0 ? 1 : 0)));
+      frames.splice(PER_DEVICE / 2, 0, mqttPacket.generate({ cmd: 'pingreq' }));
+      socket.send({ cmd: 'pingreq' });
+      socket.sendRaw(Buffer.concat(frames));
+    }
+    const acked = Math.ceil(PER_DEVICE / 3);
+    await eventually(
+      () => (sockets.every(({ socket }) => pubackIds(socket.packets).length === acked) ? true : undefined),
+      30_000,
+      'every PUBACK',
+    );
+    for (const { socket } of sockets) {
+      expect(pubackIds(socket.packets)).toEqual(Array.from({ length: acked }, (_, k) => 3 * k + 1));
+      expect(socket.packets.filter((x) => x.cmd === 'pingresp')).toHaveLength(2);
+      expect(socket.closed()).toBe(false);
+    }
+    for (const { device } of devices) {
+      await eventually(
+        async () => ((await readDevice(p.stores.readings, device.id, { limit: PER_DEVICE + 1 }, ALL)).length === PER_DEVICE ? true : undefined),
+        30_000,
+        `all ${PER_DEVICE} readings of ${device.id}`,
+      );
+    }
+    for (const { socket } of sockets) socket.end();
+  }, 90_000);
 
   it('takes a reading sent in the same chunk as CONNECT (before CONNACK) through the broker, acknowledged and stored', async () => {
     const { devices } = await provision(p);
