@@ -32,10 +32,9 @@ export function decodeFlat(profile: CompiledProfile, value: unknown): Decoded | 
   const units = payload.units;
   let problems: Problem[] | undefined;
   let unknown: string[] | undefined;
-  const fail = (p: Problem) => (problems ??= []).push(p);
 
   if (units !== undefined && (units === null || typeof units !== 'object' || Array.isArray(units) || Object.values(units).some((u) => typeof u !== 'string'))) {
-    fail({ code: 'TESTBED_READING_WRONG_TYPE', reason: 'units must be an object of measurement name -> unit, e.g. {"temperature": "°F"}' });
+    (problems ??= []).push({ code: 'TESTBED_READING_WRONG_TYPE', reason: 'units must be an object of measurement name -> unit, e.g. {"temperature": "°F"}' });
   }
   const unitOfName = units !== undefined && problems === undefined ? (units as Record<string, string>) : undefined;
   if (unitOfName) for (const name in unitOfName) if (!profile.rules.has(name)) (unknown ??= []).push(name);
@@ -53,12 +52,12 @@ export function decodeFlat(profile: CompiledProfile, value: unknown): Decoded | 
     const named = unitOfName?.[key];
     const conversion = named === undefined ? rule.canonical : unitOf(rule, named);
     if ('code' in conversion) {
-      fail(conversion);
+      (problems ??= []).push(conversion);
       continue;
     }
     const checked = checkValue(rule, payload[key], conversion);
     if (typeof checked !== 'number') {
-      fail(checked);
+      (problems ??= []).push(checked);
       continue;
     }
     values[key] = checked;
@@ -67,10 +66,13 @@ export function decodeFlat(profile: CompiledProfile, value: unknown): Decoded | 
   }
 
   const time = ownTime(payload.time);
-  if (typeof time === 'object') fail(time);
+  if (typeof time === 'object') (problems ??= []).push(time);
   if (unknown) {
     const names = unknown.map((k) => JSON.stringify(k)).join(', ');
-    fail({ code: 'TESTBED_READING_UNKNOWN_MEASUREMENT', reason: `unknown measurement ${names} (profile ${profile.profile.id} has ${profile.names})` });
+    (problems ??= []).push({
+      code: 'TESTBED_READING_UNKNOWN_MEASUREMENT',
+      reason: `unknown measurement ${names} (profile ${profile.profile.id} has ${profile.names})`,
+    });
   }
   if (problems) return worst(problems);
   if (count === 0) return { code: 'TESTBED_READING_EMPTY', reason: `the reading has none of ${profile.profile.id}'s measurements (${profile.names})` };

@@ -142,8 +142,8 @@ export class Journal {
     if (typeof body === 'string') pending.write(body, at + HEADER);
     else body.copy(pending, at + HEADER);
     pending.writeUInt32LE(length, at);
-    // crc32 of a string is that of its UTF-8 bytes, the ones just written.
-    pending.writeUInt32LE(crc32(body), at + 4);
+    // Of a string, the bytes just written: crc32 of the string would encode it to UTF-8 once more.
+    pending.writeUInt32LE(crc32(typeof body === 'string' ? pending.subarray(at + HEADER, at + HEADER + length) : body), at + 4);
     const lsn = this.#head;
     this.#head += HEADER + length;
     if (onDurable) this.#waiters.push({ end: this.#head, done: onDurable });

@@ -108,7 +108,8 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
         }
         time = timed.time;
       }
-      const reading: Reading = {
+      // Optional fields set only when present (a spread would allocate an object for each).
+      const reading: { -readonly [K in keyof Reading]: Reading[K] } = {
         deviceId: ctx.deviceId,
         pilotId: ctx.pilotId,
         companyId: ctx.companyId,
@@ -116,9 +117,9 @@ export function createPipeline(profiles: ProfileCatalogue, options: PipelineOpti
         profile: ctx.profile,
         time,
         values: d.values,
-        ...(d.suspect ? { suspect: d.suspect } : undefined),
-        ...(ctx.name ? { deviceName: ctx.name } : undefined),
       };
+      if (d.suspect) reading.suspect = d.suspect;
+      if (ctx.name) reading.deviceName = ctx.name;
       readings.push(quality.mark(reading));
     }
     return { readings, rejections: rejections ?? NONE };

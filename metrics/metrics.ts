@@ -10,16 +10,40 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // Counted per message as plain numbers and added to their counters when scraped (see `collect`):
+  // a prom-client increment hashes its labels and allocates, for every message.
+  const ingestCounts = { messages: [0, 0], readings: 0 };
   return {
     registry,
+    ingestCounts,
     gatewayConnects: new Counter({
       name: 'testbed_gateway_connects_total',
       help: 'MQTT CONNECTs whose credentials were checked, by result (accepted, refused)',
       labelNames: ['result'],
       registers,
     }),
-    ingestMessages: new Counter({ name: 'testbed_ingest_messages_total', help: 'MQTT messages taken by ingest, by QoS', labelNames: ['qos'], registers }),
-    ingestReadings: new Counter({ name: 'testbed_ingest_readings_total', help: 'Readings accepted by the ingest pipeline', registers }),
+    ingestMessages: new Counter({
+      name: 'testbed_ingest_messages_total',
+      help: 'MQTT messages taken by ingest, by QoS',
+      labelNames: ['qos'],
+      registers,
+      collect() {
+        const { messages } = ingestCounts;
+        for (let qos = 0; qos < messages.length; qos++) {
+          if (messages[qos]! > 0) this.labels(String(qos)).inc(messages[qos]);
+          messages[qos] = 0;
+        }
+      },
+    }),
+    ingestReadings: new Counter({
+      name: 'testbed_ingest_readings_total',
+      help: 'Readings accepted by the ingest pipeline',
+      registers,
+      collect() {
+        if (ingestCounts.readings > 0) this.inc(ingestCounts.readings);
+        ingestCounts.readings = 0;
+      },
+    }),
     ingestRejections: new Counter({
       name: 'testbed_ingest_rejections_total',
       help: 'Messages or readings rejected by the ingest pipeline, by TESTBED_* code',

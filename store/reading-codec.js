@@ -26,17 +26,96 @@
  */
 
 /**
+ * The record as UTF-8 bytes (see the format above).
+ * @param {number} at
+ * @param {readonly Reading[]} readings
+ * @param {readonly Rejection[]} rejections
+ * @param {MessageKey | undefined} key
+ * @returns {Buffer}
+ */
+export function encodeRecord(at, readings, rejections, key) {
+  const first = readings[0];
+  if (readings.length === 1 && rejections.length === 0 && first && Number.isSafeInteger(at) && Number.isSafeInteger(first.time)) {
+    return encodeOne(at, first, key);
+  }
+  return Buffer.from(encodeText(at, readings, rejections, key));
+}
+
+/** Where a one-reading record is written before it is copied out; grown when a record needs more. */
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+/**
+ * The common record, one reading of one message, written as bytes: no string
+ * is built for it but its values' JSON (the text form cost about 600 bytes of
+ * garbage per reading, in pieces of strings joined).
+ * @param {number} at
+ * @param {Reading} r
+ * @param {MessageKey | undefined} key
+ */
+function encodeOne(at, r, key) {
+  const tags = tagsOf(r);
+  const values = JSON.stringify(r.values);
+  const flags = compactFlags(r);
+  const device = !key ? undefined : key[0] === r.deviceId ? tags.device : Buffer.from(JSON.stringify(key[0]));
+  // Besides these: four numbers of at most 16 digits each and the punctuation, within 128 bytes.
+  const most = tags.bytes.length + (device?.length ?? 0) + Buffer.byteLength(values) + Buffer.byteLength(flags) + 128;
+  if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most * 2);
+  const b = scratch;
+  let pos = b.write('{"a":', 0, 'latin1');
+  pos = writeInteger(b, pos, at);
+  pos += b.write(',"t":', pos, 'latin1');
+  pos += tags.bytes.copy(b, pos);
+  pos += b.write(',"r":[[', pos, 'latin1');
+  pos = writeInteger(b, pos, r.time);
+  b[pos++] = 0x2c; // ,
+  pos += b.write(values, pos, 'utf8');
+  if (flags) pos += b.write(flags, pos, 'utf8');
+  pos += b.write(']]', pos, 'latin1');
+  if (key) {
+    pos += b.write(',"k":[', pos, 'latin1');
+    pos += /** @type {Buffer} */ (device).copy(b, pos);
+    b[pos++] = 0x2c;
+    pos = writeInteger(b, pos, key[1]);
+    b[pos++] = 0x2c;
+    pos = writeInteger(b, pos, key[2]);
+    b[pos++] = 0x5d; // ]
+  }
+  b[pos++] = 0x7d; // }
+  const record = Buffer.allocUnsafe(pos);
+  b.copy(record, 0, 0, pos);
+  return record;
+}
+
+/**
+ * Writes a non-negative safe integer's decimal digits at `at`; returns where they end.
+ * @param {Buffer} b @param {number} at @param {number} n
+ */
+function writeInteger(b, at, n) {
+  if (n < 0 || !Number.isSafeInteger(n)) return at + b.write(String(n), at, 'latin1');
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let end = at + digits;
+  let x = n;
+  do {
+    b[--end] = 0x30 + (x % 10);
+    x = Math.floor(x / 10);
+  } while (x > 0);
+  return at + digits;
+}
+
+/**
+ * The record as text: any number of readings, rejections.
  * @param {number} at
  * @param {readonly Reading[]} readings
  * @param {readonly Rejection[]} rejections
  * @param {MessageKey | undefined} key
  * @returns {string}
  */
-export function encodeRecord(at, readings, rejections, key) {
+function encodeText(at, readings, rejections, key) {
   const first = readings[0];
   let out = `{"a":${at}`;
   if (first) {
-    out += `,"t":${tagsOf(first)},"r":[`;
+    out += `,"t":${tagsOf(first).json},"r":[`;
     for (let i = 0; i < readings.length; i++) {
       const r = /** @type {Reading} */ (readings[i]);
       if (i > 0) out += ',';
@@ -51,13 +130,13 @@ export function encodeRecord(at, readings, rejections, key) {
 
 /** Devices whose tags' JSON is kept at most; past it the memo starts again. */
 const TAGS_KEPT = 4096;
-/** @type {Map<string, { r: Reading, json: string }>} the tags' JSON by device: the same six strings on each of its records */
+/** @type {Map<string, { r: Reading, json: string, bytes: Buffer, device: Buffer }>} the tags' JSON by device (text and bytes, and the device id's): the same six strings on each of its records */
 const tagsMemo = new Map();
 
 /** @param {Reading} first */
 function tagsOf(first) {
   const kept = tagsMemo.get(first.deviceId);
-  if (kept && sameTags(kept.r, first)) return kept.json;
+  if (kept && sameTags(kept.r, first)) return kept;
   const json = JSON.stringify([first.deviceId, first.pilotId, first.companyId, first.testbedId, first.profile, first.deviceName ?? null]);
   if (tagsMemo.size >= TAGS_KEPT) tagsMemo.clear();
   // Only the tags are kept of the reading, not its values.
@@ -69,8 +148,9 @@ function tagsOf(first) {
     profile: first.profile,
     deviceName: first.deviceName,
   });
-  tagsMemo.set(first.deviceId, { r, json });
-  return json;
+  const tags = { r, json, bytes: Buffer.from(json), device: Buffer.from(JSON.stringify(first.deviceId)) };
+  tagsMemo.set(first.deviceId, tags);
+  return tags;
 }
 
 /** @param {Reading} r @param {Reading} first */
@@ -87,11 +167,18 @@ function sameTags(r, first) {
 
 /** @param {Reading} r */
 function compact(r) {
-  const out = `[${r.time},${JSON.stringify(r.values)}`;
-  if (r.gap) return `${out},${flag(r.suspect)},${flag(r.stuck)},1]`;
-  if (r.stuck?.length) return `${out},${flag(r.suspect)},${flag(r.stuck)}]`;
-  if (r.suspect?.length) return `${out},${flag(r.suspect)}]`;
-  return `${out}]`;
+  return `[${r.time},${JSON.stringify(r.values)}${compactFlags(r)}]`;
+}
+
+/**
+ * A compact reading's flags after its values: `,suspect,stuck,gap`, cut after the last one raised.
+ * @param {Reading} r
+ */
+function compactFlags(r) {
+  if (r.gap) return `,${flag(r.suspect)},${flag(r.stuck)},1`;
+  if (r.stuck?.length) return `,${flag(r.suspect)},${flag(r.stuck)}`;
+  if (r.suspect?.length) return `,${flag(r.suspect)}`;
+  return '';
 }
 
 /** @param {readonly string[] | undefined} names */
