@@ -17,7 +17,7 @@ export interface QueuedRecord {
   readonly at: number;
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
-  /** The record as written to the journal (see reading-codec.js): its text, or its bytes when read back from disk; handed to the store as it is. */
+  /** The record as written to the journal (see reading-codec.js), handed to the store as it is. */
   readonly encoded: Buffer | string;
 }
 
