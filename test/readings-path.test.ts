@@ -40,6 +40,14 @@ async function rawSocket(url: string) {
   };
 }
 
+/** A raw socket connected as the device, once its CONNACK has come; `topic` is its readings topic. */
+async function connectedSocket(url: string, device: { id: string; username: string }, password: string) {
+  const socket = await rawSocket(url);
+  socket.send(connect(device.username, password));
+  await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
+  return { socket, topic: deviceTopic(device.id, 'readings') };
+}
+
 const connect = (username: string, password: string): mqttPacket.IConnectPacket => ({
   cmd: 'connect',
   protocolId: 'MQTT',
@@ -77,10 +85,7 @@ describe('readings taken from the parser: the same guarantees as through the bro
   it('acknowledges readings sent in one chunk once each, in the order they came, and stores every one', async () => {
     const { devices } = await provision(p);
     const { device, password } = devices[0]!;
-    const socket = await rawSocket(p.mqttUrl);
-    socket.send(connect(device.username, password));
-    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
-    const topic = deviceTopic(device.id, 'readings');
+    const { socket, topic } = await connectedSocket(p.mqttUrl, device, password);
     // QoS 1 and QoS 0 mixed, with a PINGREQ among them: only QoS 1 readings are acknowledged.
     const sent = Array.from({ length: 300 }, (_, n) => reading(topic, n, n % 10 === 9 ? 0 : 1));
     socket.send(...sent.slice(0, 150), { cmd: 'pingreq' }, ...sent.slice(150));
@@ -99,10 +104,7 @@ describe('readings taken from the parser: the same guarantees as through the bro
   it('acknowledges and stores readings whose packets are cut anywhere across chunks: in the fixed header, the topic, the identifier, the payload', async () => {
     const { devices } = await provision(p);
     const { device, password } = devices[0]!;
-    const socket = await rawSocket(p.mqttUrl);
-    socket.send(connect(device.username, password));
-    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
-    const topic = deviceTopic(device.id, 'readings');
+    const { socket, topic } = await connectedSocket(p.mqttUrl, device, password);
     const sent = Array.from({ length: 40 }, (_, n) => reading(topic, n, n % 4 === 3 ? 0 : 1));
     const frames = sent.map((x) => mqttPacket.generate(x));
     // Each packet cut at a different offset: 1 (inside the remaining length), 3 (the topic's length), into the topic, the identifier, the payload.
@@ -128,10 +130,7 @@ describe('readings taken from the parser: the same guarantees as through the bro
   it('hands a packet longer than the framing keeps to the parser across chunks, and frames the readings after it in the same chunk', async () => {
     const { devices } = await provision(p);
     const { device, password } = devices[0]!;
-    const socket = await rawSocket(p.mqttUrl);
-    socket.send(connect(device.username, password));
-    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
-    const topic = deviceTopic(device.id, 'readings');
+    const { socket, topic } = await connectedSocket(p.mqttUrl, device, password);
     // 100 KB: over the payload cap (a rejection, acknowledged), under the packet cap.
     const long: mqttPacket.IPublishPacket = { ...reading(topic, 0, 1), payload: JSON.stringify({ pm25: 1, pad: 'x'.repeat(100_000) }) };
     const after = [reading(topic, 1, 1), reading(topic, 2, 1)];
@@ -161,14 +160,7 @@ describe('readings taken from the parser: the same guarantees as through the bro
     onTestFinished(() => p.close());
     const { devices } = await provision(p, 'air-quality', 4);
     const PER_DEVICE = 6000;
-    const sockets = await Promise.all(
-      devices.map(async ({ device, password }) => {
-        const socket = await rawSocket(p.mqttUrl);
-        socket.send(connect(device.username, password));
-        await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
-        return { socket, topic: deviceTopic(device.id, 'readings') };
-      }),
-    );
+    const sockets = await Promise.all(devices.map(({ device, password }) => connectedSocket(p.mqttUrl, device, password)));
     // Each device's readings in one write of about 600 KB: far more than one turn's bytes. QoS 0 and 1 mixed, a PINGREQ in the middle.
     for (const { socket, topic } of sockets) {
       const frames = Array.from({ length: PER_DEVICE }, (_, n) => mqttPacket.generate(reading(topic, n, n % 3 === 0 ? 1 : 0)));
@@ -177,11 +169,7 @@ describe('readings taken from the parser: the same guarantees as through the bro
       socket.sendRaw(Buffer.concat(frames));
     }
     const acked = Math.ceil(PER_DEVICE / 3);
-    await eventually(
-      () => (sockets.every(({ socket }) => pubackIds(socket.packets).length === acked) ? true : undefined),
-      30_000,
-      'every PUBACK',
-    );
+    await eventually(() => (sockets.every(({ socket }) => pubackIds(socket.packets).length === acked) ? true : undefined), 30_000, 'every PUBACK');
     for (const { socket } of sockets) {
       expect(pubackIds(socket.packets)).toEqual(Array.from({ length: acked }, (_, k) => 3 * k + 1));
       expect(socket.packets.filter((x) => x.cmd === 'pingresp')).toHaveLength(2);
@@ -212,10 +200,8 @@ describe('readings taken from the parser: the same guarantees as through the bro
   it('closes the connection, unacknowledged, on a reading for another device sent among its own', async () => {
     const { devices } = await provision(p, 'air-quality', 2);
     const [own, other] = devices;
-    const socket = await rawSocket(p.mqttUrl);
-    socket.send(connect(own!.device.username, own!.password));
-    await eventually(() => socket.packets.find((x) => x.cmd === 'connack'), 5000, 'CONNACK');
-    socket.send(reading(deviceTopic(own!.device.id, 'readings'), 1, 1), { ...reading(deviceTopic(other!.device.id, 'readings'), 2, 1) });
+    const { socket, topic } = await connectedSocket(p.mqttUrl, own!.device, own!.password);
+    socket.send(reading(topic, 1, 1), { ...reading(deviceTopic(other!.device.id, 'readings'), 2, 1) });
     await eventually(() => (socket.closed() ? true : undefined), 5000, 'the connection closed');
     expect(pubackIds(socket.packets)).not.toContain(3);
     expect(await readDevice(p.stores.readings, other!.device.id, {}, ALL)).toHaveLength(0);
