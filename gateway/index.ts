@@ -20,7 +20,7 @@ import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
 import { ReadingsBypass } from './routing.js';
 import type { MQEmitter } from 'mqemitter';
-import { limitPacketSize } from './packet-limit.js';
+import { limitReads } from './packet-limit.js';
 import { OnlineDevices } from './online.js';
 import { leanParserBuffer } from './lean-client.js';
 import { ConnectionCounter, RateLimiter } from './throttle.js';
@@ -252,7 +252,7 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
       return;
     }
     peers.set(stream, remoteAddress);
-    const limited = limitPacketSize(stream, config.mqtt.maxPacketBytes, (length) =>
+    const limited = limitReads(stream, config.mqtt.maxPacketBytes, (length) =>
       log.warn({ remoteAddress, length, limit: config.mqtt.maxPacketBytes }, 'closed connection: MQTT packet over the size limit'),
     );
     const client = broker.handle(limited);

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { framesReadings } from './readings-path.js';
 
 /**
  * Reads MQTT fixed headers as bytes pass and reports the first packet longer
@@ -56,18 +57,33 @@ export class PacketLengthWatch {
 }
 
 /**
- * Refuses packets longer than `maxBytes` on a socket (or WebSocket stream) the broker reads: the
- * connection is closed as soon as such a packet's header is read, before its
- * body is. The broker pulls bytes with `socket.read()` (paused mode), so the
- * check wraps that one method; bytes and writes pass untouched. (A Duplex in
- * between cost a fifth of the QoS 1 throughput in `npm run bench`: every
- * PUBACK then went through a second stream.)
+ * The most one read hands the broker once the readings path frames the
+ * connection (see readings-path.ts, which reads on in the next turn of the
+ * event loop while more waits). The broker reads all a socket holds at once,
+ * and Node reads a busy socket up to 32 times in one turn, so devices that
+ * flood (QoS 0 has no window) held every other connection, the journal's
+ * syncs and the API for 300 ms at a time in `npm run bench`. The rest stays in
+ * the socket's buffer, so nothing read is left unhandled when the connection
+ * closes.
  */
-export function limitPacketSize<S extends Duplex>(socket: S, maxBytes: number, onTooLong: (length: number) => void): S {
+export const READ_BYTES = 16 * 1024;
+
+/**
+ * Watches the reads of a socket (or WebSocket stream) the broker reads: a
+ * packet longer than `maxBytes` closes the connection as soon as its header is
+ * read, before its body is, and, once the readings path frames the
+ * connection, no read returns more than READ_BYTES. The
+ * broker pulls bytes with `socket.read()` (paused mode), so this wraps that
+ * one method; writes pass untouched. (A Duplex in between cost a fifth of the
+ * QoS 1 throughput in `npm run bench`: every PUBACK then went through a second
+ * stream.)
+ */
+export function limitReads<S extends Duplex>(socket: S, maxBytes: number, onTooLong: (length: number) => void): S {
   const watch = new PacketLengthWatch(maxBytes);
   const read = socket.read.bind(socket);
   socket.read = (size?: number) => {
-    const chunk = read(size) as Buffer | string | null;
+    const capped = size == null && socket.readableLength > READ_BYTES && framesReadings(socket);
+    const chunk = read(capped ? READ_BYTES : size) as Buffer | string | null;
     if (chunk === null || typeof chunk === 'string') return chunk;
     const tooLong = watch.inspect(chunk);
     if (tooLong === undefined) return chunk;

@@ -101,29 +101,38 @@ export function takeReadings(client: Client, sessionOf: (client: Client) => Sess
     take(session, packet.payload as Buffer, packet.qos, packet.messageId, packet.dup);
   });
 
+  // The chunk's hold goes; while more waits in the socket (reads are capped: see limitReads), in the next turn.
+  const release = () => {
+    if (c.conn.readableLength > 0) setImmediate(c._nextBatch, null);
+    else c._nextBatch(null);
+  };
+
   parser.parse = function framed(chunk: Buffer): number {
     const session = c.connackSent && !c.closed && client.version !== 5 ? sessionOf(client) : undefined;
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
     rest = undefined;
-    // Not framed here: the bytes go to the parser, a packet it holds part of (from before CONNACK) continues.
-    if (!session || (owed === 0 && parser._list.length > 0)) {
+    // Not framed here: the broker's way (reads are not capped then).
+    if (!session) {
       owed = 0;
       return parse(buf);
     }
+    // Held for the whole chunk, so a reading acknowledged at once (QoS 0) does not read the socket mid-chunk.
+    c._parsingBatch++;
     let i = 0;
-    if (owed > 0) {
-      // The rest of a long packet the parser holds the start of.
-      i = Math.min(owed, buf.length);
-      owed -= i;
+    if (owed > 0 || parser._list.length > 0) {
+      // The parser holds the start of a packet: of a long one, the bytes it is owed; of one from before CONNACK, the chunk.
+      i = owed > 0 ? Math.min(owed, buf.length) : buf.length;
+      owed -= Math.min(owed, i);
       parse(buf.subarray(0, i));
-      if (owed > 0) return 0;
+      if (i === buf.length) {
+        release();
+        return 0;
+      }
     }
     if (topic?.session !== session) topic = { session, bytes: Buffer.from(session.readingsTopic) };
     const own = topic.bytes;
     // [MQTT-3.1.2-24] any control packet counts for the keepalive.
     if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
-    // Held for the whole chunk, so a reading acknowledged at once (QoS 0) does not read the socket mid-chunk.
-    c._parsingBatch++;
     while (i < buf.length && !c.closed) {
       // Fixed header: the type byte, then the remaining length in 1 to 4 bytes [MQTT-2.2.3].
       let length = 0;
@@ -169,9 +178,15 @@ export function takeReadings(client: Client, sessionOf: (client: Client) => Sess
       }
       i = end;
     }
-    c._nextBatch(null);
+    release();
     return 0;
   };
+}
+
+/** Whether the readings path frames what this socket's connection sends (after CONNACK, MQTT 3.1 and 3.1.1). */
+export function framesReadings(socket: Duplex): boolean {
+  const client = (socket as { client?: Pick<Connection, 'connackSent' | 'closed'> & { version?: number | null } }).client;
+  return client !== undefined && client.connackSent && !client.closed && client.version !== 5;
 }
 
 /**
