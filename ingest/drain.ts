@@ -185,14 +185,13 @@ const CLOSE = 0x5d; // ]
  */
 function encodedBatch(records: readonly QueuedRecord[]): Buffer {
   let size = 1 + records.length;
-  for (const { encoded } of records) size += typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.length;
+  for (const { encoded } of records) size += encoded.length;
   const batch = Buffer.allocUnsafeSlow(size);
   let at = 0;
   batch[at++] = OPEN;
   for (let i = 0; i < records.length; i++) {
     if (i > 0) batch[at++] = COMMA;
-    const encoded = records[i]!.encoded;
-    at += typeof encoded === 'string' ? batch.write(encoded, at) : encoded.copy(batch, at);
+    at += records[i]!.encoded.copy(batch, at);
   }
   batch[at] = CLOSE;
   return batch;

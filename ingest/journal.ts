@@ -130,20 +130,18 @@ export class Journal {
   }
 
   /**
-   * Appends one frame (a string is stored as UTF-8) and returns its LSN range.
-   * `onDurable` is called once the frame (and everything before it) is on
-   * disk, or with the error that kept it from getting there.
+   * Appends one frame and returns its LSN range. `onDurable` is called once
+   * the frame (and everything before it) is on disk, or with the error that
+   * kept it from getting there.
    */
-  append(body: Buffer | string, onDurable?: Durable): { lsn: number; end: number } {
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  append(body: Buffer, onDurable?: Durable): { lsn: number; end: number } {
+    const length = body.length;
     const at = this.#reserve(HEADER + length);
-    // Written in place among the round's other frames: no buffer of its own, no copy at write time.
+    // Copied among the round's other frames: one buffer for the round, no copy at write time.
     const pending = this.#pending;
-    if (typeof body === 'string') pending.write(body, at + HEADER);
-    else body.copy(pending, at + HEADER);
+    body.copy(pending, at + HEADER);
     pending.writeUInt32LE(length, at);
-    // Of a string, the bytes just written: crc32 of the string would encode it to UTF-8 once more.
-    pending.writeUInt32LE(crc32(typeof body === 'string' ? pending.subarray(at + HEADER, at + HEADER + length) : body), at + 4);
+    pending.writeUInt32LE(crc32(body), at + 4);
     const lsn = this.#head;
     this.#head += HEADER + length;
     if (onDurable) this.#waiters.push({ end: this.#head, done: onDurable });

@@ -18,7 +18,7 @@ export interface QueuedRecord {
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
   /** The record as written to the journal (see reading-codec.js), handed to the store as it is. */
-  readonly encoded: Buffer | string;
+  readonly encoded: Buffer;
 }
 
 export interface QueueOptions {
