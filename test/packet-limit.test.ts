@@ -2,7 +2,7 @@ import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../core/topics.js';
-import { PacketLengthWatch } from '../gateway/packet-limit.js';
+import { PacketLengthWatch, READ_BYTES, limitReads } from '../gateway/packet-limit.js';
 import { provision, startTestPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { eventually } from './helpers/wait.js';
 
@@ -24,6 +24,46 @@ describe('packet length watch', () => {
 
   it('reports a remaining length longer than four bytes as malformed', () => {
     expect(new PacketLengthWatch(1 << 30).inspect(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(-1);
+  });
+});
+
+describe('reads of a socket the readings path frames', () => {
+  /** A connected pair of real sockets on 127.0.0.1, the server side paused as the broker keeps it. */
+  async function socketPair() {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const socket = await accepted;
+    socket.pause();
+    return { client, socket, close: () => (client.destroy(), socket.destroy(), server.close()) };
+  }
+
+  it('hand the broker at most READ_BYTES once the connection is framed (after CONNACK, MQTT 3.1.1), all of it on MQTT 5', async () => {
+    const { client, socket, close } = await socketPair();
+    // What the broker's client object says of the connection (Aedes sets `conn.client`).
+    const connection = { connackSent: false, closed: false, version: 4 };
+    Object.assign(socket, { client: connection });
+    limitReads(socket, 1 << 20, () => {});
+    client.write(Buffer.alloc(4 * READ_BYTES, 0x30));
+    await eventually(() => (socket.readableLength >= 4 * READ_BYTES ? true : undefined), 5000, 'the bytes buffered');
+    connection.connackSent = true;
+    expect((socket.read() as Buffer).length).toBe(READ_BYTES);
+    expect((socket.read() as Buffer).length).toBe(READ_BYTES);
+    // MQTT 5 is not framed: the rest at once.
+    connection.version = 5;
+    expect((socket.read() as Buffer).length).toBe(2 * READ_BYTES);
+    close();
+  });
+
+  it('hand the broker everything buffered before CONNACK', async () => {
+    const { client, socket, close } = await socketPair();
+    Object.assign(socket, { client: { connackSent: false, closed: false, version: 4 } });
+    limitReads(socket, 1 << 20, () => {});
+    client.write(Buffer.alloc(3 * READ_BYTES, 0x30));
+    await eventually(() => (socket.readableLength >= 3 * READ_BYTES ? true : undefined), 5000, 'the bytes buffered');
+    expect((socket.read() as Buffer).length).toBe(3 * READ_BYTES);
+    close();
   });
 });
 
