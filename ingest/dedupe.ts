@@ -14,28 +14,79 @@
  * Kept per device, not per connection, since the resend comes on the next
  * connection; after a restart it is rebuilt from the journal's recent records.
  */
+
+/**
+ * A remembered message, as `remember` and `original` hand it out: where it
+ * sits among its device's recent messages. Short-lived: what is kept lies in
+ * the device's typed arrays, so remembering a message keeps no object alive.
+ */
 export interface Original {
-  readonly messageId: number;
-  readonly hash: number;
-  /** Epoch ms it was received. */
-  readonly at: number;
-  /** The connection it came on; 0 for one read back from the journal after a restart. */
-  readonly connection: number;
-  /** Journal end of the original, once it has been appended. */
-  end: number | undefined;
-  /** Resends that arrived before the original was appended. */
-  waiting: ((end: number) => void)[] | undefined;
+  readonly recent: Recent;
+  readonly slot: number;
+  /** Which message the slot held when this was handed out (a slot is reused once its message expires). */
+  readonly seq: number;
 }
 
-/** One device's recent messages: by packet identifier, and in arrival order for expiry. */
-class Recent {
-  readonly byId = new Map<number, Original>();
-  /** Arrival order from `head` on; an entry whose identifier was reused since is skipped at expiry. */
-  order: Original[] = [];
-  head = 0;
+/** Slots a device starts with; they double as it sends more, up to the filter's `perDevice`. */
+const FIRST_SLOTS = 16;
 
-  get size(): number {
-    return this.order.length - this.head;
+/**
+ * One device's recent messages: a ring of slots, oldest first from `head`,
+ * in typed arrays, and the slot of each packet identifier.
+ */
+class Recent {
+  ids: Uint16Array;
+  hashes: Uint32Array;
+  /** Epoch ms received. */
+  ats: Float64Array;
+  /** The connection it came on; 0 for one read back from the journal after a restart. */
+  connections: Float64Array;
+  /** Journal end once appended; NaN until then. */
+  ends: Float64Array;
+  seqs: Float64Array;
+  head = 0;
+  size = 0;
+  nextSeq = 1;
+  readonly slotOf = new Map<number, number>();
+  /** Resends that arrived before their original was appended, by the original's `seq`. */
+  waiting: Map<number, ((end: number) => void)[]> | undefined;
+
+  constructor(slots: number) {
+    this.ids = new Uint16Array(slots);
+    this.hashes = new Uint32Array(slots);
+    this.ats = new Float64Array(slots);
+    this.connections = new Float64Array(slots);
+    this.ends = new Float64Array(slots);
+    this.seqs = new Float64Array(slots);
+  }
+
+  get capacity(): number {
+    return this.ids.length;
+  }
+
+  /** Twice the slots (at most `most`), the messages kept in order from slot 0. */
+  grow(most: number): void {
+    const slots = Math.min(most, this.capacity * 2);
+    const order = (a: Uint16Array | Uint32Array | Float64Array, b: Uint16Array | Uint32Array | Float64Array) => {
+      for (let i = 0; i < this.size; i++) b[i] = a[(this.head + i) % a.length]!;
+      return b;
+    };
+    this.ids = order(this.ids, new Uint16Array(slots)) as Uint16Array;
+    this.hashes = order(this.hashes, new Uint32Array(slots)) as Uint32Array;
+    this.ats = order(this.ats, new Float64Array(slots)) as Float64Array;
+    this.connections = order(this.connections, new Float64Array(slots)) as Float64Array;
+    this.ends = order(this.ends, new Float64Array(slots)) as Float64Array;
+    this.seqs = order(this.seqs, new Float64Array(slots)) as Float64Array;
+    this.head = 0;
+    for (let i = 0; i < this.size; i++) this.slotOf.set(this.ids[i]!, i);
+  }
+
+  /** Drops the oldest message. */
+  dropOldest(): void {
+    const slot = this.head;
+    if (this.slotOf.get(this.ids[slot]!) === slot) this.slotOf.delete(this.ids[slot]!);
+    this.head = (slot + 1) % this.capacity;
+    this.size--;
   }
 }
 
@@ -59,21 +110,31 @@ export class DuplicateFilter {
   remember(deviceId: string, messageId: number, hash: number, connection: number, at: number, end?: number): Original {
     let recent = this.#devices.get(deviceId);
     if (!recent) {
-      recent = new Recent();
+      recent = new Recent(Math.min(FIRST_SLOTS, this.#perDevice));
       this.#devices.set(deviceId, recent);
     }
-    const original: Original = { messageId, hash, at, connection, end, waiting: undefined };
-    recent.byId.set(messageId, original);
-    recent.order.push(original);
     this.#expire(recent, at);
-    return original;
+    if (recent.size === this.#perDevice) recent.dropOldest();
+    if (recent.size === recent.capacity) recent.grow(this.#perDevice);
+    const slot = (recent.head + recent.size) % recent.capacity;
+    const seq = recent.nextSeq++;
+    recent.ids[slot] = messageId;
+    recent.hashes[slot] = hash;
+    recent.ats[slot] = at;
+    recent.connections[slot] = connection;
+    recent.ends[slot] = end ?? Number.NaN;
+    recent.seqs[slot] = seq;
+    recent.size++;
+    recent.slotOf.set(messageId, slot);
+    return { recent, slot, seq };
   }
 
   /** The original this message repeats, if it is a resend. */
   original(deviceId: string, messageId: number, hash: number, connection: number, dup: boolean): Original | undefined {
-    const seen = this.#devices.get(deviceId)?.byId.get(messageId);
-    if (!seen || seen.hash !== hash) return undefined;
-    return dup || seen.connection !== connection ? seen : undefined;
+    const recent = this.#devices.get(deviceId);
+    const slot = recent?.slotOf.get(messageId);
+    if (recent === undefined || slot === undefined || recent.hashes[slot] !== hash) return undefined;
+    return dup || recent.connections[slot] !== connection ? { recent, slot, seq: recent.seqs[slot]! } : undefined;
   }
 
   /** Forgets every message of a device (its pilot was erased). */
@@ -85,39 +146,37 @@ export class DuplicateFilter {
   sweep(now: number): void {
     for (const [deviceId, recent] of this.#devices) {
       this.#expire(recent, now);
-      if (recent.byId.size === 0) this.#devices.delete(deviceId);
+      if (recent.size === 0 && recent.waiting === undefined) this.#devices.delete(deviceId);
     }
   }
 
-  /** Drops the oldest entries past the count or the window: O(1) a message, no reordering of the map. */
+  /** Drops the oldest messages past the window: O(1) a message. */
   #expire(recent: Recent, now: number): void {
     const oldest = now - this.#windowMs;
-    const { order, byId } = recent;
-    while (recent.head < order.length) {
-      const o = order[recent.head]!;
-      if (recent.size <= this.#perDevice && o.at >= oldest) break;
-      if (byId.get(o.messageId) === o) byId.delete(o.messageId);
-      recent.head++;
-    }
-    if (recent.head > 1024 && recent.head * 2 > order.length) {
-      recent.order = order.slice(recent.head);
-      recent.head = 0;
-    }
+    while (recent.size > 0 && recent.ats[recent.head]! < oldest) recent.dropOldest();
   }
 }
 
 /** Marks an original as appended at `end` and releases resends that waited for it. */
 export function appended(original: Original, end: number): void {
-  original.end = end;
-  const waiting = original.waiting;
-  original.waiting = undefined;
-  if (waiting) for (const wake of waiting) wake(end);
+  const { recent, slot, seq } = original;
+  if (recent.seqs[slot] === seq) recent.ends[slot] = end;
+  const waiting = recent.waiting?.get(seq);
+  if (!waiting) return;
+  recent.waiting!.delete(seq);
+  if (recent.waiting!.size === 0) recent.waiting = undefined;
+  for (const wake of waiting) wake(end);
 }
 
 /** Calls `then` with the original's journal end, now or once it is appended. */
 export function whenAppended(original: Original, then: (end: number) => void): void {
-  if (original.end !== undefined) then(original.end);
-  else (original.waiting ??= []).push(then);
+  const { recent, slot, seq } = original;
+  const end = recent.seqs[slot] === seq ? recent.ends[slot]! : Number.NaN;
+  if (!Number.isNaN(end)) return then(end);
+  const waiting = (recent.waiting ??= new Map());
+  const list = waiting.get(seq);
+  if (list) list.push(then);
+  else waiting.set(seq, [then]);
 }
 
 /** 32-bit FNV-1a of a payload: cheap, and enough to tell a resend from a new message with a reused identifier. */
