@@ -27,6 +27,8 @@ interface Connection {
   readonly _keepaliveInterval: number;
   readonly _keepaliveTimer: NodeJS.Timeout | null;
   readonly connackSent: boolean;
+  /** The protocol level from CONNECT (3, 4 or 5). */
+  readonly version: number | null;
   readonly closed: boolean;
   readonly errored: boolean;
   readonly conn: Duplex;
@@ -108,7 +110,7 @@ export function takeReadings(client: Client, sessionOf: (client: Client) => Sess
   };
 
   parser.parse = function framed(chunk: Buffer): number {
-    const session = c.connackSent && !c.closed && client.version !== 5 ? sessionOf(client) : undefined;
+    const session = framing(c) ? sessionOf(client) : undefined;
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
     rest = undefined;
     // Not framed here: the broker's way (reads are not capped then).
@@ -183,10 +185,17 @@ export function takeReadings(client: Client, sessionOf: (client: Client) => Sess
   };
 }
 
-/** Whether the readings path frames what this socket's connection sends (after CONNACK, MQTT 3.1 and 3.1.1). */
+type FramingState = Pick<Connection, 'connackSent' | 'closed' | 'version'>;
+
+/** Whether the readings path frames what a connection sends: after CONNACK, on MQTT 3.1 and 3.1.1 (an MQTT 5 PUBLISH carries properties). */
+function framing(client: FramingState): boolean {
+  return client.connackSent && !client.closed && client.version !== 5;
+}
+
+/** Whether the readings path frames what this socket's connection sends (Aedes sets `socket.client`); its reads are capped then (see limitReads). */
 export function framesReadings(socket: Duplex): boolean {
-  const client = (socket as { client?: Pick<Connection, 'connackSent' | 'closed'> & { version?: number | null } }).client;
-  return client !== undefined && client.connackSent && !client.closed && client.version !== 5;
+  const client = (socket as { client?: FramingState }).client;
+  return client !== undefined && framing(client);
 }
 
 /**
