@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isoTime, type Logger } from '../core/index.js';
-import { StoreWriteError, type Reading, type ReadingStore, type Rejection, type RejectionLog } from '../store/index.js';
+import { RECORD_SEPARATOR, StoreWriteError, type Reading, type ReadingStore, type Rejection, type RejectionLog } from '../store/index.js';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
 import { rejectionOf } from './pipeline.js';
 import type { DurableQueue, QueuedRecord } from './queue.js';
@@ -174,25 +174,19 @@ function storeRefusal(reading: Reading, key: string, reason: string): Rejection 
   return { ...rejectionOf(reading, payload, reading.time, 'TESTBED_READING_STORE_REFUSED', reason), key };
 }
 
-const OPEN = 0x5b; // [
-const COMMA = 0x2c;
-const CLOSE = 0x5d; // ]
-
 /**
- * The batch's records as one JSON array of their journal bytes (see
+ * The batch's records, their journal bytes each followed by a newline (see
  * reading-codec.js), in an ArrayBuffer of its own, so the embedded store can
  * hand it to its writer thread without a copy.
  */
 function encodedBatch(records: readonly QueuedRecord[]): Buffer {
-  let size = 1 + records.length;
+  let size = records.length;
   for (const { encoded } of records) size += encoded.length;
   const batch = Buffer.allocUnsafeSlow(size);
   let at = 0;
-  batch[at++] = OPEN;
   for (let i = 0; i < records.length; i++) {
-    if (i > 0) batch[at++] = COMMA;
     at += records[i]!.encoded.copy(batch, at);
+    batch[at++] = RECORD_SEPARATOR;
   }
-  batch[at] = CLOSE;
   return batch;
 }

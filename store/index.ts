@@ -1,5 +1,5 @@
 export * from './types.js';
-export { decodeRecord, encodeRecord, type DecodedRecord, type MessageKey } from './reading-codec.js';
+export { decodeRecord, encodeRecord, readingsOfBatch, RECORD_SEPARATOR, type DecodedRecord, type MessageKey } from './reading-codec.js';
 import type { Config, Logger } from '../core/index.js';
 import { EmbeddedStore } from './embedded/store.js';
 import { InfluxStore } from './influx/store.js';

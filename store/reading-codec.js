@@ -41,8 +41,16 @@ export function encodeRecord(at, readings, rejections, key) {
   return Buffer.from(encodeText(at, readings, rejections, key));
 }
 
-/** Where a one-reading record is written before it is copied out; grown when a record needs more. */
-let scratch = Buffer.allocUnsafeSlow(4096);
+/** Records are written one after another into a slab and handed out as views of it: no copy, no allocation each. */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+const A = ascii('{"a":');
+const T = ascii(',"t":');
+const R = ascii(',"r":[[');
+const R_END = ascii(']]');
+const K = ascii(',"k":[');
 
 /**
  * The common record, one reading of one message, written as bytes: no string
@@ -57,23 +65,28 @@ function encodeOne(at, r, key) {
   const values = JSON.stringify(r.values);
   const flags = compactFlags(r);
   const device = !key ? undefined : key[0] === r.deviceId ? tags.device : Buffer.from(JSON.stringify(key[0]));
-  // Besides these: four numbers of at most 16 digits each and the punctuation, within 128 bytes.
-  const most = tags.bytes.length + (device?.length ?? 0) + Buffer.byteLength(values) + Buffer.byteLength(flags) + 128;
-  if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most * 2);
-  const b = scratch;
-  let pos = b.write('{"a":', 0, 'latin1');
+  // Besides these: four numbers of at most 16 digits each and the punctuation, within 128 bytes
+  // (a UTF-16 code unit is at most three bytes of UTF-8).
+  const most = tags.bytes.length + (device?.length ?? 0) + 3 * (values.length + flags.length) + 128;
+  if (SLAB_BYTES - slabUsed < most) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, most));
+    slabUsed = 0;
+  }
+  const b = slab;
+  const start = slabUsed;
+  let pos = put(b, start, A);
   pos = writeInteger(b, pos, at);
-  pos += b.write(',"t":', pos, 'latin1');
-  pos += tags.bytes.copy(b, pos);
-  pos += b.write(',"r":[[', pos, 'latin1');
+  pos = put(b, pos, T);
+  pos = put(b, pos, tags.bytes);
+  pos = put(b, pos, R);
   pos = writeInteger(b, pos, r.time);
   b[pos++] = 0x2c; // ,
-  pos += b.write(values, pos, 'utf8');
-  if (flags) pos += b.write(flags, pos, 'utf8');
-  pos += b.write(']]', pos, 'latin1');
+  pos = writeText(b, pos, values);
+  if (flags) pos = writeText(b, pos, flags);
+  pos = put(b, pos, R_END);
   if (key) {
-    pos += b.write(',"k":[', pos, 'latin1');
-    pos += /** @type {Buffer} */ (device).copy(b, pos);
+    pos = put(b, pos, K);
+    pos = put(b, pos, /** @type {Buffer} */ (device));
     b[pos++] = 0x2c;
     pos = writeInteger(b, pos, key[1]);
     b[pos++] = 0x2c;
@@ -81,9 +94,37 @@ function encodeOne(at, r, key) {
     b[pos++] = 0x5d; // ]
   }
   b[pos++] = 0x7d; // }
-  const record = Buffer.allocUnsafe(pos);
-  b.copy(record, 0, 0, pos);
-  return record;
+  slabUsed = pos;
+  return b.subarray(start, pos);
+}
+
+/** @param {string} text ASCII */
+function ascii(text) {
+  return Buffer.from(text, 'latin1');
+}
+
+/**
+ * Copies `bytes` to `at`; returns where they end. A loop, not `copy`: the pieces
+ * are short and a call into the runtime costs more than copying them here.
+ * @param {Buffer} b @param {number} at @param {Uint8Array} bytes
+ */
+function put(b, at, bytes) {
+  for (let i = 0; i < bytes.length; i++) b[at + i] = /** @type {number} */ (bytes[i]);
+  return at + bytes.length;
+}
+
+/**
+ * Writes `text` as UTF-8 at `at`; returns where it ends. ASCII, the usual
+ * case for JSON of measurement names and numbers, is copied here.
+ * @param {Buffer} b @param {number} at @param {string} text
+ */
+function writeText(b, at, text) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return at + b.write(text, at, 'utf8');
+    b[at + i] = c;
+  }
+  return at + text.length;
 }
 
 /**
@@ -220,16 +261,31 @@ export function decodeRecord(text) {
   return { at: encoded.a, readings: (encoded.r ?? []).map((/** @type {any} */ r) => readingOf(t, r)), rejections: encoded.j ?? [], key: encoded.k };
 }
 
+/** The byte between two records of a batch: JSON text never holds a raw newline. */
+export const RECORD_SEPARATOR = 0x0a;
+
 /**
- * The readings of a batch of records joined as one JSON array (`[record,record,...]`), in order.
- * @param {string} batch
+ * The readings of a batch of records (their UTF-8 bytes, one after another,
+ * each followed by a newline), in order. Each record is decoded on its own:
+ * short strings, where one string of the whole batch (hundreds of KiB) took
+ * V8 about five times as long to build.
+ * @param {Buffer} batch
  * @returns {Reading[]}
  */
 export function readingsOfBatch(batch) {
-  /** @type {any[]} */
-  const records = JSON.parse(batch);
   /** @type {Reading[]} */
   const readings = [];
-  for (const record of records) for (const r of record.r ?? []) readings.push(readingOf(record.t, r));
+  let at = 0;
+  while (at < batch.length) {
+    let end = batch.indexOf(RECORD_SEPARATOR, at);
+    if (end < 0) end = batch.length;
+    if (end > at) {
+      const record = JSON.parse(batch.toString('utf8', at, end));
+      const t = record.t;
+      const r = record.r;
+      if (r) for (let i = 0; i < r.length; i++) readings.push(readingOf(t, r[i]));
+    }
+    at = end + 1;
+  }
   return readings;
 }

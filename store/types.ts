@@ -225,8 +225,8 @@ export interface ReadingStore {
   readonly kind: 'embedded' | 'influx';
   /**
    * Stores a batch. `encoded`, when given, is the same batch as the ingest
-   * queue's records (see reading-codec.js) in one JSON array, UTF-8, in an
-   * ArrayBuffer of its own: a store that can read it (the embedded one, whose
+   * queue's records (see reading-codec.js), UTF-8, each followed by a newline,
+   * in an ArrayBuffer of its own: a store that can read it (the embedded one, whose
    * writer thread parses it) may take that buffer over instead of copying the
    * reading objects to another thread. The caller does not use it after.
    */

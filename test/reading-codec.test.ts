@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecord, type MessageKey } from '../store/index.js';
+import { decodeRecord, encodeRecord, readingsOfBatch, RECORD_SEPARATOR, type MessageKey } from '../store/index.js';
 import type { Reading, Rejection } from '../store/index.js';
 
 const base: Reading = {
@@ -68,4 +68,52 @@ describe('journal record codec', () => {
     expect(decoded).toEqual({ at, readings: [late], rejections: [], key: ['dev_abc', 0, 0] });
     for (const time of [0, 9, 10, 99, 100, 1e15]) expect(roundTrip([{ ...base, time }]).decoded?.readings[0]?.time).toBe(time);
   });
+
+  it('keeps each record as written while later ones are encoded, text outside ASCII and records of any size included', () => {
+    const readings = Array.from({ length: 3000 }, (_, i): Reading => ({
+      ...base,
+      time: base.time + i,
+      values: i % 7 === 0 ? { 'lämpötila_°C': i / 10, pm25: i } : { pm25: i, pm10: -i },
+    }));
+    readings[1500] = { ...readings[1500]!, values: Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`m${i}`, i])) };
+    const records = readings.map((r, i) => encodeRecord(at + i, [r], [], ['dev_abc', i, i * 7]));
+    expect(records[1500]!.length).toBeGreaterThan(64 * 1024);
+    records.forEach((record, i) =>
+      expect(decodeRecord(record.toString('utf8'))).toEqual({ at: at + i, readings: [readings[i]], rejections: [], key: ['dev_abc', i, i * 7] }),
+    );
+  });
+
+  it('reads a batch of records back as their readings, in order, whatever their text holds', () => {
+    const named: Reading = { ...base, deviceId: 'dev_ö', deviceName: 'line one\nline two, "Töölö"', time: base.time + 1 };
+    const pair = [
+      { ...base, time: base.time + 2 },
+      { ...base, time: base.time + 3, values: { pm25: 1 }, suspect: ['pm25'] },
+    ];
+    const records = [
+      encodeRecord(at, [base], [], key),
+      encodeRecord(at, [named], [], undefined),
+      encodeRecord(at, [], [rejectionOf(base)], undefined),
+      encodeRecord(at, pair, [], key),
+    ];
+    // The separator never occurs inside a record, so a newline in a name cannot split one.
+    for (const record of records) expect(record.includes(RECORD_SEPARATOR)).toBe(false);
+    const batch = Buffer.concat(records.flatMap((r) => [r, Buffer.of(RECORD_SEPARATOR)]));
+    expect(readingsOfBatch(batch)).toEqual([base, named, ...pair]);
+    expect(readingsOfBatch(Buffer.alloc(0))).toEqual([]);
+  });
 });
+
+function rejectionOf(r: Reading): Rejection {
+  return {
+    deviceId: r.deviceId,
+    pilotId: r.pilotId,
+    companyId: r.companyId,
+    testbedId: r.testbedId,
+    time: r.time,
+    code: 'TESTBED_READING_OUT_OF_RANGE',
+    reason: 'pm25 must be at most 1000',
+    payload: '{}',
+    payloadEncoding: 'utf8',
+    payloadBytes: 2,
+  };
+}

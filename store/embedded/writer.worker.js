@@ -49,18 +49,23 @@ const writeReadings = db.transaction((/** @type {any[]} */ rows) => {
     );
   }
   // The newest value of each measurement in the batch is the only one that can change `latest`:
-  // one upsert per device and measurement, not one per reading.
-  /** @type {Map<string, { r: any, measurement: string }>} */
+  // one upsert per device, pilot and measurement, not one per reading.
+  /** @type {Map<string, Map<string, Map<string, any>>>} device → pilot → measurement → newest reading */
   const newest = new Map();
   for (const r of rows) {
+    let pilots = newest.get(r.deviceId);
+    if (!pilots) newest.set(r.deviceId, (pilots = new Map()));
+    let measurements = pilots.get(r.pilotId);
+    if (!measurements) pilots.set(r.pilotId, (measurements = new Map()));
     for (const measurement in r.values) {
-      const key = `${r.deviceId}\u0000${r.pilotId}\u0000${measurement}`;
-      const kept = newest.get(key);
-      if (!kept || r.time >= kept.r.time) newest.set(key, { r, measurement });
+      const kept = measurements.get(measurement);
+      if (!kept || r.time >= kept.time) measurements.set(measurement, r);
     }
   }
-  for (const { r, measurement } of newest.values())
-    upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, r.values[measurement], r.suspect?.includes(measurement) ? 1 : 0);
+  for (const pilots of newest.values())
+    for (const measurements of pilots.values())
+      for (const [measurement, r] of measurements)
+        upsertLatest.run(r.deviceId, r.pilotId, measurement, r.companyId, r.testbedId, r.time, r.values[measurement], r.suspect?.includes(measurement) ? 1 : 0);
 });
 const writeRejections = db.transaction((/** @type {any[]} */ rows) => {
   for (const r of rows) {
@@ -108,7 +113,7 @@ port.on('message', (/** @type {{ id: number, op: string, rows?: any[], encoded?:
     if (msg.op === 'readings') writeReadings(msg.rows ?? []);
     else if (msg.op === 'encoded') {
       const bytes = msg.encoded ?? new Uint8Array();
-      writeReadings(readingsOfBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
+      writeReadings(readingsOfBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
     } else if (msg.op === 'rejections') writeRejections(msg.rows ?? []);
     else if (msg.op === 'prune') pruneRejections.run(msg.rows?.[0] ?? 0);
     else if (msg.op === 'close') {
