@@ -2,8 +2,11 @@
  * Throughput of QoS 1 and QoS 0 readings through the whole pipeline (embedded
  * store, `testbed start` in its own process), against a bare Aedes broker
  * relaying the same load to one subscriber. Prints each run and the medians.
+ * With `influx` among `--stores` (the default, when `influxd` is on the PATH),
+ * each run also stores the QoS 1 load in InfluxDB (an `influxd` of its own, on
+ * the same cores) and prints influxd's CPU beside the gateway's.
  *
- *   npm run bench -- [--devices 20] [--per-device 2000] [--runs 3]
+ *   npm run bench -- [--devices 20] [--per-device 2000] [--runs 3] [--stores embedded,influx]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,14 +17,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cpuMs, publishWindowed, type Device } from './harness.js';
+import { startInfluxd, type BenchInfluxd } from './influxd.js';
 
 const { values: args } = parseArgs({
-  options: { devices: { type: 'string', default: '20' }, 'per-device': { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } },
+  options: {
+    devices: { type: 'string', default: '20' },
+    'per-device': { type: 'string', default: '2000' },
+    runs: { type: 'string', default: '3' },
+    stores: { type: 'string', default: 'embedded,influx' },
+  },
 });
 const DEVICES = Number(args.devices);
 const PER_DEVICE = Number(args['per-device']);
 const RUNS = Number(args.runs);
 const TOTAL = DEVICES * PER_DEVICE;
+const STORES = new Set(args.stores.split(','));
+const influxdFound = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, 'influxd')));
+const WITH_INFLUX = STORES.has('influx') && influxdFound;
 const WINDOW = 200;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -89,7 +101,7 @@ async function bareAedes(): Promise<{ ackMs: number; relayedMs: number; cpu: num
   return { ackMs, relayedMs: relayedAt - started, cpu };
 }
 
-async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number; cpu: number }> {
+async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: number; storedMs: number; cpu: number; influxCpu: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const { child, match } = await spawnReady(
     [path.join(here, '..', 'cli', 'testbed.js'), 'start'],
@@ -101,6 +113,7 @@ async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number; 
       TESTBED_LOG_LEVEL: 'info',
       // A bench device sends its 2,000 readings at once; a real one is held to 100 a second.
       TESTBED_DEVICE_MESSAGES_PER_SECOND: '1000000',
+      ...(influx ? { TESTBED_INFLUX_URL: influx.url } : {}),
     },
     /^(\{.*"msg":"pipeline started"\})$/m,
   );
@@ -121,6 +134,7 @@ async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number; 
     devices.push({ deviceId: d.id, username: d.mqtt.username, password: d.mqtt.password });
   }
   const cpuBefore = cpuMs(child.pid!);
+  const influxBefore = influx ? cpuMs(influx.pid) : 0;
   const started = performance.now();
   const ackMs = await publish(url, devices, qos);
   for (;;) {
@@ -130,9 +144,20 @@ async function pipeline(qos: 0 | 1): Promise<{ ackMs: number; storedMs: number; 
   }
   const storedMs = performance.now() - started;
   const cpu = cpuMs(child.pid!) - cpuBefore;
+  const influxCpu = influx ? cpuMs(influx.pid) - influxBefore : 0;
   await stop(child);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { ackMs, storedMs, cpu };
+  return { ackMs, storedMs, cpu, influxCpu };
+}
+
+/** QoS 1 into InfluxDB: an influxd of its own for the run, on the same cores as everything else. */
+async function pipelineInflux(): Promise<{ storedMs: number; cpu: number; influxCpu: number }> {
+  const influx = await startInfluxd();
+  try {
+    return await pipeline(1, influx);
+  } finally {
+    await influx.stop();
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -148,6 +173,10 @@ const results = {
   qos1Cpu: [] as number[],
   qos0Stored: [] as number[],
   qos0Cpu: [] as number[],
+  influxStored: [] as number[],
+  influxCpu: [] as number[],
+  influxdCpu: [] as number[],
+  influxdShare: [] as number[],
 };
 process.stdout.write(
   `${DEVICES} devices x ${PER_DEVICE} readings = ${TOTAL} per run, ${RUNS} runs, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'})\n`,
@@ -156,6 +185,7 @@ for (let run = 1; run <= RUNS; run++) {
   const bare = await bareAedes();
   const q1 = await pipeline(1);
   const q0 = await pipeline(0);
+  const qi = WITH_INFLUX ? await pipelineInflux() : undefined;
   results.bare.push(rate(bare.relayedMs));
   results.bareAck.push(rate(bare.ackMs));
   results.bareCpu.push(perReading(bare.cpu));
@@ -164,10 +194,20 @@ for (let run = 1; run <= RUNS; run++) {
   results.qos1Cpu.push(perReading(q1.cpu));
   results.qos0Stored.push(rate(q0.storedMs));
   results.qos0Cpu.push(perReading(q0.cpu));
+  let influxLine = '';
+  if (qi) {
+    // influxd's share of the machine while the run lasted (100 % = every core).
+    const share = Math.round((100 * qi.influxCpu) / (qi.storedMs * os.cpus().length));
+    results.influxStored.push(rate(qi.storedMs));
+    results.influxCpu.push(perReading(qi.cpu));
+    results.influxdCpu.push(perReading(qi.influxCpu));
+    results.influxdShare.push(share);
+    influxLine = ` | QoS 1 stored in InfluxDB ${rate(qi.storedMs)}/s (gateway ${perReading(qi.cpu)} µs, influxd ${perReading(qi.influxCpu)} µs, ${share} % of the cores)`;
+  }
   process.stdout.write(
     `run ${run}: bare Aedes relayed ${rate(bare.relayedMs)}/s (${perReading(bare.cpu)} µs CPU each) | ` +
       `pipeline QoS 1 acknowledged ${rate(q1.ackMs)}/s, stored ${rate(q1.storedMs)}/s (${perReading(q1.cpu)} µs) | ` +
-      `QoS 0 stored ${rate(q0.storedMs)}/s (${perReading(q0.cpu)} µs)\n`,
+      `QoS 0 stored ${rate(q0.storedMs)}/s (${perReading(q0.cpu)} µs)${influxLine}\n`,
   );
 }
 const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) as Record<keyof typeof results, number>;
@@ -179,4 +219,11 @@ medians                                          readings/s   broker CPU per rea
   pipeline, QoS 0, stored                         ${String(m.qos0Stored).padStart(10)}   ${m.qos0Cpu} µs
   cost of the guarantee: QoS 1 / QoS 0 stored     ${(m.qos1Stored / m.qos0Stored).toFixed(2)}
   pipeline QoS 1 stored / bare Aedes relayed      ${(m.qos1Stored / m.bare).toFixed(2)}
-`);
+${
+  WITH_INFLUX
+    ? `  pipeline, QoS 1, stored in InfluxDB             ${String(m.influxStored).padStart(10)}   ${m.influxCpu} µs, influxd ${m.influxdCpu} µs (${m.influxdShare} % of the cores)
+  InfluxDB QoS 1 stored / bare Aedes relayed      ${(m.influxStored / m.bare).toFixed(2)}
+`
+    : `  InfluxDB: not measured (${STORES.has('influx') ? 'influxd is not on the PATH' : 'not in --stores'})
+`
+}`);
