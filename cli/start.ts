@@ -1,6 +1,6 @@
 import { loadConfig } from '../core/index.js';
 import { reportCapacity } from './fd-limit.js';
-import { sizeHeapForConnections } from './heap.js';
+import { followLoad, sizeHeapForConnections } from './heap.js';
 import { launchPipeline } from './launch.js';
 import { stdoutLogger } from './logger.js';
 import { untilSignal } from './signals.js';
@@ -15,7 +15,9 @@ export async function startCommand(): Promise<number> {
   if (pipeline.admin.generated) {
     process.stderr.write(`\nGenerated an admin key (shown once; kept in ${pipeline.admin.file}):\n  ${pipeline.admin.token}\n\n`);
   }
+  const unfollow = followLoad(() => pipeline.ingest.stats().readings);
   await untilSignal();
+  unfollow();
   log.info('stopping');
   await pipeline.stop();
   log.flush();
