@@ -36,6 +36,12 @@ const EMPTY_RECORD = Buffer.from('{"a":0}');
 const KEEP_SEGMENTS = 2;
 /** How much one read from disk takes. */
 const DISK_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * A partial batch stops waiting for more once nothing has been appended for
+ * this long and all of it is on disk: the readings have paused (a burst
+ * ended), and waiting out the rest of the linger would only delay them.
+ */
+const INPUT_PAUSE_MS = 10;
 
 /**
  * The durable queue between validation and storage. A message's outcome is
@@ -144,7 +150,8 @@ export class DurableQueue {
   /**
    * The next records to store, oldest first: at least one, with up to
    * `maxReadings` readings. Waits for a first record, then up to `lingerMs`
-   * for a full batch. Resolves empty when the queue is closed.
+   * for a full batch while readings keep coming (see INPUT_PAUSE_MS).
+   * Resolves empty when the queue is closed.
    */
   async take(maxReadings: number, lingerMs: number): Promise<QueuedRecord[]> {
     while (!this.#closed && this.#next >= this.#journal.durable) await this.#sleep(undefined);
@@ -152,8 +159,15 @@ export class DurableQueue {
     const front = this.#memory[this.#memHead];
     if (front && front.lsn === this.#next) {
       const deadline = Date.now() + lingerMs;
+      let head = this.#journal.head;
+      let appendedAt = Date.now();
       while (!this.#closed && this.#durableMemoryReadings(maxReadings) < maxReadings && Date.now() < deadline) {
-        await this.#sleep(deadline - Date.now());
+        await this.#sleep(Math.min(deadline - Date.now(), INPUT_PAUSE_MS));
+        const now = Date.now();
+        if (this.#journal.head !== head) {
+          head = this.#journal.head;
+          appendedAt = now;
+        } else if (now - appendedAt >= INPUT_PAUSE_MS && this.#journal.durable === head) break;
       }
       return this.#takeFromMemory(maxReadings);
     }

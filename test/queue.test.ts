@@ -40,6 +40,30 @@ describe('durable queue', () => {
   };
   afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
+  it('waits for a full batch while readings keep coming, and no longer once they pause', async () => {
+    const queue = await DurableQueue.open(fresh(), { ...options, memoryBytes: 1024 * 1024 }, log);
+    // A steady stream, one record every 2 ms for about 150 ms: the batch waits for it.
+    let t = 0;
+    const stream = setInterval(() => queue.enqueue(++t, { readings: [reading(t)], rejections: [] }, undefined, () => undefined), 2);
+    const taking = queue.take(1000, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    clearInterval(stream);
+    const started = performance.now();
+    const batch = await taking;
+    // Given a few turns more than the pause for the last appends to reach the disk, and far less than the 5 s linger.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(batch.length).toBe(t);
+    expect(batch.length).toBeGreaterThan(20);
+    await queue.commit(batch[batch.length - 1]!.end);
+
+    // One record, then nothing: taken once the pause has passed, not after the linger.
+    queue.enqueue(++t, { readings: [reading(t)], rejections: [] }, undefined, () => undefined);
+    const alone = performance.now();
+    expect((await queue.take(1000, 5000)).map((r) => r.readings[0]!.time)).toEqual([t]);
+    expect(performance.now() - alone).toBeLessThan(1000);
+    await queue.close();
+  });
+
   it('delivers records oldest first, from memory and from disk alike', async () => {
     const dir = fresh();
     const queue = await DurableQueue.open(dir, options, log);
