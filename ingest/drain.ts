@@ -28,10 +28,18 @@ export interface DrainerState {
   refused: number;
 }
 
+/** A batch's readings once the store has them, and the ones it refused (by index). */
+interface WrittenReadings {
+  readonly readings: readonly Reading[];
+  readonly refusedAt: readonly { readonly index: number; readonly reason: string }[];
+}
+
 /**
- * Delivers the queue to the stores, one batch at a time, oldest first. A batch
- * is committed only once its readings are in the reading store and its
- * rejections in the rejection log; until then it is retried with backoff, so an
+ * Delivers the queue to the stores in batches, oldest first: a batch's
+ * readings are written while the batch before it finishes, and batches are
+ * committed in order. A batch is committed only once its readings are in the
+ * reading store and its rejections in the rejection log, and every batch
+ * before it is committed; until then it is retried with backoff, so an
  * outage of minutes only grows the queue on disk. A reading the store refuses
  * becomes a rejection with the store's reason, so a poison reading never
  * blocks the queue.
@@ -85,25 +93,29 @@ export class Drainer {
   }
 
   async #run(): Promise<void> {
+    // Two batches at a time: the next batch's readings go to the store while the one before it
+    // finishes (its rejections, its listeners, its commit), so the store is not left idle while
+    // this thread is busy with readings arriving. Batches finish, and are committed, in queue order.
+    let finishing: Promise<boolean> = Promise.resolve(true);
     while (!this.#abort.signal.aborted) {
       const records = await this.#queue.take(this.#o.batchSize, this.#o.lingerMs);
       if (records.length === 0) continue;
-      if (!(await this.#deliver(records))) return;
-      await this.#queue.commit(records[records.length - 1]!.end);
-      for (const wake of this.#committedWaiters.splice(0)) wake();
+      const writing = this.#writeReadings(records);
+      const before = finishing;
+      finishing = before.then((ok) => ok && this.#finish(records, writing));
+      if (!(await before)) break;
     }
+    await finishing;
   }
 
-  /** Stores one batch; false when stopped before it could. */
-  async #deliver(records: readonly QueuedRecord[]): Promise<boolean> {
+  /**
+   * Stores a batch's readings, retrying as long as it takes; resolves with them
+   * and the ones the store refused, or undefined when stopped first. The write
+   * is sent before this returns.
+   */
+  async #writeReadings(records: readonly QueuedRecord[]): Promise<WrittenReadings | undefined> {
     const readings: Reading[] = [];
-    const rejections: Rejection[] = [];
-    for (const record of records) {
-      for (let i = 0; i < record.readings.length; i++) readings.push(record.readings[i]!);
-      // Keyed by queue position, so a batch delivered again after a crash records each rejection once.
-      for (let i = 0; i < record.rejections.length; i++) rejections.push({ ...record.rejections[i]!, key: `${record.lsn}.${i}` });
-    }
-
+    for (const record of records) for (let i = 0; i < record.readings.length; i++) readings.push(record.readings[i]!);
     // A store names the readings it will not take (`refused`); a batch that fails as a whole
     // (an outage, or a refusal of the whole request such as bad credentials) is retried,
     // never turned into rejections: the fix is on the store's side and nothing is lost meanwhile.
@@ -111,8 +123,21 @@ export class Drainer {
       if (readings.length === 0) return [];
       return (await this.#store.write(readings, encodedBatch(records))).refused;
     });
+    return written && { readings, refusedAt: written.value };
+  }
+
+  /**
+   * Finishes a batch whose readings are being written, once every batch before
+   * it has finished: records its rejections, tells the listeners, commits its
+   * queue position. False when stopped before it could.
+   */
+  async #finish(records: readonly QueuedRecord[], writing: Promise<WrittenReadings | undefined>): Promise<boolean> {
+    const written = await writing;
     if (!written) return false;
-    const refusedAt = written.value;
+    const { readings, refusedAt } = written;
+    const rejections: Rejection[] = [];
+    // Keyed by queue position, so a batch delivered again after a crash records each rejection once.
+    for (const record of records) for (let i = 0; i < record.rejections.length; i++) rejections.push({ ...record.rejections[i]!, key: `${record.lsn}.${i}` });
     const refused = refusedAt.length === 0 ? [] : refusals(records, readings, refusedAt);
     rejections.push(...refused);
     if (rejections.length > 0 && !(await this.#retry('rejections', () => this.#rejections.writeRejections(rejections)))) return false;
@@ -125,6 +150,8 @@ export class Drainer {
       const refusedIndices = new Set(refusedAt.map((r) => r.index));
       this.#o.onStored(refused.length === 0 ? readings : readings.filter((_, i) => !refusedIndices.has(i)));
     }
+    await this.#queue.commit(records[records.length - 1]!.end);
+    for (const wake of this.#committedWaiters.splice(0)) wake();
     return true;
   }
 

@@ -72,8 +72,8 @@ export class DurableQueue {
   #commitWaiters: (() => void)[] = [];
   readonly #dir: string;
   #wake: (() => void) | undefined;
-  /** Receipt time of the oldest record handed out and not yet committed. */
-  #frontAt: number | undefined;
+  /** Each batch handed out and not yet committed: where it ends and when its first record was received, oldest first. */
+  #handedOut: { readonly end: number; readonly at: number }[] = [];
   #closed = false;
 
   private constructor(journal: Journal, options: QueueOptions, dir: string, checkpoint: Checkpoint, log: Logger) {
@@ -113,7 +113,7 @@ export class DurableQueue {
 
   /** Age in ms of the oldest undelivered record, when one is known. */
   oldestAgeMs(now: number): number | undefined {
-    const at = this.#frontAt ?? this.#memory[this.#memHead]?.at;
+    const at = this.#handedOut[0]?.at ?? this.#memory[this.#memHead]?.at;
     return this.depthBytes > 0 && at !== undefined ? Math.max(0, now - at) : undefined;
   }
 
@@ -177,7 +177,7 @@ export class DurableQueue {
   /** Marks everything before `end` as stored: saves the checkpoint, frees space and old segments. */
   async commit(end: number): Promise<void> {
     this.#committed = end;
-    this.#frontAt = undefined;
+    while (this.#handedOut.length > 0 && this.#handedOut[0]!.end <= end) this.#handedOut.shift();
     this.#checkpoint.save(end);
     await this.#journal.release(end, KEEP_SEGMENTS);
     while (this.#roomWaiters.length > 0 && !this.full) this.#roomWaiters.shift()!();
@@ -288,7 +288,7 @@ export class DurableQueue {
   #handOut(records: QueuedRecord[]): void {
     const last = records[records.length - 1];
     if (!last) return;
-    this.#frontAt ??= records[0]!.at;
+    this.#handedOut.push({ end: last.end, at: records[0]!.at });
     this.#next = last.end;
   }
 

@@ -64,6 +64,22 @@ describe('durable queue', () => {
     await queue.close();
   });
 
+  it('ages the backlog from the oldest batch handed out and not committed, with two batches out at once', async () => {
+    const queue = await DurableQueue.open(fresh(), options, log);
+    for (const at of [1000, 2000, 3000]) queue.enqueue(at, { readings: [reading(at)], rejections: [] }, undefined, () => undefined);
+    await queue.flush();
+    const first = await queue.take(1, 0);
+    const second = await queue.take(1, 0);
+    expect(second[0]!.readings[0]!.time).toBe(2000);
+    expect(queue.oldestAgeMs(10_000)).toBe(9000);
+    await queue.commit(first[0]!.end);
+    // The second batch is out, not delivered: the backlog is as old as it, not as the record after it.
+    expect(queue.oldestAgeMs(10_000)).toBe(8000);
+    await queue.commit(second[0]!.end);
+    expect(queue.oldestAgeMs(10_000)).toBe(7000);
+    await queue.close();
+  });
+
   it('delivers records oldest first, from memory and from disk alike', async () => {
     const dir = fresh();
     const queue = await DurableQueue.open(dir, options, log);
