@@ -6,7 +6,11 @@
  * each run also stores the QoS 1 load in InfluxDB (an `influxd` of its own, on
  * the same cores) and prints influxd's CPU beside the gateway's.
  *
- *   npm run bench -- [--devices 20] [--per-device 2000] [--runs 3] [--stores embedded,influx]
+ * The load generator is this process: by default raw MQTT frames over `net`
+ * sockets (bench/raw-publisher.ts), or one mqtt.js client per device with
+ * `--generator mqtt`; its own CPU per reading is printed too.
+ *
+ *   npm run bench -- [--devices 20] [--per-device 6000] [--runs 3] [--stores embedded,influx] [--generator raw|mqtt]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,13 +22,15 @@ import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cpuMs, publishWindowed, type Device } from './harness.js';
 import { startInfluxd, type BenchInfluxd } from './influxd.js';
+import { countPublishes, publishRaw, RawConnection } from './raw-publisher.js';
 
 const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', default: '20' },
-    'per-device': { type: 'string', default: '2000' },
+    'per-device': { type: 'string', default: '6000' },
     runs: { type: 'string', default: '3' },
     stores: { type: 'string', default: 'embedded,influx' },
+    generator: { type: 'string', default: 'raw' },
   },
 });
 const DEVICES = Number(args.devices);
@@ -34,6 +40,8 @@ const TOTAL = DEVICES * PER_DEVICE;
 const STORES = new Set(args.stores.split(','));
 const influxdFound = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, 'influxd')));
 const WITH_INFLUX = STORES.has('influx') && influxdFound;
+// raw: frames written and read over `net` sockets (bench/raw-publisher.ts); mqtt: one mqtt.js client per device.
+const RAW = args.generator !== 'mqtt';
 const WINDOW = 200;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -55,53 +63,81 @@ function spawnReady(args: string[], env: Record<string, string>, ready: RegExp):
   });
 }
 
+/** CPU time (ms) this process, the load generator, has used since `before`: its clients, and with the bare broker its subscriber. */
+function generatorMs(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}
+
 async function stop(child: ChildProcess) {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
 }
 
+/** The n-th reading of a device. */
+const payloadOf = (n: number) => JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
+
 /** Publishes TOTAL readings from DEVICES clients as fast as they go; resolves with the time until every PUBACK (QoS 1) or every send (QoS 0). */
 async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<number> {
+  const topic = (i: number) => `devices/${devices[i]!.deviceId}/readings`;
+  if (RAW) {
+    const connections = await Promise.all(devices.map((d) => RawConnection.open(url, d.username, d.password)));
+    const started = performance.now();
+    // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
+    await Promise.all(connections.map((c, i) => publishRaw(c, topic(i), PER_DEVICE, WINDOW, qos, payloadOf)));
+    const elapsed = performance.now() - started;
+    await Promise.all(connections.map((c) => c.close()));
+    return elapsed;
+  }
   const clients: MqttClient[] = await Promise.all(
     devices.map((d) => mqtt.connectAsync(url, { username: d.username, password: d.password, protocolVersion: 4, reconnectPeriod: 0 })),
   );
   const started = performance.now();
-  await Promise.all(
-    clients.map((client, i) =>
-      // A sliding window: at most WINDOW readings in flight per client, as a device's stack would keep.
-      publishWindowed(client, `devices/${devices[i]!.deviceId}/readings`, PER_DEVICE, WINDOW, qos, (n) =>
-        JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n }),
-      ),
-    ),
-  );
+  await Promise.all(clients.map((client, i) => publishWindowed(client, topic(i), PER_DEVICE, WINDOW, qos, payloadOf)));
   const elapsed = performance.now() - started;
   await Promise.all(clients.map((c) => c.endAsync()));
   return elapsed;
 }
 
-async function bareAedes(): Promise<{ ackMs: number; relayedMs: number; cpu: number }> {
-  const { child, match } = await spawnReady([path.join(here, 'bare-aedes.js')], {}, /ready (\d+)/);
-  const url = `mqtt://127.0.0.1:${match[1]}`;
+/** Subscribes to every device's readings on the bare broker; `onCount` gets the running count of messages relayed. */
+async function relaySubscriber(url: string, onCount: (n: number) => void): Promise<{ close(): Promise<void> }> {
+  if (RAW) {
+    const connection = await RawConnection.open(url, 'bench-subscriber', 'p');
+    await connection.subscribe('devices/+/readings');
+    countPublishes(connection, onCount);
+    return connection;
+  }
   const subscriber = await mqtt.connectAsync(url, { protocolVersion: 4 });
   await subscriber.subscribeAsync('devices/+/readings', { qos: 0 });
+  let n = 0;
+  subscriber.on('message', () => onCount(++n));
+  return { close: () => subscriber.endAsync() };
+}
+
+async function bareAedes(): Promise<{ ackMs: number; relayedMs: number; cpu: number; gen: number }> {
+  const { child, match } = await spawnReady([path.join(here, 'bare-aedes.js')], {}, /ready (\d+)/);
+  const url = `mqtt://127.0.0.1:${match[1]}`;
   let received = 0;
   let relayedAt = 0;
-  const started = performance.now();
-  subscriber.on('message', () => {
-    if (++received === TOTAL) relayedAt = performance.now();
+  const subscriber = await relaySubscriber(url, (n) => {
+    received = n;
+    if (n === TOTAL) relayedAt = performance.now();
   });
+  const started = performance.now();
   const devices = Array.from({ length: DEVICES }, (_, i) => ({ deviceId: `dev_${i}`, username: `u${i}`, password: 'p' }));
   const cpuBefore = cpuMs(child.pid!);
+  const genBefore = process.cpuUsage();
   const ackMs = await publish(url, devices, 1);
   while (received < TOTAL) await sleep(10);
   const cpu = cpuMs(child.pid!) - cpuBefore;
-  await subscriber.endAsync();
+  const gen = generatorMs(genBefore);
+  await subscriber.close();
   await stop(child);
-  return { ackMs, relayedMs: relayedAt - started, cpu };
+  return { ackMs, relayedMs: relayedAt - started, cpu, gen };
 }
 
-async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: number; storedMs: number; cpu: number; influxCpu: number }> {
+async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: number; storedMs: number; cpu: number; influxCpu: number; gen: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const { child, match } = await spawnReady(
     [path.join(here, '..', 'cli', 'testbed.js'), 'start'],
@@ -135,6 +171,7 @@ async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: num
   }
   const cpuBefore = cpuMs(child.pid!);
   const influxBefore = influx ? cpuMs(influx.pid) : 0;
+  const genBefore = process.cpuUsage();
   const started = performance.now();
   const ackMs = await publish(url, devices, qos);
   for (;;) {
@@ -145,13 +182,14 @@ async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: num
   const storedMs = performance.now() - started;
   const cpu = cpuMs(child.pid!) - cpuBefore;
   const influxCpu = influx ? cpuMs(influx.pid) - influxBefore : 0;
+  const gen = generatorMs(genBefore);
   await stop(child);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { ackMs, storedMs, cpu, influxCpu };
+  return { ackMs, storedMs, cpu, influxCpu, gen };
 }
 
 /** QoS 1 into InfluxDB: an influxd of its own for the run, on the same cores as everything else. */
-async function pipelineInflux(): Promise<{ storedMs: number; cpu: number; influxCpu: number }> {
+async function pipelineInflux(): Promise<{ storedMs: number; cpu: number; influxCpu: number; gen: number }> {
   const influx = await startInfluxd();
   try {
     return await pipeline(1, influx);
@@ -168,11 +206,14 @@ const results = {
   bare: [] as number[],
   bareAck: [] as number[],
   bareCpu: [] as number[],
+  bareGen: [] as number[],
   qos1Ack: [] as number[],
   qos1Stored: [] as number[],
   qos1Cpu: [] as number[],
+  qos1Gen: [] as number[],
   qos0Stored: [] as number[],
   qos0Cpu: [] as number[],
+  qos0Gen: [] as number[],
   influxStored: [] as number[],
   influxCpu: [] as number[],
   influxdCpu: [] as number[],
@@ -189,11 +230,14 @@ for (let run = 1; run <= RUNS; run++) {
   results.bare.push(rate(bare.relayedMs));
   results.bareAck.push(rate(bare.ackMs));
   results.bareCpu.push(perReading(bare.cpu));
+  results.bareGen.push(perReading(bare.gen));
   results.qos1Ack.push(rate(q1.ackMs));
   results.qos1Stored.push(rate(q1.storedMs));
   results.qos1Cpu.push(perReading(q1.cpu));
+  results.qos1Gen.push(perReading(q1.gen));
   results.qos0Stored.push(rate(q0.storedMs));
   results.qos0Cpu.push(perReading(q0.cpu));
+  results.qos0Gen.push(perReading(q0.gen));
   let influxLine = '';
   if (qi) {
     // influxd's share of the machine while the run lasted (100 % = every core).
@@ -212,11 +256,11 @@ for (let run = 1; run <= RUNS; run++) {
 }
 const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) as Record<keyof typeof results, number>;
 process.stdout.write(`
-medians                                          readings/s   broker CPU per reading (all threads)
-  bare Aedes, QoS 1 in, relayed to a subscriber  ${String(m.bare).padStart(10)}   ${m.bareCpu} µs   (PUBACKs ${m.bareAck}/s)
+medians                                          readings/s   broker CPU per reading (all threads), load generator's
+  bare Aedes, QoS 1 in, relayed to a subscriber  ${String(m.bare).padStart(10)}   ${m.bareCpu} µs, generator ${m.bareGen} µs   (PUBACKs ${m.bareAck}/s)
   pipeline, QoS 1, acknowledged (on disk)         ${String(m.qos1Ack).padStart(10)}
-  pipeline, QoS 1, stored                         ${String(m.qos1Stored).padStart(10)}   ${m.qos1Cpu} µs
-  pipeline, QoS 0, stored                         ${String(m.qos0Stored).padStart(10)}   ${m.qos0Cpu} µs
+  pipeline, QoS 1, stored                         ${String(m.qos1Stored).padStart(10)}   ${m.qos1Cpu} µs, generator ${m.qos1Gen} µs
+  pipeline, QoS 0, stored                         ${String(m.qos0Stored).padStart(10)}   ${m.qos0Cpu} µs, generator ${m.qos0Gen} µs
   cost of the guarantee: QoS 1 / QoS 0 stored     ${(m.qos1Stored / m.qos0Stored).toFixed(2)}
   pipeline QoS 1 stored / bare Aedes relayed      ${(m.qos1Stored / m.bare).toFixed(2)}
 ${

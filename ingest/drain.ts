@@ -103,6 +103,8 @@ export class Drainer {
       const writing = this.#writeReadings(records);
       const before = finishing;
       finishing = before.then((ok) => ok && this.#finish(records, writing));
+      // A failure (a listener that throws) is thrown where it is awaited, in this loop; until then it is not unhandled.
+      finishing.catch(() => undefined);
       if (!(await before)) break;
     }
     await finishing;
