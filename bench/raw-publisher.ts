@@ -19,11 +19,15 @@ export class RawConnection {
   readonly #socket: net.Socket;
   #rest: Buffer | undefined;
   onPacket: (type: number, flags: number, body: Buffer) => void = () => undefined;
+  /** Called when the socket closes or fails, whoever closed it. */
+  onClosed: (reason: string) => void = () => undefined;
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#frame(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onClosed(err.code ?? err.message));
+    socket.on('close', () => this.onClosed('closed'));
   }
 
   /** Connects and authenticates (MQTT 3.1.1, clean session); rejects on anything but CONNACK 0. */
@@ -32,8 +36,7 @@ export class RawConnection {
     const socket = net.connect({ host: hostname, port: Number(port) });
     const connection = new RawConnection(socket);
     return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.once('close', () => reject(new Error('closed before CONNACK')));
+      connection.onClosed = (reason) => reject(new Error(`${reason} before CONNACK`));
       connection.onPacket = (type, _flags, body) => {
         if (type === CONNACK && body[1] === 0) resolve(connection);
         else reject(new Error(`CONNACK ${type === CONNACK ? body[1] : `missing (packet type ${type})`}`));
@@ -75,7 +78,7 @@ export class RawConnection {
   /** Sends DISCONNECT and waits for the socket to close. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.#socket.once('close', () => resolve());
+      this.onClosed = () => resolve();
       this.#socket.end(Buffer.from([0xe0, 0x00]));
     });
   }
@@ -137,10 +140,14 @@ export function publishRaw(connection: RawConnection, topic: string, count: numb
   // Packet identifiers 1..window, each reused once its PUBACK is back: at most `window` in flight.
   const frameOf = (n: number) => publishFrame(topicBytes, Buffer.from(payload(n)), qos, (n % window) + 1);
   if (qos === 0) {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const frames: Buffer[] = [];
       for (let n = 0; n < count; n++) frames.push(frameOf(n));
-      connection.write(Buffer.concat(frames), resolve);
+      connection.onClosed = (reason) => reject(new Error(`${reason} while publishing at QoS 0`));
+      connection.write(Buffer.concat(frames), () => {
+        connection.onClosed = () => undefined;
+        resolve();
+      });
     });
   }
   return new Promise((resolve, reject) => {
@@ -164,6 +171,9 @@ export function publishRaw(connection: RawConnection, topic: string, count: numb
         frames.push(frameOf(sent++));
       }
       if (frames.length > 0) connection.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    };
+    connection.onClosed = (reason) => {
+      if (acknowledged < count) fail(`${reason} after ${acknowledged} of ${count} PUBACKs`);
     };
     connection.onPacket = (type, _flags, body) => {
       if (type !== PUBACK || failed) return;
