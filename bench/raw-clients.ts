@@ -6,7 +6,7 @@
  * generator more than the gateway. Driven over IPC by bench/connections.ts.
  */
 import net from 'node:net';
-import { generate } from 'mqtt-packet';
+import { connectFrame } from './raw-publisher.js';
 
 /** What the parent sends: the devices to connect and how. */
 export interface ConnectOrder {
@@ -58,20 +58,7 @@ function connectOne(order: ConnectOrder, n: number): Promise<string> {
       resolve(outcome);
     };
     const timer = setTimeout(() => done('no CONNACK in 60 s'), CONNACK_TIMEOUT_MS);
-    socket.once('connect', () => {
-      socket.write(
-        generate({
-          cmd: 'connect',
-          protocolId: 'MQTT',
-          protocolVersion: 4,
-          clean: true,
-          clientId: `bench-${device.username}`,
-          keepalive: order.keepaliveSeconds,
-          username: device.username,
-          password: Buffer.from(device.password),
-        }),
-      );
-    });
+    socket.once('connect', () => socket.write(connectFrame(device.username, device.password, order.keepaliveSeconds)));
     let head = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       if (settled) return;

@@ -41,20 +41,7 @@ export class RawConnection {
         if (type === CONNACK && body[1] === 0) resolve(connection);
         else reject(new Error(`CONNACK ${type === CONNACK ? body[1] : `missing (packet type ${type})`}`));
       };
-      socket.once('connect', () => {
-        socket.write(
-          generate({
-            cmd: 'connect',
-            protocolId: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            clientId: `bench-${username}`,
-            keepalive: 60,
-            username,
-            password: Buffer.from(password),
-          }),
-        );
-      });
+      socket.once('connect', () => socket.write(connectFrame(username, password, 60)));
     });
   }
 
@@ -105,6 +92,20 @@ export class RawConnection {
       i = at + length;
     }
   }
+}
+
+/** A CONNECT frame: MQTT 3.1.1, clean session, client id `bench-<username>`. */
+export function connectFrame(username: string, password: string, keepaliveSeconds: number): Buffer {
+  return generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: `bench-${username}`,
+    keepalive: keepaliveSeconds,
+    username,
+    password: Buffer.from(password),
+  });
 }
 
 /** A PUBLISH frame [MQTT-3.3]: QoS 0 or 1, no DUP, no retain; the packet identifier only at QoS 1. */
