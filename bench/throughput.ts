@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { cpuMs, publishWindowed, type Device } from './harness.js';
+import { benchPilot, cpuMs, ingestCounters, publishWindowed, registerDevices, startPipeline, type Device } from './harness.js';
 import { startInfluxd, type BenchInfluxd } from './influxd.js';
 import { countPublishes, publishRaw, RawConnection } from './raw-publisher.js';
 
@@ -43,9 +43,9 @@ const WITH_INFLUX = STORES.has('influx') && influxdFound;
 // raw: frames written and read over `net` sockets (bench/raw-publisher.ts); mqtt: one mqtt.js client per device.
 const RAW = args.generator !== 'mqtt';
 const WINDOW = 200;
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** Starts a node script (the bare broker) and resolves once its output matches `ready`. */
 function spawnReady(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   // BENCH_NODE_ARGS: flags for the server's node (e.g. --cpu-prof, --trace-gc).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -138,54 +138,22 @@ async function bareAedes(): Promise<{ ackMs: number; relayedMs: number; cpu: num
 }
 
 async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: number; storedMs: number; cpu: number; influxCpu: number; gen: number }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  const { child, match } = await spawnReady(
-    [path.join(here, '..', 'cli', 'testbed.js'), 'start'],
-    {
-      TESTBED_DATA_DIR: dataDir,
-      TESTBED_MQTT_PORT: '0',
-      TESTBED_HTTP_PORT: '0',
-      TESTBED_ADMIN_TOKEN: ADMIN,
-      TESTBED_LOG_LEVEL: 'info',
-      // A bench device sends its 2,000 readings at once; a real one is held to 100 a second.
-      TESTBED_DEVICE_MESSAGES_PER_SECOND: '1000000',
-      ...(influx ? { TESTBED_INFLUX_URL: influx.url } : {}),
-    },
-    /^(\{.*"msg":"pipeline started"\})$/m,
-  );
-  const { mqtt: url, url: api } = JSON.parse(match[1]!) as { mqtt: string; url: string };
-  const post = async (p: string, body: unknown) =>
-    (await (
-      await fetch(`${api}${p}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-    ).json()) as { id: string; mqtt: { username: string; password: string } };
-  const company = await post('/v1/companies', { name: 'Bench Oy' });
-  const pilot = await post('/v1/pilots', { companyId: company.id, testbedId: 'espoo', name: 'Bench' });
-  const devices: Device[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    const d = await post(`/v1/pilots/${pilot.id}/devices`, { profile: 'air-quality' });
-    devices.push({ deviceId: d.id, username: d.mqtt.username, password: d.mqtt.password });
+  const server = await startPipeline(influx ? { TESTBED_INFLUX_URL: influx.url } : {});
+  try {
+    const devices = await registerDevices(server.api, await benchPilot(server.api), DEVICES);
+    const cpuBefore = cpuMs(server.pid);
+    const influxBefore = influx ? cpuMs(influx.pid) : 0;
+    const genBefore = process.cpuUsage();
+    const started = performance.now();
+    const ackMs = await publish(server.mqtt, devices, qos);
+    while ((await ingestCounters(server.api)).stored < TOTAL) await sleep(20);
+    const storedMs = performance.now() - started;
+    const cpu = cpuMs(server.pid) - cpuBefore;
+    const influxCpu = influx ? cpuMs(influx.pid) - influxBefore : 0;
+    return { ackMs, storedMs, cpu, influxCpu, gen: generatorMs(genBefore) };
+  } finally {
+    await server.stop();
   }
-  const cpuBefore = cpuMs(child.pid!);
-  const influxBefore = influx ? cpuMs(influx.pid) : 0;
-  const genBefore = process.cpuUsage();
-  const started = performance.now();
-  const ackMs = await publish(url, devices, qos);
-  for (;;) {
-    const health = (await (await fetch(`${api}/v1/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { ingest: { stored: number } };
-    if (health.ingest.stored >= TOTAL) break;
-    await sleep(20);
-  }
-  const storedMs = performance.now() - started;
-  const cpu = cpuMs(child.pid!) - cpuBefore;
-  const influxCpu = influx ? cpuMs(influx.pid) - influxBefore : 0;
-  const gen = generatorMs(genBefore);
-  await stop(child);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  return { ackMs, storedMs, cpu, influxCpu, gen };
 }
 
 /** QoS 1 into InfluxDB: an influxd of its own for the run, on the same cores as everything else. */
