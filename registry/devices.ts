@@ -50,11 +50,32 @@ interface DeviceRow extends LocationColumns {
 export interface ReadRow extends DeviceRow {
   precision: number | null;
 }
-interface DeviceAuthRow extends DeviceRow {
+/** What a credential check reads: the device's context, its secret's digest and its pilot's dates. */
+interface DeviceAuthRow extends Pick<DeviceRow, 'id' | 'pilot_id' | 'company_id' | 'testbed_id' | 'profile' | 'name' | 'username' | 'revoked_at'> {
   secret_hash: Buffer;
   starts_at: number | null;
   ends_at: number | null;
   ended_at: number | null;
+}
+
+/**
+ * Most usernames one credential query looks up. CONNECTs that arrive together
+ * (a connect storm: thousands at once after a power cut) are checked with one
+ * query per this many rather than one each: on SQLite a statement's fixed cost
+ * is most of a lookup, on PostgreSQL each is a round trip.
+ */
+export const CREDENTIAL_BATCH = 500;
+/**
+ * While CONNECTs keep coming (a lookup less than BUSY_WITHIN_MS ago), a
+ * credential check waits up to this long for others to share its query; a
+ * lone CONNECT is looked up at once.
+ */
+export const CREDENTIAL_WAIT_MS = 10;
+const BUSY_WITHIN_MS = 100;
+
+interface CredentialWaiter {
+  resolve(row: DeviceAuthRow | undefined): void;
+  reject(err: unknown): void;
 }
 
 /** The device as this reader may see it: exact, or on the pilot's grid (`precision`, already chosen for the scope). */
@@ -140,12 +161,18 @@ export class DeviceTable {
   readonly #revoke: Statement;
   readonly #field: Statement;
   readonly #history: LocationHistory;
+  /** Credential checks waiting for the next lookup, by username. */
+  #waiting = new Map<string, CredentialWaiter[]>();
+  #lastLookUp = -Infinity;
 
   constructor(db: Database, now: () => number) {
     this.#db = db;
     this.#now = now;
     this.#scoped = new ScopedStatements(db);
-    this.#auth = db.prepare(`SELECT d.*, p.starts_at, p.ends_at, p.ended_at FROM devices d JOIN pilots p ON p.id = d.pilot_id WHERE d.username = ?`);
+    this.#auth = db.prepare(
+      `SELECT d.id, d.pilot_id, d.company_id, d.testbed_id, d.profile, d.name, d.username, d.secret_hash, d.revoked_at, p.starts_at, p.ends_at, p.ended_at
+       FROM devices d JOIN pilots p ON p.id = d.pilot_id WHERE d.username IN (SELECT value FROM json_each(?))`,
+    );
     this.#insert = db.prepare(
       'INSERT INTO devices (id, pilot_id, company_id, testbed_id, profile, name, username, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -266,7 +293,8 @@ export class DeviceTable {
    * end time is the earlier of its planned end and when it was ended.
    */
   async authenticate(username: string, password: Buffer): Promise<DeviceContext | undefined> {
-    const row = (await this.#auth.get(username)) as DeviceAuthRow | undefined;
+    // Registration admits only safe topic segments: another username cannot be any device's.
+    const row = isSafeTopicSegment(username) ? await this.#credentials(username) : undefined;
     if (!row) {
       verifySecret(password, DUMMY_DIGEST); // same work whether or not the username exists
       return undefined;
@@ -283,6 +311,39 @@ export class DeviceTable {
       pilotStartsAt: row.starts_at,
       pilotEndsAt: ends,
     };
+  }
+
+  /** The credential row of `username`, looked up with the others asked for in the same turn of the event loop. */
+  #credentials(username: string): Promise<DeviceAuthRow | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiting.get(username);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.#waiting.set(username, [{ resolve, reject }]);
+      if (this.#waiting.size > 1 || waiters) return;
+      const busy = performance.now() - this.#lastLookUp < BUSY_WITHIN_MS;
+      if (busy) setTimeout(() => this.#lookUp(), CREDENTIAL_WAIT_MS);
+      else setImmediate(() => this.#lookUp());
+    });
+  }
+
+  /** Answers every waiting credential check, CREDENTIAL_BATCH usernames a query. */
+  #lookUp(): void {
+    this.#lastLookUp = performance.now();
+    const waiting = this.#waiting;
+    this.#waiting = new Map();
+    const usernames = [...waiting.keys()];
+    for (let i = 0; i < usernames.length; i += CREDENTIAL_BATCH) {
+      const batch = usernames.slice(i, i + CREDENTIAL_BATCH);
+      this.#auth.all(JSON.stringify(batch)).then(
+        (rows) => {
+          const found = new Map((rows as DeviceAuthRow[]).map((r) => [r.username, r]));
+          for (const username of batch) for (const w of waiting.get(username)!) w.resolve(found.get(username));
+        },
+        (err: unknown) => {
+          for (const username of batch) for (const w of waiting.get(username)!) w.reject(err);
+        },
+      );
+    }
   }
 
   async #row(scope: Scope, id: string): Promise<ReadRow | undefined> {

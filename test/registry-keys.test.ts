@@ -9,6 +9,7 @@ import { hashSecret } from '../core/secrets.js';
 import { REGISTRY_DATABASES, registryHost } from './helpers/registries.js';
 import { tempDir } from './helpers/tmp.js';
 import { SETUP_CALLER as SETUP } from '../registry/index.js';
+import { CREDENTIAL_BATCH } from '../registry/devices.js';
 
 const grant = (role: Role, extra: Partial<KeyGrant> = {}): KeyGrant => ({
   role,
@@ -192,6 +193,33 @@ describe.each(REGISTRY_DATABASES)('registry on %s: keys, scopes, pilots and devi
     expect((await registry.revokeDevice(scope, device.id))?.revokedAt).toBe(new Date(now).toISOString());
     expect(await registry.authenticateDevice(device.username, Buffer.from(rotated.password))).toBeUndefined();
     await expect(registry.rotateDevice(scope, device.id)).rejects.toThrow(/revoked/);
+  });
+
+  it('checks credentials that arrive together each against its own username and password', async () => {
+    const co = await registry.createCompany(SETUP.scope, 'Storm Oy');
+    const pilot = await registry.createPilot(SETUP.scope, { companyId: co.id, testbedId: 'oulu', name: 'p' });
+    const scope: Scope = { kind: 'company', companyId: co.id };
+    // More than one lookup's worth, so that the checks span several queries.
+    const made = await registry.createDevices(
+      SETUP.scope,
+      pilot.id,
+      Array.from({ length: CREDENTIAL_BATCH + 20 }, () => ({ profile: 'noise' })),
+    );
+    const revoked = made[7]!;
+    await registry.revokeDevice(scope, revoked.device.id);
+    const check = (username: string, password: string) => registry.authenticateDevice(username, Buffer.from(password));
+    const [first, second] = made;
+    const results = await Promise.all([
+      ...made.map((d) => check(d.device.username, d.password)),
+      check(first!.device.username, second!.password), // someone else's password, in the same lookup as the right one
+      check('nobody-at-all', first!.password),
+      check('not a username', first!.password), // cannot be any device's
+      check(second!.device.username.toUpperCase(), second!.password),
+    ]);
+    const answers = results.map((r) => r?.deviceId);
+    expect(answers.slice(0, made.length)).toEqual(made.map((d) => (d === revoked ? undefined : d.device.id)));
+    expect(answers.slice(made.length)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(results[1]).toMatchObject({ pilotId: pilot.id, companyId: co.id, testbedId: 'oulu', profile: 'noise' });
   });
 
   it('registers devices in bulk all or nothing', async () => {
