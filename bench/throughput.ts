@@ -8,9 +8,12 @@
  *
  * The load generator is this process: by default raw MQTT frames over `net`
  * sockets (bench/raw-publisher.ts), or one mqtt.js client per device with
- * `--generator mqtt`; its own CPU per reading is printed too.
+ * `--generator mqtt`; its own CPU per reading is printed too. With
+ * `--generator mosquitto` it is another program: one `mosquitto_pub -l` per
+ * device (Debian's mosquitto-clients), reading its readings from a file, the
+ * same window in flight (`-M`); the bare broker's subscriber stays the raw one.
  *
- *   npm run bench -- [--devices 20] [--per-device 6000] [--runs 3] [--stores embedded,influx] [--generator raw|mqtt]
+ *   npm run bench -- [--devices 20] [--per-device 6000] [--runs 3] [--stores embedded,influx] [--generator raw|mqtt|mosquitto] [--window 200]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { benchPilot, cpuMs, ingestCounters, publishWindowed, registerDevices, startPipeline, type Device } from './harness.js';
+import { benchPilot, cpuMs, exitedChildrenCpuMs, ingestCounters, publishWindowed, registerDevices, startPipeline, type Device } from './harness.js';
 import { startInfluxd, type BenchInfluxd } from './influxd.js';
 import { countPublishes, publishRaw, RawConnection } from './raw-publisher.js';
 
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     stores: { type: 'string', default: 'embedded,influx' },
     generator: { type: 'string', default: 'raw' },
+    window: { type: 'string', default: '200' },
   },
 });
 const DEVICES = Number(args.devices);
@@ -40,9 +44,14 @@ const TOTAL = DEVICES * PER_DEVICE;
 const STORES = new Set(args.stores.split(','));
 const influxdFound = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, 'influxd')));
 const WITH_INFLUX = STORES.has('influx') && influxdFound;
-// raw: frames written and read over `net` sockets (bench/raw-publisher.ts); mqtt: one mqtt.js client per device.
+// raw: frames written and read over `net` sockets (bench/raw-publisher.ts); mqtt: one mqtt.js client per device;
+// mosquitto: one mosquitto_pub process per device.
+const GENERATORS = ['raw', 'mqtt', 'mosquitto'];
+if (!GENERATORS.includes(args.generator)) throw new Error(`--generator is one of ${GENERATORS.join(', ')}`);
 const RAW = args.generator !== 'mqtt';
-const WINDOW = 200;
+const MOSQUITTO = args.generator === 'mosquitto';
+/** Readings in flight per device (QoS 1: sent and not yet acknowledged), as a device's stack would keep. */
+const WINDOW = Number(args.window);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Starts a node script (the bare broker) and resolves once its output matches `ready`. */
@@ -63,10 +72,17 @@ function spawnReady(args: string[], env: Record<string, string>, ready: RegExp):
   });
 }
 
-/** CPU time (ms) this process, the load generator, has used since `before`: its clients, and with the bare broker its subscriber. */
-function generatorMs(before: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
+/** Where the load generator's CPU is counted from: this process's, and its exited children's (mosquitto_pub). */
+interface GeneratorCpu {
+  readonly own: NodeJS.CpuUsage;
+  readonly children: number;
+}
+const generatorCpu = (): GeneratorCpu => ({ own: process.cpuUsage(), children: exitedChildrenCpuMs() });
+
+/** CPU time (ms) the load generator has used since `before`: its clients (this process, or the mosquitto_pub processes), and with the bare broker the subscriber. */
+function generatorMs(before: GeneratorCpu): number {
+  const used = process.cpuUsage(before.own);
+  return (used.user + used.system) / 1000 + (exitedChildrenCpuMs() - before.children);
 }
 
 async function stop(child: ChildProcess) {
@@ -78,9 +94,45 @@ async function stop(child: ChildProcess) {
 /** The n-th reading of a device. */
 const payloadOf = (n: number) => JSON.stringify({ pm25: 5 + (n % 50) / 10, pm10: 9 + (n % 70) / 10, time: Date.UTC(2026, 10, 1) + n });
 
+/** A device's readings, one a line, for mosquitto_pub (written once per bench). */
+let linesFile: string | undefined;
+function readingLines(): string {
+  if (linesFile) return linesFile;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-bench-lines-')), 'readings.txt');
+  fs.writeFileSync(file, Array.from({ length: PER_DEVICE }, (_, n) => `${payloadOf(n)}\n`).join(''));
+  process.once('exit', () => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  return (linesFile = file);
+}
+
+/** One mosquitto_pub per device, each publishing the file's lines and exiting once they are sent (QoS 1: acknowledged). */
+function publishMosquitto(url: string, devices: Device[], topic: (i: number) => string, qos: 0 | 1): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const file = readingLines();
+  return Promise.all(
+    devices.map(
+      (d, i) =>
+        new Promise<void>((resolve, reject) => {
+          const input = fs.openSync(file, 'r');
+          const options = ['-h', hostname, '-p', port, '-V', 'mqttv311', '-u', d.username, '-P', d.password, '-t', topic(i), '-q', String(qos)];
+          const child = spawn('mosquitto_pub', [...options, '-l', '-M', String(WINDOW)], { stdio: [input, 'ignore', 'pipe'] });
+          fs.closeSync(input);
+          let err = '';
+          child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+          child.once('error', reject);
+          child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub exited with ${code}: ${err.trim()}`))));
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 /** Publishes TOTAL readings from DEVICES clients as fast as they go; resolves with the time until every PUBACK (QoS 1) or every send (QoS 0). */
 async function publish(url: string, devices: Device[], qos: 0 | 1): Promise<number> {
   const topic = (i: number) => `devices/${devices[i]!.deviceId}/readings`;
+  if (MOSQUITTO) {
+    const started = performance.now();
+    await publishMosquitto(url, devices, topic, qos);
+    return performance.now() - started;
+  }
   if (RAW) {
     const connections = await Promise.all(devices.map((d) => RawConnection.open(url, d.username, d.password)));
     const started = performance.now();
@@ -127,7 +179,7 @@ async function bareAedes(): Promise<{ ackMs: number; relayedMs: number; cpu: num
   const started = performance.now();
   const devices = Array.from({ length: DEVICES }, (_, i) => ({ deviceId: `dev_${i}`, username: `u${i}`, password: 'p' }));
   const cpuBefore = cpuMs(child.pid!);
-  const genBefore = process.cpuUsage();
+  const genBefore = generatorCpu();
   const ackMs = await publish(url, devices, 1);
   while (received < TOTAL) await sleep(10);
   const cpu = cpuMs(child.pid!) - cpuBefore;
@@ -143,7 +195,7 @@ async function pipeline(qos: 0 | 1, influx?: BenchInfluxd): Promise<{ ackMs: num
     const devices = await registerDevices(server.api, await benchPilot(server.api), DEVICES);
     const cpuBefore = cpuMs(server.pid);
     const influxBefore = influx ? cpuMs(influx.pid) : 0;
-    const genBefore = process.cpuUsage();
+    const genBefore = generatorCpu();
     const started = performance.now();
     const ackMs = await publish(server.mqtt, devices, qos);
     while ((await ingestCounters(server.api)).stored < TOTAL) await sleep(20);
