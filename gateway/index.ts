@@ -34,7 +34,8 @@ const COMMAND_SWEEP_MS = 1000;
 
 /** What the gateway needs from the registry: one credential check at CONNECT. */
 export interface DeviceAuthenticator {
-  authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined>;
+  /** `waitMs`: how long the check may wait for others to share its lookup (CONNECTs arriving together). */
+  authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined>;
 }
 
 export interface GatewayDeps {
@@ -183,6 +184,8 @@ export async function start(config: Config, deps: GatewayDeps): Promise<Gateway>
     peerOf: (client) => peers.get(connOf(client)) ?? 'unknown',
     connectionsOf: (deviceId) => online.count(deviceId),
     holderOf: (key) => connectedClients(broker)[key],
+    // Sockets the caps let in, less the clients the broker has registered (after their CONNECT was accepted).
+    connectsWaiting: () => connections.total - broker.connectedClients,
     track,
     closing,
     will: (device, payload, at) => publish('device.will', device, at, { payload }),

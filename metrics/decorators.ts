@@ -59,13 +59,12 @@ export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onR
 }
 
 /** The gateway's credential check, with each CONNECT's result counted. */
-export function measuredAuthenticator<T extends { authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> }>(
-  devices: T,
-  m: Metrics,
-): { authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> } {
+export function measuredAuthenticator<
+  T extends { authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined> },
+>(devices: T, m: Metrics): { authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined> } {
   return {
-    async authenticateDevice(username, password) {
-      const ctx = await devices.authenticateDevice(username, password);
+    async authenticateDevice(username, password, waitMs) {
+      const ctx = await devices.authenticateDevice(username, password, waitMs);
       m.gatewayConnects.inc({ result: ctx ? 'accepted' : 'refused' });
       return ctx;
     },

@@ -59,19 +59,12 @@ interface DeviceAuthRow extends Pick<DeviceRow, 'id' | 'pilot_id' | 'company_id'
 }
 
 /**
- * Most usernames one credential query looks up. CONNECTs that arrive together
- * (a connect storm: thousands at once after a power cut) are checked with one
- * query per this many rather than one each: on SQLite a statement's fixed cost
- * is most of a lookup, on PostgreSQL each is a round trip.
+ * Most usernames one credential query looks up. Checks that arrive together
+ * (a connect storm: thousands of CONNECTs at once after a power cut) share a
+ * query rather than making one each: on SQLite a statement's fixed cost is
+ * most of a lookup, on PostgreSQL each is a round trip.
  */
 export const CREDENTIAL_BATCH = 500;
-/**
- * While CONNECTs keep coming (a lookup less than BUSY_WITHIN_MS ago), a
- * credential check waits up to this long for others to share its query; a
- * lone CONNECT is looked up at once.
- */
-export const CREDENTIAL_WAIT_MS = 10;
-const BUSY_WITHIN_MS = 100;
 
 interface CredentialWaiter {
   resolve(row: DeviceAuthRow | undefined): void;
@@ -163,7 +156,6 @@ export class DeviceTable {
   readonly #history: LocationHistory;
   /** Credential checks waiting for the next lookup, by username. */
   #waiting = new Map<string, CredentialWaiter[]>();
-  #lastLookUp = -Infinity;
 
   constructor(db: Database, now: () => number) {
     this.#db = db;
@@ -290,11 +282,13 @@ export class DeviceTable {
   /**
    * Checks MQTT credentials. Undefined when the username is unknown, the password
    * wrong or the device revoked (the caller cannot tell which). An ended pilot's
-   * end time is the earlier of its planned end and when it was ended.
+   * end time is the earlier of its planned end and when it was ended. The check
+   * joins those already waiting for a lookup; when none is, the lookup is made
+   * at the next turn of the event loop, or after `waitMs` to let others join.
    */
-  async authenticate(username: string, password: Buffer): Promise<DeviceContext | undefined> {
+  async authenticate(username: string, password: Buffer, waitMs = 0): Promise<DeviceContext | undefined> {
     // Registration admits only safe topic segments: another username cannot be any device's.
-    const row = isSafeTopicSegment(username) ? await this.#credentials(username) : undefined;
+    const row = isSafeTopicSegment(username) ? await this.#credentials(username, waitMs) : undefined;
     if (!row) {
       verifySecret(password, DUMMY_DIGEST); // same work whether or not the username exists
       return undefined;
@@ -313,22 +307,20 @@ export class DeviceTable {
     };
   }
 
-  /** The credential row of `username`, looked up with the others asked for in the same turn of the event loop. */
-  #credentials(username: string): Promise<DeviceAuthRow | undefined> {
+  /** The credential row of `username`, looked up with the others waiting (see `authenticate`). */
+  #credentials(username: string, waitMs: number): Promise<DeviceAuthRow | undefined> {
     return new Promise((resolve, reject) => {
       const waiters = this.#waiting.get(username);
       if (waiters) waiters.push({ resolve, reject });
       else this.#waiting.set(username, [{ resolve, reject }]);
       if (this.#waiting.size > 1 || waiters) return;
-      const busy = performance.now() - this.#lastLookUp < BUSY_WITHIN_MS;
-      if (busy) setTimeout(() => this.#lookUp(), CREDENTIAL_WAIT_MS);
+      if (waitMs > 0) setTimeout(() => this.#lookUp(), waitMs);
       else setImmediate(() => this.#lookUp());
     });
   }
 
   /** Answers every waiting credential check, CREDENTIAL_BATCH usernames a query. */
   #lookUp(): void {
-    this.#lastLookUp = performance.now();
     const waiting = this.#waiting;
     this.#waiting = new Map();
     const usernames = [...waiting.keys()];

@@ -173,9 +173,10 @@ export class Registry implements TestbedRegistry, HealthLedger {
   /**
    * Checks MQTT credentials at CONNECT (see DeviceTable.authenticate): the
    * gateway's door, unscoped because the device is who is being identified.
+   * `waitMs`: how long the check may wait for others to share its query.
    */
-  async authenticateDevice(username: string, password: Buffer): Promise<DeviceContext | undefined> {
-    return this.#devices.authenticate(username, password);
+  async authenticateDevice(username: string, password: Buffer, waitMs = 0): Promise<DeviceContext | undefined> {
+    return this.#devices.authenticate(username, password, waitMs);
   }
 
   // The gateway's side of commands: the device of a connection is who is identified.
