@@ -118,7 +118,9 @@ function publishMosquitto(url: string, devices: Device[], topic: (i: number) => 
           fs.closeSync(input);
           let err = '';
           child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-          child.once('error', reject);
+          child.once('error', (e: NodeJS.ErrnoException) =>
+            reject(e.code === 'ENOENT' ? new Error('--generator mosquitto needs mosquitto_pub on the PATH (Debian: apt-get install mosquitto-clients)') : e),
+          );
           child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub exited with ${code}: ${err.trim()}`))));
         }),
     ),
