@@ -25,13 +25,19 @@ export const BURST_SECONDS = 10;
  */
 export const CREDENTIAL_WAIT_MS = 10;
 
+/** What the gateway needs from the registry: one credential check at CONNECT. */
+export interface DeviceAuthenticator {
+  /** `waitMs`: how long the check may wait for others to share its lookup (CONNECTs arriving together). */
+  authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined>;
+}
+
 export type Session = DeviceAccess & { readonly connection: number; readonly statusTopic: string };
 
 /** What the hooks share with the rest of the gateway. */
 export interface HookContext {
   readonly config: Config;
   readonly log: Logger;
-  readonly devices: { authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined> };
+  readonly devices: DeviceAuthenticator;
   readonly ingest: Pick<Ingest, 'accept' | 'refusing'>;
   readonly sessions: WeakMap<Client, Session>;
   /** Messages per second per device (kept by the gateway, which forgets an erased device's bucket). */

@@ -14,7 +14,7 @@ import type { Rejection } from '../store/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { CommandDelivery, NO_COMMANDS, type CommandOutbox } from './commands.js';
 import { DesiredConfigPublisher, NO_CONFIGURATION, type ConfigChannel } from './desired-config.js';
-import { brokerHooks, BURST_SECONDS, readingReceiver, type HookContext, type Session } from './hooks.js';
+import { brokerHooks, BURST_SECONDS, readingReceiver, type DeviceAuthenticator, type HookContext, type Session } from './hooks.js';
 import { takeReadings } from './readings-path.js';
 import { openListeners } from './listeners.js';
 import { acknowledgingPersistence, restoredSubscriptions } from './persistence.js';
@@ -28,15 +28,10 @@ import { ConnectionCounter, RateLimiter } from './throttle.js';
 export { mqttOverWebSocket, MQTT_WS_PATH } from './websocket.js';
 export type { CommandOutbox } from './commands.js';
 export type { ConfigChannel } from './desired-config.js';
+export type { DeviceAuthenticator } from './hooks.js';
 
 /** How often commands past their TTL are expired, and commands queued by other processes are looked for. */
 const COMMAND_SWEEP_MS = 1000;
-
-/** What the gateway needs from the registry: one credential check at CONNECT. */
-export interface DeviceAuthenticator {
-  /** `waitMs`: how long the check may wait for others to share its lookup (CONNECTs arriving together). */
-  authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined>;
-}
 
 export interface GatewayDeps {
   readonly devices: DeviceAuthenticator;

@@ -1,4 +1,4 @@
-import type { DeviceContext } from '../core/index.js';
+import type { DeviceAuthenticator } from '../gateway/index.js';
 import type { Ingest } from '../ingest/index.js';
 import type { ReadingStore } from '../store/index.js';
 import type { Metrics } from './metrics.js';
@@ -59,9 +59,7 @@ export function measuredIngest<T extends Pick<Ingest, 'accept' | 'forget' | 'onR
 }
 
 /** The gateway's credential check, with each CONNECT's result counted. */
-export function measuredAuthenticator<
-  T extends { authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined> },
->(devices: T, m: Metrics): { authenticateDevice(username: string, password: Buffer, waitMs?: number): Promise<DeviceContext | undefined> } {
+export function measuredAuthenticator(devices: DeviceAuthenticator, m: Metrics): DeviceAuthenticator {
   return {
     async authenticateDevice(username, password, waitMs) {
       const ctx = await devices.authenticateDevice(username, password, waitMs);
